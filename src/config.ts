@@ -1,0 +1,150 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import Type, { type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * Every environment variable Parley reads, with its default and rule. `.env.example` documents the
+ * same list for operators; this schema is what is enforced.
+ */
+const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './data' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb|sqlite)://', description: 'mysql://user:pass@host:3306/db or sqlite:///path/file.db' })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_KEY_PREFIX: Type.String({ default: 'parley:' }),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ACCESS_TOKEN_TTL: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_TTL: Type.Integer({ minimum: 300, maximum: 31_536_000, default: 2_592_000 }),
+  CORS_ORIGINS: Type.String({ default: '*' }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' },
+  ),
+  LOG_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  LOG_FILE_SIZE: Type.String({ pattern: '^[0-9]+[kmg]?$', default: '1m' }),
+  LOG_FILE_COUNT: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  LOG_TO_STDOUT: Type.Boolean({ default: true }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
+  RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),
+  LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
+  LOGIN_FAILURE_WINDOW: Type.Integer({ minimum: 1, default: 900 }),
+  GUEST_IDLE_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+});
+
+export type Env = Static<typeof EnvSchema>;
+
+export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'mysql'; url: string; poolSize: number };
+
+/** The validated, frozen configuration every part of Parley is built from. */
+export type Config = Readonly<ReturnType<typeof toConfig>>;
+
+/** A configuration problem, named by variable, that stops the process at start. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+  }
+}
+
+function toConfig(env: Env) {
+  const dataDir = path.resolve(env.DATA_DIR);
+  if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError(env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    dataDir,
+    database: parseDatabaseUrl(env.DATABASE_URL, dataDir, env.DATABASE_POOL_SIZE),
+    redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    jwtSecret: env.JWT_SECRET,
+    accessTokenTtlSec: env.ACCESS_TOKEN_TTL,
+    refreshTokenTtlSec: env.REFRESH_TOKEN_TTL,
+    corsOrigins: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    trustProxy: env.TRUST_PROXY,
+    tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
+    log: {
+      level: env.LOG_LEVEL,
+      dir: path.resolve(env.LOG_DIR ?? path.join(dataDir, 'logs')),
+      fileSize: env.LOG_FILE_SIZE,
+      fileCount: env.LOG_FILE_COUNT,
+      toStdout: env.LOG_TO_STDOUT,
+    },
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowSec: env.RATE_LIMIT_WINDOW },
+    loginThrottle: { maxFailures: env.LOGIN_MAX_FAILURES, windowSec: env.LOGIN_FAILURE_WINDOW },
+    guestIdleDays: env.GUEST_IDLE_DAYS,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  };
+}
+
+function parseDatabaseUrl(url: string | undefined, dataDir: string, poolSize: number): DatabaseConfig {
+  if (url === undefined) return { kind: 'sqlite', file: path.join(dataDir, 'parley.db') };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a valid URL');
+  }
+  if (parsed.protocol === 'sqlite:') {
+    const file = decodeURIComponent(parsed.pathname);
+    if (!file || file === '/') throw new ConfigError('DATABASE_URL', 'sqlite:// needs a file path, e.g. sqlite:///var/lib/parley/parley.db');
+    return { kind: 'sqlite', file };
+  }
+  if (!parsed.hostname || parsed.pathname.length < 2) {
+    throw new ConfigError('DATABASE_URL', 'needs a host and a database name, e.g. mysql://user:pass@127.0.0.1:3306/parley');
+  }
+  return { kind: 'mysql', url, poolSize };
+}
+
+/** Values read from `.env` in `cwd`, overridden by the real environment; empty strings count as unset. */
+function readRawEnv(source: NodeJS.ProcessEnv, cwd: string): Record<string, string> {
+  const dotenvFile = path.join(cwd, '.env');
+  const fromFile = existsSync(dotenvFile) ? parseDotenv(readFileSync(dotenvFile)) : {};
+  const merged: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key] ?? fromFile[key];
+    if (value !== undefined && value.trim() !== '') merged[key] = value.trim();
+  }
+  return merged;
+}
+
+/**
+ * Reads and validates the configuration. Throws ConfigError naming the first bad variable.
+ * `overrides` lets tests and tools build a config without touching process.env.
+ */
+export function loadConfig(
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; overrides?: Partial<Record<keyof Env, string>> } = {},
+): Config {
+  const raw: Record<string, unknown> = { ...readRawEnv(options.env ?? process.env, options.cwd ?? process.cwd()) };
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) raw[key] = value;
+  }
+  const converted = Value.Convert(EnvSchema, Value.Default(EnvSchema, raw));
+  const [firstError] = Value.Errors(EnvSchema, converted);
+  if (firstError) {
+    const variable = firstError.instancePath.replace(/^\//, '') || 'environment';
+    const given = raw[variable];
+    const shown = variable.includes('SECRET') || variable.includes('URL') ? '' : ` (got ${JSON.stringify(given)})`;
+    throw new ConfigError(variable, `${firstError.message}${given === undefined ? '' : shown}`);
+  }
+  return Object.freeze(toConfig(converted as Env));
+}
+
+/** Names and descriptions of every variable, for docs and `.env.example` checks. */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.properties);

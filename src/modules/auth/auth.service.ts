@@ -1,0 +1,337 @@
+import { randomBytes } from 'node:crypto';
+import type { Cache } from '../../platform/cache/cache.js';
+import type { Actor, RequestOrigin } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
+import {
+  guestUsername,
+  normalizeEmail,
+  normalizeNickname,
+  normalizeUsername,
+  toUser,
+  type UserRow,
+  type UsersRepository,
+} from '../users/index.js';
+import type { AuthRepository, LoginLogRow, SessionRow } from './auth.repository.js';
+import type { AuthResult, ChangePasswordBody, GuestBody, LoginBody, LoginLog, LoginMethod, RegisterBody, Session, UpgradeBody } from './auth.schemas.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import type { TokenIssuer } from './tokens.js';
+
+/** Told when sessions end, so live connections of those sessions can be closed. */
+export interface SessionEvents {
+  sessionsRevoked(userId: string, sessionIds: string[]): void;
+}
+
+export interface AuthServiceDeps {
+  auth: AuthRepository;
+  users: UsersRepository;
+  tokens: TokenIssuer;
+  cache: Cache;
+  clock: Clock;
+  events: SessionEvents;
+  refreshTtlSec: number;
+  loginThrottle: { maxFailures: number; windowSec: number };
+}
+
+const revokedKey = (sessionId: string) => `session:revoked:${sessionId}`;
+const failuresKey = (usernameLower: string, ip: string) => `login:failures:${usernameLower}:${ip}`;
+
+const isLogCursor = (value: unknown): value is { before: number } =>
+  typeof value === 'object' && value !== null && Number.isInteger((value as { before?: unknown }).before);
+
+function toSession(row: SessionRow, currentId: string): Session {
+  return {
+    id: row.id,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    lastUsedAt: new Date(Number(row.last_used_at)).toISOString(),
+    expiresAt: new Date(Number(row.expires_at)).toISOString(),
+    current: row.id === currentId,
+  };
+}
+
+function toLoginLog(row: LoginLogRow): LoginLog {
+  return {
+    id: String(row.id),
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+    ip: row.ip,
+    userAgent: row.user_agent,
+    success: Boolean(row.success),
+    method: row.method as LoginMethod,
+    reason: row.reason,
+  };
+}
+
+export function createAuthService(deps: AuthServiceDeps) {
+  const { auth, users, tokens, cache, clock, events } = deps;
+  // Access tokens outlive a revocation by at most their TTL; the revocation mark must last as long.
+  const revocationMarkMs = (tokens.accessTtlSec + 60) * 1000;
+
+  async function markRevoked(userId: string, sessionIds: string[]): Promise<void> {
+    if (sessionIds.length === 0) return;
+    await Promise.all(sessionIds.map((id) => cache.set(revokedKey(id), '1', revocationMarkMs)));
+    events.sessionsRevoked(userId, sessionIds);
+  }
+
+  async function logAttempt(
+    entry: { userId: string | null; username: string; success: boolean; method: LoginMethod; reason?: string },
+    origin: RequestOrigin,
+  ): Promise<void> {
+    await auth.insertLoginLog({
+      user_id: entry.userId,
+      username: entry.username.slice(0, 64),
+      success: entry.success ? 1 : 0,
+      method: entry.method,
+      reason: entry.reason ?? null,
+      ip: origin.ip,
+      user_agent: origin.userAgent,
+      created_at: clock.now().getTime(),
+    });
+  }
+
+  async function issuePair(user: UserRow, sessionId: string, generation: number, expiresAt: number): Promise<AuthResult> {
+    const actor: Actor = { userId: user.id, sessionId, isGuest: Boolean(user.is_guest) };
+    const [accessToken, refreshToken] = await Promise.all([
+      tokens.issueAccess(actor),
+      tokens.issueRefresh({ userId: user.id, sessionId, generation }, expiresAt),
+    ]);
+    return { user: toUser(user), accessToken, refreshToken, expiresIn: tokens.accessTtlSec };
+  }
+
+  /** Opens a new session for `user` and returns its first token pair. */
+  async function startSession(user: UserRow, origin: RequestOrigin): Promise<AuthResult> {
+    const now = clock.now().getTime();
+    const expiresAt = now + deps.refreshTtlSec * 1000;
+    const sessionId = newId();
+    await auth.insertSession({
+      id: sessionId,
+      user_id: user.id,
+      refresh_generation: 0,
+      ip: origin.ip,
+      user_agent: origin.userAgent,
+      created_at: now,
+      last_used_at: now,
+      expires_at: expiresAt,
+      revoked_at: null,
+      revoked_reason: null,
+    });
+    await users.update(user.id, { last_login_at: now });
+    return issuePair({ ...user, last_login_at: now }, sessionId, 0, expiresAt);
+  }
+
+  async function requireUser(id: string): Promise<UserRow> {
+    const user = await users.findById(id);
+    if (!user) throw new AppError('UNAUTHORIZED', 'account no longer exists');
+    return user;
+  }
+
+  async function ensureNameAndEmailFree(usernameLower: string, emailLower: string | undefined, exceptUserId?: string) {
+    if (await users.isUsernameTaken(usernameLower, exceptUserId)) throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
+    if (emailLower && (await users.isEmailTaken(emailLower, exceptUserId))) {
+      throw new AppError('CONFLICT', 'email is already registered', [{ field: 'email', message: 'is taken' }]);
+    }
+  }
+
+  return {
+    /** Creates an account and logs it in. */
+    async register(input: RegisterBody, origin: RequestOrigin): Promise<AuthResult> {
+      const { username, lower } = normalizeUsername(input.username);
+      const nickname = input.nickname === undefined ? username : normalizeNickname(input.nickname);
+      const email = normalizeEmail(input.email);
+      await ensureNameAndEmailFree(lower, email?.lower);
+      const now = clock.now().getTime();
+      const user: UserRow = {
+        id: newId(),
+        username,
+        username_lower: lower,
+        nickname,
+        nickname_lower: nickname.toLowerCase(),
+        email: email?.email ?? null,
+        email_lower: email?.lower ?? null,
+        password_hash: await hashPassword(input.password),
+        is_guest: 0,
+        avatar_url: null,
+        bio: '',
+        created_at: now,
+        updated_at: now,
+        last_login_at: now,
+        last_seen_at: null,
+      };
+      try {
+        await users.insertWithProfile(user, now);
+      } catch (error) {
+        // Two registrations racing for one name: the unique index decides.
+        if (await users.isUsernameTaken(lower)) throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
+        throw error;
+      }
+      await logAttempt({ userId: user.id, username, success: true, method: 'password', reason: 'registered' }, origin);
+      return startSession(user, origin);
+    },
+
+    /**
+     * Password login. Unknown users and wrong passwords get the same answer in the same time;
+     * `maxFailures` failures for one name from one IP within the window lock that pair out.
+     */
+    async login(input: LoginBody, origin: RequestOrigin): Promise<AuthResult> {
+      const lower = input.username.normalize('NFC').toLowerCase();
+      const throttleKey = failuresKey(lower, origin.ip);
+      const failures = Number((await cache.get(throttleKey)) ?? 0);
+      const user = await users.findByUsernameLower(lower);
+      if (failures >= deps.loginThrottle.maxFailures) {
+        const ttlMs = await cache.ttl(throttleKey);
+        await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'throttled' }, origin);
+        throw new AppError('RATE_LIMITED', 'too many failed logins; try again later', undefined, Math.max(1, Math.ceil(ttlMs / 1000)));
+      }
+      const valid = await verifyPassword(user?.password_hash, input.password);
+      if (!user || !valid) {
+        await cache.incr(throttleKey, deps.loginThrottle.windowSec * 1000);
+        await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'bad_credentials' }, origin);
+        throw new AppError('UNAUTHORIZED', 'wrong username or password');
+      }
+      await cache.del(throttleKey);
+      await logAttempt({ userId: user.id, username: user.username, success: true, method: 'password' }, origin);
+      return startSession(user, origin);
+    },
+
+    /** A guest account: chats like anyone, has no password until upgraded. */
+    async guest(input: GuestBody, origin: RequestOrigin): Promise<AuthResult> {
+      const username = guestUsername(randomBytes(6).toString('hex'));
+      const nickname = input.nickname === undefined ? `Guest ${username.slice(-4)}` : normalizeNickname(input.nickname);
+      const now = clock.now().getTime();
+      const user: UserRow = {
+        id: newId(),
+        username,
+        username_lower: username,
+        nickname,
+        nickname_lower: nickname.toLowerCase(),
+        email: null,
+        email_lower: null,
+        password_hash: null,
+        is_guest: 1,
+        avatar_url: null,
+        bio: '',
+        created_at: now,
+        updated_at: now,
+        last_login_at: now,
+        last_seen_at: null,
+      };
+      await users.insertWithProfile(user, now);
+      await logAttempt({ userId: user.id, username, success: true, method: 'guest' }, origin);
+      return startSession(user, origin);
+    },
+
+    /** Turns the calling guest into a full account with the same id, friends and history. */
+    async upgrade(actor: Actor, input: UpgradeBody, origin: RequestOrigin): Promise<AuthResult> {
+      const user = await requireUser(actor.userId);
+      if (!user.is_guest) throw new AppError('FORBIDDEN', 'only a guest account can be upgraded');
+      const { username, lower } = normalizeUsername(input.username);
+      const email = normalizeEmail(input.email);
+      await ensureNameAndEmailFree(lower, email?.lower, user.id);
+      const now = clock.now().getTime();
+      const patch = {
+        username,
+        username_lower: lower,
+        email: email?.email ?? null,
+        email_lower: email?.lower ?? null,
+        password_hash: await hashPassword(input.password),
+        is_guest: 0,
+        updated_at: now,
+      };
+      await users.update(user.id, patch);
+      await logAttempt({ userId: user.id, username, success: true, method: 'password', reason: 'guest_upgraded' }, origin);
+      // The guest's other sessions carry guest tokens: end them, and open a fresh full session here.
+      const others = await auth.revokeSessions(user.id, 'all', 'guest_upgraded', now);
+      await markRevoked(user.id, others);
+      return startSession({ ...user, ...patch }, origin);
+    },
+
+    /** Exchanges a refresh token for a new pair. A spent token revokes its whole session. */
+    async refresh(refreshToken: string, origin: RequestOrigin): Promise<AuthResult> {
+      const claims = await tokens.verifyRefresh(refreshToken);
+      const now = clock.now().getTime();
+      const session = await auth.findSession(claims.sessionId);
+      const fail = async (reason: string, message: string): Promise<never> => {
+        await logAttempt({ userId: session ? session.user_id : null, username: '', success: false, method: 'refresh', reason }, origin);
+        throw new AppError('UNAUTHORIZED', message);
+      };
+      if (!session || session.user_id !== claims.userId) return fail('unknown_session', 'invalid refresh token');
+      if (session.revoked_at !== null) return fail('session_revoked', 'session has ended; log in again');
+      if (Number(session.expires_at) <= now) return fail('session_expired', 'session has expired; log in again');
+      const expiresAt = now + deps.refreshTtlSec * 1000;
+      const advanced =
+        claims.generation === session.refresh_generation &&
+        (await auth.advanceGeneration(session.id, claims.generation, { last_used_at: now, expires_at: expiresAt, ip: origin.ip, user_agent: origin.userAgent }));
+      if (!advanced) {
+        const revoked = await auth.revokeSessions(session.user_id, [session.id], 'refresh_reused', now);
+        await markRevoked(session.user_id, revoked);
+        return fail('refresh_reused', 'refresh token was already used; the session has been ended');
+      }
+      const user = await requireUser(session.user_id);
+      await logAttempt({ userId: user.id, username: user.username, success: true, method: 'refresh' }, origin);
+      return issuePair(user, session.id, claims.generation + 1, expiresAt);
+    },
+
+    /** Ends the caller's current session. */
+    async logout(actor: Actor): Promise<void> {
+      const revoked = await auth.revokeSessions(actor.userId, [actor.sessionId], 'logout', clock.now().getTime());
+      await markRevoked(actor.userId, revoked);
+    },
+
+    async listSessions(actor: Actor): Promise<Session[]> {
+      const rows = await auth.listActiveSessions(actor.userId, clock.now().getTime());
+      return rows.map((row) => toSession(row, actor.sessionId));
+    },
+
+    /** Revokes one of the caller's sessions; another user's session id is simply not found. */
+    async revokeSession(actor: Actor, sessionId: string): Promise<void> {
+      const revoked = await auth.revokeSessions(actor.userId, [sessionId], 'revoked_by_user', clock.now().getTime());
+      if (revoked.length === 0) throw new AppError('NOT_FOUND', 'no active session with that id');
+      await markRevoked(actor.userId, revoked);
+    },
+
+    /** Changes the password and ends every other session of the caller. */
+    async changePassword(actor: Actor, input: ChangePasswordBody): Promise<void> {
+      const user = await requireUser(actor.userId);
+      if (user.is_guest) throw new AppError('FORBIDDEN', 'a guest has no password; upgrade the account first');
+      if (!(await verifyPassword(user.password_hash, input.currentPassword))) {
+        throw new AppError('FORBIDDEN', 'current password is incorrect', [{ field: 'currentPassword', message: 'is incorrect' }]);
+      }
+      const now = clock.now().getTime();
+      await users.update(user.id, { password_hash: await hashPassword(input.newPassword), updated_at: now });
+      const revoked = await auth.revokeSessions(user.id, 'all', 'password_changed', now, actor.sessionId);
+      await markRevoked(user.id, revoked);
+    },
+
+    async loginLogs(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<LoginLog>> {
+      const position = decodeCursor(cursor, isLogCursor);
+      if (cursor && !position) throw AppError.validation('cursor', 'is not a cursor this list returned');
+      const rows = await auth.listLoginLogs(actor.userId, position?.before, limit + 1);
+      const items = rows.slice(0, limit);
+      const last = items.at(-1);
+      return { items: items.map(toLoginLog), nextCursor: rows.length > limit && last ? encodeCursor({ before: Number(last.id) }) : null };
+    },
+
+    /** Verifies an access token and that its session has not been revoked. */
+    async authenticate(accessToken: string): Promise<Actor> {
+      const actor = await tokens.verifyAccess(accessToken);
+      if ((await cache.get(revokedKey(actor.sessionId))) !== null) throw new AppError('UNAUTHORIZED', 'session has ended');
+      return actor;
+    },
+
+    /**
+     * Re-marks sessions revoked within one access-token lifetime. Needed when the cache is in
+     * memory and the process restarted: otherwise their access tokens would work again.
+     */
+    async restoreRevocations(): Promise<number> {
+      const now = clock.now().getTime();
+      const recent = await auth.listRevokedSince(now - revocationMarkMs);
+      await Promise.all(recent.map((row) => cache.set(revokedKey(row.id), '1', Math.max(1000, row.revoked_at + revocationMarkMs - now))));
+      return recent.length;
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

@@ -1,0 +1,4 @@
+export { createAuthRepository, type AuthRepository } from './auth.repository.js';
+export { createAuthService, type AuthService, type SessionEvents } from './auth.service.js';
+export { createTokenIssuer, type TokenIssuer } from './tokens.js';
+export { authRoutes } from './auth.routes.js';

@@ -1,0 +1,185 @@
+import type { Actor } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
+import { toUser, type UserRow, type UsersRepository } from '../users/index.js';
+import type { FriendRequestRow, FriendsRepository } from './friends.repository.js';
+import type { Blocked, Friend, FriendRequest, Presence, SendFriendRequestBody } from './friends.schemas.js';
+
+/** Reads live presence; the realtime layer provides it. Without one everybody reads as offline. */
+export interface PresenceReader {
+  presenceOf(userIds: readonly string[]): Promise<Map<string, Presence['status']>>;
+}
+
+export interface FriendsServiceDeps {
+  friends: FriendsRepository;
+  users: UsersRepository;
+  clock: Clock;
+  presence?: PresenceReader;
+}
+
+const isAfterCursor = (value: unknown): value is { after: string } =>
+  typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+export function createFriendsService(deps: FriendsServiceDeps) {
+  const { friends, users, clock } = deps;
+
+  async function requireOtherUser(actor: Actor, userId: string): Promise<UserRow> {
+    if (userId === actor.userId) throw AppError.validation('userId', 'must be another user');
+    const user = await users.findById(userId);
+    if (!user) throw new AppError('NOT_FOUND', 'user not found');
+    return user;
+  }
+
+  async function usersById(ids: readonly string[]): Promise<Map<string, UserRow>> {
+    const rows = await users.findByIds([...new Set(ids)]);
+    return new Map(rows.map((row) => [row.id, row]));
+  }
+
+  function toRequest(row: FriendRequestRow, people: Map<string, UserRow>): FriendRequest {
+    const from = people.get(row.from_user_id);
+    const to = people.get(row.to_user_id);
+    if (!from || !to) throw new AppError('NOT_FOUND', 'friend request not found');
+    return {
+      id: row.id,
+      fromUser: toUser(from),
+      toUser: toUser(to),
+      message: row.message,
+      status: row.status as FriendRequest['status'],
+      createdAt: iso(Number(row.created_at)) as string,
+      respondedAt: iso(row.responded_at),
+    };
+  }
+
+  async function describe(row: FriendRequestRow): Promise<FriendRequest> {
+    return toRequest(row, await usersById([row.from_user_id, row.to_user_id]));
+  }
+
+  function decodeAfter(cursor: string | undefined) {
+    const position = decodeCursor(cursor, isAfterCursor);
+    if (cursor && !position) throw AppError.validation('cursor', 'is not a cursor this list returned');
+    return position?.after;
+  }
+
+  /** Loads a request addressed to the caller; anyone else's request is not found. */
+  async function requireIncoming(actor: Actor, requestId: string): Promise<FriendRequestRow> {
+    const request = await friends.findRequest(requestId);
+    if (!request || (request.to_user_id !== actor.userId && request.from_user_id !== actor.userId)) {
+      throw new AppError('NOT_FOUND', 'friend request not found');
+    }
+    if (request.to_user_id !== actor.userId) throw new AppError('FORBIDDEN', 'only the addressee can answer a friend request');
+    if (request.status !== 'pending') throw new AppError('CONFLICT', `friend request is already ${request.status}`);
+    return request;
+  }
+
+  return {
+    /** The caller's friends with presence. */
+    async listFriends(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<Friend>> {
+      const rows = await friends.listFriends(actor.userId, decodeAfter(cursor), limit + 1);
+      const page = rows.slice(0, limit);
+      const ids = page.map((row) => row.friend_id);
+      const [people, presence] = await Promise.all([usersById(ids), deps.presence?.presenceOf(ids) ?? new Map<string, Presence['status']>()]);
+      const items: Friend[] = [];
+      for (const row of page) {
+        const user = people.get(row.friend_id);
+        if (!user) continue;
+        items.push({
+          user: toUser(user),
+          since: iso(Number(row.created_at)) as string,
+          presence: { status: presence.get(user.id) ?? 'offline', lastSeenAt: iso(user.last_seen_at) },
+        });
+      }
+      const last = page.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor({ after: last.friend_id }) : null };
+    },
+
+    /** Unfriends on both sides. */
+    async unfriend(actor: Actor, userId: string): Promise<void> {
+      if (!(await friends.deleteFriendship(actor.userId, userId))) throw new AppError('NOT_FOUND', 'not friends with that user');
+    },
+
+    /**
+     * Sends a friend request. If the other user already asked the caller, the two become friends
+     * at once and the (accepted) earlier request is returned with `201` all the same.
+     */
+    async sendRequest(actor: Actor, input: SendFriendRequestBody): Promise<FriendRequest> {
+      const target = await requireOtherUser(actor, input.toUserId);
+      if (await friends.isBlocked(target.id, actor.userId)) throw new AppError('FORBIDDEN', 'this user does not accept requests from you');
+      if (await friends.isBlocked(actor.userId, target.id)) throw new AppError('FORBIDDEN', 'you have blocked this user; unblock them first');
+      if (await friends.areFriends(actor.userId, target.id)) throw new AppError('CONFLICT', 'already friends');
+      if (await friends.findPending(actor.userId, target.id)) throw new AppError('CONFLICT', 'a request to this user is already pending');
+      const now = clock.now().getTime();
+      const crossing = await friends.findPending(target.id, actor.userId);
+      if (crossing) {
+        await friends.answerRequest(crossing, 'accepted', now);
+        return describe({ ...crossing, status: 'accepted', responded_at: now });
+      }
+      const row: FriendRequestRow = {
+        id: newId(),
+        from_user_id: actor.userId,
+        to_user_id: target.id,
+        message: (input.message ?? '').trim(),
+        status: 'pending',
+        created_at: now,
+        responded_at: null,
+      };
+      await friends.insertRequest(row);
+      return describe(row);
+    },
+
+    async listRequests(actor: Actor, direction: 'incoming' | 'outgoing', cursor: string | undefined, limit: number): Promise<Page<FriendRequest>> {
+      const rows = await friends.listPending(actor.userId, direction, decodeAfter(cursor), limit + 1);
+      const page = rows.slice(0, limit);
+      const people = await usersById(page.flatMap((row) => [row.from_user_id, row.to_user_id]));
+      const last = page.at(-1);
+      return { items: page.map((row) => toRequest(row, people)), nextCursor: rows.length > limit && last ? encodeCursor({ after: last.id }) : null };
+    },
+
+    async accept(actor: Actor, requestId: string): Promise<FriendRequest> {
+      const request = await requireIncoming(actor, requestId);
+      if (await friends.isBlocked(actor.userId, request.from_user_id)) throw new AppError('FORBIDDEN', 'you have blocked this user; unblock them first');
+      const now = clock.now().getTime();
+      if (!(await friends.answerRequest(request, 'accepted', now))) throw new AppError('CONFLICT', 'friend request was answered meanwhile');
+      return describe({ ...request, status: 'accepted', responded_at: now });
+    },
+
+    async reject(actor: Actor, requestId: string): Promise<FriendRequest> {
+      const request = await requireIncoming(actor, requestId);
+      const now = clock.now().getTime();
+      if (!(await friends.answerRequest(request, 'rejected', now))) throw new AppError('CONFLICT', 'friend request was answered meanwhile');
+      return describe({ ...request, status: 'rejected', responded_at: now });
+    },
+
+    /** Blocks a user: ends any friendship and pending request between the two. */
+    async block(actor: Actor, userId: string): Promise<void> {
+      const target = await requireOtherUser(actor, userId);
+      if (await friends.isBlocked(actor.userId, target.id)) throw new AppError('CONFLICT', 'already blocked');
+      await friends.block(actor.userId, target.id, clock.now().getTime());
+    },
+
+    async unblock(actor: Actor, userId: string): Promise<void> {
+      if (!(await friends.unblock(actor.userId, userId))) throw new AppError('NOT_FOUND', 'that user is not blocked');
+    },
+
+    async listBlocked(actor: Actor): Promise<Blocked[]> {
+      const rows = await friends.listBlocked(actor.userId);
+      const people = await usersById(rows.map((row) => row.blocked_id));
+      return rows.flatMap((row) => {
+        const user = people.get(row.blocked_id);
+        return user ? [{ user: toUser(user), blockedAt: iso(Number(row.created_at)) as string }] : [];
+      });
+    },
+
+    /** Whether either user has blocked the other (used by messaging and calls). */
+    async isBlockedEitherWay(a: string, b: string): Promise<boolean> {
+      return (await friends.isBlocked(a, b)) || (await friends.isBlocked(b, a));
+    },
+
+    areFriends: (a: string, b: string) => friends.areFriends(a, b),
+  };
+}
+
+export type FriendsService = ReturnType<typeof createFriendsService>;

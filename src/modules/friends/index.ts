@@ -1,0 +1,3 @@
+export { createFriendsRepository, type FriendsRepository } from './friends.repository.js';
+export { createFriendsService, type FriendsService, type PresenceReader } from './friends.service.js';
+export { friendsRoutes } from './friends.routes.js';

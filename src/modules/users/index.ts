@@ -1,0 +1,6 @@
+export { createUsersRepository, type UsersRepository, type UserRow } from './users.repository.js';
+export { createUsersService, type UsersService } from './users.service.js';
+export { toUser, toMe } from './users.mapper.js';
+export { normalizeUsername, normalizeNickname, normalizeEmail, guestUsername } from './users.rules.js';
+export { Username, Password, Nickname, Email, User, Me, PageQuery, Id, IsoTime } from './users.schemas.js';
+export { usersRoutes } from './users.routes.js';

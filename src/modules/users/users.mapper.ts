@@ -1,0 +1,34 @@
+import type { ProfileRow, UserRow } from './users.repository.js';
+import type { Me, Profile, User } from './users.schemas.js';
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    nickname: row.nickname,
+    avatarUrl: row.avatar_url,
+    isGuest: Boolean(row.is_guest),
+    bio: row.bio,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+  };
+}
+
+export function toProfile(row: ProfileRow | undefined): Profile {
+  return {
+    gender: (row?.gender ?? null) as Profile['gender'],
+    birthday: row?.birthday ?? null,
+    location: row?.location ?? null,
+    website: row?.website ?? null,
+    statusText: row?.status_text ?? null,
+    allowMessagesFrom: row?.allow_messages_from === 'friends' ? 'friends' : 'everyone',
+  };
+}
+
+export function toMe(row: UserRow, profile: ProfileRow | undefined): Me {
+  return {
+    ...toUser(row),
+    email: row.email,
+    lastLoginAt: new Date(Number(row.last_login_at)).toISOString(),
+    profile: toProfile(profile),
+  };
+}

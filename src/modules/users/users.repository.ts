@@ -1,0 +1,85 @@
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { startsWith } from '../../platform/db/dialect.js';
+import type { Database, ProfilesTable, UsersTable } from '../../platform/db/schema.js';
+
+export type UserRow = Selectable<UsersTable>;
+export type ProfileRow = Selectable<ProfilesTable>;
+
+export function createUsersRepository(db: Kysely<Database>) {
+  return {
+    async insertWithProfile(user: Insertable<UsersTable>, now: number): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('users').values(user).execute();
+        await trx
+          .insertInto('profiles')
+          .values({ user_id: user.id, allow_messages_from: 'everyone', updated_at: now })
+          .execute();
+      });
+    },
+
+    findById(id: string): Promise<UserRow | undefined> {
+      return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    findByIds(ids: readonly string[]): Promise<UserRow[]> {
+      if (ids.length === 0) return Promise.resolve([]);
+      return db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
+    },
+
+    findByUsernameLower(usernameLower: string): Promise<UserRow | undefined> {
+      return db.selectFrom('users').selectAll().where('username_lower', '=', usernameLower).executeTakeFirst();
+    },
+
+    async isUsernameTaken(usernameLower: string, exceptUserId?: string): Promise<boolean> {
+      let query = db.selectFrom('users').select('id').where('username_lower', '=', usernameLower);
+      if (exceptUserId) query = query.where('id', '!=', exceptUserId);
+      return (await query.executeTakeFirst()) !== undefined;
+    },
+
+    async isEmailTaken(emailLower: string, exceptUserId?: string): Promise<boolean> {
+      let query = db.selectFrom('users').select('id').where('email_lower', '=', emailLower);
+      if (exceptUserId) query = query.where('id', '!=', exceptUserId);
+      return (await query.executeTakeFirst()) !== undefined;
+    },
+
+    findProfile(userId: string): Promise<ProfileRow | undefined> {
+      return db.selectFrom('profiles').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    },
+
+    async update(id: string, patch: Updateable<UsersTable>): Promise<void> {
+      await db.updateTable('users').set(patch).where('id', '=', id).execute();
+    },
+
+    async updateWithProfile(id: string, user: Updateable<UsersTable>, profile: Updateable<ProfilesTable>): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        if (Object.keys(user).length > 0) await trx.updateTable('users').set(user).where('id', '=', id).execute();
+        if (Object.keys(profile).length > 0) await trx.updateTable('profiles').set(profile).where('user_id', '=', id).execute();
+      });
+    },
+
+    /**
+     * Users whose username or nickname starts with `prefixLower`, ordered by id; `afterId` pages.
+     * Both columns are stored lower-cased, so the prefix match is case-insensitive in every script.
+     */
+    searchByPrefix(prefixLower: string, afterId: string | undefined, limit: number): Promise<UserRow[]> {
+      let query = db
+        .selectFrom('users')
+        .selectAll()
+        .where((eb) => eb.or([startsWith('username_lower', prefixLower), startsWith('nickname_lower', prefixLower)]));
+      if (afterId) query = query.where('id', '>', afterId);
+      return query.orderBy('id').limit(limit).execute();
+    },
+
+    /** Deletes guests idle since before `cutoff`; their sessions, logs and friendships go with them (FK cascade). */
+    async deleteIdleGuests(cutoff: number): Promise<number> {
+      const result = await db
+        .deleteFrom('users')
+        .where('is_guest', '=', 1)
+        .where('last_login_at', '<', cutoff)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+export type UsersRepository = ReturnType<typeof createUsersRepository>;

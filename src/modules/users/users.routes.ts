@@ -1,0 +1,44 @@
+import type { HttpApp } from '../../platform/http/server.js';
+import { actorOf } from '../../platform/http/server.js';
+import { bearer, responses } from '../../platform/http/route-helpers.js';
+import type { UsersService } from './users.service.js';
+import { Me, SearchUsersQuery, UpdateProfileBody, User, UserIdParams, UserPage } from './users.schemas.js';
+
+export function usersRoutes(users: UsersService) {
+  return async (app: HttpApp) => {
+    const tags = ['users'];
+
+    app.get(
+      '/users/me',
+      { onRequest: app.authenticate, schema: { tags, security: bearer, summary: 'The caller with profile', response: responses({ 200: Me }, [401]) } },
+      async (request) => users.getMe(actorOf(request)),
+    );
+
+    app.patch(
+      '/users/me',
+      {
+        onRequest: app.authenticate,
+        schema: { tags, security: bearer, summary: 'Update profile fields', body: UpdateProfileBody, response: responses({ 200: Me }, [401]) },
+      },
+      async (request) => users.updateProfile(actorOf(request), request.body),
+    );
+
+    app.get(
+      '/users',
+      {
+        onRequest: app.authenticate,
+        schema: { tags, security: bearer, summary: 'Search users by username or nickname prefix', querystring: SearchUsersQuery, response: responses({ 200: UserPage }, [401]) },
+      },
+      async (request) => users.search(actorOf(request), request.query.q, request.query.cursor, request.query.limit ?? 50),
+    );
+
+    app.get(
+      '/users/:id',
+      {
+        onRequest: app.authenticate,
+        schema: { tags, security: bearer, summary: 'Public profile', params: UserIdParams, response: responses({ 200: User }, [401, 404]) },
+      },
+      async (request) => users.getPublic(actorOf(request), request.params.id),
+    );
+  };
+}

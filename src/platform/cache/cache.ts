@@ -1,0 +1,20 @@
+/**
+ * The cache every process shares: login throttling, rate limits, session revocation and,
+ * later, presence. In memory for a single embedded process, Redis when several run.
+ */
+export interface Cache {
+  get(key: string): Promise<string | null>;
+  /** Stores a value; `ttlMs` makes it expire. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  del(key: string): Promise<void>;
+  /**
+   * Adds one to a counter and returns the new count with the time left before it resets.
+   * The window starts with the first increment (fixed window), which is what throttles need.
+   */
+  incr(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
+  /** Milliseconds until `key` expires; -1 when it has no expiry, -2 when it does not exist. */
+  ttl(key: string): Promise<number>;
+  /** Throws when the backing store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

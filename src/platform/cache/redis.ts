@@ -1,0 +1,58 @@
+import { Redis } from 'ioredis';
+import type { Cache } from './cache.js';
+
+/** Redis-backed cache shared by every Parley process pointed at the same `REDIS_URL`. */
+export class RedisCache implements Cache {
+  readonly client: Redis;
+
+  constructor(url: string, options: { keyPrefix?: string } = {}) {
+    this.client = new Redis(url, {
+      keyPrefix: options.keyPrefix ?? 'parley:',
+      // Fail commands fast while Redis is away instead of queueing them without bound.
+      maxRetriesPerRequest: 2,
+      enableOfflineQueue: true,
+      lazyConnect: false,
+    });
+    // Connection errors are retried by ioredis; without a listener they would crash the process.
+    this.client.on('error', () => {});
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.client.get(key);
+  }
+
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    if (ttlMs === undefined) await this.client.set(key, value);
+    else await this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async del(key: string): Promise<void> {
+    await this.client.del(key);
+  }
+
+  async incr(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+    // INCR and the first PEXPIRE in one round trip; NX keeps the window fixed from the first hit.
+    const result = await this.client
+      .multi()
+      .incr(key)
+      .pexpire(key, Math.max(1, Math.ceil(windowMs)), 'NX')
+      .pttl(key)
+      .exec();
+    if (!result) throw new Error('redis transaction aborted');
+    const [incrResult, , ttlResult] = result;
+    if (incrResult?.[0]) throw incrResult[0];
+    return { count: Number(incrResult?.[1]), ttlMs: Number(ttlResult?.[1]) };
+  }
+
+  async ttl(key: string): Promise<number> {
+    return this.client.pttl(key);
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

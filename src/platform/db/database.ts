@@ -1,0 +1,71 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
+import { createPool } from 'mysql2';
+import type { DatabaseConfig } from '../../config.js';
+import type { DialectName } from './dialect.js';
+import { migrationProvider } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** The SQLite connection, for online backups; undefined on MySQL. */
+  sqlite?: SqliteDatabase.Database;
+  /** Applies pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /** Throws when the database cannot answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function openSqlite(file: string): SqliteDatabase.Database {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new SqliteDatabase(file);
+  // WAL lets readers run beside the writer; NORMAL is durable across process crashes in WAL mode.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  return sqlite;
+}
+
+export function openDatabase(config: DatabaseConfig): DatabaseHandle {
+  let sqlite: SqliteDatabase.Database | undefined;
+  let db: Kysely<Database>;
+  if (config.kind === 'sqlite') {
+    sqlite = openSqlite(config.file);
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  } else {
+    const pool = createPool({
+      uri: config.url.replace(/^mariadb:/, 'mysql:'),
+      connectionLimit: config.poolSize,
+      charset: 'UTF8MB4_BIN',
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      connectTimeout: 5000,
+    });
+    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  }
+
+  return {
+    db,
+    dialect: config.kind,
+    sqlite,
+    async migrate() {
+      const migrator = new Migrator({ db, provider: migrationProvider });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) throw error;
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      // Kysely's destroy closes the pool or the SQLite handle (which checkpoints the WAL).
+      await db.destroy();
+    },
+  };
+}

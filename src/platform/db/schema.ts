@@ -1,0 +1,89 @@
+import type { Generated } from 'kysely';
+
+/** Row shapes as stored. Times are epoch milliseconds (BIGINT): one representation on every dialect. */
+export interface UsersTable {
+  id: string;
+  username: string;
+  username_lower: string;
+  nickname: string;
+  nickname_lower: string;
+  email: string | null;
+  email_lower: string | null;
+  password_hash: string | null;
+  is_guest: number;
+  avatar_url: string | null;
+  bio: string;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number;
+  last_seen_at: number | null;
+}
+
+export interface ProfilesTable {
+  user_id: string;
+  gender: string | null;
+  birthday: string | null;
+  location: string | null;
+  website: string | null;
+  status_text: string | null;
+  allow_messages_from: string;
+  updated_at: number;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  /** Bumped on every refresh; a refresh token carrying an older generation is a reuse. */
+  refresh_generation: number;
+  ip: string;
+  user_agent: string;
+  created_at: number;
+  last_used_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface LoginLogsTable {
+  id: Generated<number>;
+  user_id: string | null;
+  username: string;
+  success: number;
+  method: string;
+  reason: string | null;
+  ip: string;
+  user_agent: string;
+  created_at: number;
+}
+
+export interface FriendRequestsTable {
+  id: string;
+  from_user_id: string;
+  to_user_id: string;
+  message: string;
+  status: string;
+  created_at: number;
+  responded_at: number | null;
+}
+
+export interface FriendshipsTable {
+  user_id: string;
+  friend_id: string;
+  created_at: number;
+}
+
+export interface BlocksTable {
+  blocker_id: string;
+  blocked_id: string;
+  created_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  profiles: ProfilesTable;
+  sessions: SessionsTable;
+  login_logs: LoginLogsTable;
+  friend_requests: FriendRequestsTable;
+  friendships: FriendshipsTable;
+  blocks: BlocksTable;
+}

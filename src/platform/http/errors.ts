@@ -1,0 +1,92 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERROR_STATUS, type ErrorCode, type FieldProblem } from '../../shared/errors.js';
+
+const CODE_BY_STATUS = new Map<number, ErrorCode>(
+  Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+/** Driver errors that mean "the database or cache is unreachable right now", not "bad request". */
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'SQLITE_BUSY',
+  'ER_CON_COUNT_ERROR',
+]);
+
+interface ValidationIssue {
+  instancePath?: string;
+  params?: Record<string, unknown>;
+  message?: string;
+}
+
+function fieldOf(issue: ValidationIssue, context: string | undefined): string {
+  const missing = issue.params?.missingProperty;
+  const pathPart = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
+  const field = [pathPart, typeof missing === 'string' ? missing : ''].filter(Boolean).join('.');
+  if (field) return field;
+  return context ?? 'body';
+}
+
+function validationError(error: FastifyError): AppError {
+  const issues = (error.validation ?? []) as ValidationIssue[];
+  const problems: FieldProblem[] = issues.map((issue) => ({
+    field: fieldOf(issue, error.validationContext),
+    message: issue.message ?? 'is invalid',
+  }));
+  const first = problems[0];
+  return new AppError('VALIDATION_FAILED', first ? `${first.field}: ${first.message}` : 'invalid request', problems);
+}
+
+/** Turns anything thrown by a route or plugin into an AppError with a stable code. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const fastifyError = error as FastifyError & { errno?: string | number; code?: string };
+  if (fastifyError?.validation) return validationError(fastifyError);
+  switch (fastifyError?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('VALIDATION_FAILED', 'the request body is not valid JSON', [{ field: 'body', message: fastifyError.message }]);
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'the request body is too large');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type; send application/json');
+  }
+  if (fastifyError?.code && UNAVAILABLE_ERRNOS.has(fastifyError.code)) {
+    return new AppError('UNAVAILABLE', 'a backing service is unavailable; retry shortly');
+  }
+  const status = fastifyError?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = CODE_BY_STATUS.get(status) ?? 'VALIDATION_FAILED';
+    return new AppError(code, fastifyError.message || code);
+  }
+  return new AppError('INTERNAL', 'internal error');
+}
+
+function send(reply: FastifyReply, error: AppError): FastifyReply {
+  if (error.retryAfterSec !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSec))));
+  const body: { error: { code: string; message: string; details?: unknown } } = {
+    error: { code: error.code, message: error.message },
+  };
+  if (error.details !== undefined) body.error.details = error.details;
+  return reply.status(error.status).send(body);
+}
+
+/** One place maps every failure to API.md's error format: `{error: {code, message, details?}}`. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const appError = toAppError(error);
+    if (appError.status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+    } else {
+      request.log.info({ code: appError.code }, 'request refused');
+    }
+    return send(reply, appError);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}
