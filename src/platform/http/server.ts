@@ -54,7 +54,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     ...(https ? { https } : {}),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
-    requestIdHeader: 'x-request-id',
+    // genReqId reads x-request-id itself, to accept only sane values.
+    requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

@@ -1,0 +1,7 @@
+// Builds dist/ once: some suites start the built server as a real process.
+// @ts-expect-error plain ESM helper without types
+import { ensureBuild } from '../../scripts/ensure-build.mjs';
+
+export default function setup(): void {
+  (ensureBuild as () => void)();
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { type App, buildApp, type BuildOptions } from '../../src/app.js';
+import { type Env, loadConfig } from '../../src/config.js';
+
+/** Which storage the suites run on: SQLite + memory by default, MariaDB/Redis when CI sets these. */
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || undefined;
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || undefined;
+export const storageLabel = `${TEST_DATABASE_URL ? 'mysql' : 'sqlite'}+${TEST_REDIS_URL ? 'redis' : 'memory'}`;
+
+/**
+ * One isolated place to run servers in: a temp DATA_DIR, and on MySQL a database of its own, on
+ * Redis a key prefix of its own. Servers started on the same environment share all three (restarts).
+ */
+export interface TestEnvironment {
+  dataDir: string;
+  databaseUrl?: string;
+  redisUrl?: string;
+  redisKeyPrefix: string;
+  dispose(): Promise<void>;
+}
+
+export async function createTestEnvironment(): Promise<TestEnvironment> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-test-'));
+  const tag = randomBytes(5).toString('hex');
+  let databaseUrl: string | undefined;
+  let dropDatabase = async () => {};
+  if (TEST_DATABASE_URL) {
+    const base = new URL(TEST_DATABASE_URL);
+    const name = `parley_t_${tag}`;
+    const admin = await createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) });
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await admin.end();
+    base.pathname = `/${name}`;
+    databaseUrl = base.toString();
+    dropDatabase = async () => {
+      const conn = await createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) });
+      await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await conn.end();
+    };
+  }
+  return {
+    dataDir,
+    databaseUrl,
+    redisUrl: TEST_REDIS_URL,
+    redisKeyPrefix: `parley-test:${tag}:`,
+    async dispose() {
+      await dropDatabase();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Overrides = Partial<Record<keyof Env, string>>;
+
+/** The variables a test server runs with, for in-process servers and spawned ones alike. */
+export function testEnvVars(env: TestEnvironment, overrides: Overrides = {}): Record<string, string> {
+  const vars: Record<string, string> = {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: env.dataDir,
+    LOG_TO_STDOUT: 'false',
+    LOG_LEVEL: 'info',
+    RATE_LIMIT_MAX: '100000',
+    REDIS_KEY_PREFIX: env.redisKeyPrefix,
+  };
+  if (env.databaseUrl) vars.DATABASE_URL = env.databaseUrl;
+  if (env.redisUrl) vars.REDIS_URL = env.redisUrl;
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) vars[key] = value;
+  return vars;
+}
+
+export interface TestServer {
+  app: App;
+  url: string;
+  env: TestEnvironment;
+  close(): Promise<void>;
+}
+
+/** Starts the real app on an ephemeral port. */
+export async function startServer(env: TestEnvironment, overrides: Overrides = {}, options: BuildOptions = { jobs: false }): Promise<TestServer> {
+  const config = loadConfig({ env: {}, cwd: env.dataDir, overrides: testEnvVars(env, overrides) });
+  const app = await buildApp(config, options);
+  const { url } = await app.listen();
+  return { app, url, env, close: () => app.close() };
+}
