@@ -121,7 +121,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
-        await http.close();
+        // Fastify closes keep-alive sockets that are idle when close() starts; sockets whose request
+        // finishes later would stay open for the keep-alive timeout (72 s), so keep sweeping them.
+        const sweeper = setInterval(() => http.server.closeIdleConnections(), 50);
+        try {
+          await http.close();
+        } finally {
+          clearInterval(sweeper);
+        }
         await database.close();
         await cache.close();
         logger.info('stopped');

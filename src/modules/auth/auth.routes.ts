@@ -44,7 +44,7 @@ export function authRoutes(auth: AuthService) {
     app.post(
       '/auth/upgrade',
       {
-        onRequest: app.authenticate,
+        preValidation: app.authenticate,
         schema: { tags, security: bearer, summary: "Turn the calling guest into a full account (same id)", body: UpgradeBody, response: responses({ 200: AuthResult }, [401, 403, 409]) },
       },
       async (request) => auth.upgrade(actorOf(request), request.body, originOf(request)),
@@ -58,7 +58,7 @@ export function authRoutes(auth: AuthService) {
 
     app.post(
       '/auth/logout',
-      { onRequest: app.authenticate, schema: { tags, security: bearer, summary: 'End the current session', response: responses({ 204: NoContent }, [401]) } },
+      { preValidation: app.authenticate, schema: { tags, security: bearer, summary: 'End the current session', response: responses({ 204: NoContent }, [401]) } },
       async (request, reply) => {
         await auth.logout(actorOf(request));
         return reply.status(204).send();
@@ -67,14 +67,14 @@ export function authRoutes(auth: AuthService) {
 
     app.get(
       '/auth/sessions',
-      { onRequest: app.authenticate, schema: { tags, security: bearer, summary: "The caller's active sessions", response: responses({ 200: SessionList }, [401]) } },
+      { preValidation: app.authenticate, schema: { tags, security: bearer, summary: "The caller's active sessions", response: responses({ 200: SessionList }, [401]) } },
       async (request) => ({ items: await auth.listSessions(actorOf(request)) }),
     );
 
     app.delete(
       '/auth/sessions/:id',
       {
-        onRequest: app.authenticate,
+        preValidation: app.authenticate,
         schema: { tags, security: bearer, summary: 'Revoke one session', params: SessionIdParams, response: responses({ 204: NoContent }, [401, 404]) },
       },
       async (request, reply) => {
@@ -86,7 +86,7 @@ export function authRoutes(auth: AuthService) {
     app.put(
       '/users/me/password',
       {
-        onRequest: app.authenticate,
+        preValidation: app.authenticate,
         schema: { tags, security: bearer, summary: 'Change password; ends every other session', body: ChangePasswordBody, response: responses({ 204: NoContent }, [401, 403]) },
       },
       async (request, reply) => {
@@ -98,7 +98,7 @@ export function authRoutes(auth: AuthService) {
     app.get(
       '/users/me/login-logs',
       {
-        onRequest: app.authenticate,
+        preValidation: app.authenticate,
         schema: { tags, security: bearer, summary: "The caller's login history, newest first", querystring: LoginLogQuery, response: responses({ 200: LoginLogPage }, [401]) },
       },
       async (request) => auth.loginLogs(actorOf(request), request.query.cursor, request.query.limit ?? 50),

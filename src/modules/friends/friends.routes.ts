@@ -20,7 +20,8 @@ const NoContent = Type.Null({ description: 'no content' });
 
 export function friendsRoutes(friends: FriendsService) {
   return async (app: HttpApp) => {
-    app.addHook('onRequest', app.authenticate);
+    // preValidation, not onRequest: the global rate limit (an onRequest hook) must count unauthenticated calls too.
+    app.addHook('preValidation', app.authenticate);
     const tags = ['friends'];
     const security = bearer;
 

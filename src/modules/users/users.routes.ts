@@ -10,14 +10,14 @@ export function usersRoutes(users: UsersService) {
 
     app.get(
       '/users/me',
-      { onRequest: app.authenticate, schema: { tags, security: bearer, summary: 'The caller with profile', response: responses({ 200: Me }, [401]) } },
+      { preValidation: app.authenticate, schema: { tags, security: bearer, summary: 'The caller with profile', response: responses({ 200: Me }, [401]) } },
       async (request) => users.getMe(actorOf(request)),
     );
 
     app.patch(
       '/users/me',
       {
-        onRequest: app.authenticate,
+        preValidation: app.authenticate,
         schema: { tags, security: bearer, summary: 'Update profile fields', body: UpdateProfileBody, response: responses({ 200: Me }, [401]) },
       },
       async (request) => users.updateProfile(actorOf(request), request.body),
@@ -26,7 +26,7 @@ export function usersRoutes(users: UsersService) {
     app.get(
       '/users',
       {
-        onRequest: app.authenticate,
+        preValidation: app.authenticate,
         schema: { tags, security: bearer, summary: 'Search users by username or nickname prefix', querystring: SearchUsersQuery, response: responses({ 200: UserPage }, [401]) },
       },
       async (request) => users.search(actorOf(request), request.query.q, request.query.cursor, request.query.limit ?? 50),
@@ -35,7 +35,7 @@ export function usersRoutes(users: UsersService) {
     app.get(
       '/users/:id',
       {
-        onRequest: app.authenticate,
+        preValidation: app.authenticate,
         schema: { tags, security: bearer, summary: 'Public profile', params: UserIdParams, response: responses({ 200: User }, [401, 404]) },
       },
       async (request) => users.getPublic(actorOf(request), request.params.id),

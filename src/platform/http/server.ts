@@ -17,7 +17,7 @@ import { cacheRateLimitStore } from './rate-limit-store.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** onRequest hook: rejects the request with 401 unless it carries a valid access token. */
+    /** preValidation hook (after the rate limit's onRequest): rejects the request with 401 unless it carries a valid access token. */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
   }
   interface FastifyRequest {
@@ -171,7 +171,7 @@ export function originOf(request: FastifyRequest): RequestOrigin {
   return { ip: request.ip, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : '' };
 }
 
-/** The authenticated caller; routes that call this are registered with `onRequest: app.authenticate`. */
+/** The authenticated caller; routes that call this are registered with `preValidation: app.authenticate`. */
 export function actorOf(request: FastifyRequest): Actor {
   if (!request.actor) throw new AppError('UNAUTHORIZED', 'authentication required');
   return request.actor;
