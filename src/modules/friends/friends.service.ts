@@ -27,8 +27,9 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).to
 export function createFriendsService(deps: FriendsServiceDeps) {
   const { friends, users, clock } = deps;
 
-  async function requireOtherUser(actor: Actor, userId: string): Promise<UserRow> {
-    if (userId === actor.userId) throw AppError.validation('userId', 'must be another user');
+  /** `field` names the body field the id came from, so error details point at what the client sent. */
+  async function requireOtherUser(actor: Actor, userId: string, field: string): Promise<UserRow> {
+    if (userId === actor.userId) throw AppError.validation(field, 'must be another user');
     const user = await users.findById(userId);
     if (!user) throw new AppError('NOT_FOUND', 'user not found');
     return user;
@@ -106,7 +107,7 @@ export function createFriendsService(deps: FriendsServiceDeps) {
      * at once and the (accepted) earlier request is returned with `201` all the same.
      */
     async sendRequest(actor: Actor, input: SendFriendRequestBody): Promise<FriendRequest> {
-      const target = await requireOtherUser(actor, input.toUserId);
+      const target = await requireOtherUser(actor, input.toUserId, 'toUserId');
       if (await friends.isBlocked(target.id, actor.userId)) throw new AppError('FORBIDDEN', 'this user does not accept requests from you');
       if (await friends.isBlocked(actor.userId, target.id)) throw new AppError('FORBIDDEN', 'you have blocked this user; unblock them first');
       if (await friends.areFriends(actor.userId, target.id)) throw new AppError('CONFLICT', 'already friends');
@@ -155,7 +156,7 @@ export function createFriendsService(deps: FriendsServiceDeps) {
 
     /** Blocks a user: ends any friendship and pending request between the two. */
     async block(actor: Actor, userId: string): Promise<void> {
-      const target = await requireOtherUser(actor, userId);
+      const target = await requireOtherUser(actor, userId, 'userId');
       if (await friends.isBlocked(actor.userId, target.id)) throw new AppError('CONFLICT', 'already blocked');
       await friends.block(actor.userId, target.id, clock.now().getTime());
     },
