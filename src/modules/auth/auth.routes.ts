@@ -37,7 +37,14 @@ export function authRoutes(auth: AuthService) {
 
     app.post(
       '/auth/guest',
-      { schema: { tags, summary: 'Continue as a guest', body: Type.Optional(GuestBody), response: responses({ 201: AuthResult }, [429]) } },
+      {
+        // The body is optional, but Fastify validates a missing body as null against the object
+        // schema: treat "no body" as `{}` before validation runs.
+        preValidation: async (request) => {
+          request.body ??= {};
+        },
+        schema: { tags, summary: 'Continue as a guest', body: Type.Optional(GuestBody), response: responses({ 201: AuthResult }, [429]) },
+      },
       async (request, reply) => reply.status(201).send(await auth.guest(request.body ?? {}, originOf(request))),
     );
 

@@ -61,11 +61,13 @@ export const UpdateProfileBody = Type.Object(
   {
     nickname: Type.Optional(Nickname),
     bio: Type.Optional(Type.String({ maxLength: 500 })),
-    gender: Type.Optional(Type.Union([Gender, Type.Null()])),
-    birthday: Type.Optional(Type.Union([Type.String({ format: 'date' }), Type.Null()])),
-    location: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
-    website: Type.Optional(Type.Union([Type.String({ maxLength: 255, pattern: '^https?://' }), Type.Null()])),
-    statusText: Type.Optional(Type.Union([Type.String({ maxLength: 140 }), Type.Null()])),
+    // `null` clears a field. Null comes first in these unions: the validator coerces types, and a
+    // string branch tried first would turn `null` into "" before the null branch is reached.
+    gender: Type.Optional(Type.Union([Type.Null(), Gender])),
+    birthday: Type.Optional(Type.Union([Type.Null(), Type.String({ format: 'date' })])),
+    location: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 100 })])),
+    website: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 255, pattern: '^https?://' })])),
+    statusText: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 140 })])),
     allowMessagesFrom: Type.Optional(AllowMessagesFrom),
   },
   { additionalProperties: false },

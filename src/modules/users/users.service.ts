@@ -22,15 +22,23 @@ export function createUsersService({ users, clock }: UsersServiceDeps) {
     return row;
   }
 
+  /** The caller's own account; gone (a purged guest) means its token no longer stands for anyone. */
+  async function requireCaller(actor: Actor) {
+    const row = await users.findById(actor.userId);
+    if (!row) throw new AppError('UNAUTHORIZED', 'account no longer exists');
+    return row;
+  }
+
   return {
     /** The caller with profile. */
     async getMe(actor: Actor): Promise<Me> {
-      const row = await requireUser(actor.userId);
+      const row = await requireCaller(actor);
       return toMe(row, await users.findProfile(actor.userId));
     },
 
     /** Updates the caller's profile fields; absent fields stay, `null` clears. */
     async updateProfile(actor: Actor, patch: UpdateProfileBody): Promise<Me> {
+      await requireCaller(actor);
       const now = clock.now().getTime();
       const userPatch: { nickname?: string; nickname_lower?: string; bio?: string; updated_at: number } = { updated_at: now };
       if (patch.nickname !== undefined) {
