@@ -1,12 +1,17 @@
 import type { Config } from './config.js';
+import { authRoutes, createAuthRepository, createAuthService, createTokenIssuer } from './modules/auth/index.js';
+import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
+import { createGroupsRepository, createGroupsService, groupsRoutes } from './modules/groups/index.js';
+import { createMessagingRepository, createMessagingService, messagingRoutes, messagingSocket } from './modules/messaging/index.js';
+import { createPresenceService, presenceSocket } from './modules/presence/index.js';
+import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { type Cache, createCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, registerPlatformPlugins } from './platform/http/server.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { createGateway, type Gateway } from './platform/realtime/gateway.js';
+import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
-import { authRoutes, createAuthRepository, createAuthService, createTokenIssuer, type SessionEvents } from './modules/auth/index.js';
-import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
-import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { type Clock, systemClock } from './shared/clock.js';
 
 export interface BuildOptions {
@@ -18,35 +23,69 @@ export interface BuildOptions {
 export interface App {
   config: Config;
   http: HttpApp;
+  gateway: Gateway;
   logger: Logger;
   database: DatabaseHandle;
   cache: Cache;
-  services: ReturnType<typeof createServices>;
+  services: Services;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(): Promise<{ port: number; url: string }>;
   /** Graceful stop: refuse new requests, finish in-flight ones, then close the database and cache. */
   close(): Promise<void>;
 }
 
-function createServices(database: DatabaseHandle, cache: Cache, config: Config, clock: Clock, jwtSecret: string, sessionEvents: SessionEvents) {
-  const usersRepository = createUsersRepository(database.db);
+export type Services = ReturnType<typeof createServices>;
+
+interface ServiceDeps {
+  database: DatabaseHandle;
+  cache: Cache;
+  config: Config;
+  clock: Clock;
+  jwtSecret: string;
+  publisher: Publisher;
+}
+
+/** Every service, wired by plain factories: repositories in, use cases out. */
+function createServices({ database, cache, config, clock, jwtSecret, publisher }: ServiceDeps) {
+  const { db } = database;
+  const usersRepository = createUsersRepository(db);
+  const friendsRepository = createFriendsRepository(db);
+  const groupsRepository = createGroupsRepository(db);
   const tokens = createTokenIssuer(jwtSecret, config.accessTokenTtlSec);
+  const presence = createPresenceService({
+    cache,
+    publisher,
+    clock,
+    audienceOf: async (userId) => [...new Set([...(await friendsRepository.friendIds(userId)), ...(await groupsRepository.coMemberIds(userId))])],
+    recordLastSeen: (userId, at) => usersRepository.update(userId, { last_seen_at: at }),
+  });
   const users = createUsersService({ users: usersRepository, clock });
   const auth = createAuthService({
-    auth: createAuthRepository(database.db),
+    auth: createAuthRepository(db),
     users: usersRepository,
     tokens,
     cache,
     clock,
-    events: sessionEvents,
+    events: { sessionsRevoked: (_userId, ids) => publisher.disconnectSessions(ids, 'session_ended') },
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
   });
-  const friends = createFriendsService({ friends: createFriendsRepository(database.db), users: usersRepository, clock });
-  return { users, auth, friends, tokens };
+  const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence });
+  const groups = createGroupsService({ groups: groupsRepository, users: usersRepository, publisher, clock, presence });
+  const messaging = createMessagingService({
+    messages: createMessagingRepository(db),
+    users: usersRepository,
+    groups,
+    friends,
+    publisher,
+    cache,
+    clock,
+    sendLimit: { max: config.sendRateLimit.max, windowMs: config.sendRateLimit.windowSec * 1000 },
+  });
+  return { users, auth, friends, groups, messaging, presence, tokens };
 }
 
-/** Composes Parley: config → logger, database, cache → services → HTTP. Used by main and tests alike. */
+/** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const { logger, close: closeLogger } = await createLogger(config.log);
@@ -63,29 +102,47 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   const jwtSecret = resolveJwtSecret(config.jwtSecret, config.dataDir, logger);
-  const sessionListeners: SessionEvents[] = [];
-  const sessionEvents: SessionEvents = {
-    sessionsRevoked: (userId, ids) => {
-      for (const listener of sessionListeners) listener.sessionsRevoked(userId, ids);
-    },
+  // Services are created after the HTTP and socket servers (the publisher needs the socket server);
+  // the closures below only run once requests arrive.
+  let services: Services | undefined;
+  const ready = (): Services => {
+    if (!services) throw new Error('services used before start-up finished');
+    return services;
   };
-  const services = createServices(database, cache, config, clock, jwtSecret, sessionEvents);
-  if (!config.redisUrl) await services.auth.restoreRevocations();
-
   const httpDeps = {
     config,
     logger,
     cache,
-    verifyAccessToken: (token: string) => services.auth.authenticate(token),
+    verifyAccessToken: (token: string) => ready().auth.authenticate(token),
     readiness: { database: () => database.ping(), cache: () => cache.ping() },
   };
   const http = createHttpApp(httpDeps);
+  const gateway = createGateway({
+    httpServer: http.server,
+    logger,
+    corsOrigins: config.corsOrigins,
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.redisKeyPrefix,
+    authenticate: (token) => ready().auth.authenticateWithExpiry(token),
+    roomsOf: (userId) => ready().messaging.roomsOf(userId),
+    onConnection: (socket) => {
+      presenceSocket(ready().presence, logger)(socket);
+      messagingSocket(ready().messaging, logger)(socket);
+    },
+  });
+  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher });
+  const built = services;
+  if (!config.redisUrl) await built.auth.restoreRevocations();
+  built.presence.start();
+
   await registerPlatformPlugins(http, httpDeps);
   await http.register(
     async (api) => {
-      await api.register(authRoutes(services.auth));
-      await api.register(usersRoutes(services.users));
-      await api.register(friendsRoutes(services.friends));
+      await api.register(authRoutes(built.auth));
+      await api.register(usersRoutes(built.users));
+      await api.register(friendsRoutes(built.friends));
+      await api.register(groupsRoutes(built.groups));
+      await api.register(messagingRoutes(built.messaging));
     },
     { prefix: '/api/v1' },
   );
@@ -94,8 +151,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const timers: NodeJS.Timeout[] = [];
   if (options.jobs !== false) {
     const purgeGuests = () =>
-      services.users
-        .purgeIdleGuests(config.guestIdleDays)
+      built.users
+        .purgeIdleGuests(config.guestIdleDays, (ids) => built.auth.endAllSessions(ids, 'guest_expired'))
         .then((removed) => removed > 0 && logger.info({ removed }, 'idle guest accounts removed'))
         .catch((error: unknown) => logger.error({ err: error }, 'guest clean-up failed'));
     timers.push(setInterval(purgeGuests, 3_600_000).unref());
@@ -106,10 +163,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   return {
     config,
     http,
+    gateway,
     logger,
     database,
     cache,
-    services,
+    services: built,
     async listen() {
       await http.listen({ port: config.port, host: config.host });
       const address = http.server.address();
@@ -121,6 +179,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
+        built.presence.stop();
+        await gateway.close();
         // Fastify closes keep-alive sockets that are idle when close() starts; sockets whose request
         // finishes later would stay open for the keep-alive timeout (72 s), so keep sweeping them.
         const sweeper = setInterval(() => http.server.closeIdleConnections(), 50);

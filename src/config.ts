@@ -39,6 +39,8 @@ const EnvSchema = Type.Object({
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
   LOGIN_FAILURE_WINDOW: Type.Integer({ minimum: 1, default: 900 }),
   GUEST_IDLE_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  SEND_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 200 }),
+  SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
 });
 
@@ -89,6 +91,7 @@ function toConfig(env: Env) {
     rateLimit: { max: env.RATE_LIMIT_MAX, windowSec: env.RATE_LIMIT_WINDOW },
     loginThrottle: { maxFailures: env.LOGIN_MAX_FAILURES, windowSec: env.LOGIN_FAILURE_WINDOW },
     guestIdleDays: env.GUEST_IDLE_DAYS,
+    sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
   };
 }

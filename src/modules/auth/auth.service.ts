@@ -280,6 +280,12 @@ export function createAuthService(deps: AuthServiceDeps) {
       await markRevoked(actor.userId, revoked);
     },
 
+    /** Ends every session of these users (accounts about to be deleted). */
+    async endAllSessions(userIds: readonly string[], reason: string): Promise<void> {
+      const now = clock.now().getTime();
+      for (const userId of userIds) await markRevoked(userId, await auth.revokeSessions(userId, 'all', reason, now));
+    },
+
     async listSessions(actor: Actor): Promise<Session[]> {
       const rows = await auth.listActiveSessions(actor.userId, clock.now().getTime());
       return rows.map((row) => toSession(row, actor.sessionId));
@@ -319,6 +325,13 @@ export function createAuthService(deps: AuthServiceDeps) {
       const actor = await tokens.verifyAccess(accessToken);
       if ((await cache.get(revokedKey(actor.sessionId))) !== null) throw new AppError('UNAUTHORIZED', 'session has ended');
       return actor;
+    },
+
+    /** Like authenticate, with the token's expiry, for long-lived socket connections. */
+    async authenticateWithExpiry(accessToken: string): Promise<{ actor: Actor; expiresAt: number }> {
+      const { actor, expiresAt } = await tokens.verifyAccessWithExpiry(accessToken);
+      if ((await cache.get(revokedKey(actor.sessionId))) !== null) throw new AppError('UNAUTHORIZED', 'session has ended');
+      return { actor, expiresAt };
     },
 
     /**

@@ -57,6 +57,14 @@ export function createTokenIssuer(secret: string, accessTtlSec: number) {
       return { userId: payload.sub as string, sessionId: payload.sid as string, isGuest: payload.guest === true };
     },
 
+    async verifyAccessWithExpiry(token: string): Promise<{ actor: Actor; expiresAt: number }> {
+      const payload = await verify(token, 'access');
+      return {
+        actor: { userId: payload.sub as string, sessionId: payload.sid as string, isGuest: payload.guest === true },
+        expiresAt: (payload.exp ?? 0) * 1000,
+      };
+    },
+
     async verifyRefresh(token: string): Promise<RefreshClaims> {
       const payload = await verify(token, 'refresh');
       if (typeof payload.gen !== 'number') throw new AppError('UNAUTHORIZED', 'invalid refresh token');

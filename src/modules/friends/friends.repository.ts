@@ -22,6 +22,11 @@ export function createFriendsRepository(db: Kysely<Database>) {
       return query.orderBy('friend_id').limit(limit).execute();
     },
 
+    async friendIds(userId: string): Promise<string[]> {
+      const rows = await db.selectFrom('friendships').select('friend_id').where('user_id', '=', userId).execute();
+      return rows.map((row) => row.friend_id);
+    },
+
     /** Deletes a friendship in both directions; returns whether there was one. */
     async deleteFriendship(userId: string, otherId: string): Promise<boolean> {
       const result = await db

@@ -180,6 +180,7 @@ export function createFriendsService(deps: FriendsServiceDeps) {
     },
 
     areFriends: (a: string, b: string) => friends.areFriends(a, b),
+    friendIds: (userId: string) => friends.friendIds(userId),
   };
 }
 

@@ -70,13 +70,20 @@ export function createUsersRepository(db: Kysely<Database>) {
       return query.orderBy('id').limit(limit).execute();
     },
 
-    /** Deletes guests idle since before `cutoff`; their sessions, logs and friendships go with them (FK cascade). */
-    async deleteIdleGuests(cutoff: number): Promise<number> {
-      const result = await db
-        .deleteFrom('users')
+    idleGuestIds(cutoff: number): Promise<string[]> {
+      return db
+        .selectFrom('users')
+        .select('id')
         .where('is_guest', '=', 1)
         .where('last_login_at', '<', cutoff)
-        .executeTakeFirst();
+        .execute()
+        .then((rows) => rows.map((row) => row.id));
+    },
+
+    /** Deletes users; their sessions, logs, friendships and memberships go with them (FK cascade). */
+    async deleteUsers(ids: readonly string[]): Promise<number> {
+      if (ids.length === 0) return 0;
+      const result = await db.deleteFrom('users').where('id', 'in', ids).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

@@ -74,9 +74,15 @@ export function createUsersService({ users, clock }: UsersServiceDeps) {
       return { items, nextCursor: rows.length > limit && last ? encodeCursor({ after: last.id }) : null };
     },
 
-    /** Removes guest accounts that have not logged in for `idleDays`; returns how many. */
-    async purgeIdleGuests(idleDays: number): Promise<number> {
-      return users.deleteIdleGuests(clock.now().getTime() - idleDays * 86_400_000);
+    /**
+     * Removes guest accounts that have not logged in for `idleDays`; returns how many.
+     * `beforeDelete` runs first with their ids, so their sessions can be ended everywhere.
+     */
+    async purgeIdleGuests(idleDays: number, beforeDelete?: (userIds: string[]) => Promise<void>): Promise<number> {
+      const ids = await users.idleGuestIds(clock.now().getTime() - idleDays * 86_400_000);
+      if (ids.length === 0) return 0;
+      await beforeDelete?.(ids);
+      return users.deleteUsers(ids);
     },
 
     findRows: (ids: readonly string[]) => users.findByIds(ids),

@@ -14,6 +14,13 @@ export interface Cache {
   incr(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
   /** Milliseconds until `key` expires; -1 when it has no expiry, -2 when it does not exist. */
   ttl(key: string): Promise<number>;
+  /** Adds a member to a set and returns the set's size afterwards (atomic with the add). */
+  setAdd(key: string, member: string): Promise<number>;
+  /** Removes a member from a set and returns the set's size afterwards. */
+  setRemove(key: string, member: string): Promise<number>;
+  setMembers(key: string): Promise<string[]>;
+  /** Values of several keys at once, null where missing. */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
   /** Throws when the backing store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

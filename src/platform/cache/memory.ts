@@ -61,10 +61,36 @@ export class MemoryCache implements Cache {
     return entry.expiresAt === null ? -1 : entry.expiresAt - this.now();
   }
 
+  private readonly sets = new Map<string, Set<string>>();
+
+  async setAdd(key: string, member: string): Promise<number> {
+    const set = this.sets.get(key) ?? new Set<string>();
+    set.add(member);
+    this.sets.set(key, set);
+    return set.size;
+  }
+
+  async setRemove(key: string, member: string): Promise<number> {
+    const set = this.sets.get(key);
+    if (!set) return 0;
+    set.delete(member);
+    if (set.size === 0) this.sets.delete(key);
+    return set.size;
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    return [...(this.sets.get(key) ?? [])];
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    return keys.map((key) => this.live(key)?.value ?? null);
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.entries.clear();
+    this.sets.clear();
   }
 }

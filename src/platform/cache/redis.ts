@@ -48,6 +48,25 @@ export class RedisCache implements Cache {
     return this.client.pttl(key);
   }
 
+  async setAdd(key: string, member: string): Promise<number> {
+    const result = await this.client.multi().sadd(key, member).scard(key).exec();
+    return Number(result?.[1]?.[1] ?? 0);
+  }
+
+  async setRemove(key: string, member: string): Promise<number> {
+    const result = await this.client.multi().srem(key, member).scard(key).exec();
+    return Number(result?.[1]?.[1] ?? 0);
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    return this.client.smembers(key);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.client.mget(...keys);
+  }
+
   async ping(): Promise<void> {
     await this.client.ping();
   }

@@ -78,6 +78,63 @@ export interface BlocksTable {
   created_at: number;
 }
 
+export interface UserGroupsTable {
+  id: string;
+  name: string;
+  description: string;
+  owner_id: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+  role: string;
+  muted_until: number | null;
+  joined_at: number;
+}
+
+export interface ConversationsTable {
+  id: string;
+  type: string;
+  group_id: string | null;
+  user_low: string | null;
+  user_high: string | null;
+  last_message_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  sender_id: string;
+  type: string;
+  content: string;
+  client_msg_id: string;
+  reply_to_id: number | null;
+  /** JSON array of attachments, or null. */
+  attachments: string | null;
+  created_at: number;
+  edited_at: number | null;
+  recalled_at: number | null;
+}
+
+export interface MessageReactionsTable {
+  message_id: number;
+  user_id: string;
+  emoji: string;
+  created_at: number;
+}
+
+export interface ConversationReadsTable {
+  conversation_id: string;
+  user_id: string;
+  last_read_message_id: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -86,4 +143,10 @@ export interface Database {
   friend_requests: FriendRequestsTable;
   friendships: FriendshipsTable;
   blocks: BlocksTable;
+  user_groups: UserGroupsTable;
+  group_members: GroupMembersTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
+  message_reactions: MessageReactionsTable;
+  conversation_reads: ConversationReadsTable;
 }

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_users.js';
+import * as m0002 from './0002_messaging.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -7,6 +8,7 @@ import * as m0001 from './0001_users.js';
  */
 export const migrations: Record<string, Migration> = {
   '0001_users': m0001,
+  '0002_messaging': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,63 @@
+import Type, { type Static } from 'typebox';
+
+/** Longest message content accepted, in characters (code points). */
+export const MAX_CONTENT_CHARS = 10_000;
+
+export const MessageType = Type.Union([
+  Type.Literal('text'),
+  Type.Literal('emoji'),
+  Type.Literal('image'),
+  Type.Literal('file'),
+  Type.Literal('audio'),
+  Type.Literal('video'),
+  Type.Literal('call'),
+  Type.Literal('system'),
+]);
+export type MessageType = Static<typeof MessageType>;
+
+export const Attachment = Type.Object({
+  fileId: Type.String({ minLength: 1, maxLength: 64 }),
+  filename: Type.Optional(Type.String({ maxLength: 255 })),
+  contentType: Type.Optional(Type.String({ maxLength: 127 })),
+  size: Type.Optional(Type.Integer({ minimum: 0 })),
+  width: Type.Optional(Type.Integer({ minimum: 0 })),
+  height: Type.Optional(Type.Integer({ minimum: 0 })),
+  durationSec: Type.Optional(Type.Number({ minimum: 0 })),
+  thumbnailUrl: Type.Optional(Type.String({ maxLength: 1024 })),
+});
+export type Attachment = Static<typeof Attachment>;
+
+export const Reaction = Type.Object({ emoji: Type.String(), count: Type.Integer(), userIds: Type.Array(Type.String()) });
+export type Reaction = Static<typeof Reaction>;
+
+export const Message = Type.Object({
+  id: Type.String(),
+  conversationId: Type.String(),
+  senderId: Type.String(),
+  type: MessageType,
+  /** Empty once the message is recalled. */
+  content: Type.String(),
+  clientMsgId: Type.String(),
+  replyToId: Type.Union([Type.String(), Type.Null()]),
+  attachments: Type.Array(Attachment),
+  reactions: Type.Array(Reaction),
+  createdAt: Type.String({ format: 'date-time' }),
+  editedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  recalledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+export type Message = Static<typeof Message>;
+
+/** Body of the socket `chat` event and of `POST /conversations/:id/messages` (minus the id). */
+export const SendMessage = Type.Object(
+  {
+    conversationId: Type.String({ minLength: 1, maxLength: 80 }),
+    type: MessageType,
+    // Length in characters is checked by the service (PAYLOAD_TOO_LARGE); this bound stops abuse early.
+    content: Type.String({ maxLength: MAX_CONTENT_CHARS * 2 }),
+    clientMsgId: Type.String({ minLength: 1, maxLength: 64 }),
+    replyToId: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })),
+    attachments: Type.Optional(Type.Array(Attachment, { maxItems: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type SendMessage = Static<typeof SendMessage>;

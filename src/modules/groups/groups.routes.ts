@@ -1,0 +1,68 @@
+import Type from 'typebox';
+import type { HttpApp } from '../../platform/http/server.js';
+import { actorOf } from '../../platform/http/server.js';
+import { bearer, responses } from '../../platform/http/route-helpers.js';
+import { AddMembersBody, CreateGroupBody, Group, GroupList, GroupParams, Member, MemberList, MemberParams, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
+import type { GroupsService } from './groups.service.js';
+
+const NoContent = Type.Null({ description: 'no content' });
+
+export function groupsRoutes(groups: GroupsService) {
+  return async (app: HttpApp) => {
+    app.addHook('preValidation', app.authenticate);
+    const tags = ['groups'];
+    const security = bearer;
+
+    app.post(
+      '/groups',
+      { schema: { tags, security, summary: 'Create a group; the caller is owner', body: CreateGroupBody, response: responses({ 201: Group }, [401, 404, 413]) } },
+      async (request, reply) => reply.status(201).send(await groups.create(actorOf(request), request.body)),
+    );
+    app.get(
+      '/groups',
+      { schema: { tags, security, summary: "The caller's groups", response: responses({ 200: GroupList }, [401]) } },
+      async (request) => ({ items: await groups.list(actorOf(request)) }),
+    );
+    app.get(
+      '/groups/:id',
+      { schema: { tags, security, summary: 'A group (members only)', params: GroupParams, response: responses({ 200: Group }, [401, 404]) } },
+      async (request) => groups.get(actorOf(request), request.params.id),
+    );
+    app.patch(
+      '/groups/:id',
+      { schema: { tags, security, summary: 'Rename or describe (owner, admins)', params: GroupParams, body: UpdateGroupBody, response: responses({ 200: Group }, [401, 403, 404]) } },
+      async (request) => groups.update(actorOf(request), request.params.id, request.body),
+    );
+    app.delete(
+      '/groups/:id',
+      { schema: { tags, security, summary: 'Dissolve (owner)', params: GroupParams, response: responses({ 204: NoContent }, [401, 403, 404]) } },
+      async (request, reply) => {
+        await groups.dissolve(actorOf(request), request.params.id);
+        return reply.status(204).send();
+      },
+    );
+    app.get(
+      '/groups/:id/members',
+      { schema: { tags, security, summary: 'Members with role and presence', params: GroupParams, response: responses({ 200: MemberList }, [401, 404]) } },
+      async (request) => ({ items: await groups.members(actorOf(request), request.params.id) }),
+    );
+    app.post(
+      '/groups/:id/members',
+      { schema: { tags, security, summary: 'Add members (owner, admins)', params: GroupParams, body: AddMembersBody, response: responses({ 200: MemberList }, [401, 403, 404, 413]) } },
+      async (request) => ({ items: await groups.addMembers(actorOf(request), request.params.id, request.body.userIds) }),
+    );
+    app.delete(
+      '/groups/:id/members/:userId',
+      { schema: { tags, security, summary: 'Leave (self) or remove a member (owner, admins)', params: MemberParams, response: responses({ 204: NoContent }, [401, 403, 404]) } },
+      async (request, reply) => {
+        await groups.removeMember(actorOf(request), request.params.id, request.params.userId);
+        return reply.status(204).send();
+      },
+    );
+    app.patch(
+      '/groups/:id/members/:userId',
+      { schema: { tags, security, summary: 'Change role (owner) or mute until a time (owner, admins)', params: MemberParams, body: UpdateMemberBody, response: responses({ 200: Member }, [401, 403, 404]) } },
+      async (request) => groups.updateMember(actorOf(request), request.params.id, request.params.userId, request.body),
+    );
+  };
+}

@@ -1,0 +1,62 @@
+import Type, { type Static } from 'typebox';
+import { Presence } from '../friends/index.js';
+import { Id, IsoTime, User } from '../users/index.js';
+
+export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]);
+export type Role = Static<typeof Role>;
+
+export const Group = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  ownerId: Type.String(),
+  memberCount: Type.Integer(),
+  /** The group's conversation, for messages. */
+  conversationId: Type.String(),
+  createdAt: IsoTime,
+});
+export type Group = Static<typeof Group>;
+
+export const Member = Type.Object({
+  user: User,
+  role: Role,
+  mutedUntil: Type.Union([IsoTime, Type.Null()]),
+  joinedAt: IsoTime,
+  presence: Presence,
+});
+export type Member = Static<typeof Member>;
+
+const GroupName = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\p{Cc}]*$' });
+
+export const CreateGroupBody = Type.Object(
+  {
+    name: GroupName,
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+    memberIds: Type.Optional(Type.Array(Id, { maxItems: 500 })),
+  },
+  { additionalProperties: false },
+);
+export type CreateGroupBody = Static<typeof CreateGroupBody>;
+
+export const UpdateGroupBody = Type.Object(
+  { name: Type.Optional(GroupName), description: Type.Optional(Type.String({ maxLength: 500 })) },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateGroupBody = Static<typeof UpdateGroupBody>;
+
+export const AddMembersBody = Type.Object({ userIds: Type.Array(Id, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false });
+
+export const UpdateMemberBody = Type.Object(
+  {
+    role: Type.Optional(Role),
+    /** Muted until this time; null lifts the mute. */
+    mutedUntil: Type.Optional(Type.Union([Type.Null(), IsoTime])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type UpdateMemberBody = Static<typeof UpdateMemberBody>;
+
+export const GroupParams = Type.Object({ id: Id });
+export const MemberParams = Type.Object({ id: Id, userId: Id });
+export const GroupList = Type.Object({ items: Type.Array(Group) });
+export const MemberList = Type.Object({ items: Type.Array(Member) });

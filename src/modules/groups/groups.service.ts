@@ -1,0 +1,225 @@
+import type { MembershipEvent } from '../../contract/events.js';
+import type { Publisher } from '../../platform/realtime/publisher.js';
+import type { Actor } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { PresenceReader } from '../friends/index.js';
+import { toUser, type UsersRepository } from '../users/index.js';
+import { type GroupRow, groupConversationId, type GroupsRepository, type MemberRow } from './groups.repository.js';
+import type { CreateGroupBody, Group, Member, Role, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
+
+export const MAX_GROUP_MEMBERS = 2000;
+
+export interface GroupsServiceDeps {
+  groups: GroupsRepository;
+  users: UsersRepository;
+  publisher: Publisher;
+  clock: Clock;
+  presence?: PresenceReader;
+  /** Called after membership changes so caches of who may read what can drop the group. */
+  onMembershipChanged?(groupId: string): void;
+}
+
+const RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+export function createGroupsService(deps: GroupsServiceDeps) {
+  const { groups, users, publisher, clock } = deps;
+
+  function toGroup(row: GroupRow, memberCount: number): Group {
+    return {
+      id: row.id,
+      name: row.name,
+      description: row.description,
+      ownerId: row.owner_id,
+      memberCount,
+      conversationId: groupConversationId(row.id),
+      createdAt: iso(Number(row.created_at)) as string,
+    };
+  }
+
+  /** The group and the caller's membership; a non-member learns nothing (NOT_FOUND). */
+  async function requireMembership(actor: Actor, groupId: string): Promise<{ group: GroupRow; me: MemberRow }> {
+    const [group, me] = await Promise.all([groups.find(groupId), groups.findMember(groupId, actor.userId)]);
+    if (!group || !me) throw new AppError('NOT_FOUND', 'group not found');
+    return { group, me };
+  }
+
+  function requireRank(me: MemberRow, atLeast: Role, action: string): void {
+    if (RANK[me.role as Role] < RANK[atLeast]) throw new AppError('FORBIDDEN', `only ${atLeast === 'owner' ? 'the owner' : 'the owner or an admin'} can ${action}`);
+  }
+
+  async function requireUsers(userIds: readonly string[]): Promise<void> {
+    const unique = [...new Set(userIds)];
+    const found = await users.findByIds(unique);
+    if (found.length !== unique.length) {
+      const known = new Set(found.map((row) => row.id));
+      throw new AppError('NOT_FOUND', 'some users do not exist', unique.filter((id) => !known.has(id)).map((id) => ({ field: 'userIds', message: `unknown user ${id}` })));
+    }
+  }
+
+  function notify(groupId: string, event: Omit<MembershipEvent, 'groupId' | 'conversationId'>, alsoUserIds: readonly string[] = []): void {
+    const full: MembershipEvent = { groupId, conversationId: groupConversationId(groupId), ...event };
+    publisher.toConversation(groupConversationId(groupId), 'group_member', full);
+    if (alsoUserIds.length > 0) publisher.toUsers(alsoUserIds, 'group_member', full);
+    deps.onMembershipChanged?.(groupId);
+  }
+
+  async function describe(groupId: string): Promise<Group> {
+    const row = await groups.find(groupId);
+    if (!row) throw new AppError('NOT_FOUND', 'group not found');
+    const counts = await groups.countMembers([groupId]);
+    return toGroup(row, counts.get(groupId) ?? 0);
+  }
+
+  return {
+    /** Creates a group with the caller as owner and the given members. */
+    async create(actor: Actor, input: CreateGroupBody): Promise<Group> {
+      const memberIds = [...new Set(input.memberIds ?? [])].filter((id) => id !== actor.userId);
+      if (memberIds.length + 1 > MAX_GROUP_MEMBERS) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
+      await requireUsers(memberIds);
+      const now = clock.now().getTime();
+      const group: GroupRow = { id: newId(), name: input.name.trim(), description: (input.description ?? '').trim(), owner_id: actor.userId, created_at: now, updated_at: now };
+      if (!group.name) throw AppError.validation('name', 'must not be blank');
+      const members: MemberRow[] = [
+        { group_id: group.id, user_id: actor.userId, role: 'owner', muted_until: null, joined_at: now },
+        ...memberIds.map((user_id) => ({ group_id: group.id, user_id, role: 'member', muted_until: null, joined_at: now })),
+      ];
+      await groups.create(group, members);
+      const everyone = members.map((m) => m.user_id);
+      publisher.joinConversation(everyone, groupConversationId(group.id));
+      for (const userId of memberIds) notify(group.id, { userId, change: 'added', role: 'member' }, [userId]);
+      return toGroup(group, members.length);
+    },
+
+    async list(actor: Actor): Promise<Group[]> {
+      const rows = await groups.listForUser(actor.userId);
+      const counts = await groups.countMembers(rows.map((row) => row.id));
+      return rows.map((row) => toGroup(row, counts.get(row.id) ?? 0));
+    },
+
+    async get(actor: Actor, groupId: string): Promise<Group> {
+      await requireMembership(actor, groupId);
+      return describe(groupId);
+    },
+
+    async update(actor: Actor, groupId: string, patch: UpdateGroupBody): Promise<Group> {
+      const { me } = await requireMembership(actor, groupId);
+      requireRank(me, 'admin', 'change the group');
+      const name = patch.name?.trim();
+      if (patch.name !== undefined && !name) throw AppError.validation('name', 'must not be blank');
+      await groups.update(groupId, { ...(name ? { name } : {}), ...(patch.description !== undefined ? { description: patch.description.trim() } : {}), updated_at: clock.now().getTime() });
+      return describe(groupId);
+    },
+
+    /** Dissolves the group (owner only): members, conversation and history are deleted. */
+    async dissolve(actor: Actor, groupId: string): Promise<void> {
+      const { me } = await requireMembership(actor, groupId);
+      requireRank(me, 'owner', 'dissolve the group');
+      const memberIds = await groups.memberIds(groupId);
+      await groups.dissolve(groupId);
+      notify(groupId, { userId: actor.userId, change: 'dissolved' }, memberIds);
+      publisher.leaveConversation(memberIds, groupConversationId(groupId));
+    },
+
+    async members(actor: Actor, groupId: string): Promise<Member[]> {
+      await requireMembership(actor, groupId);
+      const rows = await groups.listMembers(groupId);
+      const ids = rows.map((row) => row.user_id);
+      const [people, presence] = await Promise.all([users.findByIds(ids), deps.presence?.presenceOf(ids) ?? new Map<string, 'online' | 'away' | 'offline'>()]);
+      const byId = new Map(people.map((row) => [row.id, row]));
+      return rows.flatMap((row) => {
+        const user = byId.get(row.user_id);
+        if (!user) return [];
+        return [
+          {
+            user: toUser(user),
+            role: row.role as Role,
+            mutedUntil: iso(row.muted_until),
+            joinedAt: iso(Number(row.joined_at)) as string,
+            presence: { status: presence.get(user.id) ?? 'offline', lastSeenAt: iso(user.last_seen_at) },
+          },
+        ];
+      });
+    },
+
+    /** Adds members (owner, admins); they receive the group's events at once on every device. */
+    async addMembers(actor: Actor, groupId: string, userIds: readonly string[]): Promise<Member[]> {
+      const { me } = await requireMembership(actor, groupId);
+      requireRank(me, 'admin', 'add members');
+      await requireUsers(userIds);
+      const current = await groups.countMembers([groupId]);
+      if ((current.get(groupId) ?? 0) + userIds.length > MAX_GROUP_MEMBERS) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
+      const added = await groups.addMembers(groupId, userIds, clock.now().getTime());
+      publisher.joinConversation(added, groupConversationId(groupId));
+      for (const userId of added) notify(groupId, { userId, change: 'added', role: 'member' });
+      return this.members(actor, groupId);
+    },
+
+    /** Leaves (self) or removes a member (owner, or an admin removing a plain member). */
+    async removeMember(actor: Actor, groupId: string, userId: string): Promise<void> {
+      const { group, me } = await requireMembership(actor, groupId);
+      const target = userId === actor.userId ? me : await groups.findMember(groupId, userId);
+      if (!target) throw new AppError('NOT_FOUND', 'not a member of this group');
+      if (userId === actor.userId) {
+        if (me.role === 'owner') {
+          const others = (await groups.listMembers(groupId)).filter((m) => m.user_id !== actor.userId);
+          const heir = others.find((m) => m.role === 'admin') ?? others[0];
+          if (!heir) return this.dissolve(actor, group.id);
+          await groups.transferOwnership(groupId, actor.userId, heir.user_id, clock.now().getTime());
+          notify(groupId, { userId: heir.user_id, change: 'role', role: 'owner' });
+        } else {
+          await groups.removeMember(groupId, userId);
+        }
+        notify(groupId, { userId, change: 'left' }, [userId]);
+        publisher.leaveConversation([userId], groupConversationId(groupId));
+        return;
+      }
+      requireRank(me, 'admin', 'remove members');
+      if (RANK[target.role as Role] >= RANK[me.role as Role]) throw new AppError('FORBIDDEN', 'you can only remove members below your role');
+      await groups.removeMember(groupId, userId);
+      notify(groupId, { userId, change: 'removed' }, [userId]);
+      publisher.leaveConversation([userId], groupConversationId(groupId));
+    },
+
+    /** Changes a member's role (owner only; `owner` hands the group over) or mute (owner, admins). */
+    async updateMember(actor: Actor, groupId: string, userId: string, patch: UpdateMemberBody): Promise<Member> {
+      const { me } = await requireMembership(actor, groupId);
+      const target = await groups.findMember(groupId, userId);
+      if (!target) throw new AppError('NOT_FOUND', 'not a member of this group');
+      const now = clock.now().getTime();
+      if (patch.role !== undefined && patch.role !== target.role) {
+        requireRank(me, 'owner', 'change roles');
+        if (userId === actor.userId) throw new AppError('FORBIDDEN', 'hand ownership to another member instead');
+        if (patch.role === 'owner') {
+          await groups.handOver(groupId, actor.userId, userId, now);
+          notify(groupId, { userId: actor.userId, change: 'role', role: 'admin' });
+        } else {
+          await groups.updateMember(groupId, userId, { role: patch.role });
+        }
+        notify(groupId, { userId, change: 'role', role: patch.role });
+      }
+      if (patch.mutedUntil !== undefined) {
+        requireRank(me, 'admin', 'mute members');
+        const current = (await groups.findMember(groupId, userId)) ?? target;
+        if (userId === actor.userId || RANK[current.role as Role] >= RANK[me.role as Role]) throw new AppError('FORBIDDEN', 'you can only mute members below your role');
+        const mutedUntil = patch.mutedUntil === null ? null : Date.parse(patch.mutedUntil);
+        await groups.updateMember(groupId, userId, { muted_until: mutedUntil });
+        notify(groupId, { userId, change: 'muted', mutedUntil: iso(mutedUntil) });
+      }
+      const member = (await this.members(actor, groupId)).find((m) => m.user.id === userId);
+      if (!member) throw new AppError('NOT_FOUND', 'not a member of this group');
+      return member;
+    },
+
+    /** The caller's role and mute in a group, or undefined when not a member (used by messaging). */
+    membership: (groupId: string, userId: string) => groups.findMember(groupId, userId),
+    memberIds: (groupId: string) => groups.memberIds(groupId),
+    groupIdsOf: (userId: string) => groups.groupIdsForUser(userId),
+    coMemberIds: (userId: string) => groups.coMemberIds(userId),
+    find: (groupId: string) => groups.find(groupId),
+  };
+}
+
+export type GroupsService = ReturnType<typeof createGroupsService>;

@@ -1,0 +1,4 @@
+export { createGroupsRepository, groupConversationId, type GroupsRepository } from './groups.repository.js';
+export { createGroupsService, type GroupsService } from './groups.service.js';
+export { groupsRoutes } from './groups.routes.js';
+export { Group } from './groups.schemas.js';

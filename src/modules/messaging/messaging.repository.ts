@@ -1,0 +1,214 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { ConversationsTable, Database, MessagesTable } from '../../platform/db/schema.js';
+
+export type ConversationRow = Selectable<ConversationsTable>;
+export type MessageRow = Selectable<MessagesTable>;
+
+export interface NewMessage {
+  conversation_id: string;
+  sender_id: string;
+  type: string;
+  content: string;
+  client_msg_id: string;
+  reply_to_id: number | null;
+  attachments: string | null;
+  created_at: number;
+}
+
+/** Unique-index violations on both dialects: the dedupe signal for retried sends. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export function createMessagingRepository(db: Kysely<Database>) {
+  return {
+    findConversation(id: string): Promise<ConversationRow | undefined> {
+      return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    /** Creates the private conversation row if it does not exist yet. */
+    async ensurePrivateConversation(id: string, userLow: string, userHigh: string, now: number): Promise<void> {
+      try {
+        await db
+          .insertInto('conversations')
+          .values({ id, type: 'private', group_id: null, user_low: userLow, user_high: userHigh, last_message_id: null, created_at: now, updated_at: now })
+          .execute();
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+      }
+    },
+
+    /**
+     * Stores a message and moves the conversation's last message, in one transaction. Returns
+     * undefined when `(sender, clientMsgId)` already exists: the caller returns the stored one.
+     */
+    async insertMessage(message: NewMessage): Promise<MessageRow | undefined> {
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const result = await trx.insertInto('messages').values(message).executeTakeFirstOrThrow();
+          const id = Number(result.insertId);
+          await trx
+            .updateTable('conversations')
+            .set({ last_message_id: id, updated_at: message.created_at })
+            .where('id', '=', message.conversation_id)
+            .execute();
+          return { ...message, id, edited_at: null, recalled_at: null };
+        });
+      } catch (error) {
+        if (isUniqueViolation(error)) return undefined;
+        throw error;
+      }
+    },
+
+    findByClientMsgId(senderId: string, clientMsgId: string): Promise<MessageRow | undefined> {
+      return db.selectFrom('messages').selectAll().where('sender_id', '=', senderId).where('client_msg_id', '=', clientMsgId).executeTakeFirst();
+    },
+
+    findMessage(id: number): Promise<MessageRow | undefined> {
+      return db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    findMessages(ids: readonly number[]): Promise<MessageRow[]> {
+      if (ids.length === 0) return Promise.resolve([]);
+      return db.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
+    },
+
+    /** A page of history: before `before` newest first, or after `after` oldest first. */
+    page(conversationId: string, cursor: { before?: number; after?: number }, limit: number): Promise<MessageRow[]> {
+      let query = db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
+      if (cursor.after !== undefined) return query.where('id', '>', cursor.after).orderBy('id', 'asc').limit(limit).execute();
+      if (cursor.before !== undefined) query = query.where('id', '<', cursor.before);
+      return query.orderBy('id', 'desc').limit(limit).execute();
+    },
+
+    async updateMessage(id: number, patch: { content?: string; attachments?: string | null; edited_at?: number; recalled_at?: number }): Promise<void> {
+      await db.updateTable('messages').set(patch).where('id', '=', id).execute();
+    },
+
+    async reactionsFor(messageIds: readonly number[]): Promise<Map<number, Array<{ emoji: string; user_id: string }>>> {
+      const map = new Map<number, Array<{ emoji: string; user_id: string }>>();
+      if (messageIds.length === 0) return map;
+      const rows = await db
+        .selectFrom('message_reactions')
+        .select(['message_id', 'emoji', 'user_id'])
+        .where('message_id', 'in', messageIds)
+        .orderBy('created_at')
+        .execute();
+      for (const row of rows) {
+        const id = Number(row.message_id);
+        const list = map.get(id) ?? [];
+        list.push({ emoji: row.emoji, user_id: row.user_id });
+        map.set(id, list);
+      }
+      return map;
+    },
+
+    /** Adds a reaction; false when the user had already reacted with that emoji. */
+    async addReaction(messageId: number, userId: string, emoji: string, now: number): Promise<boolean> {
+      try {
+        await db.insertInto('message_reactions').values({ message_id: messageId, user_id: userId, emoji, created_at: now }).execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+
+    async removeReaction(messageId: number, userId: string, emoji: string): Promise<boolean> {
+      const result = await db.deleteFrom('message_reactions').where('message_id', '=', messageId).where('user_id', '=', userId).where('emoji', '=', emoji).executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
+    /** Moves the user's read position forward (never back). */
+    async markRead(conversationId: string, userId: string, messageId: number, now: number): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const existing = await trx
+          .selectFrom('conversation_reads')
+          .select('last_read_message_id')
+          .where('conversation_id', '=', conversationId)
+          .where('user_id', '=', userId)
+          .executeTakeFirst();
+        if (!existing) {
+          await trx.insertInto('conversation_reads').values({ conversation_id: conversationId, user_id: userId, last_read_message_id: messageId, updated_at: now }).execute();
+        } else if (Number(existing.last_read_message_id) < messageId) {
+          await trx
+            .updateTable('conversation_reads')
+            .set({ last_read_message_id: messageId, updated_at: now })
+            .where('conversation_id', '=', conversationId)
+            .where('user_id', '=', userId)
+            .execute();
+        }
+      });
+    },
+
+    async readPositions(userId: string, conversationIds: readonly string[]): Promise<Map<string, number>> {
+      if (conversationIds.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('conversation_reads')
+        .select(['conversation_id', 'last_read_message_id'])
+        .where('user_id', '=', userId)
+        .where('conversation_id', 'in', conversationIds)
+        .execute();
+      return new Map(rows.map((row) => [row.conversation_id, Number(row.last_read_message_id)]));
+    },
+
+    /** Messages from others after the read position, not recalled. */
+    async unreadCount(conversationId: string, userId: string, afterId: number): Promise<number> {
+      const row = await db
+        .selectFrom('messages')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('conversation_id', '=', conversationId)
+        .where('id', '>', afterId)
+        .where('sender_id', '!=', userId)
+        .where('recalled_at', 'is', null)
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+
+    /** The user's private conversations and those of the given groups, most recently active first. */
+    listConversations(userId: string, groupIds: readonly string[], limit: number): Promise<ConversationRow[]> {
+      return db
+        .selectFrom('conversations')
+        .selectAll()
+        .where((eb) => {
+          const mine = [eb('user_low', '=', userId), eb('user_high', '=', userId)];
+          if (groupIds.length > 0) mine.push(eb('group_id', 'in', groupIds));
+          return eb.or(mine);
+        })
+        .orderBy('updated_at', 'desc')
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+    },
+
+    privateConversationIds(userId: string): Promise<string[]> {
+      return db
+        .selectFrom('conversations')
+        .select('id')
+        .where((eb) => eb.or([eb('user_low', '=', userId), eb('user_high', '=', userId)]))
+        .execute()
+        .then((rows) => rows.map((row) => row.id));
+    },
+
+    /**
+     * Messages containing `text` in the given conversations, newest first. A substring match
+     * (LIKE) rather than a word index: it finds CJK words inside sentences on both dialects,
+     * which neither SQLite's unicode61 tokenizer nor InnoDB's default parser does.
+     */
+    search(conversationIds: readonly string[], text: string, beforeId: number | undefined, limit: number): Promise<MessageRow[]> {
+      if (conversationIds.length === 0) return Promise.resolve([]);
+      const escaped = text.replace(/[!%_]/g, (ch) => `!${ch}`);
+      let query = db
+        .selectFrom('messages')
+        .selectAll()
+        .where('conversation_id', 'in', conversationIds)
+        .where('recalled_at', 'is', null)
+        .where(sql<boolean>`lower(content) like ${`%${escaped.toLowerCase()}%`} escape '!'`);
+      if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+      return query.orderBy('id', 'desc').limit(limit).execute();
+    },
+  };
+}
+
+export type MessagingRepository = ReturnType<typeof createMessagingRepository>;

@@ -1,0 +1,54 @@
+import Type, { type Static } from 'typebox';
+import { Message, SendMessage } from '../../contract/messages.js';
+import { Id, IsoTime, User } from '../users/index.js';
+
+export const GroupSummary = Type.Object({ id: Type.String(), name: Type.String(), memberCount: Type.Integer() });
+
+export const Conversation = Type.Object({
+  id: Type.String(),
+  type: Type.Union([Type.Literal('private'), Type.Literal('group')]),
+  peer: Type.Optional(User),
+  group: Type.Optional(GroupSummary),
+  lastMessage: Type.Union([Type.Null(), Message]),
+  unreadCount: Type.Integer(),
+  lastReadMessageId: Type.Union([Type.Null(), Type.String()]),
+  updatedAt: IsoTime,
+});
+export type Conversation = Static<typeof Conversation>;
+
+export const ConversationPage = Type.Object({ items: Type.Array(Conversation), nextCursor: Type.Union([Type.Null(), Type.String()]) });
+
+/** Exactly one of the two (checked by the service: a union would trip the validator's stripping of unknown fields). */
+export const OpenConversationBody = Type.Object({ peerId: Type.Optional(Id), groupId: Type.Optional(Id) }, { additionalProperties: false });
+export type OpenConversationBody = Static<typeof OpenConversationBody>;
+
+const MessageIdString = Type.String({ pattern: '^[0-9]{1,19}$' });
+
+export const HistoryQuery = Type.Object({
+  before: Type.Optional(MessageIdString),
+  after: Type.Optional(MessageIdString),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+});
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const MessagePage = Type.Object({ items: Type.Array(Message), nextCursor: Type.Union([Type.Null(), Type.String()]) });
+
+/** REST send body: the socket `chat` payload without the conversation id (it is in the path). */
+export const SendMessageBody = Type.Omit(SendMessage, ['conversationId']);
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+export const ReadBody = Type.Object({ messageId: MessageIdString }, { additionalProperties: false });
+export const EditBody = Type.Object({ content: Type.String({ minLength: 1, maxLength: 20_000 }) }, { additionalProperties: false });
+
+export const ConversationParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 80 }) });
+export const MessageParams = Type.Object({ id: MessageIdString });
+export const ReactionParams = Type.Object({ id: MessageIdString, emoji: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const SearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 200 }),
+  conversationId: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+  before: Type.Optional(MessageIdString),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+});
+export type SearchQuery = Static<typeof SearchQuery>;
+export const ConversationListQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 200 })) });

@@ -1,0 +1,381 @@
+import type { SyncResult } from '../../contract/events.js';
+import { type Attachment, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
+import type { Cache } from '../../platform/cache/cache.js';
+import type { Publisher } from '../../platform/realtime/publisher.js';
+import type { Actor } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import type { Page } from '../../shared/pagination.js';
+import type { FriendsService } from '../friends/index.js';
+import { type GroupsService, groupConversationId } from '../groups/index.js';
+import { toUser, type UsersRepository } from '../users/index.js';
+import type { ConversationRow, MessageRow, MessagingRepository } from './messaging.repository.js';
+import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
+
+export interface MessagingServiceDeps {
+  messages: MessagingRepository;
+  users: UsersRepository;
+  groups: GroupsService;
+  friends: FriendsService;
+  publisher: Publisher;
+  cache: Cache;
+  clock: Clock;
+  /** Sends allowed per user per window (API: 200 per 10 s). */
+  sendLimit: { max: number; windowMs: number };
+}
+
+/** Where a conversation lives and who is in it, resolved for one caller. */
+type Access =
+  | { kind: 'private'; id: string; peerId: string; low: string; high: string }
+  | { kind: 'group'; id: string; groupId: string; role: string; mutedUntil: number | null };
+
+/** Who may send which type: `call` and `system` messages are written by the server only. */
+const CLIENT_TYPES = new Set<MessageType>(['text', 'emoji', 'image', 'file', 'audio', 'video']);
+const ATTACHMENT_TYPES = new Set<MessageType>(['image', 'file', 'audio', 'video']);
+/** A reaction must hold at least one emoji and nothing that renders as blank or controls text. */
+const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+const NOT_IN_REACTION = /[\p{Cc}\s]/u;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+export const privateConversationId = (a: string, b: string) => (a < b ? `d.${a}.${b}` : `d.${b}.${a}`);
+const codePoints = (text: string) => {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+};
+
+function parseMessageId(id: string, field = 'messageId'): number {
+  const n = Number(id);
+  if (!Number.isSafeInteger(n) || n < 0) throw AppError.validation(field, 'is not a message id');
+  return n;
+}
+
+export function createMessagingService(deps: MessagingServiceDeps) {
+  const { messages, users, groups, friends, publisher, cache, clock } = deps;
+  /** Sends into one conversation are serialised per process, so devices receive them in id order. */
+  const queues = new Map<string, Promise<unknown>>();
+
+  function serialise<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const previous = queues.get(key) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const settled = next.catch(() => {});
+    queues.set(key, settled);
+    void settled.then(() => {
+      if (queues.get(key) === settled) queues.delete(key);
+    });
+    return next;
+  }
+
+  /** Resolves a conversation id for the caller; anything they may not see is NOT_FOUND. */
+  async function access(actor: Actor, conversationId: string): Promise<Access> {
+    const notFound = new AppError('NOT_FOUND', 'conversation not found');
+    if (conversationId.startsWith('g.')) {
+      const groupId = conversationId.slice(2);
+      const member = await groups.membership(groupId, actor.userId);
+      if (!member) throw notFound;
+      return { kind: 'group', id: conversationId, groupId, role: member.role, mutedUntil: member.muted_until === null ? null : Number(member.muted_until) };
+    }
+    const match = /^d\.([^.]+)\.([^.]+)$/.exec(conversationId);
+    if (!match?.[1] || !match[2] || match[1] >= match[2]) throw notFound;
+    const [low, high] = [match[1], match[2]];
+    if (actor.userId !== low && actor.userId !== high) throw notFound;
+    const peerId = actor.userId === low ? high : low;
+    return { kind: 'private', id: conversationId, peerId, low, high };
+  }
+
+  /** Recipients of events in a conversation: the room for groups, both users for private chats. */
+  function deliver<E extends 'chat' | 'message_updated' | 'read'>(
+    where: Access,
+    event: E,
+    payload: Parameters<import('../../contract/events.js').ServerToClientEvents[E]>[0],
+    exceptSocketId?: string,
+  ): void {
+    if (where.kind === 'group') publisher.toConversation(where.id, event, payload, { exceptSocketId });
+    else publisher.toUsers([where.low, where.high], event, payload, { exceptSocketId });
+  }
+
+  async function toMessages(rows: MessageRow[]): Promise<Message[]> {
+    const reactions = await messages.reactionsFor(rows.map((row) => Number(row.id)));
+    return rows.map((row) => toMessage(row, reactions.get(Number(row.id)) ?? []));
+  }
+
+  function toMessage(row: MessageRow, reactionRows: Array<{ emoji: string; user_id: string }>): Message {
+    const recalled = row.recalled_at !== null;
+    const grouped = new Map<string, string[]>();
+    for (const reaction of reactionRows) grouped.set(reaction.emoji, [...(grouped.get(reaction.emoji) ?? []), reaction.user_id]);
+    return {
+      id: String(row.id),
+      conversationId: row.conversation_id,
+      senderId: row.sender_id,
+      type: row.type as MessageType,
+      content: recalled ? '' : row.content,
+      clientMsgId: row.client_msg_id,
+      replyToId: row.reply_to_id === null ? null : String(row.reply_to_id),
+      attachments: recalled || !row.attachments ? [] : (JSON.parse(row.attachments) as Attachment[]),
+      reactions: recalled ? [] : [...grouped].map(([emoji, userIds]) => ({ emoji, count: userIds.length, userIds })),
+      createdAt: iso(Number(row.created_at)) as string,
+      editedAt: iso(row.edited_at),
+      recalledAt: iso(row.recalled_at),
+    };
+  }
+
+  async function requireOwnMessage(actor: Actor, messageId: string): Promise<{ row: MessageRow; where: Access }> {
+    const { row, where } = await requireVisibleMessage(actor, messageId);
+    if (row.sender_id !== actor.userId) throw new AppError('FORBIDDEN', 'only the sender can change a message');
+    return { row, where };
+  }
+
+  async function requireVisibleMessage(actor: Actor, messageId: string): Promise<{ row: MessageRow; where: Access }> {
+    const row = await messages.findMessage(parseMessageId(messageId, 'id'));
+    if (!row) throw new AppError('NOT_FOUND', 'message not found');
+    const where = await access(actor, row.conversation_id).catch(() => {
+      throw new AppError('NOT_FOUND', 'message not found');
+    });
+    return { row, where };
+  }
+
+  async function checkMaySend(actor: Actor, where: Access): Promise<void> {
+    if (where.kind === 'group') {
+      if (where.mutedUntil !== null && where.mutedUntil > clock.now().getTime()) {
+        throw new AppError('FORBIDDEN', `you are muted in this group until ${iso(where.mutedUntil)}`);
+      }
+      return;
+    }
+    const peer = await users.findById(where.peerId);
+    if (!peer) throw new AppError('NOT_FOUND', 'conversation not found');
+    if (await friends.isBlockedEitherWay(actor.userId, where.peerId)) throw new AppError('FORBIDDEN', 'messages between you and this user are blocked');
+    const profile = await users.findProfile(where.peerId);
+    if (profile?.allow_messages_from === 'friends' && !(await friends.areFriends(actor.userId, where.peerId))) {
+      throw new AppError('FORBIDDEN', 'this user accepts messages from friends only');
+    }
+  }
+
+  function checkContent(input: Pick<SendMessage, 'type' | 'content' | 'attachments'>): void {
+    if (!CLIENT_TYPES.has(input.type)) throw new AppError('FORBIDDEN', `${input.type} messages are written by the server`);
+    if (codePoints(input.content) > MAX_CONTENT_CHARS) throw new AppError('PAYLOAD_TOO_LARGE', `content is limited to ${MAX_CONTENT_CHARS} characters`);
+    const hasAttachments = (input.attachments?.length ?? 0) > 0;
+    if (ATTACHMENT_TYPES.has(input.type) && !hasAttachments) throw AppError.validation('attachments', `a ${input.type} message needs at least one attachment`);
+    if (!ATTACHMENT_TYPES.has(input.type) && input.content.trim() === '') throw AppError.validation('content', 'must not be empty');
+    if (input.type === 'emoji' && !EMOJI.test(input.content)) throw AppError.validation('content', 'an emoji message must contain an emoji');
+  }
+
+  async function latestMessage(conversation: ConversationRow): Promise<Message | null> {
+    if (conversation.last_message_id === null) return null;
+    const row = await messages.findMessage(Number(conversation.last_message_id));
+    return row ? (await toMessages([row]))[0] ?? null : null;
+  }
+
+  return {
+    access,
+
+    /**
+     * Stores a message, then delivers it to every device of every member (the sending socket
+     * gets it as the ack instead). A retried `clientMsgId` returns the stored message and
+     * delivers nothing.
+     */
+    async send(actor: Actor, input: SendMessage, origin: { socketId?: string } = {}): Promise<Message> {
+      const where = await access(actor, input.conversationId);
+      const existing = await messages.findByClientMsgId(actor.userId, input.clientMsgId);
+      if (existing) {
+        if (existing.conversation_id !== input.conversationId) throw new AppError('CONFLICT', 'clientMsgId was already used for another conversation');
+        return (await toMessages([existing]))[0] as Message;
+      }
+      checkContent(input);
+      await checkMaySend(actor, where);
+      const { count, ttlMs } = await cache.incr(`send:${actor.userId}`, deps.sendLimit.windowMs);
+      if (count > deps.sendLimit.max) throw new AppError('RATE_LIMITED', 'sending too fast', undefined, Math.ceil(ttlMs / 1000));
+      let replyToId: number | null = null;
+      if (input.replyToId !== undefined) {
+        replyToId = parseMessageId(input.replyToId, 'replyToId');
+        const target = await messages.findMessage(replyToId);
+        if (!target || target.conversation_id !== where.id) throw AppError.validation('replyToId', 'is not a message of this conversation');
+      }
+      const now = clock.now().getTime();
+      if (where.kind === 'private') await messages.ensurePrivateConversation(where.id, where.low, where.high, now);
+      return serialise(where.id, async () => {
+        const stored = await messages.insertMessage({
+          conversation_id: where.id,
+          sender_id: actor.userId,
+          type: input.type,
+          content: input.content,
+          client_msg_id: input.clientMsgId,
+          reply_to_id: replyToId,
+          attachments: input.attachments && input.attachments.length > 0 ? JSON.stringify(input.attachments) : null,
+          created_at: now,
+        });
+        if (!stored) {
+          // Lost a race with the same retry: answer with the winner, deliver nothing.
+          const winner = await messages.findByClientMsgId(actor.userId, input.clientMsgId);
+          if (!winner) throw new AppError('CONFLICT', 'message could not be stored');
+          return toMessage(winner, []);
+        }
+        const message = toMessage(stored, []);
+        deliver(where, 'chat', message, origin.socketId);
+        return message;
+      });
+    },
+
+    /** Returns (creating when needed) the conversation with a user or of a group. */
+    async open(actor: Actor, input: OpenConversationBody): Promise<Conversation> {
+      if ((input.peerId === undefined) === (input.groupId === undefined)) throw AppError.validation('peerId', 'give exactly one of peerId or groupId');
+      if (input.groupId !== undefined) return this.describe(actor, groupConversationId(input.groupId));
+      const peerId = input.peerId as string;
+      if (peerId === actor.userId) throw AppError.validation('peerId', 'must be another user');
+      if (!(await users.findById(peerId))) throw new AppError('NOT_FOUND', 'user not found');
+      const id = privateConversationId(actor.userId, peerId);
+      const [low, high] = actor.userId < peerId ? [actor.userId, peerId] : [peerId, actor.userId];
+      await messages.ensurePrivateConversation(id, low, high, clock.now().getTime());
+      return this.describe(actor, id);
+    },
+
+    /** One conversation as the caller sees it. */
+    async describe(actor: Actor, conversationId: string): Promise<Conversation> {
+      const where = await access(actor, conversationId);
+      const row = await messages.findConversation(where.id);
+      if (!row) {
+        if (where.kind === 'group') throw new AppError('NOT_FOUND', 'conversation not found');
+        const now = clock.now().getTime();
+        return this.summarise(actor, [{ id: where.id, type: 'private', group_id: null, user_low: where.low, user_high: where.high, last_message_id: null, created_at: now, updated_at: now }]).then((list) => list[0] as Conversation);
+      }
+      return (await this.summarise(actor, [row]))[0] as Conversation;
+    },
+
+    /** The caller's conversations with last message and unread count, most recent first. */
+    async list(actor: Actor, limit: number): Promise<Page<Conversation>> {
+      const groupIds = await groups.groupIdsOf(actor.userId);
+      const rows = await messages.listConversations(actor.userId, groupIds, limit);
+      return { items: await this.summarise(actor, rows), nextCursor: null };
+    },
+
+    async summarise(actor: Actor, rows: ConversationRow[]): Promise<Conversation[]> {
+      const reads = await messages.readPositions(actor.userId, rows.map((row) => row.id));
+      const peerIds = rows.flatMap((row) => (row.type === 'private' ? [row.user_low === actor.userId ? row.user_high : row.user_low] : [])).filter((id): id is string => id !== null);
+      const peers = new Map((await users.findByIds(peerIds)).map((row) => [row.id, row]));
+      return Promise.all(
+        rows.map(async (row) => {
+          const lastRead = reads.get(row.id) ?? 0;
+          const base = {
+            id: row.id,
+            type: row.type as 'private' | 'group',
+            lastMessage: await latestMessage(row),
+            unreadCount: row.last_message_id === null ? 0 : await messages.unreadCount(row.id, actor.userId, lastRead),
+            lastReadMessageId: reads.has(row.id) ? String(lastRead) : null,
+            updatedAt: iso(Number(row.updated_at)) as string,
+          };
+          if (row.type === 'group' && row.group_id) {
+            const group = await groups.find(row.group_id);
+            const count = (await groups.memberIds(row.group_id)).length;
+            return { ...base, group: { id: row.group_id, name: group?.name ?? '', memberCount: count } };
+          }
+          const peer = peers.get((row.user_low === actor.userId ? row.user_high : row.user_low) ?? '');
+          return peer ? { ...base, peer: toUser(peer) } : base;
+        }),
+      );
+    },
+
+    /** History: newest first by default (`before` pages back); `after` pages forward, oldest first. */
+    async history(actor: Actor, conversationId: string, query: HistoryQuery): Promise<Page<Message>> {
+      const where = await access(actor, conversationId);
+      if (query.before !== undefined && query.after !== undefined) throw AppError.validation('after', 'use either before or after');
+      const limit = query.limit ?? 50;
+      const cursor = { before: query.before === undefined ? undefined : parseMessageId(query.before, 'before'), after: query.after === undefined ? undefined : parseMessageId(query.after, 'after') };
+      const rows = await messages.page(where.id, cursor, limit + 1);
+      const items = await toMessages(rows.slice(0, limit));
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? last.id : null };
+    },
+
+    /** Edits the caller's own text message. */
+    async edit(actor: Actor, messageId: string, content: string): Promise<Message> {
+      const { row, where } = await requireOwnMessage(actor, messageId);
+      if (row.recalled_at !== null) throw new AppError('CONFLICT', 'a recalled message cannot be edited');
+      if (row.type !== 'text') throw new AppError('FORBIDDEN', 'only text messages can be edited');
+      checkContent({ type: 'text', content });
+      const now = clock.now().getTime();
+      await messages.updateMessage(Number(row.id), { content, edited_at: now });
+      const [message] = await toMessages([{ ...row, content, edited_at: now }]);
+      deliver(where, 'message_updated', { message: message as Message });
+      return message as Message;
+    },
+
+    /** Recalls the caller's own message: everyone gets the placeholder, the content is gone. */
+    async recall(actor: Actor, messageId: string): Promise<Message> {
+      const { row, where } = await requireOwnMessage(actor, messageId);
+      if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
+      const now = clock.now().getTime();
+      await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
+      const message = toMessage({ ...row, content: '', attachments: null, recalled_at: now }, []);
+      deliver(where, 'message_updated', { message });
+      return message;
+    },
+
+    /** Adds (`add`) or removes the caller's reaction with any emoji. */
+    async react(actor: Actor, messageId: string, emoji: string, add: boolean): Promise<Message> {
+      const normalised = emoji.normalize('NFC');
+      if (!EMOJI.test(normalised) || NOT_IN_REACTION.test(normalised) || codePoints(normalised) > 16) throw AppError.validation('emoji', 'must be an emoji');
+      const { row, where } = await requireVisibleMessage(actor, messageId);
+      if (row.recalled_at !== null) throw new AppError('CONFLICT', 'a recalled message takes no reactions');
+      const changed = add
+        ? await messages.addReaction(Number(row.id), actor.userId, normalised, clock.now().getTime())
+        : await messages.removeReaction(Number(row.id), actor.userId, normalised);
+      if (!add && !changed) throw new AppError('NOT_FOUND', 'you have not reacted with that emoji');
+      const [message] = await toMessages([row]);
+      if (changed) deliver(where, 'message_updated', { message: message as Message });
+      return message as Message;
+    },
+
+    /** Moves the caller's read position and tells the conversation (and the caller's other devices). */
+    async markRead(actor: Actor, conversationId: string, messageId: string, origin: { socketId?: string } = {}): Promise<void> {
+      const where = await access(actor, conversationId);
+      const id = parseMessageId(messageId);
+      const message = await messages.findMessage(id);
+      if (!message || message.conversation_id !== where.id) throw new AppError('NOT_FOUND', 'message not found in this conversation');
+      await messages.markRead(where.id, actor.userId, id, clock.now().getTime());
+      deliver(where, 'read', { conversationId: where.id, userId: actor.userId, messageId: String(id) }, origin.socketId);
+    },
+
+    /** Relays a typing indicator to the other members; nothing is stored. */
+    async typing(actor: Actor, conversationId: string, typing: boolean): Promise<void> {
+      const where = await access(actor, conversationId);
+      const event = { conversationId: where.id, userId: actor.userId, typing };
+      if (where.kind === 'group') publisher.toConversation(where.id, 'typing', event, { exceptUserIds: [actor.userId] });
+      else publisher.toUsers([where.peerId], 'typing', event);
+    },
+
+    /** Catch-up after a reconnect: messages after each given id, oldest first. */
+    async sync(actor: Actor, since: Record<string, string>, limit = 500): Promise<SyncResult> {
+      const result: SyncResult = { messages: {}, truncated: [] };
+      for (const [conversationId, lastId] of Object.entries(since)) {
+        const where = await access(actor, conversationId).catch(() => undefined);
+        if (!where) continue;
+        const rows = await messages.page(where.id, { after: parseMessageId(lastId, `since.${conversationId}`) }, limit + 1);
+        if (rows.length > limit) result.truncated.push(where.id);
+        result.messages[where.id] = await toMessages(rows.slice(0, limit));
+      }
+      return result;
+    },
+
+    /** Substring search over the caller's conversations (or one of them). */
+    async search(actor: Actor, query: SearchQuery): Promise<Page<Message>> {
+      let conversationIds: string[];
+      if (query.conversationId !== undefined) {
+        conversationIds = [(await access(actor, query.conversationId)).id];
+      } else {
+        const groupIds = await groups.groupIdsOf(actor.userId);
+        conversationIds = [...(await messages.privateConversationIds(actor.userId)), ...groupIds.map(groupConversationId)];
+      }
+      const limit = query.limit ?? 50;
+      const rows = await messages.search(conversationIds, query.q.normalize('NFC'), query.before === undefined ? undefined : parseMessageId(query.before, 'before'), limit + 1);
+      const items = await toMessages(rows.slice(0, limit));
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? last.id : null };
+    },
+
+    /** Conversation rooms a newly connected socket of this user joins. */
+    async roomsOf(userId: string): Promise<string[]> {
+      return (await groups.groupIdsOf(userId)).map(groupConversationId);
+    },
+  };
+}
+
+export type MessagingService = ReturnType<typeof createMessagingService>;

@@ -1,0 +1,2 @@
+export { createPresenceService, type PresenceService, type ChosenStatus } from './presence.service.js';
+export { presenceSocket } from './presence.socket.js';

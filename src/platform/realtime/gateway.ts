@@ -1,0 +1,144 @@
+import type { Server as HttpServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import { Server, type Socket } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../contract/events.js';
+import type { Actor } from '../../shared/actor.js';
+import type { Logger } from '../logger.js';
+import { RefreshTokenPayload } from '../../contract/events.js';
+import { AppError } from '../../shared/errors.js';
+import { onEvent, type SocketData } from './handlers.js';
+import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
+
+export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface GatewayOptions {
+  httpServer: HttpServer;
+  logger: Logger;
+  corsOrigins: string[];
+  redisUrl?: string;
+  /** Namespaces the adapter's channels, so separate deployments can share one Redis. */
+  redisKeyPrefix: string;
+  /** Verifies an access token; returns the actor and the token's expiry (epoch ms). */
+  authenticate(token: string): Promise<{ actor: Actor; expiresAt: number }>;
+  /** Rooms a user's sockets belong to besides their own (their groups' conversations). */
+  roomsOf(userId: string): Promise<string[]>;
+  /** Registers each module's event handlers on a new socket, synchronously. */
+  onConnection(socket: ParleySocket): void;
+}
+
+export interface Gateway {
+  io: ParleyServer;
+  publisher: Publisher;
+  close(): Promise<void>;
+}
+
+/**
+ * The Socket.IO server on Parley's HTTP server. With REDIS_URL, the Redis adapter carries room
+ * emits, socketsJoin/Leave and disconnectSockets to every process (classic pub/sub adapter: no
+ * persistence needed, since missed messages are recovered from the database with `sync`).
+ */
+export function createGateway(options: GatewayOptions): Gateway {
+  const allowAll = options.corsOrigins.includes('*');
+  const io: ParleyServer = new Server(options.httpServer, {
+    path: '/socket.io',
+    cors: { origin: allowAll ? true : options.corsOrigins, credentials: !allowAll },
+    // Compression costs CPU on every packet of a chat workload made of small messages.
+    perMessageDeflate: false,
+    maxHttpBufferSize: 2 * 1024 * 1024,
+    pingInterval: 20_000,
+    pingTimeout: 20_000,
+    connectTimeout: 10_000,
+  });
+
+  const redisClients: Redis[] = [];
+  if (options.redisUrl) {
+    const pub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    const sub = pub.duplicate();
+    for (const client of [pub, sub]) {
+      client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'socket.io redis adapter connection error'));
+      redisClients.push(client);
+    }
+    io.adapter(createAdapter(pub, sub, { key: `${options.redisKeyPrefix}socket.io`, requestsTimeout: 3000 }));
+  }
+
+  io.use(async (socket, next) => {
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    if (typeof token !== 'string' || token.length === 0) return next(new Error('UNAUTHORIZED'));
+    try {
+      const { actor, expiresAt } = await options.authenticate(token);
+      socket.data.actor = actor;
+      socket.data.tokenExpiresAt = expiresAt;
+      // Joined before the connection completes, so nothing sent to these rooms is missed.
+      await socket.join([userRoom(actor.userId), sessionRoom(actor.sessionId), ...(await options.roomsOf(actor.userId))]);
+      next();
+    } catch {
+      next(new Error('UNAUTHORIZED'));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    options.onConnection(socket);
+    onEvent(socket, 'auth_refresh', RefreshTokenPayload, options.logger, async ({ token }, { actor }) => {
+      const next = await options.authenticate(token);
+      if (next.actor.userId !== actor.userId) throw new AppError('FORBIDDEN', 'the new token belongs to another user');
+      if (next.actor.sessionId !== actor.sessionId) {
+        await socket.leave(sessionRoom(actor.sessionId));
+        await socket.join(sessionRoom(next.actor.sessionId));
+      }
+      socket.data.actor = next.actor;
+      socket.data.tokenExpiresAt = next.expiresAt;
+      return { expiresAt: new Date(next.expiresAt).toISOString() };
+    });
+  });
+
+  const publisher: Publisher = {
+    toUsers(userIds, event, payload, opts) {
+      if (userIds.length === 0) return;
+      let target = io.to(userIds.map(userRoom));
+      if (opts?.exceptSocketId) target = target.except(opts.exceptSocketId);
+      (target.emit as (event: string, payload: unknown) => boolean)(event, payload);
+    },
+    toConversation(conversationId, event, payload, opts) {
+      let target = io.to(conversationRoom(conversationId));
+      const except = [...(opts?.exceptUserIds ?? []).map(userRoom), ...(opts?.exceptSocketId ? [opts.exceptSocketId] : [])];
+      if (except.length > 0) target = target.except(except);
+      (target.emit as (event: string, payload: unknown) => boolean)(event, payload);
+    },
+    // The Redis adapter applies socketsJoin/Leave only when its own request comes back from Redis,
+    // so an emit right after could miss the joiner. Applying it locally first (synchronous) closes
+    // that gap here; other processes get the request before any later emit (one ordered connection).
+    joinConversation(userIds, conversationId) {
+      if (userIds.length === 0) return;
+      const rooms = userIds.map(userRoom);
+      io.local.in(rooms).socketsJoin(conversationRoom(conversationId));
+      if (options.redisUrl) io.in(rooms).socketsJoin(conversationRoom(conversationId));
+    },
+    leaveConversation(userIds, conversationId) {
+      if (userIds.length === 0) return;
+      const rooms = userIds.map(userRoom);
+      io.local.in(rooms).socketsLeave(conversationRoom(conversationId));
+      if (options.redisUrl) io.in(rooms).socketsLeave(conversationRoom(conversationId));
+    },
+    disconnectSessions(sessionIds, reason) {
+      if (sessionIds.length === 0) return;
+      const rooms = sessionIds.map(sessionRoom);
+      io.to(rooms).emit('session_revoked', { reason });
+      // Local sockets go at once (the revoking request's own process); the others via the adapter.
+      io.local.in(rooms).disconnectSockets(true);
+      if (options.redisUrl) io.in(rooms).disconnectSockets(true);
+    },
+  };
+
+  return {
+    io,
+    publisher,
+    async close() {
+      // Only this process's sockets: the others keep serving. The HTTP server is closed by Fastify.
+      io.local.disconnectSockets(true);
+      io.engine.close();
+      await Promise.all(redisClients.map((client) => client.quit().catch(() => client.disconnect())));
+    },
+  };
+}

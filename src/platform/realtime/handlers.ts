@@ -1,0 +1,65 @@
+import type { TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import type { Socket } from 'socket.io';
+import type { Ack, ErrorBody } from '../../contract/errors.js';
+import type { Actor } from '../../shared/actor.js';
+import { AppError } from '../../shared/errors.js';
+import type { Logger } from '../logger.js';
+import { toAppError } from '../http/errors.js';
+
+/** What a connected socket carries after the handshake. */
+export interface SocketData {
+  actor: Actor;
+  /** Epoch ms after which the access token is expired and events are refused until `auth_refresh`. */
+  tokenExpiresAt: number;
+}
+
+export interface HandlerContext {
+  actor: Actor;
+  socket: Socket;
+}
+
+function errorBody(error: AppError): ErrorBody {
+  const body: ErrorBody = { code: error.code, message: error.message };
+  if (error.details !== undefined) body.details = error.details;
+  return body;
+}
+
+/**
+ * Registers a client event: checks the token is still valid, validates the payload against its
+ * schema, runs the handler and answers the ack with `{ok, data}` or `{ok: false, error}`. A thrown
+ * error never escapes: unknown ones become INTERNAL and an error log line.
+ */
+export function onEvent<S extends TSchema, R>(
+  socket: Socket,
+  event: string,
+  schema: S,
+  log: Logger,
+  handler: (payload: import('typebox').Static<S>, context: HandlerContext) => Promise<R>,
+): void {
+  const validator = Compile(schema);
+  socket.on(event, async (...args: unknown[]) => {
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (last as (response: Ack<R>) => void) : () => {};
+    const payload = args[0];
+    const data = socket.data as SocketData;
+    try {
+      if (data.tokenExpiresAt <= Date.now()) throw new AppError('UNAUTHORIZED', 'access token expired; send auth_refresh with a new one');
+      if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+        throw new AppError('VALIDATION_FAILED', `${event}: payload must be an object`);
+      }
+      if (!validator.Check(payload)) {
+        const [first] = validator.Errors(payload);
+        const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || (first?.params as { requiredProperties?: string[] } | undefined)?.requiredProperties?.[0] || 'payload';
+        const message = first?.message ?? 'is invalid';
+        throw new AppError('VALIDATION_FAILED', `${field}: ${message}`, [{ field, message }]);
+      }
+      const result = await handler(payload as import('typebox').Static<S>, { actor: data.actor, socket });
+      ack({ ok: true, data: result });
+    } catch (error) {
+      const appError = toAppError(error);
+      if (appError.status >= 500) log.error({ err: error, event, userId: data.actor?.userId }, 'socket event failed');
+      ack({ ok: false, error: errorBody(appError) });
+    }
+  });
+}
