@@ -59,9 +59,18 @@ export async function createLogger(config: LogConfig): Promise<LoggerHandle> {
   const rollOptions = { size: config.fileSize, limit: { count: Math.max(0, config.fileCount - 1) }, mkdir: true };
   const allFile = await pinoRoll({ file: path.join(config.dir, 'parley'), extension: '.log', ...rollOptions });
   const errorFile = await pinoRoll({ file: path.join(config.dir, 'error'), extension: '.log', ...rollOptions });
+  // A request whose client hung up no longer holds its connection, so it can still be running (and
+  // logging) after the HTTP server has closed; writing to an ended SonicBoom throws and would crash
+  // the process mid-shutdown, so lines that arrive after close() are dropped instead.
+  let closed = false;
+  const unlessClosed = (stream: typeof allFile) => ({
+    write: (line: string) => {
+      if (!closed) stream.write(line);
+    },
+  });
   const streams: StreamEntry[] = [
-    { level: config.level as Level, stream: allFile },
-    { level: 'error', stream: errorFile },
+    { level: config.level as Level, stream: unlessClosed(allFile) },
+    { level: 'error', stream: unlessClosed(errorFile) },
   ];
   if (config.toStdout) streams.push({ level: config.level as Level, stream: process.stdout });
 
@@ -86,6 +95,7 @@ export async function createLogger(config: LogConfig): Promise<LoggerHandle> {
   return {
     logger,
     close: async () => {
+      closed = true;
       await Promise.all(
         [allFile, errorFile].map(
           (stream) =>

@@ -1,0 +1,183 @@
+-- Parley schema for MySQL 5.7+ / MariaDB 10.3+, for operators who create tables by hand.
+-- Generated from src/platform/db/migrations by `npm run db:schema`: do not edit, regenerate.
+-- Apply to an empty utf8mb4 database: mysql --default-character-set=utf8mb4 parley < sql/create.sql
+-- The last statements fill Kysely's kysely_migration tables, so Parley sees these migrations as applied.
+
+create table `users` (
+  `id` varchar(36) primary key,
+  `username` varchar(32) not null,
+  `username_lower` varchar(32) not null unique,
+  `nickname` varchar(64) not null,
+  `nickname_lower` varchar(64) not null,
+  `email` varchar(254),
+  `email_lower` varchar(254) unique,
+  `password_hash` varchar(255),
+  `is_guest` integer default 0 not null,
+  `avatar_url` varchar(512),
+  `bio` varchar(500) default '' not null,
+  `created_at` bigint not null,
+  `updated_at` bigint not null,
+  `last_login_at` bigint not null,
+  `last_seen_at` bigint
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `users_nickname_lower` on `users` (`nickname_lower`);
+
+create index `users_guest_last_login` on `users` (`is_guest`, `last_login_at`);
+
+create table `profiles` (
+  `user_id` varchar(36) primary key references `users` (`id`) on delete cascade,
+  `gender` varchar(16),
+  `birthday` varchar(10),
+  `location` varchar(100),
+  `website` varchar(255),
+  `status_text` varchar(140),
+  `allow_messages_from` varchar(16) default 'everyone' not null,
+  `updated_at` bigint not null
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create table `sessions` (
+  `id` varchar(36) primary key,
+  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `refresh_generation` integer default 0 not null,
+  `ip` varchar(64) not null,
+  `user_agent` varchar(512) not null,
+  `created_at` bigint not null,
+  `last_used_at` bigint not null,
+  `expires_at` bigint not null,
+  `revoked_at` bigint,
+  `revoked_reason` varchar(32)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `sessions_user` on `sessions` (`user_id`, `revoked_at`);
+
+create table `login_logs` (
+  `id` bigint primary key auto_increment,
+  `user_id` varchar(36) references `users` (`id`) on delete cascade,
+  `username` varchar(64) not null,
+  `success` integer not null,
+  `method` varchar(16) not null,
+  `reason` varchar(32),
+  `ip` varchar(64) not null,
+  `user_agent` varchar(512) not null,
+  `created_at` bigint not null
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `login_logs_user` on `login_logs` (`user_id`, `id`);
+
+create table `friend_requests` (
+  `id` varchar(36) primary key,
+  `from_user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `to_user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `message` varchar(200) default '' not null,
+  `status` varchar(16) not null,
+  `created_at` bigint not null,
+  `responded_at` bigint
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `friend_requests_to` on `friend_requests` (`to_user_id`, `status`);
+
+create index `friend_requests_from` on `friend_requests` (`from_user_id`, `status`);
+
+create table `friendships` (
+  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `friend_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `created_at` bigint not null,
+  constraint `friendships_pk` primary key (`user_id`, `friend_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `friendships_friend` on `friendships` (`friend_id`);
+
+create table `blocks` (
+  `blocker_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `blocked_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `created_at` bigint not null,
+  constraint `blocks_pk` primary key (`blocker_id`, `blocked_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `blocks_blocked` on `blocks` (`blocked_id`);
+
+create table `user_groups` (
+  `id` varchar(36) primary key,
+  `name` varchar(64) not null,
+  `description` varchar(500) default '' not null,
+  `owner_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `created_at` bigint not null,
+  `updated_at` bigint not null
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create table `group_members` (
+  `group_id` varchar(36) not null references `user_groups` (`id`) on delete cascade,
+  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `role` varchar(8) not null,
+  `muted_until` bigint,
+  `joined_at` bigint not null,
+  constraint `group_members_pk` primary key (`group_id`, `user_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `group_members_user` on `group_members` (`user_id`);
+
+create table `conversations` (
+  `id` varchar(80) primary key,
+  `type` varchar(8) not null,
+  `group_id` varchar(36) references `user_groups` (`id`) on delete cascade,
+  `user_low` varchar(36) references `users` (`id`) on delete cascade,
+  `user_high` varchar(36) references `users` (`id`) on delete cascade,
+  `last_message_id` bigint,
+  `created_at` bigint not null,
+  `updated_at` bigint not null
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `conversations_user_low` on `conversations` (`user_low`);
+
+create index `conversations_user_high` on `conversations` (`user_high`);
+
+create index `conversations_group` on `conversations` (`group_id`);
+
+create table `messages` (
+  `id` bigint primary key auto_increment,
+  `conversation_id` varchar(80) not null references `conversations` (`id`) on delete cascade,
+  `sender_id` varchar(36) not null,
+  `type` varchar(16) not null,
+  `content` text not null,
+  `client_msg_id` varchar(64) not null,
+  `reply_to_id` bigint,
+  `attachments` text,
+  `created_at` bigint not null,
+  `edited_at` bigint,
+  `recalled_at` bigint
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create unique index `messages_sender_client_id` on `messages` (`sender_id`, `client_msg_id`);
+
+create index `messages_conversation_id` on `messages` (`conversation_id`, `id`);
+
+create table `message_reactions` (
+  `message_id` bigint not null references `messages` (`id`) on delete cascade,
+  `user_id` varchar(36) not null,
+  `emoji` varchar(64) not null,
+  `created_at` bigint not null,
+  constraint `message_reactions_pk` primary key (`message_id`, `user_id`, `emoji`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create table `conversation_reads` (
+  `conversation_id` varchar(80) not null references `conversations` (`id`) on delete cascade,
+  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `last_read_message_id` bigint not null,
+  `updated_at` bigint not null,
+  constraint `conversation_reads_pk` primary key (`conversation_id`, `user_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create table if not exists `kysely_migration` (
+  `name` varchar(255) not null primary key,
+  `timestamp` varchar(255) not null
+);
+
+create table if not exists `kysely_migration_lock` (
+  `id` varchar(255) not null primary key,
+  `is_locked` integer default 0 not null
+);
+
+insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
+
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

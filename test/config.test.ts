@@ -1,0 +1,100 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from '../src/config.js';
+import { REPO_ROOT, runBuilt } from './support/scripts.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  while (dirs.length > 0) rmSync(dirs.pop() ?? '', { recursive: true, force: true });
+});
+
+function emptyDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'parley-config-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function configErrorOf(load: () => unknown): ConfigError {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** `KEY → value` of every `# KEY=value` line of .env.example. */
+function documentedDefaults(): Map<string, string> {
+  const text = readFileSync(path.join(REPO_ROOT, '.env.example'), 'utf8');
+  return new Map([...text.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
+}
+
+describe('.env.example', () => {
+  it('lists every configuration variable and no unknown one', () => {
+    const documented = documentedDefaults();
+    for (const variable of CONFIG_VARIABLES) expect([...documented.keys()], `${variable} missing from .env.example`).toContain(variable);
+    for (const variable of documented.keys()) expect(CONFIG_VARIABLES, `${variable} in .env.example is not read by Parley`).toContain(variable);
+  });
+
+  it('shows the defaults Parley really uses', () => {
+    const cwd = emptyDir();
+    const documented = Object.fromEntries([...documentedDefaults()].filter(([, value]) => value !== ''));
+    expect(loadConfig({ env: documented, cwd })).toEqual(loadConfig({ env: {}, cwd }));
+  });
+});
+
+describe('loadConfig', () => {
+  it('names PORT when it is not a number', () => {
+    const error = configErrorOf(() => loadConfig({ env: { PORT: 'abc' }, cwd: emptyDir() }));
+    expect(error.variable).toBe('PORT');
+    expect(error.message).toMatch(/^PORT: /);
+  });
+
+  it('names DATABASE_URL when its scheme is unknown', () => {
+    expect(configErrorOf(() => loadConfig({ env: { DATABASE_URL: 'foo://x' }, cwd: emptyDir() })).variable).toBe('DATABASE_URL');
+  });
+
+  it('names TLS_KEY_FILE when only the certificate is given', () => {
+    expect(configErrorOf(() => loadConfig({ env: { TLS_CERT_FILE: '/etc/parley/cert.pem' }, cwd: emptyDir() })).variable).toBe('TLS_KEY_FILE');
+  });
+
+  it('defaults to port 3000 and SQLite inside DATA_DIR', () => {
+    const dataDir = emptyDir();
+    const config = loadConfig({ env: { DATA_DIR: dataDir }, cwd: emptyDir() });
+    expect(config.port).toBe(3000);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.database).toEqual({ kind: 'sqlite', file: path.join(dataDir, 'parley.db') });
+    expect(config.log.dir).toBe(path.join(dataDir, 'logs'));
+    expect(config.redisUrl).toBeUndefined();
+    expect(loadConfig({ env: {}, cwd: emptyDir() }).database).toEqual({ kind: 'sqlite', file: path.resolve('data', 'parley.db') });
+  });
+
+  it('reads .env from its directory, and the real environment wins over it', () => {
+    const cwd = emptyDir();
+    writeFileSync(path.join(cwd, '.env'), 'PORT=4000\nHOST=127.0.0.1\n# a comment\nLOG_LEVEL=debug\n');
+    const config = loadConfig({ env: { PORT: '5000' }, cwd });
+    expect(config.port).toBe(5000);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.log.level).toBe('debug');
+  });
+});
+
+describe('the built server with a bad configuration', () => {
+  for (const [variable, value] of [
+    ['PORT', 'abc'],
+    ['DATABASE_URL', 'foo://x'],
+  ] as const) {
+    it(`exits 1 with one line on stderr naming ${variable}=${value}`, async () => {
+      const dataDir = emptyDir();
+      const result = await runBuilt('src/main.js', [], { DATA_DIR: dataDir, [variable]: value }, dataDir);
+      expect(result.code).toBe(1);
+      const lines = result.stderr.split('\n').filter((line) => line !== '');
+      expect(lines).toHaveLength(1);
+      expect(result.stderr.endsWith('\n')).toBe(true);
+      expect(lines[0]).toContain(variable);
+    });
+  }
+});
