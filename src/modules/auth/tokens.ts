@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
@@ -16,7 +17,8 @@ export interface RefreshClaims {
  * so a spent token is recognisable (older generation) and its reuse revokes the session.
  */
 export function createTokenIssuer(secret: string, accessTtlSec: number) {
-  const key = new TextEncoder().encode(secret);
+  // A KeyObject made once: given raw bytes, jose would import the key again on every sign and verify.
+  const key = createSecretKey(Buffer.from(secret, 'utf8'));
 
   async function verify(token: string, type: 'access' | 'refresh') {
     try {
