@@ -26,19 +26,20 @@ create index `users_nickname_lower` on `users` (`nickname_lower`);
 create index `users_guest_last_login` on `users` (`is_guest`, `last_login_at`);
 
 create table `profiles` (
-  `user_id` varchar(36) primary key references `users` (`id`) on delete cascade,
+  `user_id` varchar(36) primary key,
   `gender` varchar(16),
   `birthday` varchar(10),
   `location` varchar(100),
   `website` varchar(255),
   `status_text` varchar(140),
   `allow_messages_from` varchar(16) default 'everyone' not null,
-  `updated_at` bigint not null
+  `updated_at` bigint not null,
+  constraint `profiles_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create table `sessions` (
   `id` varchar(36) primary key,
-  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `user_id` varchar(36) not null,
   `refresh_generation` integer default 0 not null,
   `ip` varchar(64) not null,
   `user_agent` varchar(512) not null,
@@ -46,33 +47,37 @@ create table `sessions` (
   `last_used_at` bigint not null,
   `expires_at` bigint not null,
   `revoked_at` bigint,
-  `revoked_reason` varchar(32)
+  `revoked_reason` varchar(32),
+  constraint `sessions_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create index `sessions_user` on `sessions` (`user_id`, `revoked_at`);
 
 create table `login_logs` (
   `id` bigint primary key auto_increment,
-  `user_id` varchar(36) references `users` (`id`) on delete cascade,
+  `user_id` varchar(36),
   `username` varchar(64) not null,
   `success` integer not null,
   `method` varchar(16) not null,
   `reason` varchar(32),
   `ip` varchar(64) not null,
   `user_agent` varchar(512) not null,
-  `created_at` bigint not null
+  `created_at` bigint not null,
+  constraint `login_logs_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create index `login_logs_user` on `login_logs` (`user_id`, `id`);
 
 create table `friend_requests` (
   `id` varchar(36) primary key,
-  `from_user_id` varchar(36) not null references `users` (`id`) on delete cascade,
-  `to_user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `from_user_id` varchar(36) not null,
+  `to_user_id` varchar(36) not null,
   `message` varchar(200) default '' not null,
   `status` varchar(16) not null,
   `created_at` bigint not null,
-  `responded_at` bigint
+  `responded_at` bigint,
+  constraint `friend_requests_from_user_id_fk` foreign key (`from_user_id`) references `users` (`id`) on delete cascade,
+  constraint `friend_requests_to_user_id_fk` foreign key (`to_user_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create index `friend_requests_to` on `friend_requests` (`to_user_id`, `status`);
@@ -80,19 +85,23 @@ create index `friend_requests_to` on `friend_requests` (`to_user_id`, `status`);
 create index `friend_requests_from` on `friend_requests` (`from_user_id`, `status`);
 
 create table `friendships` (
-  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
-  `friend_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `user_id` varchar(36) not null,
+  `friend_id` varchar(36) not null,
   `created_at` bigint not null,
-  constraint `friendships_pk` primary key (`user_id`, `friend_id`)
+  constraint `friendships_pk` primary key (`user_id`, `friend_id`),
+  constraint `friendships_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade,
+  constraint `friendships_friend_id_fk` foreign key (`friend_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create index `friendships_friend` on `friendships` (`friend_id`);
 
 create table `blocks` (
-  `blocker_id` varchar(36) not null references `users` (`id`) on delete cascade,
-  `blocked_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `blocker_id` varchar(36) not null,
+  `blocked_id` varchar(36) not null,
   `created_at` bigint not null,
-  constraint `blocks_pk` primary key (`blocker_id`, `blocked_id`)
+  constraint `blocks_pk` primary key (`blocker_id`, `blocked_id`),
+  constraint `blocks_blocker_id_fk` foreign key (`blocker_id`) references `users` (`id`) on delete cascade,
+  constraint `blocks_blocked_id_fk` foreign key (`blocked_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create index `blocks_blocked` on `blocks` (`blocked_id`);
@@ -101,18 +110,21 @@ create table `user_groups` (
   `id` varchar(36) primary key,
   `name` varchar(64) not null,
   `description` varchar(500) default '' not null,
-  `owner_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `owner_id` varchar(36) not null,
   `created_at` bigint not null,
-  `updated_at` bigint not null
+  `updated_at` bigint not null,
+  constraint `user_groups_owner_id_fk` foreign key (`owner_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create table `group_members` (
-  `group_id` varchar(36) not null references `user_groups` (`id`) on delete cascade,
-  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `group_id` varchar(36) not null,
+  `user_id` varchar(36) not null,
   `role` varchar(8) not null,
   `muted_until` bigint,
   `joined_at` bigint not null,
-  constraint `group_members_pk` primary key (`group_id`, `user_id`)
+  constraint `group_members_pk` primary key (`group_id`, `user_id`),
+  constraint `group_members_group_id_fk` foreign key (`group_id`) references `user_groups` (`id`) on delete cascade,
+  constraint `group_members_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create index `group_members_user` on `group_members` (`user_id`);
@@ -120,12 +132,15 @@ create index `group_members_user` on `group_members` (`user_id`);
 create table `conversations` (
   `id` varchar(80) primary key,
   `type` varchar(8) not null,
-  `group_id` varchar(36) references `user_groups` (`id`) on delete cascade,
-  `user_low` varchar(36) references `users` (`id`) on delete cascade,
-  `user_high` varchar(36) references `users` (`id`) on delete cascade,
+  `group_id` varchar(36),
+  `user_low` varchar(36),
+  `user_high` varchar(36),
   `last_message_id` bigint,
   `created_at` bigint not null,
-  `updated_at` bigint not null
+  `updated_at` bigint not null,
+  constraint `conversations_group_id_fk` foreign key (`group_id`) references `user_groups` (`id`) on delete cascade,
+  constraint `conversations_user_low_fk` foreign key (`user_low`) references `users` (`id`) on delete cascade,
+  constraint `conversations_user_high_fk` foreign key (`user_high`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create index `conversations_user_low` on `conversations` (`user_low`);
@@ -136,7 +151,7 @@ create index `conversations_group` on `conversations` (`group_id`);
 
 create table `messages` (
   `id` bigint primary key auto_increment,
-  `conversation_id` varchar(80) not null references `conversations` (`id`) on delete cascade,
+  `conversation_id` varchar(80) not null,
   `sender_id` varchar(36) not null,
   `type` varchar(16) not null,
   `content` text not null,
@@ -145,7 +160,8 @@ create table `messages` (
   `attachments` text,
   `created_at` bigint not null,
   `edited_at` bigint,
-  `recalled_at` bigint
+  `recalled_at` bigint,
+  constraint `messages_conversation_id_fk` foreign key (`conversation_id`) references `conversations` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create unique index `messages_sender_client_id` on `messages` (`sender_id`, `client_msg_id`);
@@ -153,19 +169,22 @@ create unique index `messages_sender_client_id` on `messages` (`sender_id`, `cli
 create index `messages_conversation_id` on `messages` (`conversation_id`, `id`);
 
 create table `message_reactions` (
-  `message_id` bigint not null references `messages` (`id`) on delete cascade,
+  `message_id` bigint not null,
   `user_id` varchar(36) not null,
   `emoji` varchar(64) not null,
   `created_at` bigint not null,
-  constraint `message_reactions_pk` primary key (`message_id`, `user_id`, `emoji`)
+  constraint `message_reactions_pk` primary key (`message_id`, `user_id`, `emoji`),
+  constraint `message_reactions_message_id_fk` foreign key (`message_id`) references `messages` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create table `conversation_reads` (
-  `conversation_id` varchar(80) not null references `conversations` (`id`) on delete cascade,
-  `user_id` varchar(36) not null references `users` (`id`) on delete cascade,
+  `conversation_id` varchar(80) not null,
+  `user_id` varchar(36) not null,
   `last_read_message_id` bigint not null,
   `updated_at` bigint not null,
-  constraint `conversation_reads_pk` primary key (`conversation_id`, `user_id`)
+  constraint `conversation_reads_pk` primary key (`conversation_id`, `user_id`),
+  constraint `conversation_reads_conversation_id_fk` foreign key (`conversation_id`) references `conversations` (`id`) on delete cascade,
+  constraint `conversation_reads_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 create table if not exists `kysely_migration` (

@@ -30,14 +30,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
     db.schema
       .createTable('profiles')
-      .addColumn('user_id', 'varchar(36)', (c) => c.primaryKey().references('users.id').onDelete('cascade'))
+      .addColumn('user_id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('gender', 'varchar(16)')
       .addColumn('birthday', 'varchar(10)')
       .addColumn('location', 'varchar(100)')
       .addColumn('website', 'varchar(255)')
       .addColumn('status_text', 'varchar(140)')
       .addColumn('allow_messages_from', 'varchar(16)', (c) => c.notNull().defaultTo('everyone'))
-      .addColumn('updated_at', 'bigint', (c) => c.notNull()),
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addForeignKeyConstraint('profiles_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
 
   await withTableOptions(
@@ -45,7 +46,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db.schema
       .createTable('sessions')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
-      .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('refresh_generation', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('ip', 'varchar(64)', (c) => c.notNull())
       .addColumn('user_agent', 'varchar(512)', (c) => c.notNull())
@@ -53,7 +54,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .addColumn('last_used_at', 'bigint', (c) => c.notNull())
       .addColumn('expires_at', 'bigint', (c) => c.notNull())
       .addColumn('revoked_at', 'bigint')
-      .addColumn('revoked_reason', 'varchar(32)'),
+      .addColumn('revoked_reason', 'varchar(32)')
+      .addForeignKeyConstraint('sessions_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   await db.schema.createIndex('sessions_user').on('sessions').columns(['user_id', 'revoked_at']).execute();
 
@@ -63,14 +65,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db.schema
       .createTable('login_logs')
       .addColumn('id', logId.type, logId.build)
-      .addColumn('user_id', 'varchar(36)', (c) => c.references('users.id').onDelete('cascade'))
+      .addColumn('user_id', 'varchar(36)')
       .addColumn('username', 'varchar(64)', (c) => c.notNull())
       .addColumn('success', 'integer', (c) => c.notNull())
       .addColumn('method', 'varchar(16)', (c) => c.notNull())
       .addColumn('reason', 'varchar(32)')
       .addColumn('ip', 'varchar(64)', (c) => c.notNull())
       .addColumn('user_agent', 'varchar(512)', (c) => c.notNull())
-      .addColumn('created_at', 'bigint', (c) => c.notNull()),
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addForeignKeyConstraint('login_logs_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   await db.schema.createIndex('login_logs_user').on('login_logs').columns(['user_id', 'id']).execute();
 
@@ -79,12 +82,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db.schema
       .createTable('friend_requests')
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
-      .addColumn('from_user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
-      .addColumn('to_user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('from_user_id', 'varchar(36)', (c) => c.notNull())
+      .addColumn('to_user_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('message', 'varchar(200)', (c) => c.notNull().defaultTo(''))
       .addColumn('status', 'varchar(16)', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('responded_at', 'bigint'),
+      .addColumn('responded_at', 'bigint')
+      .addForeignKeyConstraint('friend_requests_from_user_id_fk', ['from_user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('friend_requests_to_user_id_fk', ['to_user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   await db.schema.createIndex('friend_requests_to').on('friend_requests').columns(['to_user_id', 'status']).execute();
   await db.schema.createIndex('friend_requests_from').on('friend_requests').columns(['from_user_id', 'status']).execute();
@@ -93,10 +98,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
     db.schema
       .createTable('friendships')
-      .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
-      .addColumn('friend_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
+      .addColumn('friend_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addPrimaryKeyConstraint('friendships_pk', ['user_id', 'friend_id']),
+      .addPrimaryKeyConstraint('friendships_pk', ['user_id', 'friend_id'])
+      .addForeignKeyConstraint('friendships_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('friendships_friend_id_fk', ['friend_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   await db.schema.createIndex('friendships_friend').on('friendships').column('friend_id').execute();
 
@@ -104,10 +111,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
     db.schema
       .createTable('blocks')
-      .addColumn('blocker_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
-      .addColumn('blocked_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('blocker_id', 'varchar(36)', (c) => c.notNull())
+      .addColumn('blocked_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addPrimaryKeyConstraint('blocks_pk', ['blocker_id', 'blocked_id']),
+      .addPrimaryKeyConstraint('blocks_pk', ['blocker_id', 'blocked_id'])
+      .addForeignKeyConstraint('blocks_blocker_id_fk', ['blocker_id'], 'users', ['id'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('blocks_blocked_id_fk', ['blocked_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   await db.schema.createIndex('blocks_blocked').on('blocks').column('blocked_id').execute();
 }

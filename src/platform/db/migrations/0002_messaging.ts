@@ -10,21 +10,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .addColumn('id', 'varchar(36)', (c) => c.primaryKey())
       .addColumn('name', 'varchar(64)', (c) => c.notNull())
       .addColumn('description', 'varchar(500)', (c) => c.notNull().defaultTo(''))
-      .addColumn('owner_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('owner_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('updated_at', 'bigint', (c) => c.notNull()),
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addForeignKeyConstraint('user_groups_owner_id_fk', ['owner_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
 
   await withTableOptions(
     db,
     db.schema
       .createTable('group_members')
-      .addColumn('group_id', 'varchar(36)', (c) => c.notNull().references('user_groups.id').onDelete('cascade'))
-      .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('group_id', 'varchar(36)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('role', 'varchar(8)', (c) => c.notNull())
       .addColumn('muted_until', 'bigint')
       .addColumn('joined_at', 'bigint', (c) => c.notNull())
-      .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id']),
+      .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id'])
+      .addForeignKeyConstraint('group_members_group_id_fk', ['group_id'], 'user_groups', ['id'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('group_members_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   await db.schema.createIndex('group_members_user').on('group_members').column('user_id').execute();
 
@@ -35,12 +38,15 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .createTable('conversations')
       .addColumn('id', 'varchar(80)', (c) => c.primaryKey())
       .addColumn('type', 'varchar(8)', (c) => c.notNull())
-      .addColumn('group_id', 'varchar(36)', (c) => c.references('user_groups.id').onDelete('cascade'))
-      .addColumn('user_low', 'varchar(36)', (c) => c.references('users.id').onDelete('cascade'))
-      .addColumn('user_high', 'varchar(36)', (c) => c.references('users.id').onDelete('cascade'))
+      .addColumn('group_id', 'varchar(36)')
+      .addColumn('user_low', 'varchar(36)')
+      .addColumn('user_high', 'varchar(36)')
       .addColumn('last_message_id', 'bigint')
       .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addColumn('updated_at', 'bigint', (c) => c.notNull()),
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addForeignKeyConstraint('conversations_group_id_fk', ['group_id'], 'user_groups', ['id'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('conversations_user_low_fk', ['user_low'], 'users', ['id'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('conversations_user_high_fk', ['user_high'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   await db.schema.createIndex('conversations_user_low').on('conversations').column('user_low').execute();
   await db.schema.createIndex('conversations_user_high').on('conversations').column('user_high').execute();
@@ -53,7 +59,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db.schema
       .createTable('messages')
       .addColumn('id', messageId.type, messageId.build)
-      .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+      .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())
       .addColumn('sender_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('type', 'varchar(16)', (c) => c.notNull())
       // TEXT holds 65,535 bytes on MySQL: 10,000 characters of 4-byte emoji fit.
@@ -63,7 +69,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .addColumn('attachments', 'text')
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('edited_at', 'bigint')
-      .addColumn('recalled_at', 'bigint'),
+      .addColumn('recalled_at', 'bigint')
+      .addForeignKeyConstraint('messages_conversation_id_fk', ['conversation_id'], 'conversations', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
   // The unique index is the dedupe check for retried sends.
   await db.schema.createIndex('messages_sender_client_id').on('messages').columns(['sender_id', 'client_msg_id']).unique().execute();
@@ -73,22 +80,25 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
     db.schema
       .createTable('message_reactions')
-      .addColumn('message_id', mysql ? 'bigint' : 'integer', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+      .addColumn('message_id', mysql ? 'bigint' : 'integer', (c) => c.notNull())
       .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('emoji', 'varchar(64)', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
-      .addPrimaryKeyConstraint('message_reactions_pk', ['message_id', 'user_id', 'emoji']),
+      .addPrimaryKeyConstraint('message_reactions_pk', ['message_id', 'user_id', 'emoji'])
+      .addForeignKeyConstraint('message_reactions_message_id_fk', ['message_id'], 'messages', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
 
   await withTableOptions(
     db,
     db.schema
       .createTable('conversation_reads')
-      .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
-      .addColumn('user_id', 'varchar(36)', (c) => c.notNull().references('users.id').onDelete('cascade'))
+      .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())
+      .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('last_read_message_id', mysql ? 'bigint' : 'integer', (c) => c.notNull())
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
-      .addPrimaryKeyConstraint('conversation_reads_pk', ['conversation_id', 'user_id']),
+      .addPrimaryKeyConstraint('conversation_reads_pk', ['conversation_id', 'user_id'])
+      .addForeignKeyConstraint('conversation_reads_conversation_id_fk', ['conversation_id'], 'conversations', ['id'], (fk) => fk.onDelete('cascade'))
+      .addForeignKeyConstraint('conversation_reads_user_id_fk', ['user_id'], 'users', ['id'], (fk) => fk.onDelete('cascade')),
   ).execute();
 }
 
