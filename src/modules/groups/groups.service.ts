@@ -61,7 +61,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
 
   function notify(groupId: string, event: Omit<MembershipEvent, 'groupId' | 'conversationId'>, alsoUserIds: readonly string[] = []): void {
     const full: MembershipEvent = { groupId, conversationId: groupConversationId(groupId), ...event };
-    publisher.toConversation(groupConversationId(groupId), 'group_member', full);
+    // Users named directly may still be in the room (removed, left, just added): reach them once.
+    publisher.toConversation(groupConversationId(groupId), 'group_member', full, { exceptUserIds: alsoUserIds });
     if (alsoUserIds.length > 0) publisher.toUsers(alsoUserIds, 'group_member', full);
     deps.onMembershipChanged?.(groupId);
   }
