@@ -49,6 +49,12 @@ describe(`platform endpoints (${storageLabel})`, () => {
     expectError(await api('POST', '/auth/login', { rawBody: huge }), 413, 'PAYLOAD_TOO_LARGE');
   });
 
+  it('validates bodies as sent: a number where a string belongs is refused, not coerced', async () => {
+    const error = expectError(await api('POST', '/auth/register', { body: { username: 12345678, password: 'long enough pw' } }), 400, 'VALIDATION_FAILED');
+    expect(error.details[0].field).toBe('username');
+    expectError(await api('POST', '/auth/login', { body: { username: 'someone', password: ['long enough pw'] } }), 400, 'VALIDATION_FAILED');
+  });
+
   it('puts a request id on every response and honours a sane incoming one', async () => {
     const res = await api('GET', '/healthz', { headers: { 'x-request-id': 'trace-abc-123' } });
     expect(res.headers.get('x-request-id')).toBe('trace-abc-123');

@@ -14,6 +14,7 @@ import type { Cache } from '../cache/cache.js';
 import { type Logger, scrubUrl } from '../logger.js';
 import { registerErrorHandling } from './errors.js';
 import { cacheRateLimitStore } from './rate-limit-store.js';
+import { validatorCompiler } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,8 +64,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     // Keep-alive sockets would hold a graceful shutdown open: close idle ones when closing.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: true, allErrors: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
+  app.setValidatorCompiler(validatorCompiler);
 
   app.decorateRequest('actor', null);
   app.decorate('authenticate', async (request: FastifyRequest) => {
