@@ -189,10 +189,19 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const { me } = await requireMembership(actor, groupId);
       const target = await groups.findMember(groupId, userId);
       if (!target) throw new AppError('NOT_FOUND', 'not a member of this group');
-      const now = clock.now().getTime();
-      if (patch.role !== undefined && patch.role !== target.role) {
+      const changesRole = patch.role !== undefined && patch.role !== target.role;
+      // Every check runs before anything is written: a refused request changes nothing.
+      if (changesRole) {
         requireRank(me, 'owner', 'change roles');
         if (userId === actor.userId) throw new AppError('FORBIDDEN', 'hand ownership to another member instead');
+      }
+      if (patch.mutedUntil !== undefined) {
+        requireRank(me, 'admin', 'mute members');
+        const roleAfter = (changesRole ? patch.role : target.role) as Role;
+        if (userId === actor.userId || RANK[roleAfter] >= RANK[me.role as Role]) throw new AppError('FORBIDDEN', 'you can only mute members below your role');
+      }
+      const now = clock.now().getTime();
+      if (changesRole && patch.role) {
         if (patch.role === 'owner') {
           await groups.handOver(groupId, actor.userId, userId, now);
           notify(groupId, { userId: actor.userId, change: 'role', role: 'admin' });
@@ -202,9 +211,6 @@ export function createGroupsService(deps: GroupsServiceDeps) {
         notify(groupId, { userId, change: 'role', role: patch.role });
       }
       if (patch.mutedUntil !== undefined) {
-        requireRank(me, 'admin', 'mute members');
-        const current = (await groups.findMember(groupId, userId)) ?? target;
-        if (userId === actor.userId || RANK[current.role as Role] >= RANK[me.role as Role]) throw new AppError('FORBIDDEN', 'you can only mute members below your role');
         const mutedUntil = patch.mutedUntil === null ? null : Date.parse(patch.mutedUntil);
         await groups.updateMember(groupId, userId, { muted_until: mutedUntil });
         notify(groupId, { userId, change: 'muted', mutedUntil: iso(mutedUntil) });
