@@ -25,6 +25,18 @@ function errorBody(error: AppError): ErrorBody {
   return body;
 }
 
+const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
+
+/** One compiled validator per schema for the whole process, not one per connected socket. */
+function compiled(schema: TSchema): ReturnType<typeof Compile> {
+  let validator = validators.get(schema);
+  if (!validator) {
+    validator = Compile(schema);
+    validators.set(schema, validator);
+  }
+  return validator;
+}
+
 /**
  * Registers a client event: checks the token is still valid, validates the payload against its
  * schema, runs the handler and answers the ack with `{ok, data}` or `{ok: false, error}`. A thrown
@@ -37,7 +49,7 @@ export function onEvent<S extends TSchema, R>(
   log: Logger,
   handler: (payload: import('typebox').Static<S>, context: HandlerContext) => Promise<R>,
 ): void {
-  const validator = Compile(schema);
+  const validator = compiled(schema);
   socket.on(event, async (...args: unknown[]) => {
     const last = args.at(-1);
     const ack = typeof last === 'function' ? (last as (response: Ack<R>) => void) : () => {};
