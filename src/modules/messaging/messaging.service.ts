@@ -32,8 +32,8 @@ type Access =
 /** Who may send which type: `call` and `system` messages are written by the server only. */
 const CLIENT_TYPES = new Set<MessageType>(['text', 'emoji', 'image', 'file', 'audio', 'video']);
 const ATTACHMENT_TYPES = new Set<MessageType>(['image', 'file', 'audio', 'video']);
-/** A reaction must hold at least one emoji and nothing that renders as blank or controls text. */
-const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+/** A reaction must hold at least one emoji and nothing that renders as blank or controls text. Keycaps (1️⃣) are digit + FE0F + 20E3. */
+const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}|[0-9#*]\uFE0F?\u20E3/u;
 const NOT_IN_REACTION = /[\p{Cc}\s]/u;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());

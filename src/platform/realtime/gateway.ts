@@ -22,7 +22,7 @@ export interface GatewayOptions {
   redisKeyPrefix: string;
   /** Verifies an access token; returns the actor and the token's expiry (epoch ms). */
   authenticate(token: string): Promise<{ actor: Actor; expiresAt: number }>;
-  /** Rooms a user's sockets belong to besides their own (their groups' conversations). */
+  /** Conversation ids (their groups') whose rooms a user's sockets join besides their own rooms. */
   roomsOf(userId: string): Promise<string[]>;
   /** Registers each module's event handlers on a new socket, synchronously. */
   onConnection(socket: ParleySocket): void;
@@ -71,7 +71,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       socket.data.actor = actor;
       socket.data.tokenExpiresAt = expiresAt;
       // Joined before the connection completes, so nothing sent to these rooms is missed.
-      await socket.join([userRoom(actor.userId), sessionRoom(actor.sessionId), ...(await options.roomsOf(actor.userId))]);
+      // roomsOf gives conversation ids; publisher.toConversation emits to conversationRoom(id).
+      await socket.join([userRoom(actor.userId), sessionRoom(actor.sessionId), ...(await options.roomsOf(actor.userId)).map(conversationRoom)]);
       next();
     } catch {
       next(new Error('UNAUTHORIZED'));
