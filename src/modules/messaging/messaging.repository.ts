@@ -120,9 +120,9 @@ export function createMessagingRepository(db: Kysely<Database>) {
       return Number(result.numDeletedRows) > 0;
     },
 
-    /** Moves the user's read position forward (never back). */
-    async markRead(conversationId: string, userId: string, messageId: number, now: number): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+    /** Moves the user's read position forward (never back); true when it moved. */
+    async markRead(conversationId: string, userId: string, messageId: number, now: number): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
         const existing = await trx
           .selectFrom('conversation_reads')
           .select('last_read_message_id')
@@ -131,14 +131,16 @@ export function createMessagingRepository(db: Kysely<Database>) {
           .executeTakeFirst();
         if (!existing) {
           await trx.insertInto('conversation_reads').values({ conversation_id: conversationId, user_id: userId, last_read_message_id: messageId, updated_at: now }).execute();
-        } else if (Number(existing.last_read_message_id) < messageId) {
-          await trx
-            .updateTable('conversation_reads')
-            .set({ last_read_message_id: messageId, updated_at: now })
-            .where('conversation_id', '=', conversationId)
-            .where('user_id', '=', userId)
-            .execute();
+          return true;
         }
+        if (Number(existing.last_read_message_id) >= messageId) return false;
+        await trx
+          .updateTable('conversation_reads')
+          .set({ last_read_message_id: messageId, updated_at: now })
+          .where('conversation_id', '=', conversationId)
+          .where('user_id', '=', userId)
+          .execute();
+        return true;
       });
     },
 
@@ -177,6 +179,7 @@ export function createMessagingRepository(db: Kysely<Database>) {
           return eb.or(mine);
         })
         .orderBy('updated_at', 'desc')
+        .orderBy('last_message_id', 'desc')
         .orderBy('id')
         .limit(limit)
         .execute();

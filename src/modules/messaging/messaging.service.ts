@@ -315,6 +315,9 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (!EMOJI.test(normalised) || NOT_IN_REACTION.test(normalised) || codePoints(normalised) > 16) throw AppError.validation('emoji', 'must be an emoji');
       const { row, where } = await requireVisibleMessage(actor, messageId);
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'a recalled message takes no reactions');
+      if (add && where.kind === 'private' && (await friends.isBlockedEitherWay(actor.userId, where.peerId))) {
+        throw new AppError('FORBIDDEN', 'messages between you and this user are blocked');
+      }
       const changed = add
         ? await messages.addReaction(Number(row.id), actor.userId, normalised, clock.now().getTime())
         : await messages.removeReaction(Number(row.id), actor.userId, normalised);
@@ -330,13 +333,17 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       const id = parseMessageId(messageId);
       const message = await messages.findMessage(id);
       if (!message || message.conversation_id !== where.id) throw new AppError('NOT_FOUND', 'message not found in this conversation');
-      await messages.markRead(where.id, actor.userId, id, clock.now().getTime());
+      // Reading an older message again moves nothing and tells nobody.
+      if (!(await messages.markRead(where.id, actor.userId, id, clock.now().getTime()))) return;
       deliver(where, 'read', { conversationId: where.id, userId: actor.userId, messageId: String(id) }, origin.socketId);
     },
 
     /** Relays a typing indicator to the other members; nothing is stored. */
     async typing(actor: Actor, conversationId: string, typing: boolean): Promise<void> {
       const where = await access(actor, conversationId);
+      if (where.kind === 'private' && (await friends.isBlockedEitherWay(actor.userId, where.peerId))) {
+        throw new AppError('FORBIDDEN', 'messages between you and this user are blocked');
+      }
       const event = { conversationId: where.id, userId: actor.userId, typing };
       if (where.kind === 'group') publisher.toConversation(where.id, 'typing', event, { exceptUserIds: [actor.userId] });
       else publisher.toUsers([where.peerId], 'typing', event);
