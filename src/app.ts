@@ -10,6 +10,7 @@ import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, registerPlatformPlugins } from './platform/http/server.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createGateway, type Gateway } from './platform/realtime/gateway.js';
+import type { ClusterBus } from './platform/realtime/cluster-bus.js';
 import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -37,6 +38,7 @@ export interface App {
 export type Services = ReturnType<typeof createServices>;
 
 interface ServiceDeps {
+  bus: ClusterBus;
   database: DatabaseHandle;
   cache: Cache;
   config: Config;
@@ -46,7 +48,7 @@ interface ServiceDeps {
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, publisher, bus }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -71,7 +73,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher }
     loginThrottle: config.loginThrottle,
   });
   const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence });
-  const groups = createGroupsService({ groups: groupsRepository, users: usersRepository, publisher, clock, presence });
+  const groups = createGroupsService({ groups: groupsRepository, users: usersRepository, publisher, clock, presence, bus });
   const messaging = createMessagingService({
     messages: createMessagingRepository(db),
     users: usersRepository,
@@ -130,7 +132,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       messagingSocket(ready().messaging, logger)(socket);
     },
   });
-  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher });
+  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus });
   const built = services;
   if (!config.redisUrl) await built.auth.restoreRevocations();
   built.presence.start();

@@ -1,4 +1,5 @@
 import type { MembershipEvent } from '../../contract/events.js';
+import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
@@ -17,15 +18,53 @@ export interface GroupsServiceDeps {
   publisher: Publisher;
   clock: Clock;
   presence?: PresenceReader;
-  /** Called after membership changes so caches of who may read what can drop the group. */
-  onMembershipChanged?(groupId: string): void;
+  /** Carries membership-cache invalidations to the other processes. */
+  bus?: ClusterBus;
 }
+
+/** How long a cached member list may be trusted if an invalidation notice was missed. */
+const MEMBERSHIP_TTL_MS = 60_000;
+const MEMBERSHIP_CACHE_GROUPS = 10_000;
+const INVALIDATE_TOPIC = 'groups:membership';
 
 const RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 export function createGroupsService(deps: GroupsServiceDeps) {
   const { groups, users, publisher, clock } = deps;
+
+  /**
+   * Member lists of recently active groups, so sending a message reads no membership from the
+   * database. Every membership change drops the group here and, through the bus, everywhere.
+   */
+  const memberCache = new Map<string, { loadedAt: number; members: Map<string, MemberRow> }>();
+  let changes = 0;
+  const forget = (groupId: string) => {
+    changes++;
+    memberCache.delete(groupId);
+  };
+  deps.bus?.subscribe(INVALIDATE_TOPIC, forget);
+
+  async function cachedMembers(groupId: string): Promise<Map<string, MemberRow>> {
+    const now = Date.now();
+    const hit = memberCache.get(groupId);
+    if (hit && now - hit.loadedAt < MEMBERSHIP_TTL_MS) return hit.members;
+    const loadedAt = now;
+    const changesBefore = changes;
+    const members = new Map((await groups.listMembers(groupId)).map((row) => [row.user_id, row]));
+    if (memberCache.size >= MEMBERSHIP_CACHE_GROUPS) {
+      const oldest = memberCache.keys().next().value;
+      if (oldest !== undefined) memberCache.delete(oldest);
+    }
+    // A change that landed while loading may make this list stale: serve it once, do not keep it.
+    if (changes === changesBefore) memberCache.set(groupId, { loadedAt, members });
+    return members;
+  }
+
+  function invalidate(groupId: string): void {
+    if (deps.bus) deps.bus.publish(INVALIDATE_TOPIC, groupId);
+    else forget(groupId);
+  }
 
   function toGroup(row: GroupRow, memberCount: number): Group {
     return {
@@ -64,7 +103,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     // Users named directly may still be in the room (removed, left, just added): reach them once.
     publisher.toConversation(groupConversationId(groupId), 'group_member', full, { exceptUserIds: alsoUserIds });
     if (alsoUserIds.length > 0) publisher.toUsers(alsoUserIds, 'group_member', full);
-    deps.onMembershipChanged?.(groupId);
+    invalidate(groupId);
   }
 
   async function describe(groupId: string): Promise<Group> {
@@ -221,7 +260,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     },
 
     /** The caller's role and mute in a group, or undefined when not a member (used by messaging). */
-    membership: (groupId: string, userId: string) => groups.findMember(groupId, userId),
+    membership: async (groupId: string, userId: string) => (await cachedMembers(groupId)).get(userId),
     memberIds: (groupId: string) => groups.memberIds(groupId),
     groupIdsOf: (userId: string) => groups.groupIdsForUser(userId),
     coMemberIds: (userId: string) => groups.coMemberIds(userId),

@@ -52,6 +52,8 @@ function parseMessageId(id: string, field = 'messageId'): number {
 
 export function createMessagingService(deps: MessagingServiceDeps) {
   const { messages, users, groups, friends, publisher, cache, clock } = deps;
+  /** Private conversations whose row is known to exist, so sends skip the insert-if-missing. */
+  const knownPrivate = new Set<string>();
   /** Sends into one conversation are serialised per process, so devices receive them in id order. */
   const queues = new Map<string, Promise<unknown>>();
 
@@ -175,15 +177,15 @@ export function createMessagingService(deps: MessagingServiceDeps) {
      */
     async send(actor: Actor, input: SendMessage, origin: { socketId?: string } = {}): Promise<Message> {
       const where = await access(actor, input.conversationId);
-      const existing = await messages.findByClientMsgId(actor.userId, input.clientMsgId);
-      if (existing) {
-        if (existing.conversation_id !== input.conversationId) throw new AppError('CONFLICT', 'clientMsgId was already used for another conversation');
-        return (await toMessages([existing]))[0] as Message;
-      }
       checkContent(input);
       await checkMaySend(actor, where);
       const { count, ttlMs } = await cache.incr(`send:${actor.userId}`, deps.sendLimit.windowMs);
-      if (count > deps.sendLimit.max) throw new AppError('RATE_LIMITED', 'sending too fast', undefined, Math.ceil(ttlMs / 1000));
+      if (count > deps.sendLimit.max) {
+        // A retry of a message already stored is answered, not refused: only now is it worth a read.
+        const stored = await messages.findByClientMsgId(actor.userId, input.clientMsgId);
+        if (stored && stored.conversation_id === where.id) return (await toMessages([stored]))[0] as Message;
+        throw new AppError('RATE_LIMITED', 'sending too fast', undefined, Math.ceil(ttlMs / 1000));
+      }
       let replyToId: number | null = null;
       if (input.replyToId !== undefined) {
         replyToId = parseMessageId(input.replyToId, 'replyToId');
@@ -191,7 +193,11 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         if (!target || target.conversation_id !== where.id) throw AppError.validation('replyToId', 'is not a message of this conversation');
       }
       const now = clock.now().getTime();
-      if (where.kind === 'private') await messages.ensurePrivateConversation(where.id, where.low, where.high, now);
+      if (where.kind === 'private' && !knownPrivate.has(where.id)) {
+        await messages.ensurePrivateConversation(where.id, where.low, where.high, now);
+        if (knownPrivate.size >= 100_000) knownPrivate.clear();
+        knownPrivate.add(where.id);
+      }
       return serialise(where.id, async () => {
         const stored = await messages.insertMessage({
           conversation_id: where.id,
@@ -204,10 +210,12 @@ export function createMessagingService(deps: MessagingServiceDeps) {
           created_at: now,
         });
         if (!stored) {
-          // Lost a race with the same retry: answer with the winner, deliver nothing.
+          // The unique (sender, clientMsgId) index is the dedupe check: a retry gets the stored
+          // message and nothing is delivered twice.
           const winner = await messages.findByClientMsgId(actor.userId, input.clientMsgId);
           if (!winner) throw new AppError('CONFLICT', 'message could not be stored');
-          return toMessage(winner, []);
+          if (winner.conversation_id !== where.id) throw new AppError('CONFLICT', 'clientMsgId was already used for another conversation');
+          return (await toMessages([winner]))[0] as Message;
         }
         const message = toMessage(stored, []);
         deliver(where, 'chat', message, origin.socketId);

@@ -7,6 +7,7 @@ import type { Actor } from '../../shared/actor.js';
 import type { Logger } from '../logger.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import { AppError } from '../../shared/errors.js';
+import { type ClusterBus, localClusterBus } from './cluster-bus.js';
 import { onEvent, type SocketData } from './handlers.js';
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
 
@@ -31,6 +32,7 @@ export interface GatewayOptions {
 export interface Gateway {
   io: ParleyServer;
   publisher: Publisher;
+  bus: ClusterBus;
   close(): Promise<void>;
 }
 
@@ -132,9 +134,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   };
 
+  const local = localClusterBus();
+  const bus: ClusterBus = {
+    publish(topic, payload) {
+      local.publish(topic, payload);
+      // serverSideEmit reaches the other processes only (and nobody without an adapter).
+      if (options.redisUrl) io.serverSideEmit('parley:bus', topic, payload);
+    },
+    subscribe: local.subscribe,
+  };
+  io.on('parley:bus' as never, ((topic: string, payload: string) => local.publish(topic, payload)) as never);
+
   return {
     io,
     publisher,
+    bus,
     async close() {
       // Only this process's sockets: the others keep serving. The HTTP server is closed by Fastify.
       io.local.disconnectSockets(true);
