@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import { AppError } from '../../shared/errors.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
-import { onEvent, type SocketData } from './handlers.js';
+import { drainHandlers, onEvent, type SocketData } from './handlers.js';
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
 
 export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -153,6 +153,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       // Only this process's sockets: the others keep serving. The HTTP server is closed by Fastify.
       io.local.disconnectSockets(true);
       io.engine.close();
+      // A message being committed when its socket went away still finishes before the database closes.
+      await drainHandlers(io);
       await Promise.all(redisClients.map((client) => client.quit().catch(() => client.disconnect())));
     },
   };

@@ -27,6 +27,15 @@ function errorBody(error: AppError): ErrorBody {
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
+/** Handlers still running, per Socket.IO server, so a shutdown can let them finish first. */
+const running = new WeakMap<object, Set<Promise<unknown>>>();
+
+/** Resolves once every event handler running on this server has finished. */
+export async function drainHandlers(server: object): Promise<void> {
+  const set = running.get(server);
+  while (set && set.size > 0) await Promise.allSettled([...set]);
+}
+
 /** One compiled validator per schema for the whole process, not one per connected socket. */
 function compiled(schema: TSchema): ReturnType<typeof Compile> {
   let validator = validators.get(schema);
@@ -66,8 +75,15 @@ export function onEvent<S extends TSchema, R>(
         const message = first?.message ?? 'is invalid';
         throw new AppError('VALIDATION_FAILED', `${field}: ${message}`, [{ field, message }]);
       }
-      const result = await handler(payload as import('typebox').Static<S>, { actor: data.actor, socket });
-      ack({ ok: true, data: result });
+      const work = handler(payload as import('typebox').Static<S>, { actor: data.actor, socket });
+      const set = running.get(socket.nsp.server) ?? new Set<Promise<unknown>>();
+      running.set(socket.nsp.server, set);
+      set.add(work);
+      try {
+        ack({ ok: true, data: await work });
+      } finally {
+        set.delete(work);
+      }
     } catch (error) {
       const appError = toAppError(error);
       if (appError.status >= 500) log.error({ err: error, event, userId: data.actor?.userId }, 'socket event failed');
