@@ -70,17 +70,18 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   /** Resolves a conversation id for the caller; anything they may not see is NOT_FOUND. */
   async function access(actor: Actor, conversationId: string): Promise<Access> {
-    const notFound = new AppError('NOT_FOUND', 'conversation not found');
+    // Built only when needed: an error's stack trace is not free on the hot path.
+    const notFound = () => new AppError('NOT_FOUND', 'conversation not found');
     if (conversationId.startsWith('g.')) {
       const groupId = conversationId.slice(2);
       const member = await groups.membership(groupId, actor.userId);
-      if (!member) throw notFound;
+      if (!member) throw notFound();
       return { kind: 'group', id: conversationId, groupId, role: member.role, mutedUntil: member.muted_until === null ? null : Number(member.muted_until) };
     }
     const match = /^d\.([^.]+)\.([^.]+)$/.exec(conversationId);
-    if (!match?.[1] || !match[2] || match[1] >= match[2]) throw notFound;
+    if (!match?.[1] || !match[2] || match[1] >= match[2]) throw notFound();
     const [low, high] = [match[1], match[2]];
-    if (actor.userId !== low && actor.userId !== high) throw notFound;
+    if (actor.userId !== low && actor.userId !== high) throw notFound();
     const peerId = actor.userId === low ? high : low;
     return { kind: 'private', id: conversationId, peerId, low, high };
   }

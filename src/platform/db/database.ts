@@ -31,12 +31,33 @@ export function openSqlite(file: string): SqliteDatabase.Database {
   return sqlite;
 }
 
+/**
+ * Kysely's SQLite driver prepares every statement anew on each query; preparing costs more than
+ * running most of Parley's queries. Statements are reused here instead (Kysely never streams, so
+ * no statement is in use by two queries at once), bounded so ad-hoc SQL cannot grow it forever.
+ */
+function withStatementCache(sqlite: SqliteDatabase.Database, limit = 500) {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sqlText: string) {
+      let statement = statements.get(sqlText);
+      if (!statement) {
+        statement = sqlite.prepare(sqlText);
+        if (statements.size >= limit) statements.delete(statements.keys().next().value as string);
+        statements.set(sqlText, statement);
+      }
+      return statement;
+    },
+  };
+}
+
 export function openDatabase(config: DatabaseConfig): DatabaseHandle {
   let sqlite: SqliteDatabase.Database | undefined;
   let db: Kysely<Database>;
   if (config.kind === 'sqlite') {
     sqlite = openSqlite(config.file);
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
     const pool = createPool({
       uri: config.url.replace(/^mariadb:/, 'mysql:'),
