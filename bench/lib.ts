@@ -1,0 +1,333 @@
+// Shared plumbing for the socket benches: child processes (a Parley server, the bare relay, load
+// generators) that are always killed on exit, /proc readings of a server process, registration
+// with bounded concurrency, percentiles and plain-text tables.
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** dist/src/main.js next to this compiled file (dist/bench/lib.js). */
+export const PARLEY_MAIN = path.resolve(here, '..', 'src', 'main.js');
+export const benchFile = (name: string) => path.join(here, name);
+
+// ---------------------------------------------------------------- processes and temp dirs
+
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+/** Kills what this bench started (by pid) and removes its temp dirs; runs on any exit, watchdog included. */
+export function cleanUpEverything(): void {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  children.clear();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+process.on('exit', cleanUpEverything);
+
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+
+function track<T extends ChildProcess>(child: T): T {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Resolves with the exit code once the child has exited; SIGKILLs it after `graceMs`. */
+export function stopChild(child: ChildProcess, graceMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  child: ChildProcess;
+  /** Every stdout line after start-up is passed to these (JSON log lines for Parley). */
+  lineListeners: Set<(line: string) => void>;
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Spawns a server script and waits for the stdout line containing `readyText`; the URL is read
+ * from its JSON `url` field. stdout is always drained: a Node process writing to a full pipe blocks.
+ */
+export function spawnServer(options: {
+  script: string;
+  env: Record<string, string>;
+  cwd: string;
+  readyText: string;
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}): Promise<ServerProcess> {
+  const child = track(
+    spawn(process.execPath, [...(options.nodeArgs ?? []), options.script], {
+      cwd: options.cwd,
+      // A minimal environment: the caller's DATABASE_URL, REDIS_URL or .env must not leak in.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: options.cwd, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const lineListeners = new Set<(line: string) => void>();
+  let stderrTail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderrTail = (stderrTail + chunk.toString()).slice(-4000);
+  });
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${path.basename(options.script)} did not start within ${options.timeoutMs ?? 30_000} ms: ${stderrTail}`));
+    }, options.timeoutMs ?? 30_000);
+    child.once('exit', (code, signal) => {
+      if (ready) return;
+      clearTimeout(timer);
+      reject(new Error(`${path.basename(options.script)} exited during start-up (${code ?? signal}): ${stderrTail}`));
+    });
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      if (!ready && line.includes(options.readyText)) {
+        const url = (JSON.parse(line) as { url?: string }).url;
+        if (!url) return;
+        ready = true;
+        clearTimeout(timer);
+        resolve({ url, pid: child.pid as number, child, lineListeners, stop: () => stopChild(child) });
+        return;
+      }
+      for (const listener of lineListeners) listener(line);
+    });
+  });
+}
+
+/** With BENCH_PROFILE=1 every measured Parley process writes a V8 CPU profile here on exit. */
+export const PROFILE_DIR = path.join(tmpdir(), 'parley-bench-profiles');
+const profiling = process.env.BENCH_PROFILE === '1' || process.env.BENCH_PROFILE === 'true';
+
+/**
+ * Starts `node dist/src/main.js` on `dataDir` (SQLite), bound to 127.0.0.1 on a free port.
+ * `profile` names the process in the log line when BENCH_PROFILE asks for CPU profiles.
+ */
+export async function startParleyProcess(dataDir: string, env: Record<string, string> = {}, profile?: string): Promise<ServerProcess> {
+  if (profiling && profile) mkdirSync(PROFILE_DIR, { recursive: true });
+  const server = await spawnServer({
+    script: PARLEY_MAIN,
+    cwd: dataDir,
+    nodeArgs: profiling && profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+    readyText: 'Parley is listening',
+    env: {
+      NODE_ENV: 'production',
+      DATA_DIR: dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_TO_STDOUT: 'true',
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_MAX: '1000000000',
+      SEND_RATE_LIMIT_MAX: '1000000000',
+      ...env,
+    },
+  });
+  if (profiling && profile) say(`  (${profile} server pid ${server.pid}: CPU profile goes to ${PROFILE_DIR}/CPU.*.${server.pid}.*.cpuprofile)\n`);
+  return server;
+}
+
+/** Forks a bench worker script with the structured-clone IPC channel (typed arrays pass as is). */
+export function forkWorker(script: string, execArgv: string[] = []): ChildProcess {
+  return track(fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv }));
+}
+
+// ---------------------------------------------------------------- /proc readings
+
+let clockTicks: number | undefined;
+export function clkTck(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** User + system CPU seconds the process has used so far (/proc/<pid>/stat utime + stime). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after "pid (comm) ": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clkTck();
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+export function memoryMiB(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+/** Soft limit on open files of a process, and how many it holds now. */
+export function fileDescriptors(pid: number): { limit: number; open: number } {
+  const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  const limit = Number(/^Max open files\s+(\d+)/m.exec(limits)?.[1] ?? NaN);
+  return { limit, open: readdirSync(`/proc/${pid}/fd`).length };
+}
+
+/** Samples VmRSS every `everyMs` until stopped; returns the peak seen (MiB). */
+export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
+  let peak = 0;
+  const read = () => {
+    try {
+      peak = Math.max(peak, memoryMiB(pid).rss);
+    } catch {
+      // the process may be gone
+    }
+  };
+  read();
+  const timer = setInterval(read, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      read();
+      return peak;
+    },
+  };
+}
+
+export const loadAverage = () =>
+  loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ');
+
+// ---------------------------------------------------------------- HTTP helpers
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight; results keep the input order. With a
+ * deadline (epoch ms) no item starts after it, and the results stop at the first item not run.
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>, deadline = Infinity): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const run = async () => {
+    while (next < items.length && Date.now() < deadline) {
+      const index = next++;
+      results[index] = await fn(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+  return next < items.length ? results.slice(0, next) : results;
+}
+
+export async function api<T>(baseUrl: string, method: string, route: string, body?: unknown, token?: string, headers: Record<string, string> = {}): Promise<T> {
+  const response = await fetch(`${baseUrl}/api/v1${route}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${text.slice(0, 300)}`);
+  return (text ? JSON.parse(text) : null) as T;
+}
+
+export interface BenchUser {
+  id: string;
+  username: string;
+  token: string;
+}
+
+/**
+ * Registers up to `count` users named `<prefix><n>`, `concurrency` at a time (argon2 makes each one
+ * slow); none starts after `deadline`, so fewer may come back.
+ */
+export async function registerUsers(baseUrl: string, prefix: string, count: number, concurrency = 20, deadline = Infinity): Promise<BenchUser[]> {
+  const names = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
+  return mapLimit(
+    names,
+    concurrency,
+    async (username) => {
+      const result = await api<{ accessToken: string; user: { id: string } }>(baseUrl, 'POST', '/auth/register', { username, password: 'bench password 1234' });
+      return { id: result.user.id, username, token: result.accessToken };
+    },
+    deadline,
+  );
+}
+
+/** A stopped Parley data dir holding registered users (with access tokens), shared by scenarios. */
+export interface UserPool {
+  dataDir: string;
+  users: BenchUser[];
+  seconds: number;
+}
+
+/** Registers the users once (argon2 is the slowest part of the set-up) on a process that is then stopped. */
+export async function prepareUserPool(count: number, deadline: number): Promise<UserPool> {
+  const dataDir = makeTempDir('parley-bench-users-');
+  const server = await startParleyProcess(dataDir);
+  try {
+    const started = Date.now();
+    const users = await registerUsers(server.url, 'u', count, 20, deadline);
+    return { dataDir, users, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** A copy of a stopped data dir, for a scenario that changes it. */
+export function copyDataDir(source: string, prefix: string): string {
+  const copy = makeTempDir(prefix);
+  cpSync(source, copy, { recursive: true, filter: (file) => !file.includes(`${path.sep}logs`) });
+  return copy;
+}
+
+// ---------------------------------------------------------------- figures and tables
+
+/** Percentile by nearest rank of an ascending-sorted array. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
+}
+
+export function printTable(header: string[], rows: string[][], out: (text: string) => void = (t) => process.stdout.write(t)): void {
+  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const format = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  out(`${format(header)}\n${widths.map((width) => '-'.repeat(width)).join('  ')}\n`);
+  for (const row of rows) out(`${format(row)}\n`);
+}
+
+export const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+export const thousands = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+export const say = (text: string) => process.stdout.write(text);
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
+  return n;
+}
