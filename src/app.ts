@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Config } from './config.js';
 import { authRoutes, createAuthRepository, createAuthService, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
@@ -5,6 +6,7 @@ import { createGroupsRepository, createGroupsService, groupsRoutes } from './mod
 import { createMessagingRepository, createMessagingService, messagingRoutes, messagingSocket } from './modules/messaging/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
+import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { type Cache, createCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, registerPlatformPlugins } from './platform/http/server.js';
@@ -45,10 +47,11 @@ interface ServiceDeps {
   clock: Clock;
   jwtSecret: string;
   publisher: Publisher;
+  logger: Logger;
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher, bus }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -62,6 +65,13 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     recordLastSeen: (userId, at) => usersRepository.update(userId, { last_seen_at: at }),
   });
   const users = createUsersService({ users: usersRepository, clock });
+  const avatars = createAvatarsService({
+    users: usersRepository,
+    store: createFileAvatarStore(path.join(config.dataDir, 'avatars')),
+    clock,
+    publicPath: `/api/v1${AVATARS_PATH}`,
+    log: logger,
+  });
   const auth = createAuthService({
     auth: createAuthRepository(db),
     users: usersRepository,
@@ -84,7 +94,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     clock,
     sendLimit: { max: config.sendRateLimit.max, windowMs: config.sendRateLimit.windowSec * 1000 },
   });
-  return { users, auth, friends, groups, messaging, presence, tokens };
+  return { users, avatars, auth, friends, groups, messaging, presence, tokens };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -132,7 +142,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       messagingSocket(ready().messaging, logger)(socket);
     },
   });
-  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus });
+  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger });
   const built = services;
   if (!config.redisUrl) await built.auth.restoreRevocations();
   built.presence.start();
@@ -142,6 +152,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async (api) => {
       await api.register(authRoutes(built.auth));
       await api.register(usersRoutes(built.users));
+      await api.register(avatarsRoutes(built.avatars));
       await api.register(friendsRoutes(built.friends));
       await api.register(groupsRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));

@@ -54,6 +54,19 @@ export function toAppError(error: unknown): AppError {
       return new AppError('PAYLOAD_TOO_LARGE', 'the request body is too large');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('UNSUPPORTED_MEDIA_TYPE', 'unsupported content type; send application/json');
+    // @fastify/multipart, on the routes that register it.
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return new AppError('PAYLOAD_TOO_LARGE', 'the uploaded file is too large');
+    case 'FST_FILES_LIMIT':
+    case 'FST_PARTS_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+      return new AppError('PAYLOAD_TOO_LARGE', 'the multipart body has too many parts');
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', 'the request is not multipart/form-data');
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+    case 'FST_PROTO_VIOLATION':
+    case 'FST_MP_PREMATURE_CLOSE':
+      return new AppError('VALIDATION_FAILED', 'the multipart body is malformed', [{ field: 'body', message: fastifyError.message }]);
   }
   if (fastifyError?.code && UNAVAILABLE_ERRNOS.has(fastifyError.code)) {
     return new AppError('UNAVAILABLE', 'a backing service is unavailable; retry shortly');
