@@ -20,7 +20,8 @@ export type SetStatusPayload = Static<typeof SetStatusPayload>;
 /** `since` maps conversation ids to the last message id the client holds ('0' for none). */
 export const SyncPayload = Type.Object(
   {
-    since: Type.Record(Type.String({ maxLength: 80 }), MessageId, { maxProperties: 500 }),
+    // TypeBox drops constraints on a Record's key schema: propertyNames is what bounds the keys.
+    since: Type.Record(Type.String(), MessageId, { maxProperties: 500, propertyNames: { maxLength: 80 } }),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },
   { additionalProperties: false },

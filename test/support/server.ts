@@ -23,13 +23,21 @@ export interface TestEnvironment {
   dispose(): Promise<void>;
 }
 
-export async function createTestEnvironment(): Promise<TestEnvironment> {
+export interface TestEnvironmentOptions {
+  /** A MySQL/MariaDB server URL to create the scratch database on; defaults to TEST_DATABASE_URL (unset: SQLite). */
+  databaseUrl?: string;
+  /** Defaults to TEST_REDIS_URL (unset: in-memory cache). */
+  redisUrl?: string;
+}
+
+export async function createTestEnvironment(options: TestEnvironmentOptions = {}): Promise<TestEnvironment> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'parley-test-'));
   const tag = randomBytes(5).toString('hex');
+  const serverUrl = options.databaseUrl ?? TEST_DATABASE_URL;
   let databaseUrl: string | undefined;
   let dropDatabase = async () => {};
-  if (TEST_DATABASE_URL) {
-    const base = new URL(TEST_DATABASE_URL);
+  if (serverUrl) {
+    const base = new URL(serverUrl);
     const name = `parley_t_${tag}`;
     const admin = await createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username), password: decodeURIComponent(base.password) });
     await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
@@ -45,7 +53,7 @@ export async function createTestEnvironment(): Promise<TestEnvironment> {
   return {
     dataDir,
     databaseUrl,
-    redisUrl: TEST_REDIS_URL,
+    redisUrl: options.redisUrl ?? TEST_REDIS_URL,
     redisKeyPrefix: `parley-test:${tag}:`,
     async dispose() {
       await dropDatabase();

@@ -8,9 +8,13 @@ import type { PresenceService } from './presence.service.js';
 export function presenceSocket(presence: PresenceService, log: Logger) {
   return (socket: Socket): void => {
     const { actor } = socket.data as SocketData;
-    presence.connected(actor.userId, socket.id).catch((error: unknown) => log.warn({ err: error, userId: actor.userId }, 'presence connect failed'));
+    const counted = presence.connected(actor.userId, socket.id).catch((error: unknown) => log.warn({ err: error, userId: actor.userId }, 'presence connect failed'));
     socket.on('disconnect', () => {
-      presence.disconnected(actor.userId, socket.id).catch((error: unknown) => log.warn({ err: error, userId: actor.userId }, 'presence disconnect failed'));
+      // After the connect is counted: a socket closed while that was still running would otherwise
+      // be removed first and added after, staying "connected" (and the user online) for good.
+      counted
+        .then(() => presence.disconnected(actor.userId, socket.id))
+        .catch((error: unknown) => log.warn({ err: error, userId: actor.userId }, 'presence disconnect failed'));
     });
     onEvent(socket, 'user_status', SetStatusPayload, log, async ({ status }, { actor: caller }) => {
       await presence.setStatus(caller.userId, status);

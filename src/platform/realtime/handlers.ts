@@ -36,6 +36,29 @@ export async function drainHandlers(server: object): Promise<void> {
   while (set && set.size > 0) await Promise.allSettled([...set]);
 }
 
+/** Values (objects, arrays, scalars) a payload may hold: valid ones hold a few hundred at most. */
+const MAX_PAYLOAD_NODES = 2000;
+
+/**
+ * True for plain JSON data (no Buffers or other binary attachments) of at most MAX_PAYLOAD_NODES
+ * values. Checked first because collecting validation errors costs time in proportion to the
+ * payload: a 2 MB binary or a 100,000-key object would otherwise hold the event loop for seconds.
+ */
+function isSmallPlainData(payload: object): boolean {
+  const stack: unknown[] = [payload];
+  let left = MAX_PAYLOAD_NODES;
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    const children = Array.isArray(node) ? node : Object.getPrototypeOf(node) === Object.prototype ? Object.values(node) : undefined;
+    if (!children) return false;
+    left -= children.length;
+    if (left < 0) return false;
+    for (const child of children) stack.push(child);
+  }
+  return true;
+}
+
 /** One compiled validator per schema for the whole process, not one per connected socket. */
 function compiled(schema: TSchema): ReturnType<typeof Compile> {
   let validator = validators.get(schema);
@@ -69,6 +92,7 @@ export function onEvent<S extends TSchema, R>(
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
         throw new AppError('VALIDATION_FAILED', `${event}: payload must be an object`);
       }
+      if (!isSmallPlainData(payload)) throw new AppError('VALIDATION_FAILED', `${event}: payload must be plain JSON of at most ${MAX_PAYLOAD_NODES} values`);
       if (!validator.Check(payload)) {
         const [first] = validator.Errors(payload);
         const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || (first?.params as { requiredProperties?: string[] } | undefined)?.requiredProperties?.[0] || 'payload';

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ParleyClient, type ParleySocket } from '../src/client/index.js';
+import { collect, nextEvent, registerClient, settle } from './support/realtime.js';
+import { type ServerProcess, spawnServer } from './support/process.js';
+import { createTestEnvironment, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnvironment, testEnvVars } from './support/server.js';
+
+/**
+ * Two server processes behind one MariaDB database and one Redis: what a horizontally scaled
+ * deployment looks like. Always the machine's real services, whatever the suite's storage env says.
+ */
+const CLUSTER_DATABASE_URL = TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/parley_test';
+const CLUSTER_REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+type Registered = Awaited<ReturnType<typeof registerClient>>;
+
+async function befriend(a: Registered, b: Registered): Promise<void> {
+  const request = await a.client.request<{ id: string }>('POST', '/friend-requests', { toUserId: b.id });
+  await b.client.request('POST', `/friend-requests/${request.id}/accept`);
+}
+
+function waitForDisconnect(socket: ParleySocket): Promise<string> {
+  return new Promise((resolve) => {
+    if (socket.disconnected) resolve('already disconnected');
+    else socket.once('disconnect', (reason) => resolve(reason));
+  });
+}
+
+describe('two server processes sharing MariaDB and Redis', () => {
+  let env: TestEnvironment;
+  let p1: ServerProcess;
+  let p2: ServerProcess;
+  const clients: ParleyClient[] = [];
+
+  beforeAll(async () => {
+    env = await createTestEnvironment({ databaseUrl: CLUSTER_DATABASE_URL, redisUrl: CLUSTER_REDIS_URL });
+    const JWT_SECRET = randomBytes(32).toString('hex');
+    // One at a time: the first applies the migrations, the second finds them done.
+    p1 = await spawnServer(testEnvVars(env, { JWT_SECRET, LOG_DIR: path.join(env.dataDir, 'logs-1') }));
+    p2 = await spawnServer(testEnvVars(env, { JWT_SECRET, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
+    expect(p1.url).not.toBe(p2.url);
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    for (const proc of [p1, p2]) {
+      if (!proc || proc.child.exitCode !== null) continue;
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    }
+    await env?.dispose();
+  });
+
+  /** A user registered and connected on the given process. */
+  async function userOn(proc: ServerProcess): Promise<Registered> {
+    const user = await registerClient(proc.url);
+    await user.client.connect();
+    clients.push(user.client);
+    return user;
+  }
+
+  it('runs both processes on the shared MariaDB and Redis', async () => {
+    for (const proc of [p1, p2]) {
+      const ready = await fetch(`${proc.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(proc.stdout()).toMatch(/"database":"mysql","cache":"redis"/);
+    }
+  });
+
+  it('relays private chat both ways, typing and read between users on different processes', async () => {
+    const alice = await userOn(p1);
+    const bob = await userOn(p2);
+    const { id: conversationId } = await alice.client.request<{ id: string }>('POST', '/conversations', { peerId: bob.id });
+
+    const bobGot = nextEvent(bob.client.socket!, 'chat');
+    const sent = await alice.client.emit('chat', { conversationId, type: 'text', content: 'hello from p1 👋', clientMsgId: 'x1' });
+    expect(await bobGot).toEqual(sent);
+
+    const aliceGot = nextEvent(alice.client.socket!, 'chat');
+    const reply = await bob.client.emit('chat', { conversationId, type: 'text', content: '你好 from p2', clientMsgId: 'y1' });
+    expect(await aliceGot).toEqual(reply);
+
+    const typing = nextEvent(bob.client.socket!, 'typing');
+    await alice.client.emit('typing', { conversationId, typing: true });
+    expect(await typing).toEqual({ conversationId, userId: alice.id, typing: true });
+    const stopped = nextEvent(alice.client.socket!, 'typing');
+    await bob.client.emit('typing', { conversationId, typing: false });
+    expect(await stopped).toEqual({ conversationId, userId: bob.id, typing: false });
+
+    const read = nextEvent(alice.client.socket!, 'read');
+    await bob.client.emit('read', { conversationId, messageId: sent.id });
+    expect(await read).toEqual({ conversationId, userId: bob.id, messageId: sent.id });
+    const readBack = nextEvent(bob.client.socket!, 'read');
+    await alice.client.emit('read', { conversationId, messageId: reply.id });
+    expect(await readBack).toEqual({ conversationId, userId: alice.id, messageId: reply.id });
+
+    // Both processes read the same database.
+    const historyOnP2 = await bob.client.request<{ items: Array<{ id: string }> }>('GET', `/conversations/${conversationId}/messages`);
+    expect(historyOnP2.items.map((m) => m.id)).toEqual([reply.id, sent.id]);
+  });
+
+  it('tells a user on one process when a friend on the other comes online and goes offline', async () => {
+    const alice = await userOn(p1);
+    const bob = await registerClient(p2.url);
+    clients.push(bob.client);
+    await befriend(alice, bob);
+
+    const online = nextEvent(alice.client.socket!, 'user_status', (event) => event.userId === bob.id);
+    await bob.client.connect();
+    expect(await online).toEqual({ userId: bob.id, status: 'online', lastSeenAt: null });
+
+    // Presence read over REST on p1 sees the device connected to p2.
+    const friends = await alice.client.request<{ items: Array<{ user: { id: string }; presence: { status: string } }> }>('GET', '/friends');
+    expect(friends.items.find((item) => item.user.id === bob.id)?.presence.status).toBe('online');
+
+    // A second device of Bob's, on p1 this time, changes nothing.
+    const heard = collect(alice.client.socket!, 'user_status');
+    const bobOnP1 = new ParleyClient(p1.url);
+    clients.push(bobOnP1);
+    await bobOnP1.login({ username: bob.username, password: bob.password });
+    await bobOnP1.connect();
+    bobOnP1.disconnect();
+    await settle();
+    expect(heard.filter((event) => event.userId === bob.id)).toEqual([]);
+
+    const offline = nextEvent(alice.client.socket!, 'user_status', (event) => event.userId === bob.id);
+    bob.client.disconnect();
+    const event = await offline;
+    expect(event.status).toBe('offline');
+    expect(event.lastSeenAt).toMatch(/^\d{4}-\d\d-\d\dT.*Z$/);
+    const after = await alice.client.request<{ items: Array<{ user: { id: string }; presence: { status: string; lastSeenAt: string | null } }> }>('GET', '/friends');
+    expect(after.items.find((item) => item.user.id === bob.id)?.presence).toEqual({ status: 'offline', lastSeenAt: event.lastSeenAt });
+  });
+
+  it('delivers group messages at once to members added on the other process, and stops at once on removal', async () => {
+    const owner = await userOn(p1);
+    const bob = await userOn(p2);
+    const carol = await userOn(p2);
+    const bobChats = collect(bob.client.socket!, 'chat');
+
+    const group = await owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name: 'cluster crew', memberIds: [bob.id, carol.id] });
+    // No waiting for the membership event: the first message right after the create must arrive.
+    const bobGot = nextEvent(bob.client.socket!, 'chat', (m) => m.conversationId === group.conversationId);
+    const carolGot = nextEvent(carol.client.socket!, 'chat', (m) => m.conversationId === group.conversationId);
+    const first = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'welcome', clientMsgId: 'g1' });
+    expect(await bobGot).toEqual(first);
+    expect(await carolGot).toEqual(first);
+
+    // Bob, on p2, can talk in the group too; the owner on p1 hears it.
+    const ownerGot = nextEvent(owner.client.socket!, 'chat', (m) => m.conversationId === group.conversationId);
+    const fromBob = await bob.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'thanks', clientMsgId: 'gb1' });
+    expect(await ownerGot).toEqual(fromBob);
+
+    // Removed on p1, Bob's socket on p2 leaves the room before the next message.
+    const removed = nextEvent(bob.client.socket!, 'group_member', (event) => event.change === 'removed');
+    const res = await fetch(`${p1.url}/api/v1/groups/${group.id}/members/${bob.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${owner.client.accessToken}` } });
+    expect(res.status).toBe(204);
+    const carolGotSecond = nextEvent(carol.client.socket!, 'chat', (m) => m.conversationId === group.conversationId);
+    const second = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'bob is gone', clientMsgId: 'g2' });
+    expect(await carolGotSecond).toEqual(second);
+    expect((await removed).userId).toBe(bob.id);
+    await settle();
+    expect(bobChats.map((m) => m.id)).toEqual([first.id]);
+    await expect(bob.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'let me back', clientMsgId: 'gb2' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // Added back on p1: delivered again at once.
+    await owner.client.request('POST', `/groups/${group.id}/members`, { userIds: [bob.id] });
+    const bobGotThird = nextEvent(bob.client.socket!, 'chat', (m) => m.conversationId === group.conversationId);
+    const third = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'welcome back', clientMsgId: 'g3' });
+    expect(await bobGotThird).toEqual(third);
+  });
+
+  it('disconnects a socket on one process when its session logs out on the other', async () => {
+    const dave = await registerClient(p1.url);
+    clients.push(dave.client);
+    // The session to end: logged in and connected on p2.
+    const phone = new ParleyClient(p2.url);
+    clients.push(phone);
+    await phone.login({ username: dave.username, password: dave.password });
+    const phoneSocket = await phone.connect();
+    // Another session of Dave's, also on p2, must survive.
+    const laptop = new ParleyClient(p2.url);
+    clients.push(laptop);
+    await laptop.login({ username: dave.username, password: dave.password });
+    const laptopSocket = await laptop.connect();
+
+    const revoked = nextEvent(phoneSocket, 'session_revoked');
+    const gone = waitForDisconnect(phoneSocket);
+    // The same session's token, used on p1.
+    const onP1 = new ParleyClient(p1.url, { accessToken: phone.accessToken });
+    await onP1.request('POST', '/auth/logout');
+    expect(await gone).toBe('io server disconnect');
+    expect((await revoked).reason).toEqual(expect.any(String));
+    expect(phoneSocket.connected).toBe(false);
+
+    await settle();
+    expect(laptopSocket.connected).toBe(true);
+    const me = await laptop.request<{ id: string }>('GET', '/users/me');
+    expect(me.id).toBe(dave.id);
+    // The logged-out token is refused on both processes, sockets included.
+    await expect(new ParleyClient(p2.url, { accessToken: phone.accessToken }).request('GET', '/users/me')).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const retry = new ParleyClient(p2.url, { accessToken: phone.accessToken });
+    clients.push(retry);
+    await expect(retry.connect()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+});
