@@ -83,6 +83,20 @@ describe(`the server as a whole (${storageLabel})`, () => {
     expect(text).not.toContain(jwtSecret);
   });
 
+  it('rotates log files by size and keeps only the configured number', async () => {
+    const env = await environment();
+    const server = await startServer(env, { LOG_FILE_SIZE: '4k', LOG_FILE_COUNT: '3' });
+    const api = apiClient(server.url);
+    // Each request writes two lines of ~250 bytes: 100 requests are ~50 KB, a dozen 4 KB files.
+    for (let i = 0; i < 100; i++) await api('GET', '/healthz');
+    await server.close();
+    const files = readdirSync(path.join(env.dataDir, 'logs')).filter((file) => /^parley\.\d+\.log$/.test(file));
+    expect(files.length).toBe(3);
+    const numbers = files.map((file) => Number(file.split('.')[1])).sort((a, b) => a - b);
+    // The oldest files were deleted: what is left are the newest numbers.
+    expect(numbers[0]).toBeGreaterThan(3);
+  });
+
   it('writes errors to their own log file as well', async () => {
     const env = await environment();
     const server = await startServer(env);
