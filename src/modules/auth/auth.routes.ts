@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf, originOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import {
   AuthResult,
   ChangePasswordBody,
@@ -16,8 +16,6 @@ import {
   UpgradeBody,
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
-
-const NoContent = Type.Null({ description: 'no content' });
 
 export function authRoutes(auth: AuthService) {
   return async (app: HttpApp) => {

@@ -1,8 +1,7 @@
 import multipart from '@fastify/multipart';
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
-import Type from 'typebox';
 import { actorOf, type HttpApp } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import { validatorCompiler } from '../../platform/http/validation.js';
 import { AppError } from '../../shared/errors.js';
 import { AvatarFileIdBody, AvatarMultipartBody, AvatarNameParams, AvatarUrls, WebpImage } from './avatars.schemas.js';
@@ -18,7 +17,6 @@ const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 /** Avatar files are named uniquely per upload, so a URL's content never changes. */
 const CACHE_FOREVER = 'public, max-age=31536000, immutable';
 
-const NoContent = Type.Null({ description: 'no content' });
 const FILE_ID_NOT_YET = 'fileId uploads are not available yet; send multipart field `file`';
 
 const missingFile = () =>

@@ -1,7 +1,6 @@
-import Type from 'typebox';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import {
   BlockBody,
   BlockedList,
@@ -15,8 +14,6 @@ import {
   UserIdParam,
 } from './friends.schemas.js';
 import type { FriendsService } from './friends.service.js';
-
-const NoContent = Type.Null({ description: 'no content' });
 
 export function friendsRoutes(friends: FriendsService) {
   return async (app: HttpApp) => {

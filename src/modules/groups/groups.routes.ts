@@ -1,11 +1,8 @@
-import Type from 'typebox';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import { AddMembersBody, CreateGroupBody, Group, GroupList, GroupParams, Member, MemberList, MemberParams, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
 import type { GroupsService } from './groups.service.js';
-
-const NoContent = Type.Null({ description: 'no content' });
 
 export function groupsRoutes(groups: GroupsService) {
   return async (app: HttpApp) => {

@@ -4,16 +4,8 @@ import type { ConversationsTable, Database, MessagesTable } from '../../platform
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 
-export interface NewMessage {
-  conversation_id: string;
-  sender_id: string;
-  type: string;
-  content: string;
-  client_msg_id: string;
-  reply_to_id: number | null;
-  attachments: string | null;
-  created_at: number;
-}
+/** A message as the service hands it over: everything but the id and the later edits. */
+export type NewMessage = Omit<MessageRow, 'id' | 'edited_at' | 'recalled_at'>;
 
 /** Unique-index violations on both dialects: the dedupe signal for retried sends. */
 function isUniqueViolation(error: unknown): boolean {

@@ -1,8 +1,7 @@
-import Type from 'typebox';
 import { Message } from '../../contract/messages.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import {
   Conversation,
   ConversationListQuery,
@@ -19,8 +18,6 @@ import {
   SendMessageBody,
 } from './messaging.schemas.js';
 import type { MessagingService } from './messaging.service.js';
-
-const NoContent = Type.Null({ description: 'no content' });
 
 export function messagingRoutes(messaging: MessagingService) {
   return async (app: HttpApp) => {

@@ -18,3 +18,6 @@ export function responses(success: Record<number, TSchema>, errors: number[] = [
 
 /** OpenAPI marker for routes that need `Authorization: Bearer <accessToken>`. */
 export const bearer = [{ bearerAuth: [] }];
+
+/** Response schema of a 204. */
+export const NoContent = Type.Null({ description: 'no content' });
