@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { type App, buildApp, type BuildOptions } from '../../src/app.js';
 import { type Env, loadConfig } from '../../src/config.js';
@@ -50,16 +51,35 @@ export async function createTestEnvironment(options: TestEnvironmentOptions = {}
       await conn.end();
     };
   }
+  const redisUrl = options.redisUrl ?? TEST_REDIS_URL;
+  const redisKeyPrefix = `parley-test:${tag}:`;
   return {
     dataDir,
     databaseUrl,
-    redisUrl: options.redisUrl ?? TEST_REDIS_URL,
-    redisKeyPrefix: `parley-test:${tag}:`,
+    redisUrl,
+    redisKeyPrefix,
     async dispose() {
       await dropDatabase();
+      if (redisUrl) await deleteRedisKeys(redisUrl, redisKeyPrefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes what a test environment left in the shared Redis (its keys all carry its prefix). */
+async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export type Overrides = Partial<Record<keyof Env, string>>;
