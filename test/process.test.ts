@@ -160,8 +160,10 @@ describe(`the built server process (${storageLabel})`, () => {
     const proc = await spawnServer(testEnvVars(env));
     const api = apiClient(proc.url);
     const inFlight = Array.from({ length: 16 }, (_, i) => api('POST', '/auth/register', { body: { username: `drain${i}${Date.now().toString(36)}`, password: 'long enough pw' } }));
-    // Once one answer is back, every request has reached the server; the rest are mid-hash.
-    await Promise.race(inFlight);
+    // Wait until the server has started every one of them (its own log says so): a request still in
+    // the kernel's queue when SIGTERM lands is not in flight, and may rightly be refused.
+    const started = () => proc.stdout().split('\n').filter((line) => line.includes('incoming request') && line.includes('/api/v1/auth/register')).length;
+    while (started() < inFlight.length) await new Promise((resolve) => setTimeout(resolve, 5));
     proc.child.kill('SIGTERM');
     const results = await Promise.all(inFlight);
     expect(results.map((r) => r.status)).toEqual(Array(16).fill(201));
