@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, type ApiResponse, apiClient, expectError, newUser, uniqueName } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { describe, expect, it } from 'vitest';
+import { type ApiResponse, expectError, newUser, uniqueName } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 const PASSWORD = 'correct horse battery';
 
@@ -39,19 +40,8 @@ function expectAuthResult(body: any): void {
 }
 
 describe(`users and auth: authentication routes (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let api: Api;
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    api = apiClient(server.url);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer();
+  const { api } = suite;
 
   const login = (username: string, password: string, headers?: Record<string, string>) =>
     api('POST', '/auth/login', { body: { username, password }, ...(headers ? { headers } : {}) });

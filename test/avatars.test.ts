@@ -3,9 +3,10 @@ import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { describe, expect, it } from 'vitest';
+import { type ApiResponse, expectError, newUser, type TestUser } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 const SECRET = 'secret-exif';
 const MiB = 1024 * 1024;
@@ -80,19 +81,8 @@ function expectColour(actual: { r: number; g: number; b: number }, expected: { r
 }
 
 describe(`avatars (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let api: Api;
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    api = apiClient(server.url);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer();
+  const { api } = suite;
 
   /** PUT /users/me/avatar with `bytes` as multipart field `field` (default `file`). */
   async function upload(
@@ -102,7 +92,7 @@ describe(`avatars (${storageLabel})`, () => {
   ): Promise<ApiResponse> {
     const form = new FormData();
     form.append(options.field ?? 'file', new Blob([bytes], { type: options.type ?? 'application/octet-stream' }), options.filename ?? 'avatar');
-    const response = await fetch(`${server.url}/api/v1/users/me/avatar`, {
+    const response = await fetch(`${suite.server.url}/api/v1/users/me/avatar`, {
       method: 'PUT',
       headers: token ? { authorization: `Bearer ${token}` } : {},
       body: form,
@@ -119,12 +109,12 @@ describe(`avatars (${storageLabel})`, () => {
 
   /** Fetches a returned avatar URL like a browser's `<img src>`: no Authorization header. */
   async function fetchAvatar(url: string): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
-    const response = await fetch(`${server.url}${url}`);
+    const response = await fetch(`${suite.server.url}${url}`);
     return { status: response.status, headers: response.headers, bytes: Buffer.from(await response.arrayBuffer()) };
   }
 
   const me = async (user: TestUser) => (await api('GET', '/users/me', { token: user.accessToken })).body as { avatarUrl: string | null };
-  const storedFiles = (user: TestUser) => readdirSync(path.join(env.dataDir, 'avatars')).filter((name) => name.startsWith(user.id)).sort();
+  const storedFiles = (user: TestUser) => readdirSync(path.join(suite.env.dataDir, 'avatars')).filter((name) => name.startsWith(user.id)).sort();
 
   async function uploadOk(user: TestUser, bytes: Buffer, filename = 'me.png'): Promise<{ avatarUrl: string; avatarSmallUrl: string }> {
     const res = await upload(user.accessToken, bytes, { filename, type: 'image/png' });
@@ -289,7 +279,7 @@ describe(`avatars (${storageLabel})`, () => {
       const form = new FormData();
       form.append('file', new Blob([png]), 'a.png');
       form.append('file', new Blob([png]), 'b.png');
-      const res = await fetch(`${server.url}/api/v1/users/me/avatar`, { method: 'PUT', headers: { authorization: `Bearer ${user.accessToken}` }, body: form });
+      const res = await fetch(`${suite.server.url}/api/v1/users/me/avatar`, { method: 'PUT', headers: { authorization: `Bearer ${user.accessToken}` }, body: form });
       expect(res.status).toBe(413);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
       expect((await me(user)).avatarUrl).toBeNull();
@@ -306,7 +296,7 @@ describe(`avatars (${storageLabel})`, () => {
       const user = await newUser(api);
       const onlyText = new FormData();
       onlyText.append('caption', 'hello');
-      const res = await fetch(`${server.url}/api/v1/users/me/avatar`, { method: 'PUT', headers: { authorization: `Bearer ${user.accessToken}` }, body: onlyText });
+      const res = await fetch(`${suite.server.url}/api/v1/users/me/avatar`, { method: 'PUT', headers: { authorization: `Bearer ${user.accessToken}` }, body: onlyText });
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('VALIDATION_FAILED');
       expectError(await upload(user.accessToken, await photo('png'), { field: 'image' }), 400, 'VALIDATION_FAILED');
@@ -374,7 +364,7 @@ describe(`avatars (${storageLabel})`, () => {
     });
 
     it('does not let an unnormalised ../ path reach a file', async () => {
-      const { port } = new URL(server.url);
+      const { port } = new URL(suite.server.url);
       const status = await new Promise<number>((resolve, reject) => {
         const req = httpRequest({ host: '127.0.0.1', port, path: '/api/v1/avatars/../../../parley.db', method: 'GET' }, (res) => {
           res.resume();

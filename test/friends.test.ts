@@ -1,24 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, apiClient, type ApiResponse, expectError, newUser, type TestUser } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { describe, expect, it } from 'vitest';
+import { type ApiResponse, expectError, newUser, type TestUser } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 describe(`friends and blocks (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let api: Api;
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    api = apiClient(server.url);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer();
+  const { api } = suite;
 
   const user = () => newUser(api);
 

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, type ApiResponse, apiClient, expectError, newUser, uniqueName } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { describe, expect, it } from 'vitest';
+import { type ApiResponse, expectError, newUser, uniqueName } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 const DAY_MS = 86_400_000;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -12,19 +13,8 @@ function expectValidation(res: ApiResponse, field: string): void {
 }
 
 describe(`users and auth: user routes (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let api: Api;
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    api = apiClient(server.url);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer();
+  const { api } = suite;
 
   const me = (token: string) => api('GET', '/users/me', { token });
   const patchMe = (token: string, body: unknown) => api('PATCH', '/users/me', { token, body });
@@ -257,9 +247,9 @@ describe(`users and auth: user routes (${storageLabel})`, () => {
       const active = await guest('Active Guest');
       const member = await newUser(api);
       const longAgo = Date.now() - 31 * DAY_MS;
-      await server.app.database.db.updateTable('users').set({ last_login_at: longAgo }).where('id', 'in', [idle.user.id, member.id]).execute();
+      await suite.server.app.database.db.updateTable('users').set({ last_login_at: longAgo }).where('id', 'in', [idle.user.id, member.id]).execute();
 
-      const removed = await server.app.services.users.purgeIdleGuests(30);
+      const removed = await suite.server.app.services.users.purgeIdleGuests(30);
       expect(removed).toBe(1);
 
       expectError(await me(idle.accessToken), 401, 'UNAUTHORIZED');
