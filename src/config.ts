@@ -42,6 +42,42 @@ const EnvSchema = Type.Object({
   SEND_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 200 }),
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+  // calls
+  CALL_RING_TIMEOUT: Type.Integer({ minimum: 5, maximum: 600, default: 30 }),
+  CALL_RECONNECT_GRACE: Type.Integer({ minimum: 1, maximum: 300, default: 10 }),
+  STUN_URLS: Type.String({ default: 'stun:stun.l.google.com:19302' }),
+  TURN_URLS: Type.Optional(Type.String({ minLength: 1 })),
+  TURN_SECRET: Type.Optional(Type.String({ minLength: 8 })),
+  TURN_TTL: Type.Integer({ minimum: 60, maximum: 604_800, default: 86_400 }),
+  // files
+  UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1, default: 2_147_483_648 }),
+  UPLOAD_QUOTA_BYTES: Type.Integer({ minimum: 1, default: 10_737_418_240 }),
+  AVATAR_MAX_BYTES: Type.Integer({ minimum: 1, default: 10_485_760 }),
+  UPLOAD_EXPIRY_HOURS: Type.Integer({ minimum: 1, default: 24 }),
+  SIGNED_URL_TTL: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
+  // AI
+  DOUBAO_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  DOUBAO_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://ark.cn-beijing.volces.com/api/v3' }),
+  DOUBAO_MODEL: Type.String({ minLength: 1, default: 'doubao-seed-1-6-250615' }),
+  GEMINI_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  GEMINI_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://generativelanguage.googleapis.com/v1beta' }),
+  GEMINI_MODEL: Type.String({ minLength: 1, default: 'gemini-2.5-flash' }),
+  DEEPSEEK_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  DEEPSEEK_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.deepseek.com/v1' }),
+  DEEPSEEK_MODEL: Type.String({ minLength: 1, default: 'deepseek-chat' }),
+  GROK_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  GROK_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://api.x.ai/v1' }),
+  GROK_MODEL: Type.String({ minLength: 1, default: 'grok-3-mini' }),
+  AI_PROVIDERS: Type.Optional(Type.String({ minLength: 2 })),
+  AI_DEFAULT_MODEL: Type.Optional(Type.String({ minLength: 1 })),
+  AI_SYSTEM_PROMPT: Type.String({ default: 'You are Parley Assistant, a helpful, concise assistant inside a chat app.' }),
+  AI_CONTEXT_TOKENS: Type.Integer({ minimum: 256, default: 8000 }),
+  AI_MAX_OUTPUT_TOKENS: Type.Integer({ minimum: 16, default: 1024 }),
+  AI_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 60 }),
+  AI_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20 }),
+  AI_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),
+  AI_DAILY_TOKEN_QUOTA: Type.Integer({ minimum: 0, default: 200_000 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -93,7 +129,98 @@ function toConfig(env: Env) {
     guestIdleDays: env.GUEST_IDLE_DAYS,
     sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    calls: {
+      ringTimeoutSec: env.CALL_RING_TIMEOUT,
+      reconnectGraceSec: env.CALL_RECONNECT_GRACE,
+      stunUrls: splitList(env.STUN_URLS),
+      turn: parseTurn(env),
+    },
+    files: {
+      dir: path.resolve(env.UPLOAD_DIR ?? path.join(dataDir, 'uploads')),
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      quotaBytes: env.UPLOAD_QUOTA_BYTES,
+      avatarMaxBytes: env.AVATAR_MAX_BYTES,
+      expiryHours: env.UPLOAD_EXPIRY_HOURS,
+      signedUrlTtlSec: env.SIGNED_URL_TTL,
+    },
+    ai: {
+      providers: parseAiProviders(env),
+      defaultModel: env.AI_DEFAULT_MODEL,
+      systemPrompt: env.AI_SYSTEM_PROMPT,
+      contextTokens: env.AI_CONTEXT_TOKENS,
+      maxOutputTokens: env.AI_MAX_OUTPUT_TOKENS,
+      timeoutSec: env.AI_TIMEOUT,
+      rateLimit: { max: env.AI_RATE_LIMIT_MAX, windowSec: env.AI_RATE_LIMIT_WINDOW },
+      dailyTokenQuota: env.AI_DAILY_TOKEN_QUOTA,
+    },
   };
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function parseTurn(env: Env): { urls: string[]; secret: string; ttlSec: number } | undefined {
+  const urls = splitList(env.TURN_URLS);
+  if (urls.length === 0 && env.TURN_SECRET === undefined) return undefined;
+  if (urls.length === 0) throw new ConfigError('TURN_URLS', 'TURN_SECRET is set but TURN_URLS is empty');
+  if (env.TURN_SECRET === undefined) throw new ConfigError('TURN_SECRET', 'TURN_URLS needs the shared secret of the TURN server (coturn static-auth-secret)');
+  return { urls, secret: env.TURN_SECRET, ttlSec: env.TURN_TTL };
+}
+
+/** The wire protocol a provider speaks; Doubao (Ark) and configured extras speak OpenAI's chat completions. */
+export type AiProviderKind = 'openai-compatible' | 'gemini' | 'deepseek' | 'grok';
+
+export interface AiProviderConfig {
+  /** Name clients see in `/ai/models` and pass as `provider/model`. */
+  name: string;
+  kind: AiProviderKind;
+  apiKey: string;
+  baseUrl: string;
+  models: string[];
+}
+
+const BUILT_IN_PROVIDERS = [
+  { name: 'doubao', kind: 'openai-compatible', prefix: 'DOUBAO' },
+  { name: 'gemini', kind: 'gemini', prefix: 'GEMINI' },
+  { name: 'deepseek', kind: 'deepseek', prefix: 'DEEPSEEK' },
+  { name: 'grok', kind: 'grok', prefix: 'GROK' },
+] as const;
+
+const ExtraProvider = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$' }),
+    baseUrl: Type.String({ pattern: '^https?://' }),
+    apiKey: Type.String({ minLength: 1 }),
+    models: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+/** Built-in providers with a key, then the OpenAI-compatible ones listed in AI_PROVIDERS (JSON). */
+function parseAiProviders(env: Env): AiProviderConfig[] {
+  const providers: AiProviderConfig[] = [];
+  for (const { name, kind, prefix } of BUILT_IN_PROVIDERS) {
+    const apiKey = env[`${prefix}_API_KEY`];
+    if (apiKey === undefined) continue;
+    providers.push({ name, kind, apiKey, baseUrl: env[`${prefix}_BASE_URL`].replace(/\/+$/, ''), models: [env[`${prefix}_MODEL`]] });
+  }
+  if (env.AI_PROVIDERS === undefined) return providers;
+  let extras: unknown;
+  try {
+    extras = JSON.parse(env.AI_PROVIDERS);
+  } catch {
+    throw new ConfigError('AI_PROVIDERS', 'is not valid JSON');
+  }
+  const ExtraList = Type.Array(ExtraProvider);
+  if (!Value.Check(ExtraList, extras)) {
+    throw new ConfigError('AI_PROVIDERS', 'must be a JSON array of {name, baseUrl, apiKey, models: [..]} (name: lowercase letters, digits, - and _)');
+  }
+  for (const extra of extras) {
+    if (providers.some((provider) => provider.name === extra.name)) throw new ConfigError('AI_PROVIDERS', `provider name "${extra.name}" is used twice`);
+    providers.push({ name: extra.name, kind: 'openai-compatible', apiKey: extra.apiKey, baseUrl: extra.baseUrl.replace(/\/+$/, ''), models: extra.models });
+  }
+  return providers;
 }
 
 function parseDatabaseUrl(url: string | undefined, dataDir: string, poolSize: number): DatabaseConfig {
@@ -143,7 +270,7 @@ export function loadConfig(
   if (firstError) {
     const variable = firstError.instancePath.replace(/^\//, '') || 'environment';
     const given = raw[variable];
-    const shown = variable.includes('SECRET') || variable.includes('URL') ? '' : ` (got ${JSON.stringify(given)})`;
+    const shown = variable.includes('SECRET') || variable.includes('KEY') || variable.includes('URL') || variable === 'AI_PROVIDERS' ? '' : ` (got ${JSON.stringify(given)})`;
     throw new ConfigError(variable, `${firstError.message}${given === undefined ? '' : shown}`);
   }
   return Object.freeze(toConfig(converted as Env));
