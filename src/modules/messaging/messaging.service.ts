@@ -44,6 +44,9 @@ const codePoints = (text: string) => {
   return n;
 };
 
+/** The actor the server acts as when it writes on a user's behalf (no session behind it). */
+const serverActor = (userId: string): Actor => ({ userId, sessionId: 'server', isGuest: false });
+
 function parseMessageId(id: string, field = 'messageId'): number {
   const n = Number(id);
   if (!Number.isSafeInteger(n) || n < 0) throw AppError.validation(field, 'is not a message id');
@@ -56,6 +59,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   const knownPrivate = new Set<string>();
   /** Sends into one conversation are serialised per process, so devices receive them in id order. */
   const queues = new Map<string, Promise<unknown>>();
+  /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
+  const sentListeners: Array<(message: Message) => void> = [];
 
   function serialise<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = queues.get(key) ?? Promise.resolve();
@@ -220,8 +225,64 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         }
         const message = toMessage(stored, []);
         deliver(where, 'chat', message, origin.socketId);
+        for (const listener of sentListeners) listener(message);
         return message;
       });
+    },
+
+    /** Calls `listener` with every message a user sends, after it is stored and delivered. */
+    onMessageSent(listener: (message: Message) => void): void {
+      sentListeners.push(listener);
+    },
+
+    /**
+     * Stores and delivers a message written by the server on a user's behalf (a `call` record, a
+     * `system` notice, an AI reply): no rate limit, mute or type rule applies, the caller is
+     * trusted. `clientMsgId` still dedupes, so a retried write stores nothing twice.
+     */
+    async postAs(
+      senderId: string,
+      conversationId: string,
+      input: { type: MessageType; content: string; clientMsgId: string; attachments?: Attachment[] },
+    ): Promise<Message> {
+      const where = await access(serverActor(senderId), conversationId);
+      const now = clock.now().getTime();
+      if (where.kind === 'private') await messages.ensurePrivateConversation(where.id, where.low, where.high, now);
+      return serialise(where.id, async () => {
+        const stored = await messages.insertMessage({
+          conversation_id: where.id,
+          sender_id: senderId,
+          type: input.type,
+          content: input.content,
+          client_msg_id: input.clientMsgId,
+          reply_to_id: null,
+          attachments: input.attachments && input.attachments.length > 0 ? JSON.stringify(input.attachments) : null,
+          created_at: now,
+        });
+        if (!stored) {
+          const winner = await messages.findByClientMsgId(senderId, input.clientMsgId);
+          if (!winner) throw new AppError('CONFLICT', 'message could not be stored');
+          return (await toMessages([winner]))[0] as Message;
+        }
+        const message = toMessage(stored, []);
+        deliver(where, 'chat', message);
+        return message;
+      });
+    },
+
+    /**
+     * Replaces the content of a server-written message (an AI reply growing as it streams, a call
+     * record once the call ends) and sends `message_updated`. `edited` marks it as edited for clients.
+     */
+    async updateServerMessage(messageId: string, content: string, options: { edited?: boolean } = {}): Promise<Message> {
+      const row = await messages.findMessage(parseMessageId(messageId, 'id'));
+      if (!row) throw new AppError('NOT_FOUND', 'message not found');
+      const where = await access(serverActor(row.sender_id), row.conversation_id);
+      const editedAt = options.edited ? clock.now().getTime() : row.edited_at;
+      await messages.updateMessage(Number(row.id), editedAt === null ? { content } : { content, edited_at: Number(editedAt) });
+      const [message] = await toMessages([{ ...row, content, edited_at: editedAt }]);
+      deliver(where, 'message_updated', { message: message as Message });
+      return message as Message;
     },
 
     /** Returns (creating when needed) the conversation with a user or of a group. */
