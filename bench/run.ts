@@ -4,7 +4,9 @@
 // Socket.IO relay (bench/fanout.ts), idle connection memory (bench/idle.ts) and history paging in
 // a conversation of a million messages (bench/history.ts).
 //
-// Environment: BENCH_ONLY=http,fanout,idle,history picks scenarios (fanout includes the relay);
+// Environment: BENCH_ONLY=http,fanout,idle,history,files picks scenarios (fanout includes the relay);
+// BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
+// BENCH_FILES_MIB (1024) and BENCH_FILES_CHUNK_MIB (64) size the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
 // BENCH_HISTORY_MESSAGES (1000000), BENCH_RATES (comma list of total send rates to step through);
 // BENCH_PROFILE=1 writes CPU profiles of the measured Parley processes (see PROFILE_DIR in lib.ts).
@@ -16,14 +18,16 @@ import Fastify from 'fastify';
 import { type App, buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { benchParleyFanout, benchRelayFanout, type FanoutOptions, type FanoutResult, printFanout } from './fanout.js';
+import { benchFiles } from './files.js';
 import { benchHistory } from './history.js';
 import { benchIdle } from './idle.js';
+import { benchSoak, soakOptions } from './soak.js';
 import { cleanUpEverything, envInt, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
 
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const WATCHDOG_MS = 475_000;
+const WATCHDOG_MS = 475_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0);
 const STARTED = Date.now();
 /** Everything but the history scenario (not time-boxed, about 30 s) is planned to end by then. */
 const PLANNED_END = STARTED + 400_000;
@@ -211,8 +215,13 @@ function printRatio(parley: FanoutResult | undefined, relay: FanoutResult | unde
   say(`peak delivered/s over all steps (passing or not): Parley ${thousands(peak(parley))}, relay ${thousands(peak(relay))}\n`);
 }
 
+/** The soak (bench/soak.ts) runs for minutes, so only when BENCH_ONLY names it. */
+function soakSelected(): boolean {
+  return (process.env.BENCH_ONLY ?? '').split(',').some((name) => name.trim() === 'soak');
+}
+
 async function main(): Promise<number> {
-  const only = new Set((process.env.BENCH_ONLY ?? 'http,fanout,idle,history').split(',').map((name) => name.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? 'http,fanout,idle,history,files').split(',').map((name) => name.trim()));
   say(`Parley bench: node ${process.version}, ${availableParallelism()} CPUs, ${fixed(totalmem() / 2 ** 30)} GiB, load average ${loadAverage()}\n`);
   let failures = 0;
   if (only.has('http')) failures += await scenario('HTTP (autocannon)', httpBench);
@@ -266,6 +275,15 @@ async function main(): Promise<number> {
   if (pool) removeTempDir(pool.dataDir);
   if (only.has('history')) {
     failures += await scenario('history paging', () => benchHistory({ messages: envInt('BENCH_HISTORY_MESSAGES', 1_000_000), requests: 1000, warmup: 50 }));
+  }
+  if (only.has('files')) {
+    failures += await scenario('file transfer (tus upload, download, memory)', () =>
+      benchFiles({ sizeMiB: envInt('BENCH_FILES_MIB', 1024), chunkMiB: envInt('BENCH_FILES_CHUNK_MIB', 64) }),
+    );
+  }
+  if (only.has('soak')) {
+    const options = soakOptions();
+    failures += await scenario(`soak: ${options.clients} clients for ${options.seconds} s at ${options.ratePerSec} msg/s (memory must level off, no errors)`, () => benchSoak(options));
   }
   say(`\nbench finished in ${fixed((Date.now() - STARTED) / 1000, 0)} s, load average ${loadAverage()}\n`);
   return failures > 0 ? 1 : 0;

@@ -30,4 +30,28 @@ export function ensureBuild() {
   utimesSync(marker, now, now);
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) ensureBuild();
+const webMarker = path.join(root, 'dist', 'web', 'index.html');
+
+/** Builds the web client (vite → dist/web) when it is missing or older than its sources or the SDK it bundles. */
+export function ensureWebBuild() {
+  const sources = ['web', 'src/client', 'src/contract'].map((dir) => path.join(root, dir)).filter(existsSync);
+  if (sources.length === 0) return;
+  const newestSource = Math.max(...sources.map(newestMtime), statSync(path.join(root, 'package.json')).mtimeMs);
+  if (existsSync(webMarker) && statSync(webMarker).mtimeMs >= newestSource) return;
+  const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  if (!existsSync(vite)) {
+    // An install without dev dependencies: the API still runs, only the page at / is missing.
+    process.stderr.write('parley: vite is not installed, so the web client is not built (run `npm install` to get it)\n');
+    return;
+  }
+  process.stderr.write('parley: building the web client (vite)...\n');
+  execFileSync(process.execPath, [vite, 'build', '--config', path.join(root, 'web', 'vite.config.ts'), '--logLevel', 'warn'], {
+    stdio: 'inherit',
+    cwd: root,
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  ensureBuild();
+  ensureWebBuild();
+}

@@ -1,5 +1,6 @@
 // `npm start`: build when needed, then run the server in this process.
-import { ensureBuild } from './ensure-build.mjs';
+import { ensureBuild, ensureWebBuild } from './ensure-build.mjs';
 
 ensureBuild();
+ensureWebBuild();
 await import('../dist/src/main.js');

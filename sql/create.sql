@@ -187,6 +187,106 @@ create table `conversation_reads` (
   constraint `conversation_reads_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+create table `calls` (
+  `id` varchar(36) primary key,
+  `caller_id` varchar(36) not null,
+  `callee_id` varchar(36) not null,
+  `media` varchar(8) not null,
+  `state` varchar(20) not null,
+  `end_reason` varchar(64),
+  `ended_by` varchar(36),
+  `started_at` bigint not null,
+  `answered_at` bigint,
+  `ended_at` bigint,
+  `duration_sec` integer,
+  `message_id` bigint,
+  constraint `calls_caller_id_fk` foreign key (`caller_id`) references `users` (`id`) on delete cascade,
+  constraint `calls_callee_id_fk` foreign key (`callee_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `calls_caller_started` on `calls` (`caller_id`, `started_at`);
+
+create index `calls_callee_started` on `calls` (`callee_id`, `started_at`);
+
+create index `calls_state` on `calls` (`state`);
+
+create table `uploads` (
+  `id` varchar(36) primary key,
+  `uploader_id` varchar(36) not null,
+  `purpose` varchar(16) not null,
+  `filename` varchar(255) not null,
+  `declared_type` varchar(127) not null,
+  `size` bigint not null,
+  `conversation_id` varchar(80),
+  `state` varchar(12) not null,
+  `created_at` bigint not null,
+  constraint `uploads_uploader_id_fk` foreign key (`uploader_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `uploads_uploader_state` on `uploads` (`uploader_id`, `state`);
+
+create index `uploads_state_created` on `uploads` (`state`, `created_at`);
+
+create table `files` (
+  `id` varchar(36) primary key,
+  `uploader_id` varchar(36) not null,
+  `purpose` varchar(16) not null,
+  `filename` varchar(255) not null,
+  `content_type` varchar(127) not null,
+  `size` bigint not null,
+  `sha256` varchar(64) not null,
+  `storage_key` varchar(128) not null,
+  `width` integer,
+  `height` integer,
+  `thumbnail_key` varchar(128),
+  `created_at` bigint not null,
+  constraint `files_uploader_id_fk` foreign key (`uploader_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `files_uploader` on `files` (`uploader_id`);
+
+create table `file_links` (
+  `file_id` varchar(36) not null,
+  `conversation_id` varchar(80) not null,
+  `created_at` bigint not null,
+  constraint `file_links_pk` primary key (`file_id`, `conversation_id`),
+  constraint `file_links_file_id_fk` foreign key (`file_id`) references `files` (`id`) on delete cascade,
+  constraint `file_links_conversation_id_fk` foreign key (`conversation_id`) references `conversations` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `file_links_conversation` on `file_links` (`conversation_id`);
+
+create table `ai_conversations` (
+  `id` varchar(36) primary key,
+  `user_id` varchar(36) not null,
+  `title` varchar(200) not null,
+  `model` varchar(200),
+  `system_prompt` text,
+  `created_at` bigint not null,
+  `updated_at` bigint not null,
+  constraint `ai_conversations_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `ai_conversations_user` on `ai_conversations` (`user_id`, `id`);
+
+create table `ai_messages` (
+  `id` bigint primary key auto_increment,
+  `conversation_id` varchar(36) not null,
+  `role` varchar(16) not null,
+  `content` mediumtext not null,
+  `status` varchar(16) not null,
+  `model` varchar(200),
+  `error_code` varchar(40),
+  `error_message` varchar(500),
+  `input_tokens` integer,
+  `output_tokens` integer,
+  `created_at` bigint not null,
+  `completed_at` bigint,
+  constraint `ai_messages_conversation_id_fk` foreign key (`conversation_id`) references `ai_conversations` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `ai_messages_conversation` on `ai_messages` (`conversation_id`, `id`);
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -199,4 +299,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

@@ -1,15 +1,20 @@
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from './config.js';
 import { authRoutes, createAuthRepository, createAuthService, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
 import { createGroupsRepository, createGroupsService, groupsRoutes } from './modules/groups/index.js';
+import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
 import { createMessagingRepository, createMessagingService, messagingRoutes, messagingSocket } from './modules/messaging/index.js';
+import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
+import { aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
-import { type Cache, createCache } from './platform/cache/index.js';
+import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, registerPlatformPlugins } from './platform/http/server.js';
+import { registerWebClient } from './platform/http/web.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createGateway, type Gateway } from './platform/realtime/gateway.js';
 import type { ClusterBus } from './platform/realtime/cluster-bus.js';
@@ -84,8 +89,24 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   });
   const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence });
   const groups = createGroupsService({ groups: groupsRepository, users: usersRepository, publisher, clock, presence, bus });
+  const fileStorage = createFileStorage(config.files.dir);
+  const files = createFilesService({
+    files: createFilesRepository(db),
+    storage: fileStorage,
+    publisher,
+    clock,
+    limits: config.files,
+    // Its own key, derived from the JWT secret: a signed URL can never pass for a token or the reverse.
+    urlSecret: createHmac('sha256', jwtSecret).update('parley:signed-file-urls').digest('hex'),
+    // Late-bound: messaging is created below and itself calls files for attachments.
+    mayReadConversation: (userId, conversationId) =>
+      messaging.access({ userId, sessionId: 'server', isGuest: false }, conversationId).then(() => true, () => false),
+    apiPath: '/api/v1',
+    log: logger,
+  });
   const messaging = createMessagingService({
     messages: createMessagingRepository(db),
+    attachments: files,
     users: usersRepository,
     groups,
     friends,
@@ -94,7 +115,34 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     clock,
     sendLimit: { max: config.sendRateLimit.max, windowMs: config.sendRateLimit.windowSec * 1000 },
   });
-  return { users, avatars, auth, friends, groups, messaging, presence, tokens };
+  const calls = createCallsService({
+    calls: createCallsRepository(db),
+    users: usersRepository,
+    friends,
+    messaging,
+    presence,
+    publisher,
+    cache,
+    clock,
+    config: config.calls,
+    logger,
+  });
+  const ai = createAiService({
+    repository: createAiRepository(db),
+    llm: createLlmProvider(config.ai.providers),
+    settings: config.ai,
+    cache,
+    clock,
+    publisher,
+    bus,
+    chats: messaging,
+    log: logger,
+  });
+  // The assistant bot exists only where a model can answer for it.
+  const assistant = ai.available
+    ? createAssistant({ users: usersRepository, messaging, ai, systemPrompt: config.ai.systemPrompt, clock, log: logger })
+    : undefined;
+  return { users, avatars, auth, friends, groups, messaging, presence, calls, files, fileStorage, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -140,25 +188,64 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onConnection: (socket) => {
       presenceSocket(ready().presence, logger)(socket);
       messagingSocket(ready().messaging, logger)(socket);
+      callsSocket(ready().calls, logger)(socket);
+      aiSocket(ready().ai, logger)(socket);
     },
   });
   services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger });
   const built = services;
   if (!config.redisUrl) await built.auth.restoreRevocations();
+  if (cache instanceof ResilientCache) {
+    cache.onHealthChange({
+      degraded() {
+        logger.warn('cache (Redis) unreachable: serving this process from a local fallback');
+        built.presence.cacheLost();
+        // Revocations stored in the database are re-marked locally, so logged-out sessions stay out.
+        built.auth.restoreRevocations().catch((error: unknown) => logger.warn({ err: error }, 'restoring revocations into the fallback failed'));
+      },
+      recovered() {
+        logger.info('cache (Redis) reachable: presence and revocations written back');
+        built.presence.resync().catch((error: unknown) => logger.warn({ err: error }, 'presence resync failed'));
+        // A Redis that restarted empty lost its revocation marks: the database still has them.
+        built.auth.restoreRevocations().catch((error: unknown) => logger.warn({ err: error }, 'restoring revocations failed'));
+      },
+    });
+    await cache.whenReady(5000);
+  }
   built.presence.start();
+  await built.assistant?.start();
+  await built.ai
+    .recoverInterrupted()
+    .then((failed) => failed > 0 && logger.info({ failed }, 'AI replies interrupted by a stopped process marked failed'))
+    .catch((error: unknown) => logger.warn({ err: error }, 'marking interrupted AI replies failed did not work'));
+  built.calls.start();
+  await built.calls
+    .recover()
+    .then((closed) => closed > 0 && logger.info({ closed }, 'call records left open by a stopped process closed'))
+    .catch((error: unknown) => logger.warn({ err: error }, 'closing interrupted call records failed'));
 
   await registerPlatformPlugins(http, httpDeps);
   await http.register(
     async (api) => {
       await api.register(authRoutes(built.auth));
       await api.register(usersRoutes(built.users));
-      await api.register(avatarsRoutes(built.avatars));
+      await api.register(avatarsRoutes(built.avatars, built.files));
       await api.register(friendsRoutes(built.friends));
       await api.register(groupsRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
+      await api.register(filesRoutes(built.files, built.fileStorage));
+      await api.register(
+        tusRoutes(
+          built.files,
+          createTusServer({ files: built.files, storage: built.fileStorage, endpointPath: `/api/v1${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins }),
+        ),
+      );
+      await api.register(callsRoutes(built.calls));
+      await api.register(aiRoutes(built.ai, built.assistant));
     },
     { prefix: '/api/v1' },
   );
+  await registerWebClient(http, logger, { features: () => ({ ai: built.ai.available }) });
   await http.ready();
 
   const timers: NodeJS.Timeout[] = [];
@@ -170,6 +257,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         .catch((error: unknown) => logger.error({ err: error }, 'guest clean-up failed'));
     timers.push(setInterval(purgeGuests, 3_600_000).unref());
     setImmediate(purgeGuests);
+    const cleanUpFiles = () => built.files.cleanUp().catch((error: unknown) => logger.error({ err: error }, 'file clean-up failed'));
+    timers.push(setInterval(cleanUpFiles, 3_600_000).unref());
+    setImmediate(cleanUpFiles);
   }
 
   let closing: Promise<void> | undefined;
@@ -193,6 +283,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
         built.presence.stop();
+        // Before the sockets close: this process's call devices are marked away while the cache is up.
+        await built.calls.stop();
+        // Running AI replies end now (stored as failed, retryable) so open SSE responses let the server close.
+        await built.ai.stop();
+        await built.assistant?.stop();
         await gateway.close();
         // Fastify closes keep-alive sockets that are idle when close() starts; sockets whose request
         // finishes later would stay open for the keep-alive timeout (72 s), so keep sweeping them.

@@ -42,6 +42,8 @@ const EnvSchema = Type.Object({
   SEND_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 200 }),
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+  HTTP_HEADERS_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 20 }),
+  HTTP_REQUEST_TIMEOUT: Type.Integer({ minimum: 0, maximum: 86_400, default: 300 }),
   // calls
   CALL_RING_TIMEOUT: Type.Integer({ minimum: 5, maximum: 600, default: 30 }),
   CALL_RECONNECT_GRACE: Type.Integer({ minimum: 1, maximum: 300, default: 10 }),
@@ -73,6 +75,7 @@ const EnvSchema = Type.Object({
   AI_DEFAULT_MODEL: Type.Optional(Type.String({ minLength: 1 })),
   AI_SYSTEM_PROMPT: Type.String({ default: 'You are Parley Assistant, a helpful, concise assistant inside a chat app.' }),
   AI_CONTEXT_TOKENS: Type.Integer({ minimum: 256, default: 8000 }),
+  AI_MODEL_CONTEXT_TOKENS: Type.Optional(Type.String({ minLength: 2 })),
   AI_MAX_OUTPUT_TOKENS: Type.Integer({ minimum: 16, default: 1024 }),
   AI_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 60 }),
   AI_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20 }),
@@ -129,11 +132,14 @@ function toConfig(env: Env) {
     guestIdleDays: env.GUEST_IDLE_DAYS,
     sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    http: { headersTimeoutSec: env.HTTP_HEADERS_TIMEOUT, requestTimeoutSec: env.HTTP_REQUEST_TIMEOUT },
     calls: {
       ringTimeoutSec: env.CALL_RING_TIMEOUT,
       reconnectGraceSec: env.CALL_RECONNECT_GRACE,
       stunUrls: splitList(env.STUN_URLS),
       turn: parseTurn(env),
+      /** Lifetime of TURN credentials, also the `ttl` of GET /calls/ice-servers without TURN. */
+      credentialTtlSec: env.TURN_TTL,
     },
     files: {
       dir: path.resolve(env.UPLOAD_DIR ?? path.join(dataDir, 'uploads')),
@@ -148,6 +154,7 @@ function toConfig(env: Env) {
       defaultModel: env.AI_DEFAULT_MODEL,
       systemPrompt: env.AI_SYSTEM_PROMPT,
       contextTokens: env.AI_CONTEXT_TOKENS,
+      modelContextTokens: parseModelBudgets(env.AI_MODEL_CONTEXT_TOKENS),
       maxOutputTokens: env.AI_MAX_OUTPUT_TOKENS,
       timeoutSec: env.AI_TIMEOUT,
       rateLimit: { max: env.AI_RATE_LIMIT_MAX, windowSec: env.AI_RATE_LIMIT_WINDOW },
@@ -221,6 +228,23 @@ function parseAiProviders(env: Env): AiProviderConfig[] {
     providers.push({ name: extra.name, kind: 'openai-compatible', apiKey: extra.apiKey, baseUrl: extra.baseUrl.replace(/\/+$/, ''), models: extra.models });
   }
   return providers;
+}
+
+/** AI_MODEL_CONTEXT_TOKENS: `{"provider/model": tokens}`, budgets that replace AI_CONTEXT_TOKENS for those models. */
+function parseModelBudgets(raw: string | undefined): Record<string, number> {
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('AI_MODEL_CONTEXT_TOKENS', 'is not valid JSON');
+  }
+  // TypeBox ignores a Record's key constraints: the keys are checked by hand.
+  const Budgets = Type.Record(Type.String(), Type.Integer({ minimum: 256 }));
+  if (!Value.Check(Budgets, parsed) || Object.keys(parsed).some((key) => !/^[^/\s]+\/\S+$/.test(key))) {
+    throw new ConfigError('AI_MODEL_CONTEXT_TOKENS', 'must be a JSON object of {"provider/model": tokens (at least 256)}');
+  }
+  return parsed;
 }
 
 function parseDatabaseUrl(url: string | undefined, dataDir: string, poolSize: number): DatabaseConfig {

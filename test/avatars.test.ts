@@ -311,10 +311,10 @@ describe(`avatars (${storageLabel})`, () => {
       expect((await me(user)).avatarUrl).toBeNull();
     });
 
-    it('answers the {fileId} form with 400 until tus uploads exist', async () => {
+    it('answers the {fileId} form with 404 for a file that is not the caller\'s upload (tus uploads: test/files-access.test.ts)', async () => {
       const user = await newUser(api);
-      const error = expectError(await api('PUT', '/users/me/avatar', { token: user.accessToken, body: { fileId: 'f1' } }), 400, 'VALIDATION_FAILED');
-      expect(error.message).toBe('fileId uploads are not available yet; send multipart field `file`');
+      expectError(await api('PUT', '/users/me/avatar', { token: user.accessToken, body: { fileId: 'f1' } }), 404, 'NOT_FOUND');
+      expect((await me(user)).avatarUrl).toBeNull();
     });
 
     it('refuses other content types with 415', async () => {

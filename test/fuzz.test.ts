@@ -96,6 +96,55 @@ const SPECS: Record<ClientEvent, EventSpec> = {
     base: () => ({ token: 'not.a.jwt' }),
     fields: { token: { required: true, valid: isString(1, 4096) } },
   },
+  call_request: {
+    base: () => ({ toUserId: 'u1', media: 'audio' }),
+    fields: {
+      toUserId: { required: true, valid: isString(1, 36) },
+      media: { required: true, valid: (v) => v === 'audio' || v === 'video' },
+    },
+  },
+  call_accept: {
+    base: () => ({ callId: 'c1' }),
+    fields: { callId: { required: true, valid: isString(1, 64) }, reason: { required: false, valid: isString(1, 64) } },
+  },
+  call_reject: {
+    base: () => ({ callId: 'c1' }),
+    fields: { callId: { required: true, valid: isString(1, 64) }, reason: { required: false, valid: isString(1, 64) } },
+  },
+  call_cancel: {
+    base: () => ({ callId: 'c1' }),
+    fields: { callId: { required: true, valid: isString(1, 64) }, reason: { required: false, valid: isString(1, 64) } },
+  },
+  call_hangup: {
+    base: () => ({ callId: 'c1' }),
+    fields: { callId: { required: true, valid: isString(1, 64) }, reason: { required: false, valid: isString(1, 64) } },
+  },
+  webrtc_offer: {
+    base: () => ({ callId: 'c1', sdp: 'v=0' }),
+    fields: { callId: { required: true, valid: isString(1, 64) }, sdp: { required: true, valid: isString(1, 65_536) } },
+  },
+  webrtc_answer: {
+    base: () => ({ callId: 'c1', sdp: 'v=0' }),
+    fields: { callId: { required: true, valid: isString(1, 64) }, sdp: { required: true, valid: isString(1, 65_536) } },
+  },
+  ice_candidate: {
+    base: () => ({ callId: 'c1', candidate: { candidate: '', sdpMid: '0', sdpMLineIndex: 0 } }),
+    // Objects are counted as valid (their fields are not judged here): only non-objects are generated.
+    fields: { callId: { required: true, valid: isString(1, 64) }, candidate: { required: true, valid: isPlainObject } },
+  },
+  ai_chat: {
+    base: () => ({ content: 'hello' }),
+    fields: {
+      conversationId: { required: false, valid: isString(1, 36) },
+      content: { required: true, valid: isString(1, 20_000) },
+      // The pattern (provider/model) is not judged here: any string of a valid length counts as valid.
+      model: { required: false, valid: isString(3, 200) },
+    },
+  },
+  ai_cancel: {
+    base: () => ({ requestId: 'r1' }),
+    fields: { requestId: { required: true, valid: isString(1, 64) } },
+  },
 };
 
 /** True when the payload cannot pass the event's schema (so the only right answer is VALIDATION_FAILED). */
@@ -274,6 +323,44 @@ function handPicked(event: ClientEvent): unknown[] {
       { since: {}, limit: '10' },
     ],
     auth_refresh: [{ token: '' }, { token: 'x'.repeat(4097) }, { token: 123 }, { token: ['a', 'b'] }, { refreshToken: 'x' }],
+    call_request: [
+      { toUserId: 'u1', media: 'screen' },
+      { toUserId: 'u1', media: 'AUDIO' },
+      { toUserId: 'u1' },
+      { media: 'video' },
+      { toUserId: '', media: 'audio' },
+      { toUserId: 'u'.repeat(37), media: 'audio' },
+      { toUserId: ['u1'], media: 'audio' },
+    ],
+    call_accept: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
+    call_reject: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
+    call_cancel: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
+    call_hangup: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
+    webrtc_offer: [{ callId: 'c1', sdp: '' }, { callId: 'c1', sdp: 's'.repeat(65_537) }, { callId: 'c1', sdp: { type: 'offer', sdp: 'v=0' } }, { callId: 'c1' }, { sdp: 'v=0' }],
+    webrtc_answer: [{ callId: 'c1', sdp: '' }, { callId: 'c1', sdp: 's'.repeat(65_537) }, { callId: 'c1', sdp: { type: 'answer', sdp: 'v=0' } }, { callId: 'c1' }, { sdp: 'v=0' }],
+    ice_candidate: [
+      { callId: 'c1', candidate: 'candidate:1 1 udp 1 127.0.0.1 9 typ host' },
+      { callId: 'c1', candidate: {} },
+      { callId: 'c1', candidate: { candidate: 1 } },
+      { callId: 'c1', candidate: { candidate: 'c'.repeat(1025) } },
+      { callId: 'c1', candidate: { candidate: '', sdpMLineIndex: -1 } },
+      { callId: 'c1', candidate: { candidate: '', sdpMLineIndex: 1.5 } },
+      { callId: 'c1', candidate: { candidate: '', sdpMid: 5 } },
+      { callId: 'c1', candidate: { candidate: '', extra: true } },
+      { callId: 'c1', candidate: null },
+    ],
+    ai_chat: [
+      { content: '' },
+      { content: 'x'.repeat(20_001) },
+      { content: 1 },
+      { content: ['hi'] },
+      { conversationId: '', content: 'hi' },
+      { conversationId: 'c'.repeat(37), content: 'hi' },
+      { content: 'hi', model: 'ab' },
+      { content: 'hi', model: 5 },
+      { message: 'hi' },
+    ],
+    ai_cancel: [{ requestId: '' }, { requestId: 'r'.repeat(65) }, { requestId: 1 }, { id: 'r1' }, { requestId: null }],
   };
   return [...common, ...specific[event]].filter((payload) => Buffer.isBuffer(payload) || definitelyInvalid(spec, payload));
 }
@@ -355,6 +442,7 @@ describe(`malformed socket payloads (${storageLabel})`, () => {
           }),
           { seed: SEED, numRuns: RUNS_PER_EVENT, endOnFailure: true },
         );
+        console.log(`socket fuzz ${event}: ${RUNS_PER_EVENT} random + ${handPicked(event).length} hand-picked payloads`);
         await stillServing();
       });
 

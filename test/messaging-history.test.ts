@@ -15,6 +15,7 @@ import {
 } from './support/messaging.js';
 import { collect, nextEvent, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { uploadFile } from './support/files.js';
 
 const enc = encodeURIComponent;
 
@@ -88,7 +89,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       await expectFailure(alice.client.request('PATCH', `/messages/${mine.id}`, { content: '' }), 'VALIDATION_FAILED', 400);
       const emoji = await postMessage(alice.client, conversationId, { type: 'emoji', content: '🎈' });
       await expectFailure(alice.client.request('PATCH', `/messages/${emoji.id}`, { content: '🎉' }), 'FORBIDDEN', 403);
-      const image = await postMessage(alice.client, conversationId, { type: 'image', content: '', attachments: [{ fileId: 'img-1' }] });
+      const image = await postMessage(alice.client, conversationId, { type: 'image', content: '', attachments: [{ fileId: await uploadFile(alice.client, 'img.bin') }] });
       await expectFailure(alice.client.request('PATCH', `/messages/${image.id}`, { content: 'caption' }), 'FORBIDDEN', 403);
       await alice.client.request('DELETE', `/messages/${mine.id}`);
       await expectFailure(alice.client.request('PATCH', `/messages/${mine.id}`, { content: 'too late' }), 'CONFLICT', 409);
@@ -102,7 +103,8 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
     it('recalls the caller’s own message: members get message_updated with recalledAt; history and search no longer serve its content or attachments', async () => {
       const { alice, bob, conversationId } = await pair();
       const aliceTablet = await crowd.device(alice);
-      const secret = await postMessage(alice.client, conversationId, { type: 'image', content: 'quokka-secret-caption', attachments: [{ fileId: 'file-secret', filename: 'x.png' }] });
+      const secretFile = await uploadFile(alice.client, 'file-secret.png');
+      const secret = await postMessage(alice.client, conversationId, { type: 'image', content: 'quokka-secret-caption', attachments: [{ fileId: secretFile, filename: 'x.png' }] });
       const text = await sendText(alice.client, conversationId, 'quokka-secret text');
       await bob.client.request('PUT', `/messages/${text.id}/reactions/${enc('😮')}`);
       expect((await search(bob.client, 'quokka-secret')).items.map((m) => m.id)).toEqual([text.id, secret.id]);
@@ -120,6 +122,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       ]);
       expect(JSON.stringify(stored)).not.toContain('quokka');
       expect(JSON.stringify(stored)).not.toContain('file-secret');
+      expect(JSON.stringify(stored)).not.toContain(secretFile);
       expect((await search(bob.client, 'quokka-secret')).items).toEqual([]);
       expect((await search(alice.client, 'quokka-secret', conversationId)).items).toEqual([]);
       // The conversation list does not leak it either.

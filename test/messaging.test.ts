@@ -20,6 +20,7 @@ import {
 } from './support/messaging.js';
 import { collect, nextEvent, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { uploadFile } from './support/files.js';
 
 describe(`messaging: conversations, sending, types and rules (${storageLabel})`, () => {
   let env: TestEnvironment;
@@ -244,11 +245,13 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       for (const type of ['image', 'file', 'audio', 'video'] as const) {
         await expectFailure(alice.client.emit('chat', { conversationId, type, content: '', clientMsgId: newClientMsgId() }), 'VALIDATION_FAILED');
         await expectFailure(postMessage(alice.client, conversationId, { type, content: 'caption', attachments: [] }), 'VALIDATION_FAILED', 400);
-        const attachments = [{ fileId: `file-${type}`, filename: `${type}.bin`, contentType: 'application/octet-stream', size: 42 }];
+        // Attachments name real uploads; the server describes them from the file record.
+        const fileId = await uploadFile(alice.client, `${type}.bin`);
+        const attachments = [{ fileId, filename: `${type}.bin`, contentType: 'application/octet-stream', size: 42 }];
         const stored = await alice.client.emit('chat', { conversationId, type, content: '', clientMsgId: newClientMsgId(), attachments });
         expect(stored).toMatchObject({ type, attachments });
-        const viaRest = await postMessage(alice.client, conversationId, { type, content: `a ${type}`, attachments: [{ fileId: 'f-2' }] });
-        expect(viaRest).toMatchObject({ type, content: `a ${type}`, attachments: [{ fileId: 'f-2' }] });
+        const viaRest = await postMessage(alice.client, conversationId, { type, content: `a ${type}`, attachments: [{ fileId }] });
+        expect(viaRest).toMatchObject({ type, content: `a ${type}`, attachments: [{ fileId }] });
       }
       const kinds = (await history(bob.client, conversationId)).items.map((m) => m.type);
       expect(kinds.sort()).toEqual(['audio', 'audio', 'emoji', 'file', 'file', 'image', 'image', 'video', 'video']);

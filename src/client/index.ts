@@ -11,6 +11,8 @@ export type * from '../contract/events.js';
 export type { Message, SendMessage, Attachment, Reaction, MessageType } from '../contract/messages.js';
 
 export type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+export * from './rest.js';
+export { streamAiReply, type AiStreamHandlers } from './ai.js';
 
 /** An error answered by the server, REST or socket, with its stable code. */
 export class ParleyError extends Error {
@@ -51,8 +53,11 @@ export class ParleyClient {
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
     if (this.accessToken) headers.authorization = `Bearer ${this.accessToken}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // FormData (multipart uploads such as avatars) is sent as is; fetch sets its boundary header.
+    const isForm = typeof FormData !== 'undefined' && body instanceof FormData;
+    if (body !== undefined && !isForm) headers['content-type'] = 'application/json';
+    const payload = body === undefined ? undefined : isForm ? body : JSON.stringify(body);
+    const response = await fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, body: payload });
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : null;
     if (!response.ok) {
@@ -99,11 +104,16 @@ export class ParleyClient {
     });
     this.socket = socket;
     return new Promise((resolve, reject) => {
-      socket.once('connect', () => resolve(socket));
-      socket.once('connect_error', (error) => {
+      const refused = (error: Error) => {
         socket.close();
         reject(new ParleyError(error.message === 'UNAUTHORIZED' ? 'UNAUTHORIZED' : 'UNAVAILABLE', error.message));
+      };
+      // Only the first attempt is settled here: a later reconnection error must not close the socket.
+      socket.once('connect', () => {
+        socket.off('connect_error', refused);
+        resolve(socket);
       });
+      socket.once('connect_error', refused);
     });
   }
 

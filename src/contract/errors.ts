@@ -9,7 +9,13 @@ export type ErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'INTERNAL'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'AI_PROVIDER_UNAUTHORIZED'
+  | 'AI_PROVIDER_RATE_LIMITED'
+  | 'AI_PROVIDER_ERROR'
+  | 'AI_BAD_RESPONSE'
+  | 'AI_TIMEOUT'
+  | 'AI_CANCELLED';
 
 export interface ErrorBody {
   code: ErrorCode;

@@ -1,6 +1,25 @@
 import Type, { type Static } from 'typebox';
 import type { Ack } from './errors.js';
 import { type Message, SendMessage } from './messages.js';
+import type {
+  CallActionPayload,
+  CallActionResult,
+  CallPeerEvent,
+  CallRequestEvent,
+  CallRequestPayload,
+  CallRequestResult,
+  CallStateEvent,
+  IceCandidateEvent,
+  IceCandidatePayload,
+  SdpEvent,
+  SdpPayload,
+} from './calls.js';
+import type { FileTransferEvent } from './files.js';
+import type { AiCancelPayload, AiChatAck, AiChatPayload, AiChunkEvent, AiDoneEvent, AiErrorEvent } from './ai.js';
+
+export * from './calls.js';
+export * from './files.js';
+export * from './ai.js';
 
 const ConversationId = Type.String({ minLength: 1, maxLength: 80 });
 const MessageId = Type.String({ minLength: 1, maxLength: 20, pattern: '^[0-9]+$' });
@@ -80,6 +99,20 @@ export interface ClientToServerEvents {
   sync: Handler<SyncPayload, SyncResult>;
   /** Replaces the connection's access token before it expires, keeping rooms and state. */
   auth_refresh: Handler<RefreshTokenPayload, { expiresAt: string }>;
+  /** Calls `toUserId`; the ack's state is `ringing`, or `missed`/`busy` when the call ended at once. */
+  call_request: Handler<CallRequestPayload, CallRequestResult>;
+  call_accept: Handler<CallActionPayload, CallActionResult>;
+  call_reject: Handler<CallActionPayload, CallActionResult>;
+  call_cancel: Handler<CallActionPayload, CallActionResult>;
+  call_hangup: Handler<CallActionPayload, CallActionResult>;
+  /** Relayed to the other party's call device only, once the call is accepted. */
+  webrtc_offer: Handler<SdpPayload, null>;
+  webrtc_answer: Handler<SdpPayload, null>;
+  ice_candidate: Handler<IceCandidatePayload, null>;
+  /** Asks the AI; the reply streams as `ai_chunk`… then `ai_done` or `ai_error` to the caller's devices. */
+  ai_chat: Handler<AiChatPayload, AiChatAck>;
+  /** Stops a reply in progress; it ends with `ai_error` code AI_CANCELLED. `cancelled` false: nothing was running. */
+  ai_cancel: Handler<AiCancelPayload, { cancelled: boolean }>;
 }
 
 /** Events the server sends. */
@@ -93,6 +126,45 @@ export interface ServerToClientEvents {
   group_member: (event: MembershipEvent) => void;
   /** The connection's session ended (logout, revocation); the socket is closed right after. */
   session_revoked: (event: { reason: string }) => void;
+  /**
+   * This server process is stopping (deploy, restart): events from now on are refused with
+   * UNAVAILABLE, acks of events already running still arrive, then the connection closes without a
+   * Socket.IO disconnect, so the client reconnects on its own (to another process behind a balancer)
+   * and should `sync` to fetch what it missed.
+   */
+  server_shutdown: (event: { reason: string; reconnect: true }) => void;
+  /** An incoming call, to every device of the callee. */
+  call_request: (event: CallRequestEvent) => void;
+  /** Every call transition, to every device of both parties. */
+  call_state: (event: CallStateEvent) => void;
+  /** A party's call device dropped (the call waits CALL_RECONNECT_GRACE seconds) or came back. */
+  call_peer: (event: CallPeerEvent) => void;
+  webrtc_offer: (event: SdpEvent) => void;
+  webrtc_answer: (event: SdpEvent) => void;
+  ice_candidate: (event: IceCandidateEvent) => void;
+  /** Progress of the user's own tus uploads, to every device of the uploader. */
+  file_transfer: (event: FileTransferEvent) => void;
+  /** A piece of an AI reply, in order, to every device of the user who asked. */
+  ai_chunk: (event: AiChunkEvent) => void;
+  ai_done: (event: AiDoneEvent) => void;
+  ai_error: (event: AiErrorEvent) => void;
 }
 
-export const CLIENT_EVENTS = ['chat', 'typing', 'read', 'user_status', 'sync', 'auth_refresh'] as const;
+export const CLIENT_EVENTS = [
+  'chat',
+  'typing',
+  'read',
+  'user_status',
+  'sync',
+  'auth_refresh',
+  'call_request',
+  'call_accept',
+  'call_reject',
+  'call_cancel',
+  'call_hangup',
+  'webrtc_offer',
+  'webrtc_answer',
+  'ice_candidate',
+  'ai_chat',
+  'ai_cancel',
+] as const;

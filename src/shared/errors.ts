@@ -10,6 +10,15 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  // AI provider failures (docs/protocol.md, AI). Statuses unique to them or 5xx, so the
+  // status → code map used for framework errors keeps its 4xx meanings.
+  AI_PROVIDER_UNAUTHORIZED: 502,
+  AI_PROVIDER_RATE_LIMITED: 502,
+  AI_PROVIDER_ERROR: 502,
+  AI_BAD_RESPONSE: 502,
+  AI_TIMEOUT: 504,
+  /** The client cancelled the reply (ai_cancel, closed SSE connection); 499 as nginx logs it. */
+  AI_CANCELLED: 499,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -2,6 +2,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { AppError } from '../../shared/errors.js';
 import type { AvatarSize } from './avatars.names.js';
+import { imageDecodeSlot } from '../../shared/limiter.js';
 
 /**
  * Decoded images larger than this are refused before any pixel is decoded: a tiny, highly
@@ -19,23 +20,6 @@ const ACCEPTED = new Map<string, string>([
 ]);
 
 const ACCEPTED_NAMES = 'JPEG, PNG, WebP or GIF';
-
-/** At most this many avatars are decoded at once per process: each may hold up to ~160 MB of pixels. */
-const MAX_CONCURRENT_RENDERS = 2;
-let running = 0;
-const waiting: Array<() => void> = [];
-
-async function withRenderSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= MAX_CONCURRENT_RENDERS) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running += 1;
-  try {
-    return await work();
-  } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else running -= 1;
-  }
-}
 
 const unsupported = (message: string) => new AppError('UNSUPPORTED_MEDIA_TYPE', message);
 
@@ -73,7 +57,7 @@ export async function renderAvatar(input: Buffer, sizes: readonly AvatarSize[]):
   if (!meta.width || !height) throw unsupported('the image has no pixels');
   if (meta.width * height > MAX_INPUT_PIXELS) throw tooManyPixels(meta.width, height);
 
-  return withRenderSlot(() => {
+  return imageDecodeSlot(() => {
     // limitInputPixels: a second guard against bombs. failOn 'error': a corrupt or truncated image is
     // refused instead of rendered half grey. pages 1: the first frame of an animation. autoOrient:
     // apply the EXIF orientation before the EXIF goes. sharp drops metadata unless asked to keep it.

@@ -3,6 +3,7 @@ import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import { actorOf, type HttpApp } from '../../platform/http/server.js';
 import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import { validatorCompiler } from '../../platform/http/validation.js';
+import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { AvatarFileIdBody, AvatarMultipartBody, AvatarNameParams, AvatarUrls, WebpImage } from './avatars.schemas.js';
 import type { AvatarsService } from './avatars.service.js';
@@ -84,8 +85,21 @@ async function uploadedImage(request: FastifyRequest): Promise<Buffer> {
 const skipMultipartBody: FastifySchemaCompiler<object> = (route) =>
   route.httpPart === 'body' && route.contentType === 'multipart/form-data' ? () => true : validatorCompiler(route);
 
+/** Where the `{fileId}` form finds the bytes of a finished tus upload (the files module). */
+export interface AvatarUploadSource {
+  /** The caller's own finished avatar upload; NOT_FOUND for any other id. */
+  avatarUpload(actor: Actor, fileId: string): Promise<Buffer>;
+}
+
+/** The `fileId` of a JSON body (already checked against AvatarFileIdBody), if this is that form. */
+function fileIdOf(request: FastifyRequest): string | undefined {
+  if (request.isMultipart()) return undefined;
+  const body = request.body as { fileId?: unknown } | null | undefined;
+  return typeof body?.fileId === 'string' ? body.fileId : undefined;
+}
+
 /** `PUT /users/me/avatar`, with multipart parsing registered for this route's scope only. */
-function uploadRoute(avatars: AvatarsService) {
+function uploadRoute(avatars: AvatarsService, uploads?: AvatarUploadSource) {
   return async (app: HttpApp) => {
     await app.register(multipart, {
       limits: { files: 1, fileSize: AVATAR_MAX_BYTES, fields: 10, fieldSize: 1024, parts: 11, headerPairs: 100 },
@@ -100,14 +114,14 @@ function uploadRoute(avatars: AvatarsService) {
         schema: {
           tags: ['users'],
           security: bearer,
-          summary: 'Set the caller\'s avatar from multipart field `file` (the `{fileId}` form answers 400 until tus uploads exist)',
+          summary: 'Set the caller\'s avatar from multipart field `file` or from `{fileId}` of a finished tus upload (purpose avatar)',
           description:
             'Send a JPEG, PNG, WebP or GIF image (at most 10 MB, at most 40 megapixels) as multipart/form-data field `file`. ' +
             'The type is read from the bytes; anything else is refused with 415. The server stores 256×256 and 64×64 WebP ' +
             'versions (cropped to cover, centred, first frame, metadata removed), sets the user\'s `avatarUrl` to the 256 ' +
             'version and removes the previous avatar. URLs are relative to the server and served publicly by ' +
-            '`GET /api/v1/avatars/{name}`. The JSON form `{fileId}` (a finished tus upload) is not available yet: it is ' +
-            `answered with 400 VALIDATION_FAILED "${FILE_ID_NOT_YET}".`,
+            '`GET /api/v1/avatars/{name}`. The JSON form `{fileId}` names a finished tus upload of the caller with ' +
+            '`purpose` `avatar` (the same checks and rendering apply; another user\'s or an unknown id is 404).',
           body: {
             content: {
               'multipart/form-data': { schema: AvatarMultipartBody },
@@ -119,15 +133,17 @@ function uploadRoute(avatars: AvatarsService) {
       },
       async (request) => {
         const actor = actorOf(request);
+        const fileId = uploads ? fileIdOf(request) : undefined;
+        if (uploads && fileId !== undefined) return avatars.setFromUpload(actor, await uploads.avatarUpload(actor, fileId));
         return avatars.setFromUpload(actor, await uploadedImage(request));
       },
     );
   };
 }
 
-export function avatarsRoutes(avatars: AvatarsService) {
+export function avatarsRoutes(avatars: AvatarsService, uploads?: AvatarUploadSource) {
   return async (app: HttpApp) => {
-    await app.register(uploadRoute(avatars));
+    await app.register(uploadRoute(avatars, uploads));
 
     app.delete(
       '/users/me/avatar',

@@ -1,4 +1,4 @@
 export { createMessagingRepository, type MessagingRepository } from './messaging.repository.js';
-export { createMessagingService, type MessagingService, privateConversationId } from './messaging.service.js';
+export { createMessagingService, type MessagingService, type AttachmentResolver, privateConversationId } from './messaging.service.js';
 export { messagingRoutes } from './messaging.routes.js';
 export { messagingSocket } from './messaging.socket.js';

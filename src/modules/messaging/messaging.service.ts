@@ -22,6 +22,17 @@ export interface MessagingServiceDeps {
   clock: Clock;
   /** Sends allowed per user per window (API: 200 per 10 s). */
   sendLimit: { max: number; windowMs: number };
+  /** Checks and completes message attachments (the files module); without it attachments are stored as sent. */
+  attachments?: AttachmentResolver;
+}
+
+/**
+ * Vouches for the files a user attaches: each must be theirs or already visible to them. Returns
+ * the attachments as the server describes them (name, type, size, dimensions, thumbnail) and
+ * records that the files were sent to the conversation; throws NOT_FOUND for any other file.
+ */
+export interface AttachmentResolver {
+  resolveAttachments(actor: Actor, conversationId: string, attachments: readonly Attachment[]): Promise<Attachment[]>;
 }
 
 /** Where a conversation lives and who is in it, resolved for one caller. */
@@ -204,6 +215,10 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         if (knownPrivate.size >= 100_000) knownPrivate.clear();
         knownPrivate.add(where.id);
       }
+      const attachments =
+        deps.attachments && input.attachments && input.attachments.length > 0
+          ? await deps.attachments.resolveAttachments(actor, where.id, input.attachments)
+          : input.attachments;
       return serialise(where.id, async () => {
         const stored = await messages.insertMessage({
           conversation_id: where.id,
@@ -212,7 +227,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
           content: input.content,
           client_msg_id: input.clientMsgId,
           reply_to_id: replyToId,
-          attachments: input.attachments && input.attachments.length > 0 ? JSON.stringify(input.attachments) : null,
+          attachments: attachments && attachments.length > 0 ? JSON.stringify(attachments) : null,
           created_at: now,
         });
         if (!stored) {

@@ -31,6 +31,11 @@ export function createPresenceService(deps: PresenceServiceDeps) {
   const nodeId = randomBytes(6).toString('hex');
   const beat = () => cache.set(nodeKey(nodeId), '1', NODE_TTL_MS).catch(() => {});
   let heartbeat: NodeJS.Timeout | undefined;
+  /** This process's sockets per user: what `resync` writes back after the cache lost them. */
+  const local = new Map<string, Set<string>>();
+  /** Users whose sockets here changed while the shared cache was away (their entries there are stale). */
+  const changedWhileAway = new Set<string>();
+  let cacheAway = false;
 
   async function liveConnections(userId: string): Promise<number> {
     const members = await cache.setMembers(connectionsKey(userId));
@@ -69,6 +74,8 @@ export function createPresenceService(deps: PresenceServiceDeps) {
 
     /** A device connected; announces the user online if it is their first. */
     async connected(userId: string, socketId: string): Promise<void> {
+      local.set(userId, (local.get(userId) ?? new Set()).add(socketId));
+      if (cacheAway) changedWhileAway.add(userId);
       await beat();
       await cache.setAdd(connectionsKey(userId), `${nodeId}|${socketId}`);
       if ((await liveConnections(userId)) !== 1) return;
@@ -78,11 +85,41 @@ export function createPresenceService(deps: PresenceServiceDeps) {
 
     /** A device disconnected; records last-seen and announces offline if it was the last. */
     async disconnected(userId: string, socketId: string): Promise<void> {
+      const sockets = local.get(userId);
+      sockets?.delete(socketId);
+      if (sockets?.size === 0) local.delete(userId);
+      if (cacheAway) changedWhileAway.add(userId);
       await cache.setRemove(connectionsKey(userId), `${nodeId}|${socketId}`);
       if ((await liveConnections(userId)) > 0) return;
       const now = clock.now().getTime();
       await deps.recordLastSeen(userId, now);
       if ((await chosenStatus(userId)) !== 'invisible') await announce(userId, 'offline', now);
+    },
+
+    /** The shared cache went away: what changes now must be written back when it returns. */
+    cacheLost(): void {
+      cacheAway = true;
+    },
+
+    /**
+     * The shared cache is back (possibly empty after a restart): registers this process's sockets
+     * again and drops entries of sockets that closed meanwhile, so other processes see them again.
+     */
+    async resync(): Promise<void> {
+      cacheAway = false;
+      await beat();
+      const changed = [...changedWhileAway];
+      changedWhileAway.clear();
+      for (const userId of changed) {
+        const here = local.get(userId) ?? new Set<string>();
+        for (const member of await cache.setMembers(connectionsKey(userId))) {
+          const [node, socketId] = member.split('|');
+          if (node === nodeId && socketId !== undefined && !here.has(socketId)) await cache.setRemove(connectionsKey(userId), member);
+        }
+      }
+      for (const [userId, sockets] of local) {
+        for (const socketId of sockets) await cache.setAdd(connectionsKey(userId), `${nodeId}|${socketId}`);
+      }
     },
 
     /** Sets the status the user shows; others hear only when what they see changes. */
@@ -94,6 +131,11 @@ export function createPresenceService(deps: PresenceServiceDeps) {
       const lastSeen = after === 'offline' ? clock.now().getTime() : null;
       if (lastSeen !== null) await deps.recordLastSeen(userId, lastSeen);
       await announce(userId, after, lastSeen);
+    },
+
+    /** Whether the process with this node id is still alive (its heartbeat has not expired). */
+    async isNodeAlive(id: string): Promise<boolean> {
+      return (await cache.get(nodeKey(id))) !== null;
     },
 
     /** What others see of each user: online, away, or offline (also for invisible users). */

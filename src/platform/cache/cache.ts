@@ -19,6 +19,13 @@ export interface Cache {
   /** Removes a member from a set and returns the set's size afterwards. */
   setRemove(key: string, member: string): Promise<number>;
   setMembers(key: string): Promise<string[]>;
+  /** Stores a value only when the key does not exist; true when it was stored (atomic). */
+  setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean>;
+  /**
+   * Replaces the value only while it still equals `expected` (atomic compare-and-set); `next` null
+   * deletes the key. True when it was replaced. `ttlMs` sets the new value's expiry (none: no expiry).
+   */
+  compareAndSet(key: string, expected: string, next: string | null, ttlMs?: number): Promise<boolean>;
   /** Values of several keys at once, null where missing. */
   getMany(keys: readonly string[]): Promise<Array<string | null>>;
   /** Throws when the backing store cannot be reached. */

@@ -82,6 +82,19 @@ export class MemoryCache implements Cache {
     return [...(this.sets.get(key) ?? [])];
   }
 
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    await this.set(key, value, ttlMs);
+    return true;
+  }
+
+  async compareAndSet(key: string, expected: string, next: string | null, ttlMs?: number): Promise<boolean> {
+    if (this.live(key)?.value !== expected) return false;
+    if (next === null) this.entries.delete(key);
+    else await this.set(key, next, ttlMs);
+    return true;
+  }
+
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {
     return keys.map((key) => this.live(key)?.value ?? null);
   }

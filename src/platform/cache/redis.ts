@@ -1,6 +1,14 @@
 import { Redis } from 'ioredis';
 import type { Cache } from './cache.js';
 
+/** KEYS[1]; ARGV: expected, next, delete (1/0), ttl ms (0: none). ioredis prefixes KEYS[1]. */
+const COMPARE_AND_SET = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[1])
+elseif ARGV[4] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1`;
+
 /** Redis-backed cache shared by every Parley process pointed at the same `REDIS_URL`. */
 export class RedisCache implements Cache {
   readonly client: Redis;
@@ -8,9 +16,12 @@ export class RedisCache implements Cache {
   constructor(url: string, options: { keyPrefix?: string } = {}) {
     this.client = new Redis(url, {
       keyPrefix: options.keyPrefix ?? 'parley:',
-      // Fail commands fast while Redis is away instead of queueing them without bound.
-      maxRetriesPerRequest: 2,
-      enableOfflineQueue: true,
+      // Fail commands fast while Redis is away instead of queueing them: ResilientCache then answers
+      // from its local fallback. The command timeout covers a Redis that accepts but does not answer.
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 1000,
+      connectTimeout: 2000,
       lazyConnect: false,
     });
     // Connection errors are retried by ioredis; without a listener they would crash the process.
@@ -60,6 +71,17 @@ export class RedisCache implements Cache {
 
   async setMembers(key: string): Promise<string[]> {
     return this.client.smembers(key);
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<boolean> {
+    const result = ttlMs === undefined ? await this.client.set(key, value, 'NX') : await this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    return result === 'OK';
+  }
+
+  async compareAndSet(key: string, expected: string, next: string | null, ttlMs?: number): Promise<boolean> {
+    // One script, so no other client's write can land between the comparison and the write.
+    const result = await this.client.eval(COMPARE_AND_SET, 1, key, expected, next ?? '', next === null ? '1' : '0', ttlMs === undefined ? '0' : String(Math.max(1, Math.ceil(ttlMs))));
+    return Number(result) === 1;
   }
 
   async getMany(keys: readonly string[]): Promise<Array<string | null>> {

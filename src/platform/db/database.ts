@@ -52,7 +52,46 @@ function withStatementCache(sqlite: SqliteDatabase.Database, limit = 500) {
   };
 }
 
+/**
+ * Longest a MySQL query may go unanswered (a silently dropped network, a hung server) before it fails
+ * with PROTOCOL_SEQUENCE_TIMEOUT (answered 503 UNAVAILABLE). Parley's queries take milliseconds.
+ */
+const QUERY_TIMEOUT_MS = 15_000;
+
+type MysqlPool = import('kysely').MysqlPool;
+type MysqlPoolConnection = import('kysely').MysqlPoolConnection;
+
+/** Kysely's pool with a per-query timeout (mysql2's `timeout` option) on every callback query. */
+function withQueryTimeout(pool: import('mysql2').Pool, timeoutMs: () => number | undefined): MysqlPool {
+  const raw = pool as unknown as MysqlPool;
+  return {
+    getConnection(callback) {
+      raw.getConnection((error, connection) => {
+        if (error || !connection) return callback(error, connection);
+        // mysql2 fails a timed-out query but keeps waiting for its answer on the connection, so any
+        // later query there would queue behind it forever: such a connection is destroyed, not reused.
+        let abandoned = false;
+        const timed: MysqlPoolConnection = {
+          query: ((sql: string, parameters: unknown[], done?: (error: unknown, result: unknown) => void) => {
+            const timeout = timeoutMs();
+            const query = (connection.query as unknown as (options: object, values: unknown[], done?: unknown) => unknown).bind(connection);
+            if (!done) return query(timeout ? { sql, timeout } : { sql }, parameters);
+            return query(timeout ? { sql, timeout } : { sql }, parameters, (queryError: unknown, result: unknown) => {
+              if ((queryError as { code?: string } | null)?.code === 'PROTOCOL_SEQUENCE_TIMEOUT') abandoned = true;
+              done(queryError, result);
+            });
+          }) as MysqlPoolConnection['query'],
+          release: () => (abandoned ? (connection as unknown as { destroy(): void }).destroy() : connection.release()),
+        };
+        callback(null, timed);
+      });
+    },
+    end: (callback) => raw.end(callback),
+  };
+}
+
 export function openDatabase(config: DatabaseConfig): DatabaseHandle {
+  let queryTimeoutMs: number | undefined;
   let sqlite: SqliteDatabase.Database | undefined;
   let db: Kysely<Database>;
   if (config.kind === 'sqlite') {
@@ -66,9 +105,14 @@ export function openDatabase(config: DatabaseConfig): DatabaseHandle {
       timezone: 'Z',
       supportBigNumbers: true,
       bigNumberStrings: false,
+      // A database that is down fails fast rather than piling requests up: connecting gives up
+      // after 5 s, at most 50 queries per connection wait for one, and (once migrated) a query
+      // that gets no answer is abandoned after QUERY_TIMEOUT_MS, its connection dropped.
       connectTimeout: 5000,
+      queueLimit: config.poolSize * 50,
+      enableKeepAlive: true,
     });
-    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool: withQueryTimeout(pool, () => queryTimeoutMs) }) });
   }
 
   return {
@@ -79,6 +123,8 @@ export function openDatabase(config: DatabaseConfig): DatabaseHandle {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error, results } = await migrator.migrateToLatest();
       if (error) throw error;
+      // Migrations may legitimately run long; everything after them is a short OLTP query.
+      queryTimeoutMs = QUERY_TIMEOUT_MS;
       return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
     },
     async ping() {

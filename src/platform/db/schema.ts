@@ -135,6 +135,89 @@ export interface ConversationReadsTable {
   updated_at: number;
 }
 
+export interface CallsTable {
+  id: string;
+  caller_id: string;
+  callee_id: string;
+  media: string;
+  /** ringing, accepted (in progress), or the final state: ended, rejected, cancelled, missed, busy. */
+  state: string;
+  end_reason: string | null;
+  ended_by: string | null;
+  started_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  duration_sec: number | null;
+  /** The `call` message the call left in the private conversation. */
+  message_id: number | null;
+}
+
+export interface UploadsTable {
+  id: string;
+  uploader_id: string;
+  /** attachment | avatar */
+  purpose: string;
+  /** Sanitised name the client gave; never part of a storage path. */
+  filename: string;
+  declared_type: string;
+  size: number;
+  conversation_id: string | null;
+  /** uploading | complete | failed */
+  state: string;
+  created_at: number;
+}
+
+export interface FilesTable {
+  id: string;
+  uploader_id: string;
+  purpose: string;
+  filename: string;
+  /** Sniffed from the bytes; application/octet-stream when unknown. */
+  content_type: string;
+  size: number;
+  sha256: string;
+  /** Path relative to UPLOAD_DIR, made by the server only. */
+  storage_key: string;
+  width: number | null;
+  height: number | null;
+  thumbnail_key: string | null;
+  created_at: number;
+}
+
+export interface FileLinksTable {
+  file_id: string;
+  conversation_id: string;
+  created_at: number;
+}
+
+export interface AiConversationsTable {
+  id: string;
+  user_id: string;
+  title: string;
+  /** `provider/model` the conversation uses when a request names none; null: the server default. */
+  model: string | null;
+  system_prompt: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AiMessagesTable {
+  id: Generated<number>;
+  conversation_id: string;
+  /** user | assistant */
+  role: string;
+  content: string;
+  /** streaming | complete | failed */
+  status: string;
+  model: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  created_at: number;
+  completed_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -149,4 +232,10 @@ export interface Database {
   messages: MessagesTable;
   message_reactions: MessageReactionsTable;
   conversation_reads: ConversationReadsTable;
+  uploads: UploadsTable;
+  files: FilesTable;
+  file_links: FileLinksTable;
+  calls: CallsTable;
+  ai_conversations: AiConversationsTable;
+  ai_messages: AiMessagesTable;
 }

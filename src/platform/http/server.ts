@@ -1,4 +1,6 @@
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -45,14 +47,72 @@ export interface HttpDeps {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+/** Largest request head (request line and headers); bigger ones get 431. Node's default. */
+const MAX_HEADER_BYTES = 16 * 1024;
+/** No Parley body nests more than a few levels; 64 leaves room and keeps validators' recursion shallow. */
+const MAX_JSON_DEPTH = 64;
+
+/** How deep brackets nest in a JSON text (outside strings), stopping early once past the limit. */
+function nestingDepth(body: Buffer): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // backslash: skip the escaped character
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+      if (deepest > MAX_JSON_DEPTH) return deepest;
+    } else if (byte === 0x7d || byte === 0x5d) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * Requests Node refuses before they reach Fastify (headers too large, too slow, malformed) get the
+ * API's error format too: 431, 408 or 400 with `{error: {code, message}}`, then the socket closes.
+ */
+function refuseBrokenRequest(error: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', `request headers exceed ${MAX_HEADER_BYTES} bytes`]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+        : [400, 'VALIDATION_FAILED', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export function createHttpApp(deps: HttpDeps): HttpApp {
   const { config } = deps;
+  // Slow clients: a request must send its headers within HTTP_HEADERS_TIMEOUT and all of it within
+  // HTTP_REQUEST_TIMEOUT (408 otherwise); Node checks every second rather than every 30.
+  const serverOptions = {
+    headersTimeout: config.http.headersTimeoutSec * 1000,
+    connectionsCheckingInterval: 1000,
+    maxHeaderSize: MAX_HEADER_BYTES,
+  };
   const https = config.tls
-    ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile) }
+    ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile), ...serverOptions }
     : undefined;
   const app = Fastify({
     loggerInstance: deps.logger,
-    ...(https ? { https } : {}),
+    ...(https ? { https } : { http: serverOptions }),
+    requestTimeout: config.http.requestTimeoutSec * 1000,
+    clientErrorHandler: refuseBrokenRequest,
+    // URLs the router refuses itself (malformed escapes, a path parameter over 100 characters).
+    frameworkErrors: (error, _request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'malformed URL';
+      void (reply as unknown as FastifyReply).status(400).send({ error: { code: 'VALIDATION_FAILED', message } });
+    },
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     // genReqId reads x-request-id itself, to accept only sane values.
@@ -66,6 +126,14 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
   app.setValidatorCompiler(validatorCompiler);
+  // JSON bodies are read as bytes so invalid UTF-8 and absurd nesting are refused before parsing.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    if (!isUtf8(body)) return done(AppError.validation('body', 'is not valid UTF-8'), undefined);
+    if (nestingDepth(body) > MAX_JSON_DEPTH) return done(AppError.validation('body', `nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    parseJson(request, body.toString('utf8'), done);
+  });
 
   app.decorateRequest('actor', null);
   app.decorate('authenticate', async (request: FastifyRequest) => {
@@ -94,8 +162,12 @@ export async function registerPlatformPlugins(app: HttpApp, deps: HttpDeps): Pro
         scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
+        // The web client plays call streams and uploaded media; 'self' covers its ws:/wss: socket too.
+        mediaSrc: ["'self'", 'data:', 'blob:'],
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],
+        // Without TLS there is no https to upgrade to: the header would break the app on a LAN address.
+        ...(config.tls ? {} : { upgradeInsecureRequests: null }),
       },
     },
     crossOriginResourcePolicy: { policy: 'cross-origin' },

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import { AppError } from '../../shared/errors.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
-import { drainHandlers, onEvent, type SocketData } from './handlers.js';
+import { drainHandlers, onEvent, type SocketData, startDraining } from './handlers.js';
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
 
 export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -65,7 +65,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     io.adapter(createAdapter(pub, sub, { key: `${options.redisKeyPrefix}socket.io`, requestsTimeout: 3000 }));
   }
 
+  let shuttingDown = false;
   io.use(async (socket, next) => {
+    if (shuttingDown) return next(new Error('UNAVAILABLE'));
     const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || token.length === 0) return next(new Error('UNAUTHORIZED'));
     try {
@@ -102,6 +104,16 @@ export function createGateway(options: GatewayOptions): Gateway {
       let target = io.to(userIds.map(userRoom));
       if (opts?.exceptSocketId) target = target.except(opts.exceptSocketId);
       (target.emit as (event: string, payload: unknown) => boolean)(event, payload);
+    },
+    toSockets(socketIds, event, payload) {
+      if (socketIds.length === 0) return;
+      // Every socket is in a room named by its id, which the adapter reaches on every process.
+      (io.to([...socketIds]).emit as (event: string, payload: unknown) => boolean)(event, payload);
+    },
+    async socketsOf(userId) {
+      // Room membership is set during the handshake, before `connect` reaches the client: exact, and
+      // across processes through the adapter.
+      return (await io.in(userRoom(userId)).fetchSockets()).map((socket) => socket.id);
     },
     toConversation(conversationId, event, payload, opts) {
       let target = io.to(conversationRoom(conversationId));
@@ -151,9 +163,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     bus,
     async close() {
       // Only this process's sockets: the others keep serving. The HTTP server is closed by Fastify.
-      io.local.disconnectSockets(true);
+      // 1. No new connections, no new events (answered UNAVAILABLE: the client retries elsewhere).
+      shuttingDown = true;
+      startDraining(io);
+      // 2. Clients learn why the connection is about to drop and that reconnecting is right.
+      io.local.emit('server_shutdown', { reason: 'shutdown', reconnect: true });
+      // 3. Events already running finish and their acks go out while the sockets are still open.
+      await drainHandlers(io);
+      // 4. Closing the transports (not a Socket.IO disconnect) lets clients reconnect by themselves:
+      // behind a load balancer they land on another process.
       io.engine.close();
-      // A message being committed when its socket went away still finishes before the database closes.
       await drainHandlers(io);
       await Promise.all(redisClients.map((client) => client.quit().catch(() => client.disconnect())));
     },

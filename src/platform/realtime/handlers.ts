@@ -27,8 +27,35 @@ function errorBody(error: AppError): ErrorBody {
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
 
+/** The payload schema of every client event registered with onEvent, for the fuzz and access tests. */
+const eventSchemas = new Map<string, TSchema>();
+
+/** Client events registered so far (on any socket) and the schema each payload must match. */
+export function registeredEventSchemas(): ReadonlyMap<string, TSchema> {
+  return eventSchemas;
+}
+
 /** Handlers still running, per Socket.IO server, so a shutdown can let them finish first. */
 const running = new WeakMap<object, Set<Promise<unknown>>>();
+
+/** Servers shutting down: their sockets' new events are refused with UNAVAILABLE. */
+const draining = new WeakSet<object>();
+
+/** From now on events on this server are answered UNAVAILABLE (the client retries on another process). */
+export function startDraining(server: object): void {
+  draining.add(server);
+}
+
+/**
+ * Counts background work of a socket (a disconnect handler's presence update) as running, so a
+ * shutdown waits for it before it closes the Redis adapter the work may still publish through.
+ */
+export function trackWork(socket: { nsp: { server: object } }, work: Promise<unknown>): void {
+  const set = running.get(socket.nsp.server) ?? new Set<Promise<unknown>>();
+  running.set(socket.nsp.server, set);
+  set.add(work);
+  void work.finally(() => set.delete(work)).catch(() => {});
+}
 
 /** Resolves once every event handler running on this server has finished. */
 export async function drainHandlers(server: object): Promise<void> {
@@ -82,12 +109,14 @@ export function onEvent<S extends TSchema, R>(
   handler: (payload: import('typebox').Static<S>, context: HandlerContext) => Promise<R>,
 ): void {
   const validator = compiled(schema);
+  eventSchemas.set(event, schema);
   socket.on(event, async (...args: unknown[]) => {
     const last = args.at(-1);
     const ack = typeof last === 'function' ? (last as (response: Ack<R>) => void) : () => {};
     const payload = args[0];
     const data = socket.data as SocketData;
     try {
+      if (draining.has(socket.nsp.server)) throw new AppError('UNAVAILABLE', 'the server is shutting down; reconnect and retry');
       if (data.tokenExpiresAt <= Date.now()) throw new AppError('UNAUTHORIZED', 'access token expired; send auth_refresh with a new one');
       if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
         throw new AppError('VALIDATION_FAILED', `${event}: payload must be an object`);

@@ -14,6 +14,10 @@ export type ServerPayload<E extends ServerEvent> = Parameters<ServerToClientEven
 export interface Publisher {
   /** Sends to every device of the given users. */
   toUsers<E extends ServerEvent>(userIds: readonly string[], event: E, payload: ServerPayload<E>, options?: { exceptSocketId?: string }): void;
+  /** Sends to single sockets by id, on whichever process they are connected. */
+  toSockets<E extends ServerEvent>(socketIds: readonly string[], event: E, payload: ServerPayload<E>): void;
+  /** Ids of the user's connected sockets on every process (a user with none is offline). */
+  socketsOf(userId: string): Promise<string[]>;
   /** Sends to every socket in a conversation room (group members' devices), optionally except some users. */
   toConversation<E extends ServerEvent>(
     conversationId: string,
@@ -31,6 +35,8 @@ export interface Publisher {
 /** A publisher that goes nowhere, for services used without a realtime layer (scripts). */
 export const nullPublisher: Publisher = {
   toUsers: () => {},
+  toSockets: () => {},
+  socketsOf: async () => [],
   toConversation: () => {},
   joinConversation: () => {},
   leaveConversation: () => {},

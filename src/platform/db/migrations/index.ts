@@ -1,6 +1,9 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_users.js';
 import * as m0002 from './0002_messaging.js';
+import * as m0003 from './0003_calls.js';
+import * as m0004 from './0004_files.js';
+import * as m0005 from './0005_ai.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -9,6 +12,9 @@ import * as m0002 from './0002_messaging.js';
 export const migrations: Record<string, Migration> = {
   '0001_users': m0001,
   '0002_messaging': m0002,
+  '0003_calls': m0003,
+  '0004_files': m0004,
+  '0005_ai': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {

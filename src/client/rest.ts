@@ -1,0 +1,257 @@
+/**
+ * Typed REST calls over a ParleyClient: one method per route of the v1 API, grouped by resource.
+ * `rest(client).friends.list()` reads better than `client.request('GET', '/friends')` and keeps the
+ * response shapes in one place for the web client and SDK users.
+ */
+import type { AiConversation, AiMessage } from '../contract/ai.js';
+import type { CallMedia, CallStateName, FileRecord } from '../contract/events.js';
+import type { Message } from '../contract/messages.js';
+import type { ParleyClient, Tokens } from './index.js';
+
+export interface User {
+  id: string;
+  username: string;
+  nickname: string;
+  avatarUrl: string | null;
+  isGuest: boolean;
+  bio: string;
+  createdAt: string;
+}
+
+export interface Profile {
+  gender: 'male' | 'female' | 'other' | 'unspecified' | null;
+  birthday: string | null;
+  location: string | null;
+  website: string | null;
+  statusText: string | null;
+  allowMessagesFrom: 'everyone' | 'friends';
+}
+
+export interface Me extends User {
+  email: string | null;
+  lastLoginAt: string;
+  profile: Profile;
+}
+
+export type ProfileUpdate = Partial<Pick<Me, 'nickname' | 'bio'> & Profile>;
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface AuthResult extends Tokens {
+  user: User;
+}
+
+export interface Session {
+  id: string;
+  ip: string;
+  userAgent: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  current: boolean;
+}
+
+export interface LoginLog {
+  id: string;
+  createdAt: string;
+  ip: string;
+  userAgent: string;
+  success: boolean;
+  method: 'password' | 'guest' | 'refresh';
+  reason: string | null;
+}
+
+export interface Presence {
+  status: 'online' | 'away' | 'offline';
+  lastSeenAt: string | null;
+}
+
+export interface Friend {
+  user: User;
+  since: string;
+  presence: Presence;
+}
+
+export interface FriendRequest {
+  id: string;
+  fromUser: User;
+  toUser: User;
+  message: string;
+  status: 'pending' | 'accepted' | 'rejected' | 'cancelled';
+  createdAt: string;
+  respondedAt: string | null;
+}
+
+export interface Blocked {
+  user: User;
+  blockedAt: string;
+}
+
+export type GroupRole = 'owner' | 'admin' | 'member';
+
+export interface Group {
+  id: string;
+  name: string;
+  description: string;
+  ownerId: string;
+  memberCount: number;
+  conversationId: string;
+  createdAt: string;
+}
+
+export interface Member {
+  user: User;
+  role: GroupRole;
+  mutedUntil: string | null;
+  joinedAt: string;
+  presence: Presence;
+}
+
+export interface Conversation {
+  id: string;
+  type: 'private' | 'group';
+  peer?: User;
+  group?: { id: string; name: string; memberCount: number };
+  lastMessage: Message | null;
+  unreadCount: number;
+  lastReadMessageId: string | null;
+  updatedAt: string;
+}
+
+export interface CallRecord {
+  id: string;
+  callerId: string;
+  calleeId: string;
+  peer: User | null;
+  direction: 'outgoing' | 'incoming';
+  media: CallMedia;
+  state: CallStateName;
+  endReason: string | null;
+  endedBy: string | null;
+  startedAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  durationSec: number | null;
+}
+
+export interface IceServers {
+  iceServers: Array<{ urls: string[]; username?: string; credential?: string }>;
+  /** Seconds the TURN credentials stay valid. */
+  ttl: number;
+}
+
+export interface AiModel {
+  id: string;
+  provider: string;
+  model: string;
+  default: boolean;
+}
+
+const q = (params: Record<string, string | number | undefined>): string => {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : '';
+};
+const id = encodeURIComponent;
+
+/** Typed REST routes bound to one client (its tokens, its base URL). */
+export function rest(client: ParleyClient) {
+  const call = <T>(method: string, path: string, body?: unknown) => client.request<T>(method, path, body);
+  return {
+    auth: {
+      /** Guest only: becomes a full account with the same id; the answer carries a new token pair. */
+      upgrade: (input: { username: string; password: string; email?: string }) =>
+        call<AuthResult>('POST', '/auth/upgrade', input).then((result) => {
+          client.accessToken = result.accessToken;
+          client.refreshToken = result.refreshToken;
+          return result;
+        }),
+      logout: () => call<null>('POST', '/auth/logout'),
+      sessions: () => call<{ items: Session[] }>('GET', '/auth/sessions'),
+      revokeSession: (sessionId: string) => call<null>('DELETE', `/auth/sessions/${id(sessionId)}`),
+      changePassword: (input: { currentPassword: string; newPassword: string }) => call<null>('PUT', '/users/me/password', input),
+      loginLogs: (cursor?: string, limit?: number) => call<Page<LoginLog>>('GET', `/users/me/login-logs${q({ cursor, limit })}`),
+    },
+    users: {
+      me: () => call<Me>('GET', '/users/me'),
+      updateMe: (fields: ProfileUpdate) => call<Me>('PATCH', '/users/me', fields),
+      get: (userId: string) => call<User>('GET', `/users/${id(userId)}`),
+      search: (text: string, cursor?: string) => call<Page<User>>('GET', `/users${q({ q: text, cursor })}`),
+      /** Multipart upload of an image (JPEG, PNG, WebP, GIF); answers the new avatar URL. */
+      setAvatar: (image: Blob, filename = 'avatar') => {
+        const form = new FormData();
+        form.append('file', image, filename);
+        return call<{ avatarUrl: string }>('PUT', '/users/me/avatar', form);
+      },
+      removeAvatar: () => call<null>('DELETE', '/users/me/avatar'),
+    },
+    friends: {
+      list: (cursor?: string) => call<Page<Friend>>('GET', `/friends${q({ cursor, limit: 200 })}`),
+      remove: (userId: string) => call<null>('DELETE', `/friends/${id(userId)}`),
+      request: (toUserId: string, message?: string) => call<FriendRequest>('POST', '/friend-requests', message ? { toUserId, message } : { toUserId }),
+      requests: (direction: 'incoming' | 'outgoing') => call<Page<FriendRequest>>('GET', `/friend-requests${q({ direction })}`),
+      accept: (requestId: string) => call<FriendRequest>('POST', `/friend-requests/${id(requestId)}/accept`),
+      reject: (requestId: string) => call<FriendRequest>('POST', `/friend-requests/${id(requestId)}/reject`),
+      blocks: () => call<{ items: Blocked[] }>('GET', '/blocks'),
+      block: (userId: string) => call<null>('POST', '/blocks', { userId }),
+      unblock: (userId: string) => call<null>('DELETE', `/blocks/${id(userId)}`),
+    },
+    groups: {
+      create: (input: { name: string; description?: string; memberIds?: string[] }) => call<Group>('POST', '/groups', input),
+      list: () => call<{ items: Group[] }>('GET', '/groups'),
+      get: (groupId: string) => call<Group>('GET', `/groups/${id(groupId)}`),
+      update: (groupId: string, fields: { name?: string; description?: string }) => call<Group>('PATCH', `/groups/${id(groupId)}`, fields),
+      dissolve: (groupId: string) => call<null>('DELETE', `/groups/${id(groupId)}`),
+      members: (groupId: string) => call<{ items: Member[] }>('GET', `/groups/${id(groupId)}/members`),
+      addMembers: (groupId: string, userIds: string[]) => call<{ items: Member[] }>('POST', `/groups/${id(groupId)}/members`, { userIds }),
+      /** Leave (own id) or remove a member (owner, admins). */
+      removeMember: (groupId: string, userId: string) => call<null>('DELETE', `/groups/${id(groupId)}/members/${id(userId)}`),
+      updateMember: (groupId: string, userId: string, fields: { role?: GroupRole; mutedUntil?: string | null }) =>
+        call<Member>('PATCH', `/groups/${id(groupId)}/members/${id(userId)}`, fields),
+    },
+    conversations: {
+      list: () => call<Page<Conversation>>('GET', '/conversations'),
+      get: (conversationId: string) => call<Conversation>('GET', `/conversations/${id(conversationId)}`),
+      open: (target: { peerId: string } | { groupId: string }) => call<Conversation>('POST', '/conversations', target),
+      /** Newest first; page back with `before = nextCursor`, or catch up oldest first with `after`. */
+      messages: (conversationId: string, page: { before?: string; after?: string; limit?: number } = {}) =>
+        call<Page<Message>>('GET', `/conversations/${id(conversationId)}/messages${q(page)}`),
+      markRead: (conversationId: string, messageId: string) => call<null>('POST', `/conversations/${id(conversationId)}/read`, { messageId }),
+    },
+    messages: {
+      edit: (messageId: string, content: string) => call<Message>('PATCH', `/messages/${id(messageId)}`, { content }),
+      recall: (messageId: string) => call<Message>('DELETE', `/messages/${id(messageId)}`),
+      react: (messageId: string, emoji: string) => call<Message>('PUT', `/messages/${id(messageId)}/reactions/${id(emoji)}`),
+      unreact: (messageId: string, emoji: string) => call<Message>('DELETE', `/messages/${id(messageId)}/reactions/${id(emoji)}`),
+      search: (text: string, conversationId?: string) => call<Page<Message>>('GET', `/messages/search${q({ q: text, conversationId })}`),
+    },
+    calls: {
+      iceServers: () => call<IceServers>('GET', '/calls/ice-servers'),
+      list: (cursor?: string) => call<Page<CallRecord>>('GET', `/calls${q({ cursor })}`),
+      get: (callId: string) => call<CallRecord>('GET', `/calls/${id(callId)}`),
+    },
+    files: {
+      /** Uploads themselves speak tus at `${baseUrl}/api/v1/uploads` (tus-js-client, Uppy, ...). */
+      get: (fileId: string) => call<FileRecord>('GET', `/files/${id(fileId)}`),
+      /** A short-lived URL usable in `<img src>` without the Authorization header. */
+      signedUrl: (fileId: string, variant: 'content' | 'thumbnail' = 'content') =>
+        call<{ url: string; expiresAt: string }>('GET', `/files/${id(fileId)}/url${q({ variant })}`),
+    },
+    ai: {
+      models: () => call<{ items: AiModel[]; default: string }>('GET', '/ai/models'),
+      conversations: (cursor?: string) => call<Page<AiConversation>>('GET', `/ai/conversations${q({ cursor })}`),
+      createConversation: (input: { model?: string; title?: string; systemPrompt?: string } = {}) => call<AiConversation>('POST', '/ai/conversations', input),
+      conversation: (conversationId: string) => call<AiConversation & { messages: AiMessage[] }>('GET', `/ai/conversations/${id(conversationId)}`),
+      deleteConversation: (conversationId: string) => call<null>('DELETE', `/ai/conversations/${id(conversationId)}`),
+      /** Three short replies the caller might send next in a chat conversation. */
+      suggestions: (conversationId: string) => call<{ suggestions: string[] }>('POST', '/ai/suggestions', { conversationId }),
+      assistant: () => call<{ user: User; conversationId: string }>('GET', '/ai/assistant'),
+    },
+  };
+}
+
+export type ParleyRest = ReturnType<typeof rest>;

@@ -1,0 +1,84 @@
+import Type, { type Static } from 'typebox';
+import type { ErrorBody } from './errors.js';
+
+/** `provider/model`, as listed by `GET /ai/models`. */
+export const AiModelId = Type.String({ minLength: 3, maxLength: 200, pattern: '^[^/\\s]+/\\S+$' });
+/** Longest user message to the AI, in characters (the context budget usually bites first). */
+export const MAX_AI_CONTENT_CHARS = 20_000;
+
+export const AiUsage = Type.Object({
+  inputTokens: Type.Integer(),
+  outputTokens: Type.Integer(),
+  totalTokens: Type.Integer(),
+  /** True when the provider reported no usage and Parley estimated it (docs/protocol.md, token counting). */
+  estimated: Type.Boolean(),
+});
+export type AiUsage = Static<typeof AiUsage>;
+
+export const AiMessage = Type.Object({
+  id: Type.String(),
+  conversationId: Type.String(),
+  role: Type.Union([Type.Literal('user'), Type.Literal('assistant')]),
+  content: Type.String(),
+  /** `streaming` while the reply is being written, then `complete`, or `failed` (retry it). */
+  status: Type.Union([Type.Literal('streaming'), Type.Literal('complete'), Type.Literal('failed')]),
+  model: Type.Union([Type.String(), Type.Null()]),
+  error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+  usage: Type.Union([AiUsage, Type.Null()]),
+  createdAt: Type.String(),
+  completedAt: Type.Union([Type.String(), Type.Null()]),
+});
+export type AiMessage = Static<typeof AiMessage>;
+
+export const AiConversation = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  /** Model used when a request names none; null: the server default. */
+  model: Type.Union([Type.String(), Type.Null()]),
+  systemPrompt: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+export type AiConversation = Static<typeof AiConversation>;
+
+/** Socket `ai_chat`: without `conversationId` a new conversation is started. */
+export const AiChatPayload = Type.Object(
+  {
+    conversationId: Type.Optional(Type.String({ minLength: 1, maxLength: 36 })),
+    content: Type.String({ minLength: 1, maxLength: MAX_AI_CONTENT_CHARS }),
+    model: Type.Optional(AiModelId),
+  },
+  { additionalProperties: false },
+);
+export type AiChatPayload = Static<typeof AiChatPayload>;
+
+export const AiCancelPayload = Type.Object({ requestId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false });
+export type AiCancelPayload = Static<typeof AiCancelPayload>;
+
+export interface AiChatAck {
+  requestId: string;
+  conversationId: string;
+  /** The stored user message and the id of the assistant message being written. */
+  userMessage: AiMessage;
+  messageId: string;
+}
+
+export interface AiChunkEvent {
+  requestId: string;
+  conversationId: string;
+  messageId: string;
+  delta: string;
+}
+
+export interface AiDoneEvent {
+  requestId: string;
+  message: AiMessage;
+  usage: AiUsage;
+}
+
+export interface AiErrorEvent {
+  requestId: string;
+  /** The failed assistant message id (retry it with `POST /ai/conversations/:id/messages/:messageId/retry`). */
+  messageId: string;
+  error: ErrorBody;
+}

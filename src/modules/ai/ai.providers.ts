@@ -1,0 +1,158 @@
+/**
+ * The one file that knows the Vercel AI SDK: it turns the configured providers into an
+ * `LlmProvider` (stream chat turns, get text deltas and usage back) and maps every provider
+ * failure to a stable `AiErrorCode`. The rest of the module sees only the small interface below.
+ */
+import { createDeepSeek } from '@ai-sdk/deepseek';
+import { createGoogleGenerativeAI } from '@ai-sdk/google';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { createXai } from '@ai-sdk/xai';
+import { APICallError, type LanguageModel, streamText } from 'ai';
+import type { AiProviderConfig } from '../../config.js';
+
+export interface ChatTurn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface LlmUsage {
+  inputTokens: number | null;
+  outputTokens: number | null;
+}
+
+export type LlmEvent = { type: 'delta'; text: string } | { type: 'done'; usage: LlmUsage };
+
+export interface LlmStreamOptions {
+  /** `provider/model`, one of `models()`. */
+  model: string;
+  maxOutputTokens: number;
+  /** Aborting it closes the upstream HTTP request; the stream then throws `AI_CANCELLED`. */
+  abortSignal?: AbortSignal;
+  /** The whole request (connect, first token, every token) must finish within this time, else `AI_TIMEOUT`. */
+  timeoutMs: number;
+}
+
+export interface LlmModel {
+  /** `provider/model`, what clients pass. */
+  id: string;
+  provider: string;
+  model: string;
+}
+
+/** What the AI service needs from a model provider. */
+export interface LlmProvider {
+  models(): LlmModel[];
+  /** Streams the reply to `turns`: text deltas in order, then one `done`. Throws `LlmError` on any failure. */
+  stream(turns: ChatTurn[], options: LlmStreamOptions): AsyncIterable<LlmEvent>;
+}
+
+/** Stable codes for provider failures, sent in `ai_error` / SSE `error` events and error bodies. */
+export type AiErrorCode = 'AI_PROVIDER_UNAUTHORIZED' | 'AI_PROVIDER_RATE_LIMITED' | 'AI_PROVIDER_ERROR' | 'AI_TIMEOUT' | 'AI_BAD_RESPONSE' | 'AI_CANCELLED';
+
+export class LlmError extends Error {
+  override readonly name = 'LlmError';
+  constructor(
+    readonly code: AiErrorCode,
+    message: string,
+    /** The provider's HTTP status, when it answered with one. */
+    readonly upstreamStatus?: number,
+  ) {
+    super(message);
+  }
+}
+
+function modelFor(provider: AiProviderConfig, model: string): LanguageModel {
+  switch (provider.kind) {
+    case 'gemini':
+      return createGoogleGenerativeAI({ apiKey: provider.apiKey, baseURL: provider.baseUrl, name: provider.name })(model);
+    case 'deepseek':
+      return createDeepSeek({ apiKey: provider.apiKey, baseURL: provider.baseUrl }).chat(model);
+    case 'grok':
+      // The chat-completions endpoint (not the Responses API): streamed deltas and usage, like the others.
+      return createXai({ apiKey: provider.apiKey, baseURL: provider.baseUrl }).chat(model);
+    case 'openai-compatible':
+      return createOpenAICompatible({ name: provider.name, apiKey: provider.apiKey, baseURL: provider.baseUrl, includeUsage: true }).chatModel(model);
+  }
+}
+
+/** Maps whatever the SDK threw or streamed as an error part to a stable code. */
+export function normaliseLlmError(error: unknown, reason: { timedOut: boolean; cancelled: boolean }): LlmError {
+  if (error instanceof LlmError) return error;
+  if (reason.timedOut) return new LlmError('AI_TIMEOUT', 'the AI provider did not finish in time');
+  if (reason.cancelled) return new LlmError('AI_CANCELLED', 'the reply was cancelled');
+  if (APICallError.isInstance(error)) {
+    const status = error.statusCode;
+    if (status === 401 || status === 403) return new LlmError('AI_PROVIDER_UNAUTHORIZED', 'the AI provider refused the API key; check the configured key', status);
+    if (status === 429) return new LlmError('AI_PROVIDER_RATE_LIMITED', 'the AI provider is rate limiting this server; retry later', status);
+    if (status === undefined) return new LlmError('AI_PROVIDER_ERROR', 'the AI provider could not be reached');
+    if (status >= 500) return new LlmError('AI_PROVIDER_ERROR', `the AI provider failed (HTTP ${status})`, status);
+    return new LlmError('AI_PROVIDER_ERROR', `the AI provider refused the request (HTTP ${status})`, status);
+  }
+  // JSON parse and type validation errors of stream chunks, empty bodies, unknown parts.
+  return new LlmError('AI_BAD_RESPONSE', 'the AI provider sent a response that could not be read');
+}
+
+/** An LlmProvider over the configured providers; model ids are `provider/model`. */
+export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmProvider {
+  const byName = new Map(providers.map((provider) => [provider.name, provider]));
+  const models: LlmModel[] = providers.flatMap((provider) => provider.models.map((model) => ({ id: `${provider.name}/${model}`, provider: provider.name, model })));
+  const cache = new Map<string, LanguageModel>();
+
+  function resolve(id: string): LanguageModel {
+    let model = cache.get(id);
+    if (model) return model;
+    const slash = id.indexOf('/');
+    const provider = byName.get(id.slice(0, slash));
+    const name = id.slice(slash + 1);
+    if (slash < 0 || !provider || !provider.models.includes(name)) throw new LlmError('AI_PROVIDER_ERROR', `unknown model ${id}`);
+    model = modelFor(provider, name);
+    cache.set(id, model);
+    return model;
+  }
+
+  return {
+    models: () => models,
+
+    async *stream(turns, options) {
+      const model = resolve(options.model);
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(new Error('AI_TIMEOUT')), options.timeoutMs);
+      const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, timeout.signal]) : timeout.signal;
+      const reason = () => ({ timedOut: timeout.signal.aborted, cancelled: options.abortSignal?.aborted ?? false });
+      const system = turns.filter((turn) => turn.role === 'system').map((turn) => turn.content).join('\n\n');
+      const messages = turns.filter((turn) => turn.role !== 'system').map((turn) => ({ role: turn.role as 'user' | 'assistant', content: turn.content }));
+      try {
+        const result = streamText({
+          model,
+          ...(system ? { system } : {}),
+          messages,
+          maxOutputTokens: options.maxOutputTokens,
+          abortSignal: signal,
+          // Retries would hide a 429 or 5xx behind seconds of back-off; the client decides to retry.
+          maxRetries: 0,
+          // Errors arrive as `error` parts below; without this the SDK logs them to the console.
+          onError: () => {},
+        });
+        for await (const part of result.fullStream) {
+          if (part.type === 'text-delta') {
+            if (part.text) yield { type: 'delta', text: part.text };
+          } else if (part.type === 'error') {
+            throw normaliseLlmError(part.error, reason());
+          } else if (part.type === 'abort') {
+            throw normaliseLlmError(undefined, reason());
+          } else if (part.type === 'finish') {
+            if (part.finishReason === 'error') throw new LlmError('AI_BAD_RESPONSE', 'the AI provider ended the reply with an error');
+            yield { type: 'done', usage: { inputTokens: part.totalUsage.inputTokens ?? null, outputTokens: part.totalUsage.outputTokens ?? null } };
+            return;
+          }
+        }
+        if (signal.aborted) throw normaliseLlmError(undefined, reason());
+        throw new LlmError('AI_BAD_RESPONSE', 'the AI provider closed the stream before finishing');
+      } catch (error) {
+        throw normaliseLlmError(error, reason());
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

@@ -1,0 +1,264 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FileStore } from '@tus/file-store';
+import { ERRORS, EVENTS, Metadata, Server as TusServer, type Upload } from '@tus/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpApp } from '../../platform/http/server.js';
+import { actorOf } from '../../platform/http/server.js';
+import { AppError } from '../../shared/errors.js';
+import type { FilesService, UploadMetadata } from './files.service.js';
+import type { FileStorage } from './files.storage.js';
+
+/** Where tus clients point `endpoint`, below the API prefix. */
+export const UPLOADS_PATH = '/uploads';
+
+/** Bytes buffered per upload between the socket and the disk. */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
+/** What the Fastify side decided about a request before tus sees it, keyed by the request tus gets. */
+const decided = new WeakMap<Request, { uploadId: string }>();
+
+/** Chunk bytes queued between the socket and the disk writer per request. */
+const BODY_QUEUE_BYTES = 1024 * 1024;
+
+/**
+ * The request body as a web stream with a byte-sized queue. (@tus/server's own Node adapter queues
+ * one 64 KiB chunk at a time, pausing the socket after each: a fraction of loopback speed.) A
+ * client that drops the connection mid-chunk errors the stream; tus keeps what was written.
+ */
+function bodyStream(raw: IncomingMessage): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        let ended = false;
+        raw.on('data', (chunk: Buffer) => {
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 1) <= 0) raw.pause();
+        });
+        raw.once('end', () => {
+          ended = true;
+          controller.close();
+        });
+        raw.once('close', () => {
+          if (!ended) controller.error(new Error('the client closed the connection'));
+        });
+      },
+      pull() {
+        raw.resume();
+      },
+      cancel() {
+        raw.destroy();
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: BODY_QUEUE_BYTES }),
+  );
+}
+
+/** A web Request for tus over Fastify's raw Node request (only POST and PATCH carry bodies). */
+function webRequestOf(raw: IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const withBody = raw.method === 'PATCH' || raw.method === 'POST';
+  const init: RequestInit & { duplex?: 'half' } = { method: raw.method, headers, body: withBody ? bodyStream(raw) : null };
+  if (withBody) init.duplex = 'half';
+  return new Request(`http://${raw.headers.host ?? 'localhost'}${raw.url ?? '/'}`, init);
+}
+
+/** A tus hook failure: tus sends `body` with `status_code`; the body is Parley's JSON error. */
+function tusError(error: unknown): { status_code: number; body: string } {
+  const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
+  return { status_code: appError.status, body: JSON.stringify({ error: { code: appError.code, message: appError.message } }) };
+}
+
+/**
+ * FileStore that hashes bytes as they stream in (so a finished upload needs no second read of a
+ * possibly huge file) and reports each chunk's end offset (progress between fast loopback PATCHes).
+ * The running hash lives in this process only: after a restart, or if a chunk failed half-way, the
+ * finished file is hashed from disk instead.
+ */
+class HashingFileStore extends FileStore {
+  onWritten: (uploadId: string, offset: number) => void = () => {};
+  private readonly running = new Map<string, { hash: Hash; offset: number }>();
+
+  override async write(readable: IncomingMessage | Readable, fileId: string, offset: number): Promise<number> {
+    let state = this.running.get(fileId);
+    if (offset === 0) {
+      state = { hash: createHash('sha256'), offset: 0 };
+      this.running.set(fileId, state);
+    }
+    const hashing = state && state.offset === offset ? state : undefined;
+    if (!hashing) this.running.delete(fileId);
+    // FileStore.write, with one counting-and-hashing stage and a 1 MiB write buffer: the default
+    // 16 KiB one turns every 64 KiB socket read into a wait for the disk.
+    let received = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        received += chunk.length;
+        hashing?.hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    const target = createWriteStream(path.join(this.directory, fileId), { flags: 'r+', start: offset, highWaterMark: WRITE_BUFFER_BYTES });
+    try {
+      await pipeline(readable, tap, target);
+    } catch {
+      this.running.delete(fileId);
+      throw ERRORS.FILE_WRITE_ERROR;
+    }
+    const end = offset + received;
+    if (hashing) hashing.offset = end;
+    this.onWritten(fileId, end);
+    return end;
+  }
+
+  /** The SHA-256 of the whole upload when every byte passed through this process, else undefined. */
+  takeDigest(fileId: string, size: number): string | undefined {
+    const state = this.running.get(fileId);
+    this.running.delete(fileId);
+    return state && state.offset === size ? state.hash.digest('hex') : undefined;
+  }
+
+  override async remove(fileId: string): Promise<void> {
+    this.running.delete(fileId);
+    await super.remove(fileId);
+  }
+}
+
+export interface TusOptions {
+  files: FilesService;
+  storage: FileStorage;
+  /** Full path of the endpoint, e.g. `/api/v1/uploads`. */
+  endpointPath: string;
+  maxBytes: number;
+  expiryHours: number;
+  /** CORS_ORIGINS: hijacked tus responses carry their own CORS headers. */
+  corsOrigins: readonly string[];
+}
+
+/** The tus 1.0 server (@tus/server) over Parley's storage and rules. */
+export function createTusServer({ files, storage, endpointPath, maxBytes, expiryHours, corsOrigins }: TusOptions): TusServer {
+  const datastore = new HashingFileStore({ directory: storage.tusDir, expirationPeriodInMilliseconds: expiryHours * 3_600_000 });
+  datastore.onWritten = (uploadId, offset) => files.progress(uploadId, offset);
+  const server = new TusServer({
+    path: endpointPath,
+    datastore,
+    relativeLocation: true,
+    ...(corsOrigins.includes('*') ? {} : { allowedOrigins: [...corsOrigins], allowedCredentials: true }),
+    allowedHeaders: ['authorization'],
+    // Upload ids never come from the client: the Fastify route made one after its checks.
+    namingFunction: (req) => {
+      const uploadId = decided.get(req as unknown as Request)?.uploadId;
+      if (!uploadId) throw new Error('upload created without the creation checks');
+      return uploadId;
+    },
+    maxSize: maxBytes,
+    postReceiveInterval: 250,
+    disableTerminationForFinishedUploads: true,
+    exposedHeaders: ['Parley-File-Id'],
+    onUploadFinish: async (_req, upload: Upload) => {
+      try {
+        const record = await files.finishUpload(upload.id, datastore.takeDigest(upload.id, upload.size ?? -1));
+        return { headers: { 'Parley-File-Id': record.id } };
+      } catch (error) {
+        throw tusError(error);
+      }
+    },
+  });
+  server.on(EVENTS.POST_RECEIVE, (_req: unknown, upload: Upload) => files.progress(upload.id, upload.offset));
+  server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, uploadId: string) => {
+    void files.uploadTerminated(uploadId).catch(() => {});
+  });
+  return server;
+}
+
+function headerOf(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function parseMetadata(header: string | undefined): UploadMetadata {
+  if (!header) return {};
+  try {
+    const parsed = Metadata.parse(header);
+    return {
+      filename: parsed.filename ?? parsed.name,
+      contentType: parsed.contentType,
+      filetype: parsed.filetype ?? parsed.type,
+      purpose: parsed.purpose,
+      conversationId: parsed.conversationId,
+    };
+  } catch {
+    throw AppError.validation('Upload-Metadata', 'is not valid tus metadata (comma-separated key and base64 value pairs)');
+  }
+}
+
+/**
+ * Routes `/uploads` to tus once Parley has authenticated the caller and, for creation, applied its
+ * rules (size, quota, purpose): those refusals use the JSON error shape, before a byte is read.
+ */
+export function tusRoutes(files: FilesService, tus: TusServer) {
+  async function handOver(request: FastifyRequest, reply: FastifyReply, uploadId?: string): Promise<void> {
+    reply.hijack();
+    try {
+      const webRequest = webRequestOf(request.raw);
+      if (uploadId) decided.set(webRequest, { uploadId });
+      const response = await tus.handleWeb(webRequest);
+      const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
+      const headers = Object.fromEntries(response.headers);
+      // A refused or aborted chunk leaves unread bytes: close the connection rather than read them.
+      const unread = !request.raw.complete;
+      if (unread) headers.connection = 'close';
+      reply.raw.writeHead(response.status, headers);
+      reply.raw.end(body, () => {
+        if (unread) request.raw.destroy();
+      });
+    } catch (error) {
+      request.log.error({ err: error }, 'tus request failed');
+      if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
+      reply.raw.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'internal error' } }));
+    }
+  }
+
+  return async (app: HttpApp) => {
+    // The chunk bodies go to tus as a stream: this parser leaves them unread (and unbounded by
+    // BODY_LIMIT_BYTES; tus bounds each PATCH by the upload's declared length instead).
+    app.addContentTypeParser('application/offset+octet-stream', (_request, _payload, done) => done(null));
+    const hidden = { hide: true };
+    // Chunks of one authenticated upload are bounded by its declared size, not by the request rate limit.
+    const unlimited = { rateLimit: false } as const;
+
+    app.post(UPLOADS_PATH, { preValidation: app.authenticate, schema: hidden }, async (request, reply) => {
+      const actor = actorOf(request);
+      if (headerOf(request, 'upload-defer-length') !== undefined) throw AppError.validation('Upload-Length', 'is required (deferred lengths are not accepted)');
+      const lengthHeader = headerOf(request, 'upload-length');
+      if (lengthHeader === undefined || !/^[0-9]{1,16}$/.test(lengthHeader)) throw AppError.validation('Upload-Length', 'must be the file size in bytes');
+      const upload = await files.beginUpload(actor, { size: Number(lengthHeader), metadata: parseMetadata(headerOf(request, 'upload-metadata')) });
+      await handOver(request, reply, upload.id);
+    });
+
+    for (const method of ['HEAD', 'PATCH', 'DELETE'] as const) {
+      app.route({
+        method,
+        url: `${UPLOADS_PATH}/:id`,
+        preValidation: app.authenticate,
+        config: method === 'DELETE' ? {} : unlimited,
+        schema: hidden,
+        handler: async (request, reply) => {
+          const { id } = request.params as { id: string };
+          await files.requireOwnUpload(actorOf(request), id);
+          await handOver(request, reply);
+        },
+      });
+    }
+
+    // Protocol discovery (Tus-Version, Tus-Extension, Tus-Max-Size); no account needed.
+    // tus answers it (with its own CORS headers), so the CORS plugin's strict preflight check stays out.
+    app.options(UPLOADS_PATH, { schema: hidden, config: { cors: false } }, async (request, reply) => handOver(request, reply));
+  };
+}

@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack, ParleySocket } from '../src/client/index.js';
+import { type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
+import { connectedUser, type ConnectedUser } from './support/realtime.js';
+import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+
+/**
+ * "User X tries Y on Z's resource", table-driven: every REST route and socket event that takes an
+ * id is tried by a stranger (no relation to the owner) on the owner's resources, and by a member
+ * on what only the owner may do. Strangers must get NOT_FOUND, exactly what an id that does not
+ * exist gets (no enumeration by comparing answers). Add a row when a route or event takes an id.
+ */
+
+interface Resources {
+  owner: ConnectedUser & { accessToken: string };
+  member: ConnectedUser & { accessToken: string };
+  stranger: ConnectedUser & { accessToken: string };
+  ids: Record<string, string | undefined>;
+}
+
+type Attempt = { via: 'rest'; method: string; path: string; body?: unknown } | { via: 'event'; event: string; payload: unknown };
+
+interface Row {
+  /** What is tried, in words. */
+  name: string;
+  /** The kind of id it targets (a key of Resources.ids); rows whose resource this server lacks are skipped. */
+  target: string;
+  attempt(id: string, ids: Resources['ids']): Attempt;
+  /** Who tries: the stranger by default, or a member who lacks the right. */
+  actor?: 'stranger' | 'member';
+  /** Expected refusal; NOT_FOUND for strangers. */
+  expect?: Array<'NOT_FOUND' | 'FORBIDDEN'>;
+}
+
+const rest = (method: string, path: string, body?: unknown): Attempt => ({ via: 'rest', method, path, body });
+const event = (name: string, payload: unknown): Attempt => ({ via: 'event', event: name, payload });
+
+const ROWS: Row[] = [
+  // users and sessions
+  { name: 'end another user’s session', target: 'session', attempt: (id) => rest('DELETE', `/auth/sessions/${id}`) },
+  { name: 'unfriend someone who is not a friend', target: 'user', attempt: (id) => rest('DELETE', `/friends/${id}`) },
+  // friend requests
+  { name: 'accept a request sent to someone else', target: 'friendRequest', attempt: (id) => rest('POST', `/friend-requests/${id}/accept`) },
+  { name: 'reject a request sent to someone else', target: 'friendRequest', attempt: (id) => rest('POST', `/friend-requests/${id}/reject`) },
+  // groups
+  { name: 'read a group', target: 'group', attempt: (id) => rest('GET', `/groups/${id}`) },
+  { name: 'rename a group', target: 'group', attempt: (id) => rest('PATCH', `/groups/${id}`, { name: 'owned' }) },
+  { name: 'dissolve a group', target: 'group', attempt: (id) => rest('DELETE', `/groups/${id}`) },
+  { name: 'list group members', target: 'group', attempt: (id) => rest('GET', `/groups/${id}/members`) },
+  { name: 'add oneself to a group', target: 'group', attempt: (id, ids) => rest('POST', `/groups/${id}/members`, { userIds: [ids.strangerId] }) },
+  { name: 'remove a member of a group', target: 'group', attempt: (id, ids) => rest('DELETE', `/groups/${id}/members/${ids.memberId}`) },
+  { name: 'change a member’s role', target: 'group', attempt: (id, ids) => rest('PATCH', `/groups/${id}/members/${ids.memberId}`, { role: 'admin' }) },
+  { name: 'rename a group as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('PATCH', `/groups/${id}`, { name: 'mine now' }) },
+  { name: 'dissolve a group as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('DELETE', `/groups/${id}`) },
+  // conversations
+  { name: 'read a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}`) },
+  { name: 'read a private conversation’s history', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
+  { name: 'post into a private conversation', target: 'conversation', attempt: (id) => rest('POST', `/conversations/${id}/messages`, { type: 'text', content: 'hi', clientMsgId: randomUUID() }) },
+  { name: 'mark a private conversation read', target: 'conversation', attempt: (id, ids) => rest('POST', `/conversations/${id}/read`, { messageId: ids.message }) },
+  { name: 'search a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/messages/search?q=secret&conversationId=${encodeURIComponent(id)}`) },
+  { name: 'read a group conversation’s history', target: 'groupConversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
+  { name: 'chat into a private conversation', target: 'conversation', attempt: (id) => event('chat', { conversationId: id, type: 'text', content: 'hi', clientMsgId: randomUUID() }) },
+  { name: 'chat into a group conversation', target: 'groupConversation', attempt: (id) => event('chat', { conversationId: id, type: 'text', content: 'hi', clientMsgId: randomUUID() }) },
+  { name: 'type into a conversation', target: 'conversation', attempt: (id) => event('typing', { conversationId: id, typing: true }) },
+  { name: 'mark read via socket', target: 'conversation', attempt: (id, ids) => event('read', { conversationId: id, messageId: ids.message }) },
+  // messages
+  { name: 'edit a message', target: 'message', attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'edited' }) },
+  { name: 'recall a message', target: 'message', attempt: (id) => rest('DELETE', `/messages/${id}`) },
+  { name: 'react to a message', target: 'message', attempt: (id) => rest('PUT', `/messages/${id}/reactions/${encodeURIComponent('👍')}`) },
+  { name: 'remove a reaction from a message', target: 'message', attempt: (id) => rest('DELETE', `/messages/${id}/reactions/${encodeURIComponent('👍')}`) },
+  { name: 'edit a group message as another member', target: 'groupMessage', actor: 'member', expect: ['FORBIDDEN', 'NOT_FOUND'], attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'edited' }) },
+  // calls (issue 4), files (issue 5), AI (issue 6): rows apply once those resources exist here
+  { name: 'read a call record', target: 'call', attempt: (id) => rest('GET', `/calls/${id}`) },
+  { name: 'accept a call meant for someone else', target: 'call', attempt: (id) => event('call_accept', { callId: id }) },
+  { name: 'reject a call meant for someone else', target: 'call', attempt: (id) => event('call_reject', { callId: id }) },
+  { name: 'cancel someone else’s call', target: 'call', attempt: (id) => event('call_cancel', { callId: id }) },
+  { name: 'hang up someone else’s call', target: 'call', attempt: (id) => event('call_hangup', { callId: id }) },
+  { name: 'send an SDP offer into someone else’s call', target: 'call', attempt: (id) => event('webrtc_offer', { callId: id, sdp: 'v=0' }) },
+  { name: 'send ICE into someone else’s call', target: 'call', attempt: (id) => event('ice_candidate', { callId: id, candidate: { candidate: '' } }) },
+  { name: 'read a file’s metadata', target: 'file', attempt: (id) => rest('GET', `/files/${id}`) },
+  { name: 'get a download URL for a file', target: 'file', attempt: (id) => rest('GET', `/files/${id}/url`) },
+  { name: 'read an AI conversation', target: 'aiConversation', attempt: (id) => rest('GET', `/ai/conversations/${id}`) },
+  { name: 'delete an AI conversation', target: 'aiConversation', attempt: (id) => rest('DELETE', `/ai/conversations/${id}`) },
+  { name: 'post into an AI conversation', target: 'aiConversation', attempt: (id) => rest('POST', `/ai/conversations/${id}/messages`, { content: 'hi' }) },
+];
+
+/** A small file uploaded with tus (issue 5) into a conversation; undefined when this server has no uploads. */
+async function uploadFile(baseUrl: string, token: string, conversationId: string): Promise<string | undefined> {
+  const bytes = Buffer.from('private notes\n');
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const created = await fetch(`${baseUrl}/api/v1/uploads`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'tus-resumable': '1.0.0',
+      'upload-length': String(bytes.length),
+      'upload-metadata': `filename ${b64('notes.txt')},filetype ${b64('text/plain')},conversationId ${b64(conversationId)}`,
+    },
+  });
+  const location = created.headers.get('location');
+  if (created.status !== 201 || !location) return undefined;
+  const url = new URL(location, `${baseUrl}/api/v1/uploads/`);
+  const patched = await fetch(url, {
+    method: 'PATCH',
+    headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+    body: bytes,
+  });
+  if (patched.status !== 204) return undefined;
+  return url.pathname.split('/').pop();
+}
+
+/** An id of the same shape as `id` that names nothing. */
+function unknownLike(id: string): string {
+  if (/^\d+$/.test(id)) return String(BigInt(id) + 9_000_000n);
+  if (/^[0-9a-f-]{36}$/i.test(id)) return randomUUID();
+  return id.replace(/[0-9a-f]/gi, (c) => (c === '0' ? '1' : '0'));
+}
+
+async function attempt(api: ReturnType<typeof apiClient>, socket: ParleySocket, token: string, what: Attempt): Promise<{ status?: number; code: string | null; ok: boolean }> {
+  if (what.via === 'rest') {
+    const res: ApiResponse = await api(what.method, what.path, { token, ...(what.body === undefined ? {} : { body: what.body }) });
+    return { status: res.status, code: res.body?.error?.code ?? null, ok: res.status < 300 };
+  }
+  const ack = (await (socket.timeout(10_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<unknown>> }).emitWithAck(what.event, what.payload)) as Ack<unknown>;
+  return { code: ack.ok ? null : ack.error.code, ok: ack.ok };
+}
+
+describe(`access matrix: who may touch whose resources (${storageLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let r: Resources;
+  let tried = 0;
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    server = await startServer(env);
+    const withToken = async () => {
+      const user = await connectedUser(server.url);
+      return Object.assign(user, { accessToken: user.client.accessToken as string });
+    };
+    const owner = await withToken();
+    const member = await withToken();
+    const stranger = await withToken();
+    const bystander = await newUser(apiClient(server.url));
+    const ids: Resources['ids'] = { strangerId: stranger.id, memberId: member.id, user: owner.id };
+    const as = (user: { client: ConnectedUser['client'] }) => user.client;
+    // Owner and member are friends, with a private conversation, a group, messages in both.
+    const request = await as(owner).request<{ id: string }>('POST', '/friend-requests', { toUserId: member.id });
+    await as(member).request('POST', `/friend-requests/${request.id}/accept`);
+    ids.friendRequest = (await as(owner).request<{ id: string }>('POST', '/friend-requests', { toUserId: bystander.id })).id;
+    ids.conversation = (await as(owner).request<{ id: string }>('POST', '/conversations', { peerId: member.id })).id;
+    ids.message = (await as(owner).emit('chat', { conversationId: ids.conversation, type: 'text', content: 'secret', clientMsgId: randomUUID() })).id;
+    const group = await as(owner).request<{ id: string; conversationId: string }>('POST', '/groups', { name: 'private club', memberIds: [member.id] });
+    ids.group = group.id;
+    ids.groupConversation = group.conversationId;
+    ids.groupMessage = (await as(owner).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'group secret', clientMsgId: randomUUID() })).id;
+    ids.session = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', '/auth/sessions')).items[0]?.id;
+    // Resources of later modules, when this server has them.
+    const call = await (owner.socket.timeout(10_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<{ callId?: string; id?: string; call?: { id: string } }>> })
+      .emitWithAck('call_request', { toUserId: member.id, media: 'audio' })
+      .catch(() => null);
+    if (call?.ok) ids.call = call.data.callId ?? call.data.call?.id ?? call.data.id;
+    ids.file = await uploadFile(server.url, owner.accessToken, ids.conversation);
+    const ai = await apiClient(server.url)('POST', '/ai/conversations', { token: owner.accessToken, body: {} });
+    if (ai.status < 300) ids.aiConversation = ai.body.id;
+    r = { owner, member, stranger, ids };
+  });
+  afterAll(async () => {
+    console.log(`access matrix: ${tried} attempts over ${ROWS.length} rows (${ROWS.filter((row) => !r?.ids[row.target]).map((row) => row.name).join(', ') || 'none'} skipped: resource not available)`);
+    for (const user of [r?.owner, r?.member, r?.stranger]) user?.client.disconnect();
+    await server?.close();
+    await env?.dispose();
+  });
+
+  for (const row of ROWS) {
+    it(`${row.actor ?? 'stranger'} may not ${row.name}`, async () => {
+      const id = r.ids[row.target];
+      if (id === undefined) return; // this server has no such resource (module not present)
+      const actor = r[row.actor ?? 'stranger'];
+      const api = apiClient(server.url);
+      const foreign = await attempt(api, actor.socket, actor.accessToken, row.attempt(id, r.ids));
+      tried++;
+      const allowed = row.expect ?? ['NOT_FOUND'];
+      expect(foreign.ok, `${row.name}: was allowed`).toBe(false);
+      expect(allowed, `${row.name}: answered ${foreign.status ?? ''} ${foreign.code}`).toContain(foreign.code);
+      if ((row.actor ?? 'stranger') === 'stranger') {
+        // The same answer as for an id that does not exist: nothing to learn by probing ids.
+        const unknown = await attempt(api, actor.socket, actor.accessToken, row.attempt(unknownLike(id), r.ids));
+        tried++;
+        expect({ status: unknown.status, code: unknown.code }, `${row.name}: unknown vs foreign id`).toEqual({ status: foreign.status, code: foreign.code });
+      }
+    });
+  }
+
+  it('the owner still has everything, untouched', async () => {
+    const history = await r.owner.client.request<{ items: Array<{ content: string; editedAt: string | null }> }>('GET', `/conversations/${r.ids.conversation}/messages`);
+    expect(history.items.map((m) => m.content)).toEqual(['secret']);
+    expect(history.items[0]?.editedAt).toBeNull();
+    const group = await r.owner.client.request<{ name: string }>('GET', `/groups/${r.ids.group}`);
+    expect(group.name).toBe('private club');
+  });
+
+  it('sync returns nothing from conversations the caller is not in', async () => {
+    const result = await r.stranger.client.emit('sync', { since: { [r.ids.conversation as string]: '0', [r.ids.groupConversation as string]: '0' } });
+    expect(Object.values(result.messages).flat()).toEqual([]);
+    tried++;
+  });
+});
+
+describe(`brute force and enumeration at login (${storageLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    server = await startServer(env, { LOGIN_MAX_FAILURES: '5' });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await env?.dispose();
+  });
+
+  it('locks a username out after LOGIN_MAX_FAILURES wrong passwords, even for the right one', async () => {
+    const api = apiClient(server.url);
+    const victim: TestUser = await newUser(api);
+    for (let i = 0; i < 5; i++) expectError(await api('POST', '/auth/login', { body: { username: victim.username, password: `guess-${i}-xxxxxxxx` } }), 401, 'UNAUTHORIZED');
+    const locked = await api('POST', '/auth/login', { body: { username: victim.username, password: victim.password } });
+    expectError(locked, 429, 'RATE_LIMITED');
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('answers an unknown username exactly like a wrong password', async () => {
+    const api = apiClient(server.url);
+    const known: TestUser = await newUser(api);
+    const wrong = await api('POST', '/auth/login', { body: { username: known.username, password: 'not-the-password' } });
+    const unknown = await api('POST', '/auth/login', { body: { username: `nobody${randomUUID().slice(0, 8)}`, password: 'not-the-password' } });
+    expect({ status: unknown.status, body: unknown.body }).toEqual({ status: wrong.status, body: wrong.body });
+  });
+});

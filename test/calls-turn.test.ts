@@ -1,0 +1,185 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RTCIceServer } from 'werift';
+import type { ParleyClient } from '../src/client/index.js';
+import { turnCredential } from '../src/modules/calls/index.js';
+import { connectedUser, type ConnectedUser } from './support/realtime.js';
+import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { callAndTalk, loopbackPeer } from './support/webrtc.js';
+
+/**
+ * TURN credentials in the scheme coturn implements with `use-auth-secret` (the TURN REST API):
+ * username `expiry:userId`, password base64(HMAC-SHA1(secret, username)). Checked against a value
+ * computed independently (`openssl dgst -sha1 -hmac`), then against a real coturn `turnserver` on
+ * loopback: two WebRTC peers allowed to use relay candidates only connect through it with the
+ * credentials Parley hands out, and coturn refuses a wrong or expired one.
+ */
+
+const SECRET = 'parley-turn-test-secret';
+
+describe('TURN REST credentials', () => {
+  it('match the known HMAC for a known secret, user and expiry', () => {
+    // printf '1700000000:alice' | openssl dgst -sha1 -hmac 'north' -binary | base64
+    expect(turnCredential('north', 'alice', 1_700_000_000)).toEqual({ username: '1700000000:alice', credential: 'Cd/49soE35ICqcJF/bCTn8Z4OyE=' });
+  });
+});
+
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}
+
+/** Starts coturn on loopback with the TURN REST API secret; resolves once it listens. */
+async function startTurnserver(dir: string, port: number): Promise<{ child: ChildProcess; log: () => string }> {
+  const relayFrom = 50_000 + Math.floor(Math.random() * 14_000);
+  const child = spawn(
+    '/usr/bin/turnserver',
+    [
+      '-n',
+      '--listening-ip=127.0.0.1',
+      '--relay-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      `--min-port=${relayFrom}`,
+      `--max-port=${relayFrom + 100}`,
+      '--use-auth-secret',
+      `--static-auth-secret=${SECRET}`,
+      '--realm=parley.test',
+      '--no-tls',
+      '--no-dtls',
+      '--no-cli',
+      // The peers are on this machine's loopback too; coturn refuses loopback peers unless told.
+      '--allow-loopback-peers',
+      '--no-multicast-peers',
+      '--fingerprint',
+      `--db=${path.join(dir, 'turndb')}`,
+      `--pidfile=${path.join(dir, 'turnserver.pid')}`,
+      '--log-file=stdout',
+      '--simple-log',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`turnserver did not start: ${log}`)), 15_000);
+    const check = () => {
+      if (/relay ports initialization.*done|Total UDP servers/i.test(log) || /IPv4\. UDP listener opened on : 127\.0\.0\.1/.test(log)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`turnserver exited with ${code}: ${log}`));
+    });
+  });
+  return { child, log: () => log };
+}
+
+/** Gathers candidates with relay-only policy and returns the relay candidates it got. */
+async function relayCandidates(iceServers: RTCIceServer[], waitMs = 15_000): Promise<string[]> {
+  const pc = loopbackPeer({ iceServers, iceTransportPolicy: 'relay' });
+  const found: string[] = [];
+  try {
+    // Done at the first relay candidate, or when gathering completes without one.
+    const gathered = new Promise<void>((resolve) => {
+      pc.onIceCandidate.subscribe((candidate) => {
+        if (!candidate) return;
+        found.push(candidate.toJSON().candidate);
+        if (candidate.toJSON().candidate.includes(' typ relay')) resolve();
+      });
+      pc.iceGatheringStateChange.subscribe((state) => state === 'complete' && resolve());
+    });
+    pc.createDataChannel('probe');
+    // werift's setLocalDescription waits for gathering, which retries a refused allocation for ~13 s.
+    const described = pc.setLocalDescription(await pc.createOffer()).catch(() => undefined);
+    await Promise.race([Promise.all([gathered, described]), new Promise((resolve) => setTimeout(resolve, waitMs))]);
+    return found.filter((candidate) => candidate.includes(' typ relay'));
+  } finally {
+    await pc.close();
+  }
+}
+
+describe(`calls through a real coturn turnserver (${storageLabel})`, () => {
+  let dir: string;
+  let turn: { child: ChildProcess; log: () => string };
+  let port: number;
+  let env: TestEnvironment;
+  let server: TestServer;
+  const clients: ParleyClient[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'parley-turn-'));
+    port = await freeUdpPort();
+    turn = await startTurnserver(dir, port);
+    env = await createTestEnvironment();
+    server = await startServer(env, { STUN_URLS: `stun:127.0.0.1:${port}`, TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: SECRET, TURN_TTL: '600' });
+  });
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await server?.close();
+    await env?.dispose();
+    if (turn && turn.child.exitCode === null) {
+      const exited = new Promise((resolve) => turn.child.once('exit', resolve));
+      turn.child.kill('SIGTERM');
+      await exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function user(): Promise<ConnectedUser> {
+    const person = await connectedUser(server.url);
+    clients.push(person.client);
+    return person;
+  }
+
+  async function iceServersOf(person: ConnectedUser): Promise<RTCIceServer[]> {
+    const { iceServers } = await person.client.request<{ iceServers: Array<{ urls: string[]; username?: string; credential?: string }> }>('GET', '/calls/ice-servers');
+    // werift takes one URL per entry.
+    return iceServers.flatMap((entry) => entry.urls.map((url) => ({ urls: url, username: entry.username, credential: entry.credential })));
+  }
+
+  it('coturn allocates a relay with the credential Parley hands out, and refuses a wrong or expired one', async () => {
+    const alice = await user();
+    const servers = await iceServersOf(alice);
+    const turnEntry = servers.find((entry) => String(entry.urls).startsWith('turn:'));
+    expect(turnEntry?.username).toMatch(new RegExp(`^\\d+:${alice.id}$`));
+    expect(await relayCandidates(servers)).not.toEqual([]);
+
+    // coturn logs each refused authentication ("check_stun_auth: Cannot find credentials of user ...").
+    const refusals = () => (turn.log().match(/check_stun_auth/g) ?? []).length;
+    const before = refusals();
+    const wrong = { ...turnEntry, credential: turnCredential('not-the-secret', alice.id, Math.floor(Date.now() / 1000) + 600).credential } as RTCIceServer;
+    expect(await relayCandidates([wrong], 5000)).toEqual([]);
+    const afterWrong = refusals();
+    expect(afterWrong).toBeGreaterThan(before);
+    const expired = { ...turnEntry, ...turnCredential(SECRET, alice.id, Math.floor(Date.now() / 1000) - 60) } as RTCIceServer;
+    expect(await relayCandidates([expired], 5000)).toEqual([]);
+    expect(refusals()).toBeGreaterThan(afterWrong);
+  }, 60_000);
+
+  it('two peers restricted to relay candidates connect through coturn and pass a data channel message', async () => {
+    const [alice, bob] = await Promise.all([user(), user()]);
+    const { received, callerPc, calleePc, signals } = await callAndTalk(alice, bob, {
+      iceServers: await iceServersOf(alice),
+      iceTransportPolicy: 'relay',
+      onlyRelay: true,
+    });
+    try {
+      expect(received).toBe('hello over a data channel, signaled by Parley 👋');
+      expect(signals.candidates.caller.sent).toBeGreaterThan(0);
+      expect(signals.candidates.callee.sent).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([callerPc.close(), calleePc.close()]);
+    }
+  });
+});

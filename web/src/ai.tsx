@@ -1,0 +1,229 @@
+/**
+ * The AI assistant: conversations whose replies stream token by token over the socket (`ai_chat`,
+ * then `ai_chunk`… `ai_done` | `ai_error`), a model picker, and smart-reply chips in chats.
+ */
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { AiConversation, AiMessage, AiModel, Message, ParleySocket } from '../../src/client/index.js';
+import { useAction } from './app.js';
+import { t } from './i18n.js';
+import { api, client, getState, navigate, onSocket, sendMessage, showError, update, useStore } from './store.js';
+
+function upsert(conversationId: string, id: string, change: (previous: AiMessage | undefined) => AiMessage): void {
+  update((s) => {
+    const list = s.aiMessages[conversationId] ?? [];
+    const previous = list.find((m) => m.id === id);
+    const next = previous ? list.map((m) => (m.id === id ? change(m) : m)) : [...list, change(undefined)];
+    return { aiMessages: { ...s.aiMessages, [conversationId]: next } };
+  });
+}
+
+const placeholder = (conversationId: string, id: string): AiMessage => ({
+  id,
+  conversationId,
+  role: 'assistant',
+  content: '',
+  status: 'streaming',
+  model: null,
+  error: null,
+  usage: null,
+  createdAt: new Date().toISOString(),
+  completedAt: null,
+});
+
+/** requestId → conversationId, for `ai_done` / `ai_error`, which carry only the request. */
+const requests = new Map<string, string>();
+
+function handlers(socket: ParleySocket): void {
+  socket.on('ai_chunk', (event) => {
+    requests.set(event.requestId, event.conversationId);
+    upsert(event.conversationId, event.messageId, (m) => {
+      const base = m ?? placeholder(event.conversationId, event.messageId);
+      return { ...base, content: base.content + event.delta };
+    });
+  });
+  socket.on('ai_done', (event) => {
+    requests.delete(event.requestId);
+    upsert(event.message.conversationId, event.message.id, () => event.message);
+  });
+  socket.on('ai_error', (event) => {
+    const conversationId = requests.get(event.requestId);
+    requests.delete(event.requestId);
+    if (!conversationId) return;
+    upsert(conversationId, event.messageId, (m) => ({ ...(m ?? placeholder(conversationId, event.messageId)), status: 'failed', error: { code: event.error.code, message: event.error.message } }));
+  });
+}
+onSocket(handlers);
+
+export function AssistantPage({ conversationId }: { conversationId: string | null }) {
+  const s = useStore();
+  const [conversations, setConversations] = useState<AiConversation[]>([]);
+  const [models, setModels] = useState<AiModel[]>([]);
+  const [model, setModel] = useState('');
+  const [text, setText] = useState('');
+  const [requestId, setRequestId] = useState<string | null>(null);
+  const { busy, run } = useAction();
+  const scroller = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    Promise.all([
+      api.ai.models().then((list) => {
+        setModels(list.items);
+        setModel((current) => current || list.default);
+      }),
+      api.ai.conversations().then((page) => setConversations(page.items)),
+    ]).catch(showError);
+  }, []);
+  useEffect(() => {
+    if (!conversationId || s.aiMessages[conversationId]) return;
+    api.ai.conversation(conversationId).then(
+      (conversation) => update((state) => ({ aiMessages: { ...state.aiMessages, [conversationId]: conversation.messages } })),
+      showError,
+    );
+  }, [conversationId]);
+
+  const messages = conversationId ? (s.aiMessages[conversationId] ?? []) : [];
+  const last = messages.at(-1);
+  const streaming = last?.role === 'assistant' && last.status === 'streaming';
+  useLayoutEffect(() => {
+    if (scroller.current) scroller.current.scrollTop = scroller.current.scrollHeight;
+  }, [messages.length, last?.content]);
+
+  const ask = () =>
+    run(async () => {
+      const content = text.trim();
+      if (!content) return;
+      const ack = await client.emit('ai_chat', { content, ...(conversationId ? { conversationId } : {}), ...(model ? { model } : {}) });
+      requests.set(ack.requestId, ack.conversationId);
+      setRequestId(ack.requestId);
+      setText('');
+      upsert(ack.conversationId, ack.userMessage.id, () => ack.userMessage);
+      upsert(ack.conversationId, ack.messageId, (m) => m ?? placeholder(ack.conversationId, ack.messageId));
+      if (!conversationId) {
+        navigate(`/ai/${encodeURIComponent(ack.conversationId)}`, true);
+        void api.ai.conversations().then((page) => setConversations(page.items), () => {});
+      }
+    });
+
+  return (
+    <section class="conversation" aria-label={t('assistant')}>
+      <header class="bar">
+        <h2>{t('assistant')}</h2>
+        <label>
+          <span class="sr-only">{t('model')}</span>
+          <select value={model} onChange={(e) => setModel(e.currentTarget.value)} data-testid="model-picker">
+            {models.map((m) => (
+              <option value={m.id}>{m.id}</option>
+            ))}
+          </select>
+        </label>
+      </header>
+      <div class="ai-picker pad">
+        <label class="grow">
+          <span class="sr-only">{t('aiConversations')}</span>
+          <select
+            value={conversationId ?? ''}
+            onChange={(e) => navigate(e.currentTarget.value ? `/ai/${encodeURIComponent(e.currentTarget.value)}` : '/ai')}
+          >
+            <option value="">{t('newChat')}</option>
+            {conversations.map((c) => (
+              <option value={c.id}>{c.title}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <div class="messages" ref={scroller} tabIndex={0} aria-label={t('assistant')} aria-live="polite">
+        <ul class="msg-list" data-testid="ai-messages">
+          {messages.map((m) => (
+            <li class={`msg ${m.role === 'user' ? 'mine' : ''}`} data-role={m.role} data-status={m.status}>
+              <div class="bubble-line">
+                <div class="bubble">
+                  <span class="content">{m.content || (m.status === 'streaming' ? '…' : '')}</span>
+                  {m.status === 'failed' && <div class="bad small">{m.error?.message ?? t('failed')}</div>}
+                </div>
+              </div>
+              {m.model && <span class="meta small muted">{m.model}</span>}
+            </li>
+          ))}
+        </ul>
+      </div>
+      <form
+        class="composer"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void ask();
+        }}
+      >
+        <label class="grow">
+          <span class="sr-only">{t('askAnything')}</span>
+          <textarea
+            rows={1}
+            placeholder={t('askAnything')}
+            value={text}
+            onInput={(e) => setText(e.currentTarget.value)}
+            onKeyDown={(event) => {
+              if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+                event.preventDefault();
+                void ask();
+              }
+            }}
+          />
+        </label>
+        {streaming && requestId ? (
+          <button type="button" onClick={() => void client.emit('ai_cancel', { requestId }).catch(showError)}>
+            {t('stop')}
+          </button>
+        ) : (
+          <button type="submit" class="primary" disabled={busy || !text.trim()}>
+            {t('send')}
+          </button>
+        )}
+      </form>
+    </section>
+  );
+}
+
+const suggestionCache = new Map<string, Promise<string[]>>();
+
+/** Three short replies to the newest message from someone else, as chips that send on click. */
+export function SmartReplies({ message }: { message: Message | undefined }) {
+  const s = useStore();
+  const [chips, setChips] = useState<string[]>([]);
+  const usable = !!message && s.features.ai === true && message.senderId !== s.me?.id && !message.recalledAt && (message.type === 'text' || message.type === 'emoji');
+  useEffect(() => {
+    setChips([]);
+    if (!usable || !message) return;
+    let live = true;
+    let pending = suggestionCache.get(message.id);
+    if (!pending) {
+      pending = api.ai.suggestions(message.conversationId).then((r) => r.suggestions);
+      suggestionCache.set(message.id, pending);
+      pending.catch(() => suggestionCache.delete(message.id));
+    }
+    pending.then(
+      (list) => live && setChips(list),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [usable, message?.id]);
+  if (!usable || chips.length === 0 || !message) return null;
+  return (
+    <div class="chips pad" role="group" aria-label={t('suggestions')} data-testid="smart-replies">
+      {chips.map((chip) => (
+        <button
+          type="button"
+          class="chip"
+          onClick={() => {
+            setChips([]);
+            void sendMessage({ conversationId: message.conversationId, content: chip }).catch(showError);
+          }}
+        >
+          {chip}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export const aiAvailable = (): boolean => getState().features.ai === true;

@@ -1,0 +1,224 @@
+/**
+ * One-to-one voice and video calls: signalling over the socket (call_* events, webrtc_offer/answer,
+ * ice_candidate), media over an RTCPeerConnection. The caller sends the offer once the call is accepted.
+ */
+import { useEffect, useRef } from 'preact/hooks';
+import type { CallMedia, IceCandidate, ParleySocket } from '../../src/client/index.js';
+import { Avatar } from './app.js';
+import { t } from './i18n.js';
+import { api, type CallView, client, getState, onSocket, showError, update, useStore } from './store.js';
+
+/** What the view cannot hold: the connection, the streams and candidates that came early. */
+let peer: RTCPeerConnection | null = null;
+let localStream: MediaStream | null = null;
+let remoteStream: MediaStream | null = null;
+let earlyCandidates: IceCandidate[] = [];
+const FINAL = new Set(['rejected', 'busy', 'missed', 'cancelled', 'ended', 'answered_elsewhere']);
+
+function setCall(patch: Partial<CallView> | null): void {
+  update((s) => ({ call: patch === null ? null : s.call ? { ...s.call, ...patch } : null }));
+}
+
+function cleanUp(): void {
+  peer?.close();
+  peer = null;
+  for (const track of localStream?.getTracks() ?? []) track.stop();
+  localStream = null;
+  remoteStream = null;
+  earlyCandidates = [];
+  update({ call: null });
+}
+
+async function getMedia(media: CallMedia): Promise<MediaStream> {
+  localStream = await navigator.mediaDevices.getUserMedia({ audio: true, video: media === 'video' });
+  return localStream;
+}
+
+async function createPeer(callId: string): Promise<RTCPeerConnection> {
+  const { iceServers } = await api.calls.iceServers();
+  const connection = new RTCPeerConnection({ iceServers });
+  peer = connection;
+  remoteStream = new MediaStream();
+  for (const track of localStream?.getTracks() ?? []) connection.addTrack(track, localStream as MediaStream);
+  connection.ontrack = (event) => {
+    remoteStream?.addTrack(event.track);
+    setCall({ phase: 'active' });
+  };
+  connection.onicecandidate = (event) => {
+    if (event.candidate) void client.emit('ice_candidate', { callId, candidate: event.candidate.toJSON() as IceCandidate }).catch(() => {});
+  };
+  return connection;
+}
+
+async function flushCandidates(connection: RTCPeerConnection): Promise<void> {
+  const queued = earlyCandidates;
+  earlyCandidates = [];
+  for (const candidate of queued) await connection.addIceCandidate(candidate).catch(() => {});
+}
+
+export async function startCall(peerUser: { id: string; nickname: string; username: string; avatarUrl: string | null }, media: CallMedia): Promise<void> {
+  if (getState().call) return;
+  await getMedia(media);
+  try {
+    const result = await client.emit('call_request', { toUserId: peerUser.id, media });
+    if (FINAL.has(result.state)) {
+      cleanUp();
+      showError(new Error(t('callEnded', { state: result.state })));
+      return;
+    }
+    update({
+      call: { callId: result.callId, peer: { id: peerUser.id, name: peerUser.nickname || peerUser.username, avatarUrl: peerUser.avatarUrl }, media, direction: 'outgoing', phase: 'ringing', muted: false, cameraOff: false },
+    });
+  } catch (error) {
+    cleanUp();
+    throw error;
+  }
+}
+
+async function accept(): Promise<void> {
+  const call = getState().call;
+  if (!call) return;
+  await getMedia(call.media);
+  setCall({ phase: 'connecting' });
+  await client.emit('call_accept', { callId: call.callId });
+}
+
+async function end(): Promise<void> {
+  const call = getState().call;
+  if (!call) return;
+  const event = call.phase === 'ringing' ? (call.direction === 'incoming' ? 'call_reject' : 'call_cancel') : 'call_hangup';
+  cleanUp();
+  await client.emit(event, { callId: call.callId }).catch(() => {});
+}
+
+function toggle(kind: 'audio' | 'video'): void {
+  const call = getState().call;
+  if (!call) return;
+  const off = kind === 'audio' ? !call.muted : !call.cameraOff;
+  for (const track of localStream?.getTracks() ?? []) if (track.kind === kind) track.enabled = !off;
+  setCall(kind === 'audio' ? { muted: off } : { cameraOff: off });
+}
+
+function handlers(socket: ParleySocket): void {
+  socket.on('call_request', (event) => {
+    if (getState().call) return; // The server answers `busy` for a second call; this device ignores it.
+    update({
+      call: {
+        callId: event.callId,
+        peer: { id: event.from.id, name: event.from.nickname || event.from.username, avatarUrl: event.from.avatarUrl },
+        media: event.media,
+        direction: 'incoming',
+        phase: 'ringing',
+        muted: false,
+        cameraOff: false,
+      },
+    });
+  });
+  socket.on('call_state', (event) => {
+    const call = getState().call;
+    if (!call || call.callId !== event.callId) return;
+    if (FINAL.has(event.state)) {
+      cleanUp();
+      if (event.state !== 'ended' && event.state !== 'answered_elsewhere') showError(new Error(t('callEnded', { state: event.state })));
+      return;
+    }
+    if (event.state === 'accepted' && call.direction === 'outgoing') {
+      setCall({ phase: 'connecting' });
+      void (async () => {
+        const connection = await createPeer(call.callId);
+        const offer = await connection.createOffer();
+        await connection.setLocalDescription(offer);
+        await client.emit('webrtc_offer', { callId: call.callId, sdp: offer.sdp ?? '' });
+      })().catch(showError);
+    }
+  });
+  socket.on('webrtc_offer', (event) => {
+    const call = getState().call;
+    if (!call || call.callId !== event.callId) return;
+    void (async () => {
+      const connection = peer ?? (await createPeer(call.callId));
+      await connection.setRemoteDescription({ type: 'offer', sdp: event.sdp });
+      await flushCandidates(connection);
+      const answer = await connection.createAnswer();
+      await connection.setLocalDescription(answer);
+      await client.emit('webrtc_answer', { callId: call.callId, sdp: answer.sdp ?? '' });
+    })().catch(showError);
+  });
+  socket.on('webrtc_answer', (event) => {
+    if (!peer || getState().call?.callId !== event.callId) return;
+    const connection = peer;
+    void connection
+      .setRemoteDescription({ type: 'answer', sdp: event.sdp })
+      .then(() => flushCandidates(connection))
+      .catch(showError);
+  });
+  socket.on('ice_candidate', (event) => {
+    if (getState().call?.callId !== event.callId) return;
+    if (peer?.remoteDescription) void peer.addIceCandidate(event.candidate).catch(() => {});
+    else earlyCandidates.push(event.candidate);
+  });
+}
+onSocket(handlers);
+
+function StreamVideo({ stream, muted, className, label }: { stream: MediaStream | null; muted: boolean; className: string; label: string }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    if (ref.current && ref.current.srcObject !== stream) ref.current.srcObject = stream;
+  });
+  return <video ref={ref} class={className} autoPlay playsInline muted={muted} aria-label={label} />;
+}
+
+/** The call overlay: ringing (accept/reject or cancel), then both videos with mute, camera and hang up. */
+export function CallOverlay() {
+  const { call } = useStore();
+  if (!call) return null;
+  const ringingIn = call.phase === 'ringing' && call.direction === 'incoming';
+  const status =
+    call.phase === 'ringing'
+      ? call.direction === 'incoming'
+        ? t('incomingCall', { media: t(call.media === 'video' ? 'video' : 'voice') })
+        : t('calling')
+      : call.phase === 'connecting'
+        ? t('connectingCall')
+        : t('inCall');
+  return (
+    <div class="call" role="dialog" aria-modal="true" aria-label={status} data-testid="call" data-phase={call.phase}>
+      <div class="call-head">
+        <Avatar name={call.peer.name} url={call.peer.avatarUrl} size={56} />
+        <div>
+          <strong>{call.peer.name}</strong>
+          <div class="small">{status}</div>
+        </div>
+      </div>
+      {call.media === 'video' && call.phase !== 'ringing' && (
+        <div class="videos">
+          <StreamVideo stream={remoteStream} muted={false} className="remote" label="remote video" />
+          <StreamVideo stream={localStream} muted className="local" label="local video" />
+        </div>
+      )}
+      {call.media === 'audio' && call.phase !== 'ringing' && <StreamVideo stream={remoteStream} muted={false} className="hidden" label="remote audio" />}
+      <div class="call-actions">
+        {ringingIn && (
+          <button type="button" class="primary" onClick={() => void accept().catch(showError)}>
+            {t('accept')}
+          </button>
+        )}
+        {call.phase !== 'ringing' && (
+          <>
+            <button type="button" aria-pressed={call.muted} onClick={() => toggle('audio')}>
+              {call.muted ? t('unmuteMic') : t('muteMic')}
+            </button>
+            {call.media === 'video' && (
+              <button type="button" aria-pressed={call.cameraOff} onClick={() => toggle('video')}>
+                {call.cameraOff ? t('cameraOn') : t('cameraOff')}
+              </button>
+            )}
+          </>
+        )}
+        <button type="button" class="hangup" onClick={() => void end()}>
+          {ringingIn ? t('reject') : call.phase === 'ringing' ? t('cancel') : t('hangUp')}
+        </button>
+      </div>
+    </div>
+  );
+}

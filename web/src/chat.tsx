@@ -1,0 +1,454 @@
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { Conversation, Message } from '../../src/client/index.js';
+import { Avatar, useAction } from './app.js';
+import { SmartReplies } from './ai.js';
+import { startCall } from './calls.js';
+import { EMOJI, QUICK_REACTIONS } from './emoji.js';
+import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
+import { formatTime, t } from './i18n.js';
+import {
+  api,
+  compareIds,
+  loadMessages,
+  markRead,
+  navigate,
+  replaceMessage,
+  sendMessage,
+  showError,
+  typingNotifier,
+  update,
+  userName,
+  useStore,
+} from './store.js';
+
+export function conversationTitle(conversation: Conversation): string {
+  if (conversation.group) return conversation.group.name;
+  if (conversation.peer) return conversation.peer.nickname || conversation.peer.username;
+  return conversation.id;
+}
+
+export function preview(message: Message | null): string {
+  if (!message) return '';
+  if (message.recalledAt) return t('recalled');
+  if (message.type === 'image') return t('image');
+  if (message.type === 'file') return t('file');
+  if (message.type === 'call') return message.content || t('call');
+  return message.content;
+}
+
+export function ChatList() {
+  const s = useStore();
+  const open = /^\/chats\/([^/]+)$/.exec(s.route)?.[1];
+  return (
+    <section class="list" aria-label={t('chats')}>
+      <header class="bar">
+        <h2>{t('chats')}</h2>
+      </header>
+      {s.conversations.length === 0 && <p class="muted pad">{t('noChats')}</p>}
+      <ul class="rows" data-testid="conversation-list">
+        {s.conversations.map((c) => {
+          const title = conversationTitle(c);
+          return (
+            <li key={c.id}>
+              <a
+                class={`row ${open && decodeURIComponent(open) === c.id ? 'current' : ''}`}
+                href={`/chats/${encodeURIComponent(c.id)}`}
+                data-conversation={c.id}
+                onClick={(event) => {
+                  event.preventDefault();
+                  navigate(`/chats/${encodeURIComponent(c.id)}`);
+                }}
+              >
+                <Avatar name={title} url={c.peer?.avatarUrl} status={c.peer ? (s.presence[c.peer.id] ?? 'offline') : undefined} />
+                <span class="row-main">
+                  <span class="row-top">
+                    <span class="name">{title}</span>
+                    {c.lastMessage && <time class="muted small">{formatTime(c.lastMessage.createdAt)}</time>}
+                  </span>
+                  <span class="row-bottom">
+                    <span class="preview muted">{preview(c.lastMessage)}</span>
+                    {c.unreadCount > 0 && (
+                      <span class="badge" aria-label={`${c.unreadCount} unread`}>
+                        {c.unreadCount > 99 ? '99+' : c.unreadCount}
+                      </span>
+                    )}
+                  </span>
+                </span>
+              </a>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
+function EmojiPicker({ onPick, label }: { onPick: (emoji: string) => void; label: string }) {
+  return (
+    <div class="emoji-grid" role="group" aria-label={label}>
+      {EMOJI.map((emoji) => (
+        <button type="button" class="emoji" aria-label={emoji} onClick={() => onPick(emoji)}>
+          {emoji}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+interface BubbleProps {
+  message: Message;
+  mine: boolean;
+  showSender: boolean;
+  replyTo: Message | undefined;
+  receipt: string | null;
+  onReply: () => void;
+  onEdit: () => void;
+}
+
+function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }: BubbleProps) {
+  const s = useStore();
+  const [menu, setMenu] = useState(false);
+  const [picker, setPicker] = useState(false);
+  const { run } = useAction();
+  const recalled = !!message.recalledAt;
+  const toggleReaction = (emoji: string) =>
+    run(async () => {
+      const reacted = message.reactions.find((r) => r.emoji === emoji)?.userIds.includes(s.me?.id ?? '');
+      replaceMessage(reacted ? await api.messages.unreact(message.id, emoji) : await api.messages.react(message.id, emoji));
+      setPicker(false);
+      setMenu(false);
+    });
+  return (
+    <li class={`msg ${mine ? 'mine' : ''} ${message.type === 'system' ? 'system' : ''}`} data-message-id={message.id}>
+      {showSender && !mine && <span class="sender small muted">{userName(message.senderId)}</span>}
+      <div class="bubble-line">
+        <div class={`bubble ${recalled ? 'recalled' : ''} ${message.type === 'emoji' ? 'big-emoji' : ''}`}>
+          {replyTo && !recalled && (
+            <blockquote class="quote small">
+              <strong>{userName(replyTo.senderId)}</strong> {replyTo.recalledAt ? t('recalled') : preview(replyTo)}
+            </blockquote>
+          )}
+          {!recalled && message.attachments.map((attachment) => <AttachmentView attachment={attachment} />)}
+          {(recalled || message.attachments.length === 0) && (
+            <span class="content">
+              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.content}` : message.content}
+            </span>
+          )}
+          {message.editedAt && !recalled && <span class="small muted"> ({t('edited')})</span>}
+        </div>
+        {!recalled && message.type !== 'system' && (
+          <button type="button" class="icon more" aria-label={t('actions')} aria-expanded={menu} onClick={() => setMenu(!menu)}>
+            ⋯
+          </button>
+        )}
+      </div>
+      {message.reactions.length > 0 && (
+        <div class="reactions">
+          {message.reactions.map((r) => (
+            <button
+              type="button"
+              class={`chip ${r.userIds.includes(s.me?.id ?? '') ? 'on' : ''}`}
+              aria-pressed={r.userIds.includes(s.me?.id ?? '')}
+              aria-label={`${r.emoji} ${r.count}`}
+              onClick={() => void toggleReaction(r.emoji)}
+            >
+              {r.emoji} {r.count}
+            </button>
+          ))}
+        </div>
+      )}
+      {menu && (
+        <div class="actions" role="group" aria-label={t('actions')}>
+          <button type="button" onClick={() => (setMenu(false), onReply())}>
+            {t('reply')}
+          </button>
+          <button type="button" aria-expanded={picker} onClick={() => setPicker(!picker)}>
+            {t('react')}
+          </button>
+          {mine && message.type === 'text' && (
+            <button type="button" onClick={() => (setMenu(false), onEdit())}>
+              {t('edit')}
+            </button>
+          )}
+          {mine && (
+            <button type="button" class="danger" onClick={() => void run(async () => (replaceMessage(await api.messages.recall(message.id)), setMenu(false)))}>
+              {t('recall')}
+            </button>
+          )}
+        </div>
+      )}
+      {menu && picker && (
+        <div class="quick-reactions" role="group" aria-label={t('react')}>
+          {QUICK_REACTIONS.map((emoji) => (
+            <button type="button" class="emoji" aria-label={emoji} onClick={() => void toggleReaction(emoji)}>
+              {emoji}
+            </button>
+          ))}
+        </div>
+      )}
+      <span class="meta small muted">
+        {formatTime(message.createdAt)}
+        {receipt && <span class="receipt" data-testid="receipt"> · {receipt}</span>}
+      </span>
+    </li>
+  );
+}
+
+export function ConversationView({ conversationId }: { conversationId: string }) {
+  const s = useStore();
+  const conversation = s.conversations.find((c) => c.id === conversationId);
+  const list = s.messages[conversationId];
+  const scroller = useRef<HTMLDivElement>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
+  const [text, setText] = useState('');
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [editing, setEditing] = useState<Message | null>(null);
+  const [emojiOpen, setEmojiOpen] = useState(false);
+  const [uploads, setUploads] = useState<PendingUpload[]>([]);
+  const [dragging, setDragging] = useState(false);
+  const startUploads = (files: FileList | null | undefined) => {
+    for (const file of files ? [...files] : []) {
+      let key: string | undefined;
+      uploadAndSend(file, conversationId, (upload) => {
+        key ??= upload?.key;
+        setUploads((list) => (upload ? [...list.filter((u) => u.key !== upload.key), upload] : list.filter((u) => u.key !== key)));
+      });
+    }
+    stickToBottom.current = true;
+  };
+  const { busy, run } = useAction();
+  const typing = useMemo(() => typingNotifier(conversationId), [conversationId]);
+  // Where the view was before older messages were prepended, to keep the reader's place.
+  const anchor = useRef<{ height: number; top: number } | null>(null);
+  const stickToBottom = useRef(true);
+
+  useEffect(() => {
+    loadMessages(conversationId, false).catch(showError);
+    if (!conversation) api.conversations.get(conversationId).then(
+      addConversation,
+      () => navigate('/chats', true),
+    );
+    return () => typing.stop();
+  }, [conversationId]);
+
+  const items = list?.items ?? [];
+  const lastId = items.at(-1)?.id;
+  useEffect(() => {
+    if (lastId && document.visibilityState === 'visible') markRead(conversationId);
+  }, [lastId, conversation?.unreadCount]);
+
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    if (anchor.current) {
+      el.scrollTop = el.scrollHeight - anchor.current.height + anchor.current.top;
+      anchor.current = null;
+    } else if (stickToBottom.current) el.scrollTop = el.scrollHeight;
+  }, [items.length, items[0]?.id, lastId, Object.keys(s.typing[conversationId] ?? {}).length]);
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    if (el.scrollTop < 80 && list && list.nextCursor && !list.loading) {
+      anchor.current = { height: el.scrollHeight, top: el.scrollTop };
+      loadMessages(conversationId, true).catch(showError);
+    }
+  };
+
+  const byId = useMemo(() => new Map(items.map((m) => [m.id, m])), [items]);
+  const me = s.me?.id ?? '';
+  const readers = s.readBy[conversationId] ?? {};
+  // Receipt under my newest message only: "Read" (private) or "Read by n" (group), else "Sent".
+  const myLast = [...items].reverse().find((m) => m.senderId === me && !m.recalledAt);
+  const receiptFor = (message: Message): string | null => {
+    if (message !== myLast) return null;
+    const count = Object.entries(readers).filter(([userId, id]) => userId !== me && compareIds(id, message.id) >= 0).length;
+    if (count === 0) return t('sent');
+    return conversation?.type === 'group' ? t('readBy', { n: count }) : t('read');
+  };
+  const typers = Object.keys(s.typing[conversationId] ?? {}).filter((id) => id !== me);
+  const title = conversation ? conversationTitle(conversation) : '…';
+  const peer = conversation?.peer;
+
+  const submit = () =>
+    !busy &&
+    run(async () => {
+      const content = text.trim();
+      if (!content) return;
+      typing.stop();
+      if (editing) {
+        replaceMessage(await api.messages.edit(editing.id, content));
+        setEditing(null);
+      } else {
+        await sendMessage({ conversationId, content, ...(replyTo ? { replyToId: replyTo.id } : {}) });
+        setReplyTo(null);
+      }
+      setText('');
+      setEmojiOpen(false);
+      stickToBottom.current = true;
+      input.current?.focus();
+    });
+
+  return (
+    <section
+      class={`conversation ${dragging ? 'dragging' : ''}`}
+      aria-label={title}
+      onDragOver={(event) => {
+        if (!event.dataTransfer?.types.includes('Files')) return;
+        event.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(event) => {
+        if (event.currentTarget === event.target) setDragging(false);
+      }}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDragging(false);
+        startUploads(event.dataTransfer?.files);
+      }}
+    >
+      <header class="bar">
+        <button type="button" class="icon back" aria-label={t('back')} onClick={() => navigate('/chats')}>
+          ‹
+        </button>
+        {conversation && <Avatar name={title} url={peer?.avatarUrl} status={peer ? (s.presence[peer.id] ?? 'offline') : undefined} size={32} />}
+        <div class="title">
+          <h2>{title}</h2>
+          <span class="small muted">
+            {peer ? t(s.presence[peer.id] ?? 'offline') : conversation?.group ? t('members_n', { n: conversation.group.memberCount }) : ''}
+          </span>
+        </div>
+        {peer && (
+          <>
+            <button type="button" class="icon" aria-label={t('voiceCall')} title={t('voiceCall')} onClick={() => void startCall(peer, 'audio').catch(showError)}>
+              📞
+            </button>
+            <button type="button" class="icon" aria-label={t('videoCall')} title={t('videoCall')} onClick={() => void startCall(peer, 'video').catch(showError)}>
+              🎥
+            </button>
+          </>
+        )}
+        {conversation?.group && (
+          <button type="button" onClick={() => navigate(`/groups/${encodeURIComponent(conversation.group?.id ?? '')}`)}>
+            {t('groupInfo')}
+          </button>
+        )}
+      </header>
+      <div class="messages" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label={t('chats')}>
+        <p class="small muted center">{list?.loading ? t('loadingOlder') : list && list.nextCursor === null ? t('startOfChat') : ''}</p>
+        <ul class="msg-list" data-testid="messages">
+          {items.map((message, index) => (
+            <Bubble
+              key={message.id}
+              message={message}
+              mine={message.senderId === me}
+              showSender={conversation?.type === 'group' && items[index - 1]?.senderId !== message.senderId}
+              replyTo={message.replyToId ? byId.get(message.replyToId) : undefined}
+              receipt={receiptFor(message)}
+              onReply={() => {
+                setEditing(null);
+                setReplyTo(message);
+                input.current?.focus();
+              }}
+              onEdit={() => {
+                setReplyTo(null);
+                setEditing(message);
+                setText(message.content);
+                input.current?.focus();
+              }}
+            />
+          ))}
+        </ul>
+      </div>
+      <p class="typing small muted" aria-live="polite" data-testid="typing">
+        {typers.length > 0 ? t('typing', { name: typers.map(userName).join(', ') }) : ''}
+      </p>
+      {(replyTo || editing) && (
+        <div class="context-bar small">
+          <span>
+            {editing ? t('editing') : `${t('replyingTo')} ${userName(replyTo?.senderId ?? '')}: ${preview(replyTo)}`}
+          </span>
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              if (editing) setText('');
+              setEditing(null);
+              setReplyTo(null);
+            }}
+          >
+            {t('cancel')}
+          </button>
+        </div>
+      )}
+      <SmartReplies message={items.at(-1)} />
+      {uploads.map((upload) => (
+        <UploadBar key={upload.key} upload={upload} />
+      ))}
+      {emojiOpen && (
+        <EmojiPicker
+          label={t('emoji')}
+          onPick={(emoji) => {
+            setText(text + emoji);
+            input.current?.focus();
+          }}
+        />
+      )}
+      <form
+        class="composer"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void submit();
+        }}
+      >
+        <button type="button" class="icon" aria-label={t('emoji')} aria-expanded={emojiOpen} onClick={() => setEmojiOpen(!emojiOpen)}>
+          😊
+        </button>
+        <label class="button icon attach" title={t('attach')}>
+          <span aria-hidden="true">📎</span>
+          <input
+            class="sr-only"
+            type="file"
+            multiple
+            aria-label={t('attach')}
+            onChange={(event) => {
+              startUploads(event.currentTarget.files);
+              event.currentTarget.value = '';
+            }}
+          />
+        </label>
+        <label class="grow">
+          <span class="sr-only">{t('typeMessage')}</span>
+          <textarea
+            ref={input}
+            rows={1}
+            placeholder={t('typeMessage')}
+            value={text}
+            onInput={(event) => {
+              setText(event.currentTarget.value);
+              if (!editing) typing.input();
+            }}
+            onKeyDown={(event) => {
+              if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+                event.preventDefault();
+                void submit();
+              }
+              if (event.key === 'Escape') {
+                setReplyTo(null);
+                setEditing(null);
+              }
+            }}
+          />
+        </label>
+        <button type="submit" class="primary" disabled={busy || !text.trim()}>
+          {editing ? t('save') : t('send')}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function addConversation(conversation: Conversation): void {
+  update((s) => (s.conversations.some((c) => c.id === conversation.id) ? {} : { conversations: [conversation, ...s.conversations] }));
+}

@@ -1,0 +1,403 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { Blocked, Group, GroupRole, Member, User } from '../../src/client/index.js';
+import { Avatar, useAction } from './app.js';
+import { formatTime, t } from './i18n.js';
+import { api, loadContacts, loadConversations, navigate, openPrivateChat, rememberUsers, showError, useStore } from './store.js';
+
+const displayName = (user: User) => user.nickname || user.username;
+
+function UserRow({ user, status, children }: { user: User; status?: 'online' | 'away' | 'offline' | undefined; children?: ComponentChildren }) {
+  return (
+    <li class="row static" data-user={user.username}>
+      <Avatar name={displayName(user)} url={user.avatarUrl} status={status} />
+      <span class="row-main">
+        <span class="name">
+          {displayName(user)} {user.isGuest && <span class="tag">{t('guestTag')}</span>}
+        </span>
+        <span class="small muted">
+          @{user.username}
+          {status && ` · ${t(status)}`}
+        </span>
+      </span>
+      <span class="row-actions">{children}</span>
+    </li>
+  );
+}
+
+export function Contacts() {
+  const s = useStore();
+  const [query, setQuery] = useState('');
+  const [results, setResults] = useState<User[] | null>(null);
+  const [blocked, setBlocked] = useState<Blocked[]>([]);
+  const [groups, setGroups] = useState<Group[]>([]);
+  const { busy, run } = useAction();
+  const refresh = () =>
+    Promise.all([loadContacts(), api.friends.blocks().then((r) => setBlocked(r.items)), api.groups.list().then((r) => setGroups(r.items))]).catch(showError);
+  useEffect(() => void refresh(), []);
+
+  const friendIds = new Set(s.friends.map((f) => f.user.id));
+  const requested = new Set(s.outgoing.map((r) => r.toUser.id));
+  const blockedIds = new Set(blocked.map((b) => b.user.id));
+
+  const search = () =>
+    run(async () => {
+      if (!query.trim()) return setResults(null);
+      const page = await api.users.search(query.trim());
+      rememberUsers(page.items);
+      setResults(page.items.filter((u) => u.id !== s.me?.id));
+    });
+
+  return (
+    <section class="scroll" aria-label={t('contacts')}>
+      <header class="bar">
+        <h2>{t('contacts')}</h2>
+        <button type="button" onClick={() => navigate('/groups/new')}>
+          {t('newGroup')}
+        </button>
+      </header>
+      <form
+        class="search pad"
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void search();
+        }}
+      >
+        <label class="grow">
+          <span class="sr-only">{t('searchUsers')}</span>
+          <input type="search" placeholder={t('searchUsers')} value={query} onInput={(e) => setQuery(e.currentTarget.value)} />
+        </label>
+        <button type="submit" disabled={busy}>
+          {t('search')}
+        </button>
+      </form>
+      {results && (
+        <ul class="rows" aria-label={t('search')} data-testid="search-results">
+          {results.map((user) => (
+            <UserRow user={user}>
+              {friendIds.has(user.id) ? (
+                <button type="button" onClick={() => void run(() => openPrivateChat(user.id))}>
+                  {t('message')}
+                </button>
+              ) : requested.has(user.id) ? (
+                <span class="small muted">{t('requested')}</span>
+              ) : (
+                !blockedIds.has(user.id) && (
+                  <button type="button" class="primary" onClick={() => void run(async () => (await api.friends.request(user.id), await loadContacts()))}>
+                    {t('addFriend')}
+                  </button>
+                )
+              )}
+              {!blockedIds.has(user.id) && (
+                <button type="button" class="danger" onClick={() => void run(async () => (await api.friends.block(user.id), await refresh()))}>
+                  {t('block')}
+                </button>
+              )}
+            </UserRow>
+          ))}
+        </ul>
+      )}
+      {s.incoming.length > 0 && (
+        <>
+          <h3 class="pad">{t('requests')}</h3>
+          <ul class="rows" data-testid="incoming-requests">
+            {s.incoming.map((request) => (
+              <UserRow user={request.fromUser}>
+                <button type="button" class="primary" onClick={() => void run(async () => (await api.friends.accept(request.id), await loadContacts(), await loadConversations()))}>
+                  {t('accept')}
+                </button>
+                <button type="button" onClick={() => void run(async () => (await api.friends.reject(request.id), await loadContacts()))}>
+                  {t('reject')}
+                </button>
+              </UserRow>
+            ))}
+          </ul>
+        </>
+      )}
+      {s.outgoing.length > 0 && (
+        <>
+          <h3 class="pad">{t('outgoing')}</h3>
+          <ul class="rows">
+            {s.outgoing.map((request) => (
+              <UserRow user={request.toUser}>
+                <span class="small muted">{t('requested')}</span>
+              </UserRow>
+            ))}
+          </ul>
+        </>
+      )}
+      <h3 class="pad">{t('friends')}</h3>
+      {s.friends.length === 0 && <p class="muted pad">{t('noFriends')}</p>}
+      <ul class="rows" data-testid="friends">
+        {s.friends.map((friend) => (
+          <UserRow user={friend.user} status={s.presence[friend.user.id] ?? friend.presence.status}>
+            <button type="button" class="primary" onClick={() => void run(() => openPrivateChat(friend.user.id))}>
+              {t('message')}
+            </button>
+            <button type="button" class="danger" onClick={() => void run(async () => (await api.friends.block(friend.user.id), await refresh()))}>
+              {t('block')}
+            </button>
+          </UserRow>
+        ))}
+      </ul>
+      {groups.length > 0 && (
+        <>
+          <h3 class="pad">{t('groups')}</h3>
+          <ul class="rows">
+            {groups.map((group) => (
+              <li>
+                <a
+                  class="row"
+                  href={`/groups/${encodeURIComponent(group.id)}`}
+                  onClick={(event) => {
+                    event.preventDefault();
+                    navigate(`/groups/${encodeURIComponent(group.id)}`);
+                  }}
+                >
+                  <Avatar name={group.name} />
+                  <span class="row-main">
+                    <span class="name">{group.name}</span>
+                    <span class="small muted">{t('members_n', { n: group.memberCount })}</span>
+                  </span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {blocked.length > 0 && (
+        <>
+          <h3 class="pad">{t('blocked')}</h3>
+          <ul class="rows">
+            {blocked.map((entry) => (
+              <UserRow user={entry.user}>
+                <button type="button" onClick={() => void run(async () => (await api.friends.unblock(entry.user.id), await refresh()))}>
+                  {t('unblock')}
+                </button>
+              </UserRow>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+export function NewGroup() {
+  const s = useStore();
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [picked, setPicked] = useState<Set<string>>(new Set());
+  const { busy, run } = useAction();
+  useEffect(() => void loadContacts().catch(showError), []);
+  return (
+    <section class="scroll" aria-label={t('newGroup')}>
+      <header class="bar">
+        <button type="button" class="icon back" aria-label={t('back')} onClick={() => navigate('/contacts')}>
+          ‹
+        </button>
+        <h2>{t('newGroup')}</h2>
+      </header>
+      <form
+        class="stack pad"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void run(async () => {
+            const group = await api.groups.create({ name: name.trim(), ...(description.trim() ? { description: description.trim() } : {}), memberIds: [...picked] });
+            await loadConversations();
+            navigate(`/chats/${encodeURIComponent(group.conversationId)}`, true);
+          });
+        }}
+      >
+        <label>
+          {t('groupName')}
+          <input required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </label>
+        <label>
+          {t('description')}
+          <input maxLength={500} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+        </label>
+        <fieldset>
+          <legend>{t('members')}</legend>
+          {s.friends.length === 0 && <p class="muted">{t('noFriends')}</p>}
+          {s.friends.map((friend) => (
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={picked.has(friend.user.id)}
+                onChange={(e) => {
+                  const next = new Set(picked);
+                  if (e.currentTarget.checked) next.add(friend.user.id);
+                  else next.delete(friend.user.id);
+                  setPicked(next);
+                }}
+              />
+              {displayName(friend.user)}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" class="primary" disabled={busy || !name.trim()}>
+          {t('create')}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export function GroupInfo({ groupId }: { groupId: string }) {
+  const s = useStore();
+  const [group, setGroup] = useState<Group | null>(null);
+  const [members, setMembers] = useState<Member[]>([]);
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [adding, setAdding] = useState<Set<string>>(new Set());
+  const { busy, run } = useAction();
+  const refresh = async () => {
+    const [g, m] = await Promise.all([api.groups.get(groupId), api.groups.members(groupId)]);
+    setGroup(g);
+    setName(g.name);
+    setDescription(g.description);
+    setMembers(m.items);
+    rememberUsers(m.items.map((x) => x.user));
+  };
+  useEffect(() => {
+    refresh().catch((error: unknown) => {
+      showError(error);
+      navigate('/contacts', true);
+    });
+  }, [groupId]);
+  if (!group) return <p class="center muted">…</p>;
+  const myRole = members.find((m) => m.user.id === s.me?.id)?.role ?? 'member';
+  const manager = myRole === 'owner' || myRole === 'admin';
+  const memberIds = new Set(members.map((m) => m.user.id));
+  const candidates = s.friends.filter((f) => !memberIds.has(f.user.id));
+  return (
+    <section class="scroll" aria-label={t('groupInfo')}>
+      <header class="bar">
+        <button type="button" class="icon back" aria-label={t('back')} onClick={() => navigate(`/chats/${encodeURIComponent(group.conversationId)}`)}>
+          ‹
+        </button>
+        <h2>{group.name}</h2>
+      </header>
+      {manager ? (
+        <form
+          class="stack pad"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void run(async () => (setGroup(await api.groups.update(groupId, { name: name.trim(), description })), await loadConversations()));
+          }}
+        >
+          <label>
+            {t('groupName')}
+            <input required maxLength={64} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          </label>
+          <label>
+            {t('description')}
+            <input maxLength={500} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+          </label>
+          <button type="submit" disabled={busy}>
+            {t('save')}
+          </button>
+        </form>
+      ) : (
+        <p class="pad">{group.description}</p>
+      )}
+      <h3 class="pad">
+        {t('members')} ({members.length})
+      </h3>
+      <ul class="rows" data-testid="members">
+        {members.map((member) => {
+          const muted = member.mutedUntil && new Date(member.mutedUntil) > new Date();
+          const self = member.user.id === s.me?.id;
+          return (
+            <UserRow user={member.user} status={s.presence[member.user.id] ?? member.presence.status}>
+              {myRole === 'owner' && !self ? (
+                <label>
+                  <span class="sr-only">{t('role')}</span>
+                  <select
+                    value={member.role}
+                    onChange={(e) => {
+                      const role = e.currentTarget.value as GroupRole;
+                      void run(async () => (await api.groups.updateMember(groupId, member.user.id, { role }), await refresh()));
+                    }}
+                  >
+                    <option value="admin">{t('admin')}</option>
+                    <option value="member">{t('member')}</option>
+                  </select>
+                </label>
+              ) : (
+                <span class="tag">{t(member.role)}</span>
+              )}
+              {muted && <span class="small muted">{t('mutedUntil', { time: formatTime(member.mutedUntil ?? '') })}</span>}
+              {manager && !self && member.role !== 'owner' && (
+                <>
+                  <button
+                    type="button"
+                    onClick={() =>
+                      void run(async () => (
+                        await api.groups.updateMember(groupId, member.user.id, { mutedUntil: muted ? null : new Date(Date.now() + 3_600_000).toISOString() }),
+                        await refresh()
+                      ))
+                    }
+                  >
+                    {muted ? t('unmute') : t('mute')}
+                  </button>
+                  <button type="button" class="danger" onClick={() => void run(async () => (await api.groups.removeMember(groupId, member.user.id), await refresh()))}>
+                    {t('remove')}
+                  </button>
+                </>
+              )}
+            </UserRow>
+          );
+        })}
+      </ul>
+      {manager && candidates.length > 0 && (
+        <form
+          class="stack pad"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void run(async () => (await api.groups.addMembers(groupId, [...adding]), setAdding(new Set()), await refresh()));
+          }}
+        >
+          <fieldset>
+            <legend>{t('addMembers')}</legend>
+            {candidates.map((friend) => (
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={adding.has(friend.user.id)}
+                  onChange={(e) => {
+                    const next = new Set(adding);
+                    if (e.currentTarget.checked) next.add(friend.user.id);
+                    else next.delete(friend.user.id);
+                    setAdding(next);
+                  }}
+                />
+                {displayName(friend.user)}
+              </label>
+            ))}
+          </fieldset>
+          <button type="submit" disabled={busy || adding.size === 0}>
+            {t('add')}
+          </button>
+        </form>
+      )}
+      <div class="stack pad">
+        {myRole === 'owner' ? (
+          <button type="button" class="danger" onClick={() => void run(async () => (await api.groups.dissolve(groupId), await loadConversations(), navigate('/chats', true)))}>
+            {t('dissolve')}
+          </button>
+        ) : (
+          <button
+            type="button"
+            class="danger"
+            onClick={() => void run(async () => (await api.groups.removeMember(groupId, s.me?.id ?? ''), await loadConversations(), navigate('/chats', true)))}
+          >
+            {t('leave')}
+          </button>
+        )}
+      </div>
+    </section>
+  );
+}
