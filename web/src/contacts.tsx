@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Blocked, Group, GroupRole, Member, User } from '../../src/client/index.js';
+import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
 import { Avatar, useAction } from './app.js';
 import { formatTime, t } from './i18n.js';
 import { api, loadContacts, loadConversations, navigate, openPrivateChat, rememberUsers, showError, useStore } from './store.js';
@@ -184,6 +184,29 @@ export function Contacts() {
   );
 }
 
+/** Checkboxes to pick friends (a new group's members, members to add). */
+function FriendChecklist({ friends, picked, onChange }: { friends: Friend[]; picked: Set<string>; onChange: (next: Set<string>) => void }) {
+  return (
+    <>
+      {friends.map((friend) => (
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={picked.has(friend.user.id)}
+            onChange={(e) => {
+              const next = new Set(picked);
+              if (e.currentTarget.checked) next.add(friend.user.id);
+              else next.delete(friend.user.id);
+              onChange(next);
+            }}
+          />
+          {displayName(friend.user)}
+        </label>
+      ))}
+    </>
+  );
+}
+
 export function NewGroup() {
   const s = useStore();
   const [name, setName] = useState('');
@@ -221,21 +244,7 @@ export function NewGroup() {
         <fieldset>
           <legend>{t('members')}</legend>
           {s.friends.length === 0 && <p class="muted">{t('noFriends')}</p>}
-          {s.friends.map((friend) => (
-            <label class="check">
-              <input
-                type="checkbox"
-                checked={picked.has(friend.user.id)}
-                onChange={(e) => {
-                  const next = new Set(picked);
-                  if (e.currentTarget.checked) next.add(friend.user.id);
-                  else next.delete(friend.user.id);
-                  setPicked(next);
-                }}
-              />
-              {displayName(friend.user)}
-            </label>
-          ))}
+          <FriendChecklist friends={s.friends} picked={picked} onChange={setPicked} />
         </fieldset>
         <button type="submit" class="primary" disabled={busy || !name.trim()}>
           {t('create')}
@@ -362,21 +371,7 @@ export function GroupInfo({ groupId }: { groupId: string }) {
         >
           <fieldset>
             <legend>{t('addMembers')}</legend>
-            {candidates.map((friend) => (
-              <label class="check">
-                <input
-                  type="checkbox"
-                  checked={adding.has(friend.user.id)}
-                  onChange={(e) => {
-                    const next = new Set(adding);
-                    if (e.currentTarget.checked) next.add(friend.user.id);
-                    else next.delete(friend.user.id);
-                    setAdding(next);
-                  }}
-                />
-                {displayName(friend.user)}
-              </label>
-            ))}
+            <FriendChecklist friends={candidates} picked={adding} onChange={setAdding} />
           </fieldset>
           <button type="submit" disabled={busy || adding.size === 0}>
             {t('add')}
