@@ -7,6 +7,8 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { type App, buildApp } from '../src/app.js';
+import { type Env, loadConfig } from '../src/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/src/main.js next to this compiled file (dist/bench/lib.js). */
@@ -330,4 +332,28 @@ export function envInt(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer (got ${raw})`);
   return n;
+}
+
+/**
+ * A Parley in this process on a free loopback port, on the embedded defaults in `dataDir`, with
+ * rate limits out of the way and quiet logs; `overrides` adds scenario-specific variables.
+ */
+export async function startInProcessParley(dataDir: string, overrides: Partial<Record<keyof Env, string>> = {}): Promise<App & { url: string }> {
+  const config = loadConfig({
+    env: {},
+    cwd: dataDir,
+    overrides: {
+      NODE_ENV: 'production',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      RATE_LIMIT_MAX: '1000000000',
+      LOG_LEVEL: 'warn',
+      LOG_TO_STDOUT: 'false',
+      ...overrides,
+    },
+  });
+  const app = await buildApp(config, { jobs: false });
+  const { url } = await app.listen();
+  return Object.assign(app, { url });
 }

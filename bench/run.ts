@@ -15,14 +15,12 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { type App, buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
 import { benchParleyFanout, benchRelayFanout, type FanoutOptions, type FanoutResult, printFanout } from './fanout.js';
 import { benchFiles } from './files.js';
 import { benchHistory } from './history.js';
 import { benchIdle } from './idle.js';
 import { benchSoak, soakOptions } from './soak.js';
-import { cleanUpEverything, envInt, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
+import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
 
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
@@ -75,24 +73,6 @@ async function startBare(): Promise<{ url: string; close: () => Promise<void> }>
   return { url, close: () => bare.close() };
 }
 
-async function startParley(dataDir: string): Promise<App & { url: string }> {
-  const config = loadConfig({
-    env: {},
-    cwd: dataDir,
-    overrides: {
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      RATE_LIMIT_MAX: '1000000000',
-      LOG_LEVEL: 'warn',
-      LOG_TO_STDOUT: 'false',
-    },
-  });
-  const app = await buildApp(config, { jobs: false });
-  const { url } = await app.listen();
-  return Object.assign(app, { url });
-}
 
 async function registerUser(baseUrl: string, username: string, password: string): Promise<string> {
   const response = await fetch(`${baseUrl}/api/v1/auth/register`, {
@@ -129,7 +109,7 @@ async function httpBench(): Promise<number> {
   try {
     const bare = await startBare();
     closers.push(bare.close);
-    const parley = await startParley(dataDir);
+    const parley = await startInProcessParley(dataDir);
     closers.push(() => parley.close());
 
     const password = 'bench password 1234';

@@ -11,9 +11,7 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { api, benchFile, envInt, fixed, forkWorker, makeTempDir, printTable, registerUsers, removeTempDir, say, sleep, thousands } from './lib.js';
+import { api, benchFile, envInt, fixed, forkWorker, makeTempDir, printTable, registerUsers, removeTempDir, say, sleep, startInProcessParley, thousands } from './lib.js';
 import type { FromSoakWorker, SoakJob, SoakStats, ToSoakWorker } from './soak-client.js';
 
 export interface SoakOptions {
@@ -101,24 +99,12 @@ function slope(points: Array<[number, number]>): number {
 /** Runs the soak; true when memory levelled off and nothing failed. */
 export async function benchSoak(options: SoakOptions): Promise<boolean> {
   const dataDir = makeTempDir('parley-bench-soak-');
-  const config = loadConfig({
-    env: {},
-    cwd: dataDir,
-    overrides: {
-      NODE_ENV: 'production',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      RATE_LIMIT_MAX: '1000000000',
-      SEND_RATE_LIMIT_MAX: '1000000000',
-      // Tokens must outlive registration plus the whole soak.
-      ACCESS_TOKEN_TTL: '86400',
-      LOG_LEVEL: 'warn',
-      LOG_TO_STDOUT: 'false',
-    },
+  const app = await startInProcessParley(dataDir, {
+    SEND_RATE_LIMIT_MAX: '1000000000',
+    // Tokens must outlive registration plus the whole soak.
+    ACCESS_TOKEN_TTL: '86400',
   });
-  const app = await buildApp(config, { jobs: false });
-  const { url } = await app.listen();
+  const { url } = app;
   const generators: ChildProcess[] = [];
   try {
     const registering = Date.now();
