@@ -3,12 +3,33 @@
  * `LlmProvider` (stream chat turns, get text deltas and usage back) and maps every provider
  * failure to a stable `AiErrorCode`. The rest of the module sees only the small interface below.
  */
-import { createDeepSeek } from '@ai-sdk/deepseek';
-import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { createXai } from '@ai-sdk/xai';
-import { APICallError, type LanguageModel, streamText } from 'ai';
+import type { LanguageModel } from 'ai';
 import type { AiProviderConfig } from '../../config.js';
+
+/**
+ * The SDK and its providers, loaded on the first reply: together they add about 10 MiB to the
+ * process, which a server without AI keys (or before anyone asks) should not carry.
+ */
+async function importSdk() {
+  const [ai, deepseek, google, openaiCompatible, xai] = await Promise.all([
+    import('ai'),
+    import('@ai-sdk/deepseek'),
+    import('@ai-sdk/google'),
+    import('@ai-sdk/openai-compatible'),
+    import('@ai-sdk/xai'),
+  ]);
+  return {
+    APICallError: ai.APICallError,
+    streamText: ai.streamText,
+    createDeepSeek: deepseek.createDeepSeek,
+    createGoogleGenerativeAI: google.createGoogleGenerativeAI,
+    createOpenAICompatible: openaiCompatible.createOpenAICompatible,
+    createXai: xai.createXai,
+  };
+}
+type Sdk = Awaited<ReturnType<typeof importSdk>>;
+let sdkLoading: Promise<Sdk> | undefined;
+const loadSdk = () => (sdkLoading ??= importSdk());
 
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';
@@ -61,7 +82,8 @@ export class LlmError extends Error {
   }
 }
 
-function modelFor(provider: AiProviderConfig, model: string): LanguageModel {
+function modelFor(sdk: Sdk, provider: AiProviderConfig, model: string): LanguageModel {
+  const { createDeepSeek, createGoogleGenerativeAI, createOpenAICompatible, createXai } = sdk;
   switch (provider.kind) {
     case 'gemini':
       return createGoogleGenerativeAI({ apiKey: provider.apiKey, baseURL: provider.baseUrl, name: provider.name })(model);
@@ -76,11 +98,11 @@ function modelFor(provider: AiProviderConfig, model: string): LanguageModel {
 }
 
 /** Maps whatever the SDK threw or streamed as an error part to a stable code. */
-export function normaliseLlmError(error: unknown, reason: { timedOut: boolean; cancelled: boolean }): LlmError {
+function normaliseLlmError(sdk: Sdk, error: unknown, reason: { timedOut: boolean; cancelled: boolean }): LlmError {
   if (error instanceof LlmError) return error;
   if (reason.timedOut) return new LlmError('AI_TIMEOUT', 'the AI provider did not finish in time');
   if (reason.cancelled) return new LlmError('AI_CANCELLED', 'the reply was cancelled');
-  if (APICallError.isInstance(error)) {
+  if (sdk.APICallError.isInstance(error)) {
     const status = error.statusCode;
     if (status === 401 || status === 403) return new LlmError('AI_PROVIDER_UNAUTHORIZED', 'the AI provider refused the API key; check the configured key', status);
     if (status === 429) return new LlmError('AI_PROVIDER_RATE_LIMITED', 'the AI provider is rate limiting this server; retry later', status);
@@ -98,14 +120,14 @@ export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmPr
   const models: LlmModel[] = providers.flatMap((provider) => provider.models.map((model) => ({ id: `${provider.name}/${model}`, provider: provider.name, model })));
   const cache = new Map<string, LanguageModel>();
 
-  function resolve(id: string): LanguageModel {
+  function resolve(sdk: Sdk, id: string): LanguageModel {
     let model = cache.get(id);
     if (model) return model;
     const slash = id.indexOf('/');
     const provider = byName.get(id.slice(0, slash));
     const name = id.slice(slash + 1);
     if (slash < 0 || !provider || !provider.models.includes(name)) throw new LlmError('AI_PROVIDER_ERROR', `unknown model ${id}`);
-    model = modelFor(provider, name);
+    model = modelFor(sdk, provider, name);
     cache.set(id, model);
     return model;
   }
@@ -114,7 +136,8 @@ export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmPr
     models: () => models,
 
     async *stream(turns, options) {
-      const model = resolve(options.model);
+      const sdk = await loadSdk();
+      const model = resolve(sdk, options.model);
       const timeout = new AbortController();
       const timer = setTimeout(() => timeout.abort(new Error('AI_TIMEOUT')), options.timeoutMs);
       const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, timeout.signal]) : timeout.signal;
@@ -122,7 +145,7 @@ export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmPr
       const system = turns.filter((turn) => turn.role === 'system').map((turn) => turn.content).join('\n\n');
       const messages = turns.filter((turn) => turn.role !== 'system').map((turn) => ({ role: turn.role as 'user' | 'assistant', content: turn.content }));
       try {
-        const result = streamText({
+        const result = sdk.streamText({
           model,
           ...(system ? { system } : {}),
           messages,
@@ -137,19 +160,19 @@ export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmPr
           if (part.type === 'text-delta') {
             if (part.text) yield { type: 'delta', text: part.text };
           } else if (part.type === 'error') {
-            throw normaliseLlmError(part.error, reason());
+            throw normaliseLlmError(sdk, part.error, reason());
           } else if (part.type === 'abort') {
-            throw normaliseLlmError(undefined, reason());
+            throw normaliseLlmError(sdk, undefined, reason());
           } else if (part.type === 'finish') {
             if (part.finishReason === 'error') throw new LlmError('AI_BAD_RESPONSE', 'the AI provider ended the reply with an error');
             yield { type: 'done', usage: { inputTokens: part.totalUsage.inputTokens ?? null, outputTokens: part.totalUsage.outputTokens ?? null } };
             return;
           }
         }
-        if (signal.aborted) throw normaliseLlmError(undefined, reason());
+        if (signal.aborted) throw normaliseLlmError(sdk, undefined, reason());
         throw new LlmError('AI_BAD_RESPONSE', 'the AI provider closed the stream before finishing');
       } catch (error) {
-        throw normaliseLlmError(error, reason());
+        throw normaliseLlmError(sdk, error, reason());
       } finally {
         clearTimeout(timer);
       }

@@ -1,8 +1,8 @@
 import { fileTypeFromBuffer } from 'file-type';
-import sharp from 'sharp';
 import { AppError } from '../../shared/errors.js';
-import type { AvatarSize } from './avatars.names.js';
 import { imageDecodeSlot } from '../../shared/limiter.js';
+import { loadSharp } from '../../shared/sharp.js';
+import type { AvatarSize } from './avatars.names.js';
 
 /**
  * Decoded images larger than this are refused before any pixel is decoded: a tiny, highly
@@ -42,6 +42,7 @@ function tooManyPixels(width?: number, height?: number): AppError {
  */
 export async function renderAvatar(input: Buffer, sizes: readonly AvatarSize[]): Promise<Array<{ size: AvatarSize; bytes: Buffer }>> {
   const sniffed = await fileTypeFromBuffer(input);
+  const sharp = await loadSharp();
   const decoder = sniffed ? ACCEPTED.get(sniffed.mime) : undefined;
   if (!decoder) throw unsupported(`an avatar must be a ${ACCEPTED_NAMES} image${sniffed ? `, not ${sniffed.mime}` : ''}`);
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import sharp from 'sharp';
 import { imageDecodeSlot } from '../../shared/limiter.js';
+import { loadSharp } from '../../shared/sharp.js';
 
 /** Same bound as avatars: a tiny file claiming more pixels than this is a decompression bomb. */
 export const MAX_INPUT_PIXELS = 40_000_000;
@@ -22,6 +22,7 @@ export interface Preview {
  * the bytes are not a decodable image.
  */
 export async function imagePreview(input: string | Buffer): Promise<Preview | undefined> {
+  const sharp = await loadSharp();
   const meta = await sharp(input, { limitInputPixels: false, pages: 1 })
     .metadata()
     .catch(() => undefined);

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
-import { createPool } from 'mysql2';
 import type { DatabaseConfig } from '../../config.js';
 import type { DialectName } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
@@ -98,7 +97,7 @@ export function openDatabase(config: DatabaseConfig): DatabaseHandle {
     sqlite = openSqlite(config.file);
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
-    const pool = createPool({
+    const poolOptions = {
       uri: config.url.replace(/^mariadb:/, 'mysql:'),
       connectionLimit: config.poolSize,
       charset: 'UTF8MB4_BIN',
@@ -111,8 +110,10 @@ export function openDatabase(config: DatabaseConfig): DatabaseHandle {
       connectTimeout: 5000,
       queueLimit: config.poolSize * 50,
       enableKeepAlive: true,
-    });
-    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool: withQueryTimeout(pool, () => queryTimeoutMs) }) });
+    };
+    // mysql2 is imported only when MySQL is configured: an embedded SQLite server need not load it.
+    const pool = async () => withQueryTimeout((await import('mysql2')).createPool(poolOptions), () => queryTimeoutMs);
+    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
   }
 
   return {

@@ -1,12 +1,13 @@
 import type { Server as HttpServer } from 'node:http';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../contract/events.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Logger } from '../logger.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import { AppError } from '../../shared/errors.js';
+import { newRedisClient } from '../cache/redis.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
 import { drainHandlers, onEvent, type SocketData, startDraining } from './handlers.js';
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
@@ -56,12 +57,14 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const redisClients: Redis[] = [];
   if (options.redisUrl) {
-    const pub = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    const pub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null });
     const sub = pub.duplicate();
     for (const client of [pub, sub]) {
       client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'socket.io redis adapter connection error'));
       redisClients.push(client);
     }
+    // Loaded only with REDIS_URL, like ioredis (CommonJS, so a synchronous require).
+    const { createAdapter } = createRequire(import.meta.url)('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter');
     io.adapter(createAdapter(pub, sub, { key: `${options.redisKeyPrefix}socket.io`, requestsTimeout: 3000 }));
   }
 
