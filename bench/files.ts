@@ -1,12 +1,14 @@
 // File transfer bench: tus upload and download throughput of a Parley process on loopback, beside
 // a plain streamed copy of the same bytes on the same disk in the same run (the disk's limit), as a
-// ratio; and the server's peak RSS (VmHWM) while it takes a 1 GiB upload (target: under 200 MB).
+// ratio (each transfer by a client process of its own, bench/files-client.ts); and the server's peak RSS (VmHWM) while it takes a 1 GiB upload (target: under 200 MB).
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { request } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import type { FilesClientJob } from './files-client.js';
 import { api, benchFile, fixed, makeTempDir, memoryMiB, removeTempDir, say, spawnServer, startParleyProcess } from './lib.js';
 
 export interface FilesBenchOptions {
@@ -14,6 +16,8 @@ export interface FilesBenchOptions {
   sizeMiB: number;
   /** tus PATCH size, MiB. */
   chunkMiB: number;
+  /** Each transfer runs this many times, interleaved; the medians are reported. */
+  rounds: number;
 }
 
 const MiB = 1024 * 1024;
@@ -38,118 +42,102 @@ async function streamCopy(from: string, to: string): Promise<void> {
   await pipeline(createReadStream(from, { highWaterMark: MiB }), createWriteStream(to, { highWaterMark: MiB }));
 }
 
-/** One HTTP request with an optional streamed body; resolves with status and headers once the response ended. */
-function send(url: string, method: string, headers: Record<string, string>, body?: NodeJS.ReadableStream, sink?: NodeJS.WritableStream) {
-  return new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-    const req = request(url, { method, headers }, (res) => {
-      const done = () => resolve({ status: res.statusCode ?? 0, headers: res.headers });
-      if (sink) pipeline(res, sink).then(done, reject);
-      else {
-        res.resume();
-        res.on('end', done);
-      }
-    });
-    req.on('error', reject);
-    if (body) body.pipe(req);
-    else req.end();
-  });
+/** Runs one transfer in a fresh client process (bench/files-client.ts); its own timing excludes the process start. */
+async function clientTransfer(job: FilesClientJob): Promise<{ ms: number; fileId?: string }> {
+  const { stdout } = await execFileAsync(process.execPath, [benchFile('files-client.js'), JSON.stringify(job)], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as { ms: number; fileId?: string };
 }
 
-/** A tus upload of `file` by hand (creation, then PATCHes of `chunk` bytes); returns the file id. */
-async function tusUpload(baseUrl: string, token: string, file: string, size: number, chunk: number): Promise<string> {
-  const auth = { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0' };
-  const metadata = `filename ${Buffer.from('bench.bin').toString('base64')},purpose ${Buffer.from('attachment').toString('base64')}`;
-  const created = await send(`${baseUrl}/api/v1/uploads`, 'POST', { ...auth, 'upload-length': String(size), 'upload-metadata': metadata });
-  if (created.status !== 201) throw new Error(`tus creation answered ${created.status}`);
-  const location = new URL(String(created.headers.location), baseUrl).toString();
-  let fileId = '';
-  for (let offset = 0; offset < size; offset += chunk) {
-    const end = Math.min(size, offset + chunk);
-    const patched = await send(
-      location,
-      'PATCH',
-      { ...auth, 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream', 'content-length': String(end - offset) },
-      createReadStream(file, { start: offset, end: end - 1, highWaterMark: MiB }),
-    );
-    if (patched.status !== 204) throw new Error(`tus PATCH at ${offset} answered ${patched.status}`);
-    fileId = String(patched.headers['parley-file-id'] ?? '');
-  }
-  if (!fileId) throw new Error('the last PATCH carried no Parley-File-Id');
-  return fileId;
-}
-
+const execFileAsync = promisify(execFile);
 const mbps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
+
+/** Writes dirty pages back to disk, so each timed phase starts from the same page-cache state. */
+function flushDirtyPages(): void {
+  execFileSync('sync');
+}
+
+const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
 
 export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
   const size = options.sizeMiB * MiB;
+  const rounds = options.rounds;
   const work = makeTempDir('parley-bench-files-');
   const serverDir = path.join(work, 'server');
+  const bareDir = path.join(work, 'bare');
   const source = path.join(work, 'source.bin');
-  const copy = path.join(work, 'copy.bin');
-  const downloaded = path.join(work, 'downloaded.bin');
+  const target = path.join(work, 'target.bin');
   mkdirSync(serverDir);
-  const server = await startParleyProcess(serverDir, { UPLOAD_MAX_BYTES: String(size * 2), UPLOAD_QUOTA_BYTES: String(size * 4) }, 'files');
+  mkdirSync(bareDir);
+  const server = await startParleyProcess(serverDir, { UPLOAD_MAX_BYTES: String(size * 2), UPLOAD_QUOTA_BYTES: String(size * (rounds + 2)) }, 'files');
+  // The same bytes through a bare Node HTTP server (PUT, GET): what loopback HTTP costs here.
+  const bare = await spawnServer({ script: benchFile('files-bare-server.js'), env: { DATA_DIR: bareDir }, cwd: bareDir, readyText: 'bare file server listening' });
   try {
-    say(`  ${options.sizeMiB} MiB of random bytes, tus PATCHes of ${options.chunkMiB} MiB over loopback HTTP, server pid ${server.pid}\n`);
+    say(`  ${options.sizeMiB} MiB of random bytes, tus PATCHes of ${options.chunkMiB} MiB over loopback HTTP, ${rounds} rounds (medians), server pid ${server.pid}\n`);
     await writeRandomFile(source, size);
     const token = (await api<{ accessToken: string }>(server.url, 'POST', '/auth/register', { username: 'filebench', password: 'bench password 1234' })).accessToken;
     const { rss: idleRss, hwm: idleHwm } = memoryMiB(server.pid);
 
-    // The plain copy runs right before the upload, so both meet the same page-cache state.
-    let started = performance.now();
-    await streamCopy(source, copy);
-    const copyMs = performance.now() - started;
-    rmSync(copy, { force: true });
-
-    started = performance.now();
-    const fileId = await tusUpload(server.url, token, source, size, options.chunkMiB * MiB);
-    const uploadMs = performance.now() - started;
-    const afterUpload = memoryMiB(server.pid);
-
-    started = performance.now();
-    const got = await send(`${server.url}/api/v1/files/${fileId}/content`, 'GET', { authorization: `Bearer ${token}` }, undefined, createWriteStream(downloaded, { highWaterMark: MiB }));
-    const downloadMs = performance.now() - started;
-    if (got.status !== 200 || statSync(downloaded).size !== size) throw new Error(`download answered ${got.status} with ${statSync(downloaded).size} bytes`);
-    const peak = memoryMiB(server.pid).hwm;
-    rmSync(downloaded, { force: true });
-
-    // The same bytes through a bare Node HTTP server (one PUT, one GET): what loopback HTTP costs here.
-    const bareDir = path.join(work, 'bare');
-    mkdirSync(bareDir);
-    const bare = await spawnServer({ script: benchFile('files-bare-server.js'), env: { DATA_DIR: bareDir }, cwd: bareDir, readyText: 'bare file server listening' });
-    let bareUploadMs = 0;
-    let bareDownloadMs = 0;
-    try {
-      started = performance.now();
-      const put = await send(`${bare.url}/x`, 'PUT', { 'content-length': String(size) }, createReadStream(source, { highWaterMark: MiB }));
-      bareUploadMs = performance.now() - started;
-      started = performance.now();
-      const get = await send(`${bare.url}/x`, 'GET', {}, undefined, createWriteStream(downloaded, { highWaterMark: MiB }));
-      bareDownloadMs = performance.now() - started;
-      if (put.status !== 204 || get.status !== 200) throw new Error(`bare server answered ${put.status}/${get.status}`);
-    } finally {
-      await bare.stop();
+    /** Runs one transfer from a clean page cache and returns its rate, MiB/s; the written copy is removed after. */
+    const timed = async (transfer: () => Promise<number>): Promise<number> => {
+      flushDirtyPages();
+      const rate = mbps(size, await transfer());
+      if (existsSync(target) && statSync(target).size !== size) throw new Error(`a transfer wrote ${statSync(target).size} of ${size} bytes`);
+      rmSync(target, { force: true });
+      return rate;
+    };
+    const rates = { copy: [] as number[], upload: [] as number[], download: [] as number[], downloadDiscard: [] as number[], bareUp: [] as number[], bareDown: [] as number[], bareDownDiscard: [] as number[] };
+    let afterUpload = { rss: 0, hwm: 0 };
+    for (let round = 0; round < rounds; round++) {
+      rates.copy.push(
+        await timed(async () => {
+          const started = performance.now();
+          await streamCopy(source, target);
+          return performance.now() - started;
+        }),
+      );
+      let fileId = '';
+      rates.upload.push(
+        await timed(async () => {
+          const upload = await clientTransfer({ kind: 'tus-upload', baseUrl: server.url, token, file: source, size, chunk: options.chunkMiB * MiB });
+          fileId = upload.fileId ?? '';
+          return upload.ms;
+        }),
+      );
+      if (round === 0) afterUpload = memoryMiB(server.pid);
+      const download = { kind: 'get', url: `${server.url}/api/v1/files/${fileId}/content`, headers: { authorization: `Bearer ${token}` }, file: target } as const;
+      rates.download.push(await timed(async () => (await clientTransfer(download)).ms));
+      rates.downloadDiscard.push(await timed(async () => (await clientTransfer({ ...download, file: '/dev/null' })).ms));
+      rates.bareUp.push(await timed(async () => (await clientTransfer({ kind: 'put', url: `${bare.url}/x`, file: source, size })).ms));
+      rates.bareDown.push(await timed(async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: target })).ms));
+      rates.bareDownDiscard.push(await timed(async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: '/dev/null' })).ms));
     }
+    const peak = memoryMiB(server.pid).hwm;
 
-    const copyRate = mbps(size, copyMs);
-    const uploadRate = mbps(size, uploadMs);
-    const downloadRate = mbps(size, downloadMs);
-    const bareUpRate = mbps(size, bareUploadMs);
-    const bareDownRate = mbps(size, bareDownloadMs);
+    const copyRate = median(rates.copy);
+    const uploadRate = median(rates.upload);
+    const downloadRate = median(rates.download);
+    const bareUpRate = median(rates.bareUp);
+    const bareDownRate = median(rates.bareDown);
+    const discardRate = median(rates.downloadDiscard);
+    const bareDiscardRate = median(rates.bareDownDiscard);
+    const all = (values: number[]) => `(${values.map((value) => fixed(value, 0)).join(', ')})`;
     say(
-      `  plain copy        ${fixed(copyRate, 0).padStart(6)} MiB/s\n` +
-        `  bare HTTP PUT     ${fixed(bareUpRate, 0).padStart(6)} MiB/s  = ${fixed((bareUpRate / copyRate) * 100)} % of the copy (reference: loopback HTTP to disk, no Parley)\n` +
-        `  bare HTTP GET     ${fixed(bareDownRate, 0).padStart(6)} MiB/s  = ${fixed((bareDownRate / copyRate) * 100)} % of the copy\n` +
-        `  tus upload        ${fixed(uploadRate, 0).padStart(6)} MiB/s  = ${fixed((uploadRate / copyRate) * 100)} % of the copy (includes sniffing and the SHA-256 of the finished file)\n` +
-        `  download          ${fixed(downloadRate, 0).padStart(6)} MiB/s  = ${fixed((downloadRate / copyRate) * 100)} % of the copy\n` +
-        `  Parley / bare HTTP: upload ${fixed((uploadRate / bareUpRate) * 100)} %, download ${fixed((downloadRate / bareDownRate) * 100)} %\n` +
+      `  plain copy        ${fixed(copyRate, 0).padStart(6)} MiB/s  ${all(rates.copy)}\n` +
+        `  bare HTTP PUT     ${fixed(bareUpRate, 0).padStart(6)} MiB/s  = ${fixed((bareUpRate / copyRate) * 100)} % of the copy ${all(rates.bareUp)} (reference: loopback HTTP to disk, no Parley)\n` +
+        `  bare HTTP GET     ${fixed(bareDownRate, 0).padStart(6)} MiB/s  = ${fixed((bareDownRate / copyRate) * 100)} % of the copy ${all(rates.bareDown)}\n` +
+        `  bare GET, discard ${fixed(bareDiscardRate, 0).padStart(6)} MiB/s  = ${fixed((bareDiscardRate / copyRate) * 100)} % of the copy ${all(rates.bareDownDiscard)}\n` +
+        `  tus upload        ${fixed(uploadRate, 0).padStart(6)} MiB/s  = ${fixed((uploadRate / copyRate) * 100)} % of the copy ${all(rates.upload)} (includes sniffing and the SHA-256)\n` +
+        `  download          ${fixed(downloadRate, 0).padStart(6)} MiB/s  = ${fixed((downloadRate / copyRate) * 100)} % of the copy ${all(rates.download)} (the client writes to the same disk)\n` +
+        `  download, discard ${fixed(discardRate, 0).padStart(6)} MiB/s  = ${fixed((discardRate / copyRate) * 100)} % of the copy ${all(rates.downloadDiscard)} (the client drops the bytes, as one on another machine leaves this disk alone)\n` +
+        `  Parley / bare HTTP: upload ${fixed((uploadRate / bareUpRate) * 100)} %, download ${fixed((downloadRate / bareDownRate) * 100)} %, download discarding ${fixed((discardRate / bareDiscardRate) * 100)} %\n` +
         `  target: at least 70 % of the copy each way\n` +
         `  server RSS: ${fixed(idleRss, 0)} MiB idle (peak so far ${fixed(idleHwm, 0)} MiB: start-up and an argon2id registration), ` +
-        `${fixed(afterUpload.rss, 0)} MiB after the upload (peak so far ${fixed(afterUpload.hwm, 0)} MiB); peak (VmHWM) ${fixed(peak, 0)} MiB over the whole run ` +
+        `${fixed(afterUpload.rss, 0)} MiB after the first upload (peak so far ${fixed(afterUpload.hwm, 0)} MiB); peak (VmHWM) ${fixed(peak, 0)} MiB over the whole run ` +
         `(${peak < 200 ? 'under' : 'OVER'} the 200 MB limit)\n`,
     );
     return peak < 200;
   } finally {
+    await bare.stop();
     await server.stop();
     removeTempDir(work);
   }

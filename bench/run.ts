@@ -6,7 +6,7 @@
 //
 // Environment: BENCH_ONLY=http,fanout,idle,history,files picks scenarios (fanout includes the relay);
 // BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
-// BENCH_FILES_MIB (1024) and BENCH_FILES_CHUNK_MIB (64) size the file transfer (bench/files.ts);
+// BENCH_FILES_MIB (1024), BENCH_FILES_CHUNK_MIB (64) and BENCH_FILES_ROUNDS (5) shape the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
 // BENCH_HISTORY_MESSAGES (1000000), BENCH_RATES (comma list of total send rates to step through);
 // BENCH_PROFILE=1 writes CPU profiles of the measured Parley processes (see PROFILE_DIR in lib.ts).
@@ -258,7 +258,7 @@ async function main(): Promise<number> {
   }
   if (only.has('files')) {
     failures += await scenario('file transfer (tus upload, download, memory)', () =>
-      benchFiles({ sizeMiB: envInt('BENCH_FILES_MIB', 1024), chunkMiB: envInt('BENCH_FILES_CHUNK_MIB', 64) }),
+      benchFiles({ sizeMiB: envInt('BENCH_FILES_MIB', 1024), chunkMiB: envInt('BENCH_FILES_CHUNK_MIB', 64), rounds: envInt('BENCH_FILES_ROUNDS', 5) }),
     );
   }
   if (only.has('soak')) {
