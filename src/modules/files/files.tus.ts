@@ -1,6 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, type Hash } from 'node:crypto';
+import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -21,6 +23,27 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 /** What the Fastify side decided about a request before tus sees it, keyed by the request tus gets. */
 const decided = new WeakMap<Request, { uploadId: string }>();
+
+/** tus checksum extension: algorithms a client may name in `Upload-Checksum` (advertised on OPTIONS). */
+const CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5'] as const;
+type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { sha1: 20, sha256: 32, md5: 16 };
+
+/** Status the tus checksum extension defines for a chunk whose digest does not match. */
+const CHECKSUM_MISMATCH_STATUS = 460;
+
+/** A request's `Upload-Checksum`: the digest its body must have. */
+interface ExpectedChecksum {
+  algorithm: ChecksumAlgorithm;
+  digest: Buffer;
+}
+
+/**
+ * The `Upload-Checksum` of the request tus is handling, for the store's `write()` (which only gets
+ * the body stream). Request-scoped rather than a map by upload id, so two requests for one upload
+ * cannot see each other's checksum.
+ */
+const requestChecksum = new AsyncLocalStorage<ExpectedChecksum | undefined>();
 
 /** Chunk bytes queued between the socket and the disk writer per request. */
 const BODY_QUEUE_BYTES = 1024 * 1024;
@@ -70,10 +93,15 @@ function webRequestOf(raw: IncomingMessage): Request {
   return new Request(`http://${raw.headers.host ?? 'localhost'}${raw.url ?? '/'}`, init);
 }
 
-/** A tus hook failure: tus sends `body` with `status_code`; the body is Parley's JSON error. */
+/** A failure thrown into tus: tus sends `body` with `status_code`; the body is Parley's JSON error. */
+function jsonTusError(status_code: number, code: string, message: string): { status_code: number; body: string } {
+  return { status_code, body: JSON.stringify({ error: { code, message } }) };
+}
+
+/** A tus hook failure as Parley's JSON error. */
 function tusError(error: unknown): { status_code: number; body: string } {
   const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
-  return { status_code: appError.status, body: JSON.stringify({ error: { code: appError.code, message: appError.message } }) };
+  return jsonTusError(appError.status, appError.code, appError.message);
 }
 
 /**
@@ -81,10 +109,21 @@ function tusError(error: unknown): { status_code: number; body: string } {
  * possibly huge file) and reports each chunk's end offset (progress between fast loopback PATCHes).
  * The running hash lives in this process only: after a restart, or if a chunk failed half-way, the
  * finished file is hashed from disk instead.
+ *
+ * Also the tus checksum extension: a request's `Upload-Checksum` is checked after its chunk has
+ * streamed to disk, and a chunk that does not match is rolled back by truncating the file to the
+ * offset it started at (the offset tus reports is the file's size). So no chunk is buffered in
+ * memory, and the next `HEAD` shows the offset from before the request.
  */
 class HashingFileStore extends FileStore {
   onWritten: (uploadId: string, offset: number) => void = () => {};
   private readonly running = new Map<string, { hash: Hash; offset: number }>();
+
+  constructor(options: ConstructorParameters<typeof FileStore>[0]) {
+    super(options);
+    // @tus/server builds `Tus-Extension` from this list.
+    this.extensions = [...this.extensions, 'checksum'];
+  }
 
   override async write(readable: IncomingMessage | Readable, fileId: string, offset: number): Promise<number> {
     let state = this.running.get(fileId);
@@ -94,6 +133,10 @@ class HashingFileStore extends FileStore {
     }
     const hashing = state && state.offset === offset ? state : undefined;
     if (!hashing) this.running.delete(fileId);
+    const expected = requestChecksum.getStore();
+    const chunkHash = expected ? createHash(expected.algorithm) : undefined;
+    // The whole-file hash as it was before this chunk, to roll back to if the chunk is discarded.
+    const hashBefore = chunkHash && hashing ? hashing.hash.copy() : undefined;
     // FileStore.write, with one counting-and-hashing stage and a 1 MiB write buffer: the default
     // 16 KiB one turns every 64 KiB socket read into a wait for the disk.
     let received = 0;
@@ -101,15 +144,33 @@ class HashingFileStore extends FileStore {
       transform(chunk: Buffer, _encoding, callback) {
         received += chunk.length;
         hashing?.hash.update(chunk);
+        chunkHash?.update(chunk);
         callback(null, chunk);
       },
     });
-    const target = createWriteStream(path.join(this.directory, fileId), { flags: 'r+', start: offset, highWaterMark: WRITE_BUFFER_BYTES });
+    const filePath = path.join(this.directory, fileId);
+    const target = createWriteStream(filePath, { flags: 'r+', start: offset, highWaterMark: WRITE_BUFFER_BYTES });
     try {
       await pipeline(readable, tap, target);
     } catch {
       this.running.delete(fileId);
+      // Without a checksum tus keeps what was written; with one, a partial chunk cannot be verified,
+      // so it goes too (the client resends it from the old offset).
+      if (expected) {
+        if (!target.closed) await once(target, 'close').catch(() => {});
+        await fsp.truncate(filePath, offset).catch(() => {});
+      }
       throw ERRORS.FILE_WRITE_ERROR;
+    }
+    if (chunkHash && expected && !chunkHash.digest().equals(expected.digest)) {
+      try {
+        await fsp.truncate(filePath, offset);
+      } catch {
+        this.running.delete(fileId);
+        throw ERRORS.FILE_WRITE_ERROR;
+      }
+      if (hashing && hashBefore) hashing.hash = hashBefore;
+      throw jsonTusError(CHECKSUM_MISMATCH_STATUS, 'CHECKSUM_MISMATCH', `Upload-Checksum: the ${expected.algorithm} digest of the request body does not match; the chunk was discarded`);
     }
     const end = offset + received;
     if (hashing) hashing.offset = end;
@@ -150,7 +211,7 @@ export function createTusServer({ files, storage, endpointPath, maxBytes, expiry
     datastore,
     relativeLocation: true,
     ...(corsOrigins.includes('*') ? {} : { allowedOrigins: [...corsOrigins], allowedCredentials: true }),
-    allowedHeaders: ['authorization'],
+    allowedHeaders: ['authorization', 'upload-checksum'],
     // Upload ids never come from the client: the Fastify route made one after its checks.
     namingFunction: (req) => {
       const uploadId = decided.get(req as unknown as Request)?.uploadId;
@@ -160,7 +221,7 @@ export function createTusServer({ files, storage, endpointPath, maxBytes, expiry
     maxSize: maxBytes,
     postReceiveInterval: 250,
     disableTerminationForFinishedUploads: true,
-    exposedHeaders: ['Parley-File-Id'],
+    exposedHeaders: ['Parley-File-Id', 'Tus-Checksum-Algorithm'],
     onUploadFinish: async (_req, upload: Upload) => {
       try {
         const record = await files.finishUpload(upload.id, datastore.takeDigest(upload.id, upload.size ?? -1));
@@ -180,6 +241,20 @@ export function createTusServer({ files, storage, endpointPath, maxBytes, expiry
 function headerOf(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** `Upload-Checksum: <algorithm> <base64 digest>`, refused with 400 before any byte is read. */
+function parseChecksum(header: string | undefined): ExpectedChecksum | undefined {
+  if (header === undefined) return undefined;
+  const match = /^\s*(\S+) +([A-Za-z0-9+/]+={0,2})\s*$/.exec(header);
+  if (!match) throw AppError.validation('Upload-Checksum', 'must be "<algorithm> <base64 digest>"');
+  const algorithm = match[1]?.toLowerCase() as ChecksumAlgorithm;
+  if (!CHECKSUM_ALGORITHMS.includes(algorithm)) {
+    throw AppError.validation('Upload-Checksum', `unsupported algorithm (supported: ${CHECKSUM_ALGORITHMS.join(', ')})`);
+  }
+  const digest = Buffer.from(match[2] ?? '', 'base64');
+  if (digest.length !== DIGEST_BYTES[algorithm]) throw AppError.validation('Upload-Checksum', `is not a base64 ${algorithm} digest`);
+  return { algorithm, digest };
 }
 
 function parseMetadata(header: string | undefined): UploadMetadata {
@@ -203,17 +278,21 @@ function parseMetadata(header: string | undefined): UploadMetadata {
  * rules (size, quota, purpose): those refusals use the JSON error shape, before a byte is read.
  */
 export function tusRoutes(files: FilesService, tus: TusServer) {
-  async function handOver(request: FastifyRequest, reply: FastifyReply, uploadId?: string): Promise<void> {
+  async function handOver(request: FastifyRequest, reply: FastifyReply, { uploadId, checksum }: { uploadId?: string; checksum?: ExpectedChecksum } = {}): Promise<void> {
     reply.hijack();
     try {
       const webRequest = webRequestOf(request.raw);
       if (uploadId) decided.set(webRequest, { uploadId });
-      const response = await tus.handleWeb(webRequest);
+      const response = await requestChecksum.run(checksum, () => tus.handleWeb(webRequest));
       const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
       const headers = Object.fromEntries(response.headers);
+      // @tus/server's OPTIONS handler has no place for this checksum-extension header.
+      if (request.method === 'OPTIONS') headers['tus-checksum-algorithm'] = CHECKSUM_ALGORITHMS.join(',');
       // A refused or aborted chunk leaves unread bytes: close the connection rather than read them.
       const unread = !request.raw.complete;
       if (unread) headers.connection = 'close';
+      // Node knows no reason phrase for 460 ("unknown" otherwise).
+      if (response.status === CHECKSUM_MISMATCH_STATUS) reply.raw.statusMessage = 'Checksum Mismatch';
       reply.raw.writeHead(response.status, headers);
       reply.raw.end(body, () => {
         if (unread) request.raw.destroy();
@@ -238,8 +317,10 @@ export function tusRoutes(files: FilesService, tus: TusServer) {
       if (headerOf(request, 'upload-defer-length') !== undefined) throw AppError.validation('Upload-Length', 'is required (deferred lengths are not accepted)');
       const lengthHeader = headerOf(request, 'upload-length');
       if (lengthHeader === undefined || !/^[0-9]{1,16}$/.test(lengthHeader)) throw AppError.validation('Upload-Length', 'must be the file size in bytes');
+      // Checked before the upload exists (creation-with-upload may carry a checksummed first chunk).
+      const checksum = parseChecksum(headerOf(request, 'upload-checksum'));
       const upload = await files.beginUpload(actor, { size: Number(lengthHeader), metadata: parseMetadata(headerOf(request, 'upload-metadata')) });
-      await handOver(request, reply, upload.id);
+      await handOver(request, reply, { uploadId: upload.id, checksum });
     });
 
     for (const method of ['HEAD', 'PATCH', 'DELETE'] as const) {
@@ -252,7 +333,9 @@ export function tusRoutes(files: FilesService, tus: TusServer) {
         handler: async (request, reply) => {
           const { id } = request.params as { id: string };
           await files.requireOwnUpload(actorOf(request), id);
-          await handOver(request, reply);
+          // Before the hijack, so a bad header gets Parley's JSON 400 and no byte is written.
+          const checksum = method === 'PATCH' ? parseChecksum(headerOf(request, 'upload-checksum')) : undefined;
+          await handOver(request, reply, { checksum });
         },
       });
     }
