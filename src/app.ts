@@ -105,7 +105,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     log: logger,
   });
   const messaging = createMessagingService({
-    messages: createMessagingRepository(db),
+    messages: createMessagingRepository(db, { sqlite: database.sqlite }),
     attachments: files,
     users: usersRepository,
     groups,

@@ -201,6 +201,38 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       expect((await history(bob.client, conversationId)).items).toHaveLength(3);
     });
 
+    it('stores a burst across many conversations at once (retries inside it included): each ack is the stored message, each conversation shows its own last one', async () => {
+      // Sends that arrive together are committed together on SQLite (one transaction per event-loop
+      // turn): a retry in the same burst, or a busy neighbour conversation, must not disturb the rest.
+      const alice = await crowd.user();
+      const others = [await crowd.user(), await crowd.user(), await crowd.user()];
+      const groups = [await createGroup(alice.client, [others[0]!.id]), await createGroup(alice.client, [others[1]!.id]), await createGroup(alice.client, [others[2]!.id])];
+      const privateWith = await openPrivate(alice.client, others[0]!.id);
+      const targets = [...groups.map((g) => g.conversationId), privateWith];
+      const sends: Array<Promise<Message>> = [];
+      const burstIds = Array.from({ length: 12 }, () => newClientMsgId());
+      for (let round = 0; round < 3; round++) {
+        burstIds.forEach((clientMsgId, index) => {
+          const conversationId = targets[index % targets.length]!;
+          // Rounds 1 and 2 retry round 0's clientMsgIds, over the socket and over REST.
+          const payload = { conversationId, type: 'text' as const, content: `burst ${index}`, clientMsgId };
+          sends.push(round === 1 ? postMessage(alice.client, conversationId, payload) : alice.client.emit('chat', payload));
+        });
+      }
+      const acks = await Promise.all(sends);
+      const firstRound = acks.slice(0, burstIds.length);
+      expect(new Set(firstRound.map((m) => m.id)).size).toBe(burstIds.length);
+      for (let round = 1; round < 3; round++) {
+        expect(acks.slice(round * burstIds.length, (round + 1) * burstIds.length)).toEqual(firstRound);
+      }
+      for (const conversationId of targets) {
+        const mine = firstRound.filter((m) => m.conversationId === conversationId).sort(byId);
+        expect((await history(alice.client, conversationId)).items).toEqual([...mine].reverse());
+        const listed = (await conversations(alice.client)).find((c) => c.id === conversationId);
+        expect(listed?.lastMessage).toEqual(mine.at(-1));
+      }
+    });
+
     it('delivers the messages of one conversation to every device in id order, even when two senders send quickly', async () => {
       const alice = await crowd.user();
       const bob = await crowd.user();

@@ -1,5 +1,7 @@
+import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConversationsTable, Database, MessagesTable } from '../../platform/db/schema.js';
+import { createSqliteMessageWriter } from './messaging.sqlite-writer.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
@@ -13,7 +15,9 @@ function isUniqueViolation(error: unknown): boolean {
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-export function createMessagingRepository(db: Kysely<Database>) {
+/** `sqlite`: the embedded database's connection, for the group-committed message writer. */
+export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database } = {}) {
+  const sqliteWriter = options.sqlite ? createSqliteMessageWriter(options.sqlite) : undefined;
   return {
     findConversation(id: string): Promise<ConversationRow | undefined> {
       return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -36,6 +40,7 @@ export function createMessagingRepository(db: Kysely<Database>) {
      * undefined when `(sender, clientMsgId)` already exists: the caller returns the stored one.
      */
     async insertMessage(message: NewMessage): Promise<MessageRow | undefined> {
+      if (sqliteWriter) return sqliteWriter.insert(message);
       try {
         return await db.transaction().execute(async (trx) => {
           const result = await trx.insertInto('messages').values(message).executeTakeFirstOrThrow();
