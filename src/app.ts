@@ -149,7 +149,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const { logger, close: closeLogger } = await createLogger(config.log);
-  const database = openDatabase(config.database);
+  const database = openDatabase(config.database, { onBackgroundError: (message) => logger.warn({ err: message }, 'SQLite background checkpoint failed; the main connection checkpoints again') });
   const cache = createCache(config.redisUrl, config.redisKeyPrefix);
   try {
     const applied = await database.migrate();

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,6 +36,35 @@ describe(`database scripts as processes (${storageLabel})`, () => {
   });
 
   if (!TEST_DATABASE_URL) {
+    it('checkpoints the WAL from a background thread while the server runs: messages reach the database file and the WAL is reused', async () => {
+      const env = await environment();
+      const server = await startServer(env);
+      cleanups.push(() => server.close());
+      const api = apiClient(server.url);
+      const [alice, bob] = [await newUser(api), await newUser(api)];
+      const conversation = await api('POST', '/conversations', { token: alice.accessToken, body: { peerId: bob.id } });
+      const route = `/conversations/${encodeURIComponent(conversation.body.id)}/messages`;
+      const databaseFile = path.join(env.dataDir, 'parley.db');
+      const walSizes: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        const before = statSync(databaseFile).size;
+        const sent = await Promise.all(
+          // 50 messages of 8 KB, from both sides: within the send limit of 200 per user per 10 s.
+          Array.from({ length: 50 }, (_, i) =>
+            api('POST', route, { token: (i % 2 ? alice : bob).accessToken, body: { type: 'text', content: `${round}.${i} ${'x'.repeat(8000)}`, clientMsgId: randomUUID() } }),
+          ),
+        );
+        expect(sent.map((res) => res.status)).toEqual(sent.map(() => 201));
+        // The server's own connection never checkpoints (wal_autocheckpoint = 0), and 400 KB stays
+        // under SQLite's own 1,000-page threshold anyway: only the background thread moves these
+        // pages into the database file.
+        await expect.poll(() => statSync(databaseFile).size - before, { timeout: 10_000, interval: 100 }).toBeGreaterThan(350_000);
+        walSizes.push(statSync(`${databaseFile}-wal`).size);
+      }
+      // Once checkpointed, the WAL starts over from its beginning instead of growing round by round.
+      expect(walSizes.at(-1)).toBeLessThan((walSizes[0] as number) * 2);
+    });
+
     it('db:backup copies a running server consistently while users keep registering', async () => {
       const env = await environment();
       const server = await startServer(env);

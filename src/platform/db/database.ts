@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseConfig } from '../../config.js';
 import type { DialectName } from './dialect.js';
+import { startBackgroundCheckpoints } from './checkpointer.js';
 import { migrationProvider } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -89,12 +90,15 @@ function withQueryTimeout(pool: import('mysql2').Pool, timeoutMs: () => number |
   };
 }
 
-export function openDatabase(config: DatabaseConfig): DatabaseHandle {
+/** `onBackgroundError`: told when SQLite's background checkpoint thread fails (it then falls back). */
+export function openDatabase(config: DatabaseConfig, options: { onBackgroundError?: (message: string) => void } = {}): DatabaseHandle {
   let queryTimeoutMs: number | undefined;
   let sqlite: SqliteDatabase.Database | undefined;
+  let checkpoints: { stop(): Promise<void> } | undefined;
   let db: Kysely<Database>;
   if (config.kind === 'sqlite') {
     sqlite = openSqlite(config.file);
+    if (!sqlite.memory) checkpoints = startBackgroundCheckpoints(sqlite, options.onBackgroundError ?? (() => {}));
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
     const poolOptions = {
@@ -132,6 +136,7 @@ export function openDatabase(config: DatabaseConfig): DatabaseHandle {
       await sql`select 1`.execute(db);
     },
     async close() {
+      await checkpoints?.stop();
       // Kysely's destroy closes the pool or the SQLite handle (which checkpoints the WAL).
       await db.destroy();
     },
