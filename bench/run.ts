@@ -36,7 +36,7 @@ const PLANNED_END = STARTED + 400_000;
 function deadline(budgetMs: number, reserveAfterMs: number): number {
   return Math.min(Date.now() + budgetMs, PLANNED_END - reserveAfterMs);
 }
-const RESERVE = { relay: 60_000, idle: 70_000 };
+const RESERVE = { relay: 90_000, idle: 70_000 };
 
 interface Scenario {
   name: string;
@@ -169,7 +169,7 @@ function fanoutOptions(deadlineAt: number): FanoutOptions {
   return {
     clients: Math.max(20, Math.floor(envInt('BENCH_CLIENTS', 1000) / 20) * 20),
     procs: envInt('BENCH_GEN_PROCS', 2),
-    rates: (process.env.BENCH_RATES ?? '100,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600,12800').split(',').map(Number).filter((n) => n > 0),
+    rates: (process.env.BENCH_RATES ?? '400,800,1200,1600,2000,2400,2800,3200,3600,4000,4800,5600,6400,8000,9600,12800').split(',').map(Number).filter((n) => n > 0),
     stepMs: envInt('BENCH_STEP_SEC', 5) * 1000,
     drainMs: 4000,
     contentBytes: 200,
@@ -235,7 +235,7 @@ async function main(): Promise<number> {
     });
     failures += await scenario('fan-out: bare Socket.IO relay (no auth, no storage)', async () => {
       // The same number of clients as Parley had, should registration have fallen short.
-      const options = { ...fanoutOptions(deadline(75_000, RESERVE.idle)), ...(parley ? { clients: parley.clients } : {}) };
+      const options = { ...fanoutOptions(deadline(105_000, RESERVE.idle)), ...(parley ? { clients: parley.clients } : {}) };
       say(describe(options));
       relay = await benchRelayFanout(options);
       printFanout(relay);
