@@ -12,6 +12,8 @@ import { type Env, loadConfig } from '../src/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** dist/src/main.js next to this compiled file (dist/bench/lib.js). */
+/** Node flags Parley runs with, as `npm start` and docs/deploy/parley.service give them. */
+export const PARLEY_NODE_FLAGS = ['--max-semi-space-size=8'];
 export const PARLEY_MAIN = path.resolve(here, '..', 'src', 'main.js');
 export const benchFile = (name: string) => path.join(here, name);
 
@@ -140,7 +142,7 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
   const server = await spawnServer({
     script: PARLEY_MAIN,
     cwd: dataDir,
-    nodeArgs: profiling && profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [],
+    nodeArgs: [...PARLEY_NODE_FLAGS, ...(profiling && profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
     readyText: 'Parley is listening',
     env: {
       NODE_ENV: 'production',
