@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type ApiResponse, expectError, newUser, uniqueName } from './support/http.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
@@ -356,6 +356,22 @@ describe(`users and auth: authentication routes (${storageLabel})`, () => {
     it('does not accept a refresh token where an access token is expected', async () => {
       const user = await newUser(api);
       expectError(await me(user.refreshToken), 401, 'UNAUTHORIZED');
+    });
+
+    it('refuses an access token once it has expired, also one it accepted before (verified tokens are remembered)', async () => {
+      const user = await newUser(api);
+      expect((await me(user.accessToken)).status).toBe(200);
+      expect((await me(user.accessToken)).status).toBe(200);
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        // Past any access-token lifetime (ACCESS_TOKEN_TTL is at most a day).
+        vi.setSystemTime(Date.now() + 86_401_000);
+        expect(expectError(await me(user.accessToken), 401, 'UNAUTHORIZED').message).toBe('access token expired');
+        // Forgotten once expired: the next try goes through the full check and still fails.
+        expect(expectError(await me(user.accessToken), 401, 'UNAUTHORIZED').message).toBe('access token expired');
+      } finally {
+        vi.useRealTimers();
+      }
     });
   });
 
