@@ -87,7 +87,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
   });
-  const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence });
+  const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence, publisher });
   const groups = createGroupsService({ groups: groupsRepository, users: usersRepository, publisher, clock, presence, bus });
   const fileStorage = createFileStorage(config.files.dir);
   const files = createFilesService({

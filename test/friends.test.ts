@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FriendRequest } from '../src/client/rest.js';
 import { type ApiResponse, expectError, newUser, type TestUser } from './support/http.js';
 import { storageLabel } from './support/server.js';
+import { people } from './support/messaging.js';
+import { collect, nextEvent, settle } from './support/realtime.js';
 import { useTestServer } from './support/suite.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -502,5 +505,47 @@ describe(`friends and blocks (${storageLabel})`, () => {
       expect(await friendIds(a)).toEqual([visitor.id]);
       expect(await friendIds(b)).toEqual([visitor.id]);
     });
+  });
+});
+
+describe(`friend request and unfriend events (${storageLabel})`, () => {
+  const suite = useTestServer();
+  const crowd = people(() => suite.server.url);
+  afterEach(() => crowd.closeAll());
+
+  it('tells both users of a new and an accepted request, only the addressee of a rejection, and both of an unfriending', async () => {
+    const alice = await crowd.user();
+    const bob = await crowd.user();
+    const aliceTablet = await crowd.device(alice);
+    const carol = await crowd.user();
+
+    // Sent: the addressee sees it arrive, the sender's other device sees it too.
+    const atBob = nextEvent(bob.socket, 'friend_request');
+    const atTablet = nextEvent(aliceTablet.socket, 'friend_request');
+    const sent = await alice.client.request<FriendRequest>('POST', '/friend-requests', { toUserId: bob.id, message: 'hi 👋' });
+    for (const event of [await atBob, await atTablet]) expect(event.request).toEqual(sent);
+    expect(sent).toMatchObject({ status: 'pending', fromUser: { id: alice.id }, toUser: { id: bob.id }, message: 'hi 👋' });
+
+    // Accepted: both hear it, with the answered request.
+    const acceptedAtAlice = nextEvent(alice.socket, 'friend_request', (event) => event.request.status === 'accepted');
+    const accepted = await bob.client.request<FriendRequest>('POST', `/friend-requests/${sent.id}/accept`);
+    expect((await acceptedAtAlice).request).toEqual(accepted);
+    expect(accepted).toMatchObject({ id: sent.id, status: 'accepted' });
+
+    // Rejected: the addressee's devices hear it; the sender is not told.
+    const toCarol = await alice.client.request<FriendRequest>('POST', '/friend-requests', { toUserId: carol.id });
+    const quietAlice = collect(alice.socket, 'friend_request');
+    const rejectedAtCarol = nextEvent(carol.socket, 'friend_request', (event) => event.request.status === 'rejected');
+    await carol.client.request('POST', `/friend-requests/${toCarol.id}/reject`);
+    expect((await rejectedAtCarol).request).toMatchObject({ id: toCarol.id, status: 'rejected' });
+    await settle(300);
+    expect(quietAlice.filter((event) => event.request.id === toCarol.id)).toEqual([]);
+
+    // Unfriended: each side learns which user left their list.
+    const removedAtBob = nextEvent(bob.socket, 'friend_removed');
+    const removedAtAlice = nextEvent(alice.socket, 'friend_removed');
+    await alice.client.request('DELETE', `/friends/${bob.id}`);
+    expect(await removedAtBob).toEqual({ userId: alice.id });
+    expect(await removedAtAlice).toEqual({ userId: bob.id });
   });
 });

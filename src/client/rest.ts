@@ -6,17 +6,10 @@
 import type { AiConversation, AiMessage } from '../contract/ai.js';
 import type { CallMedia, CallStateName, FileRecord } from '../contract/events.js';
 import type { Message } from '../contract/messages.js';
+import type { FriendRequest, User } from '../contract/users.js';
 import type { ParleyClient, Tokens } from './index.js';
 
-export interface User {
-  id: string;
-  username: string;
-  nickname: string;
-  avatarUrl: string | null;
-  isGuest: boolean;
-  bio: string;
-  createdAt: string;
-}
+export type { FriendRequest, User } from '../contract/users.js';
 
 export interface Profile {
   gender: 'male' | 'female' | 'other' | 'unspecified' | null;
@@ -73,16 +66,6 @@ export interface Friend {
   user: User;
   since: string;
   presence: Presence;
-}
-
-export interface FriendRequest {
-  id: string;
-  fromUser: User;
-  toUser: User;
-  message: string;
-  status: 'pending' | 'accepted' | 'rejected' | 'cancelled';
-  createdAt: string;
-  respondedAt: string | null;
 }
 
 export interface Blocked {

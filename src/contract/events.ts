@@ -15,6 +15,7 @@ import type {
   SdpPayload,
 } from './calls.js';
 import type { FileTransferEvent } from './files.js';
+import type { FriendRequest } from './users.js';
 import type { AiCancelPayload, AiChatAck, AiChatPayload, AiChunkEvent, AiDoneEvent, AiErrorEvent } from './ai.js';
 
 export * from './calls.js';
@@ -88,6 +89,19 @@ export interface MembershipEvent {
   mutedUntil?: string | null;
 }
 
+/**
+ * A friend request changed: sent (`pending`, to both users' devices), accepted (to both), rejected
+ * (to the addressee's devices only: the sender is not told).
+ */
+export interface FriendRequestEvent {
+  request: FriendRequest;
+}
+
+/** A friendship ended by unfriending (to both users' devices); `userId` is the other user. */
+export interface FriendRemovedEvent {
+  userId: string;
+}
+
 type Handler<P, R> = (payload: P, ack: (response: Ack<R>) => void) => void;
 
 /** Events a client sends; each takes one payload and an acknowledgement callback. */
@@ -124,6 +138,8 @@ export interface ServerToClientEvents {
   user_status: (event: UserStatusEvent) => void;
   /** Group membership changed for the receiving user or in one of their groups. */
   group_member: (event: MembershipEvent) => void;
+  friend_request: (event: FriendRequestEvent) => void;
+  friend_removed: (event: FriendRemovedEvent) => void;
   /** The connection's session ended (logout, revocation); the socket is closed right after. */
   session_revoked: (event: { reason: string }) => void;
   /**

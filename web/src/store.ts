@@ -113,10 +113,6 @@ export function navigate(path: string, replace = false): void {
   update({ route: path });
 }
 addEventListener('popstate', () => update({ route: location.pathname }));
-// Friend requests have no socket event: look again whenever the tab comes back into view.
-document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'visible' && state.me) void loadContacts().catch(() => {});
-});
 
 export const compareIds = (a: string, b: string): number => {
   const x = BigInt(a);
@@ -433,6 +429,8 @@ async function connectSocket(): Promise<void> {
     void loadConversations().catch(() => {});
   });
   socket.on('session_revoked', () => void signedOut());
+  socket.on('friend_request', () => void loadContacts().catch(() => {}));
+  socket.on('friend_removed', () => void loadContacts().catch(() => {}));
   for (const hook of socketHooks) hook(socket);
   clearInterval(typingTimer);
   typingTimer = setInterval(() => {

@@ -1,3 +1,4 @@
+import { nullPublisher, type Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -17,6 +18,8 @@ export interface FriendsServiceDeps {
   users: UsersRepository;
   clock: Clock;
   presence?: PresenceReader;
+  /** Tells the users' devices about requests and unfriending as they happen. */
+  publisher?: Publisher;
 }
 
 const isAfterCursor = (value: unknown): value is { after: string } =>
@@ -26,6 +29,13 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).to
 
 export function createFriendsService(deps: FriendsServiceDeps) {
   const { friends, users, clock } = deps;
+  const publisher = deps.publisher ?? nullPublisher;
+
+  /** The request as the API shows it, announced to `userIds`' devices. */
+  function announce(request: FriendRequest, userIds: readonly string[]): FriendRequest {
+    publisher.toUsers(userIds, 'friend_request', { request });
+    return request;
+  }
 
   /** `field` names the body field the id came from, so error details point at what the client sent. */
   async function requireOtherUser(actor: Actor, userId: string, field: string): Promise<UserRow> {
@@ -100,6 +110,8 @@ export function createFriendsService(deps: FriendsServiceDeps) {
     /** Unfriends on both sides. */
     async unfriend(actor: Actor, userId: string): Promise<void> {
       if (!(await friends.deleteFriendship(actor.userId, userId))) throw new AppError('NOT_FOUND', 'not friends with that user');
+      publisher.toUsers([actor.userId], 'friend_removed', { userId });
+      publisher.toUsers([userId], 'friend_removed', { userId: actor.userId });
     },
 
     /**
@@ -116,7 +128,7 @@ export function createFriendsService(deps: FriendsServiceDeps) {
       const crossing = await friends.findPending(target.id, actor.userId);
       if (crossing) {
         await friends.answerRequest(crossing, 'accepted', now);
-        return describe({ ...crossing, status: 'accepted', responded_at: now });
+        return announce(await describe({ ...crossing, status: 'accepted', responded_at: now }), [actor.userId, target.id]);
       }
       const row: FriendRequestRow = {
         id: newId(),
@@ -128,7 +140,7 @@ export function createFriendsService(deps: FriendsServiceDeps) {
         responded_at: null,
       };
       await friends.insertRequest(row);
-      return describe(row);
+      return announce(await describe(row), [actor.userId, target.id]);
     },
 
     async listRequests(actor: Actor, direction: 'incoming' | 'outgoing', cursor: string | undefined, limit: number): Promise<Page<FriendRequest>> {
@@ -144,14 +156,15 @@ export function createFriendsService(deps: FriendsServiceDeps) {
       if (await friends.isBlocked(actor.userId, request.from_user_id)) throw new AppError('FORBIDDEN', 'you have blocked this user; unblock them first');
       const now = clock.now().getTime();
       if (!(await friends.answerRequest(request, 'accepted', now))) throw new AppError('CONFLICT', 'friend request was answered meanwhile');
-      return describe({ ...request, status: 'accepted', responded_at: now });
+      return announce(await describe({ ...request, status: 'accepted', responded_at: now }), [request.from_user_id, request.to_user_id]);
     },
 
     async reject(actor: Actor, requestId: string): Promise<FriendRequest> {
       const request = await requireIncoming(actor, requestId);
       const now = clock.now().getTime();
       if (!(await friends.answerRequest(request, 'rejected', now))) throw new AppError('CONFLICT', 'friend request was answered meanwhile');
-      return describe({ ...request, status: 'rejected', responded_at: now });
+      // Only the addressee's own devices hear of it: a rejection is not announced to the sender.
+      return announce(await describe({ ...request, status: 'rejected', responded_at: now }), [request.to_user_id]);
     },
 
     /** Blocks a user: ends any friendship and pending request between the two. */
