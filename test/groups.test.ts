@@ -173,6 +173,31 @@ describe(`groups (${storageLabel})`, () => {
       expect(listed.body.items.find((g) => g.id === res.body.id)?.name).toBe(name);
     });
 
+    it('pages the caller\'s groups and a group\'s members with cursor and limit, and refuses a cursor it did not hand out', async () => {
+      const [owner, bob, carol, dave] = await Promise.all([person(), person(), person(), person()]);
+      const created = [await createGroup(owner, [bob], 'one'), await createGroup(owner, [], 'two'), await createGroup(owner, [], 'three')];
+      const first = await call<{ items: Group[]; nextCursor: string | null }>(owner, 'GET', '/groups?limit=2');
+      expect(first.status).toBe(200);
+      expect(first.body.items.map((g) => g.id)).toEqual(created.slice(0, 2).map((g) => g.id));
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+      const second = await call<{ items: Group[]; nextCursor: string | null }>(owner, 'GET', `/groups?limit=2&cursor=${encodeURIComponent(first.body.nextCursor!)}`);
+      expect(second.body).toEqual({ items: [created[2]], nextCursor: null });
+      expect((await call<{ items: Group[] }>(bob, 'GET', '/groups')).body).toEqual({ items: [{ ...created[0], memberCount: 2 }], nextCursor: null });
+
+      await call(owner, 'POST', `/groups/${created[0]!.id}/members`, { userIds: [carol.id, dave.id] });
+      const everyone = await members(owner, created[0]!.id);
+      // Joining order; carol and dave joined in the same request, so their order is by id.
+      expect(everyone.map((m) => m.user.id)).toEqual([owner.id, bob.id, ...[carol.id, dave.id].sort()]);
+      const pageOne = await call<{ items: Member[]; nextCursor: string | null }>(bob, 'GET', `/groups/${created[0]!.id}/members?limit=3`);
+      expect(pageOne.body.items).toEqual(everyone.slice(0, 3));
+      const pageTwo = await call<{ items: Member[]; nextCursor: string | null }>(bob, 'GET', `/groups/${created[0]!.id}/members?limit=3&cursor=${encodeURIComponent(pageOne.body.nextCursor!)}`);
+      expect(pageTwo.body).toEqual({ items: everyone.slice(3), nextCursor: null });
+
+      expectError(await call(owner, 'GET', '/groups?cursor=garbage'), 400, 'VALIDATION_FAILED');
+      expectError(await call(owner, 'GET', `/groups/${created[0]!.id}/members?cursor=garbage`), 400, 'VALIDATION_FAILED');
+      expectError(await call(owner, 'GET', '/groups?limit=201'), 400, 'VALIDATION_FAILED');
+    });
+
     it('accepts a name of 64 characters, emoji included', async () => {
       const owner = await person();
       for (const name of ['a'.repeat(64), '🎉'.repeat(64)]) {

@@ -185,11 +185,11 @@ export function rest(client: ParleyClient) {
     },
     groups: {
       create: (input: { name: string; description?: string; memberIds?: string[] }) => call<Group>('POST', '/groups', input),
-      list: () => call<{ items: Group[] }>('GET', '/groups'),
+      list: (cursor?: string, limit?: number) => call<Page<Group>>('GET', `/groups${q({ cursor, limit })}`),
       get: (groupId: string) => call<Group>('GET', `/groups/${id(groupId)}`),
       update: (groupId: string, fields: { name?: string; description?: string }) => call<Group>('PATCH', `/groups/${id(groupId)}`, fields),
       dissolve: (groupId: string) => call<null>('DELETE', `/groups/${id(groupId)}`),
-      members: (groupId: string) => call<{ items: Member[] }>('GET', `/groups/${id(groupId)}/members`),
+      members: (groupId: string, cursor?: string, limit?: number) => call<Page<Member>>('GET', `/groups/${id(groupId)}/members${q({ cursor, limit })}`),
       addMembers: (groupId: string, userIds: string[]) => call<{ items: Member[] }>('POST', `/groups/${id(groupId)}/members`, { userIds }),
       /** Leave (own id) or remove a member (owner, admins). */
       removeMember: (groupId: string, userId: string) => call<null>('DELETE', `/groups/${id(groupId)}/members/${id(userId)}`),

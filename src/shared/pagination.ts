@@ -1,3 +1,5 @@
+import { AppError } from './errors.js';
+
 /** A page of a list (API.md: `{items, nextCursor}`). */
 export interface Page<T> {
   items: T[];
@@ -22,3 +24,21 @@ export function decodeCursor<T>(cursor: string | undefined, isValid: (value: unk
   }
   return undefined;
 }
+
+/** Where a page ordered by (time, id) stopped: the last row's time and id. */
+export interface TimeIdPosition {
+  at: number;
+  id: string;
+}
+
+const isTimeId = (value: unknown): value is [number, string] =>
+  Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string';
+
+/** Reads a (time, id) cursor; one this API did not hand out is VALIDATION_FAILED. */
+export function decodeTimeIdCursor(cursor: string | undefined): TimeIdPosition | undefined {
+  const value = decodeCursor(cursor, isTimeId);
+  if (cursor && !value) throw AppError.validation('cursor', 'is not a cursor this list returned');
+  return value ? { at: value[0], id: value[1] } : undefined;
+}
+
+export const encodeTimeIdCursor = (position: TimeIdPosition): string => encodeCursor([position.at, position.id]);

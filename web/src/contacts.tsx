@@ -33,7 +33,7 @@ export function Contacts() {
   const [groups, setGroups] = useState<Group[]>([]);
   const { busy, run } = useAction();
   const refresh = () =>
-    Promise.all([loadContacts(), api.friends.blocks().then((r) => setBlocked(r.items)), api.groups.list().then((r) => setGroups(r.items))]).catch(showError);
+    Promise.all([loadContacts(), api.friends.blocks().then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(showError);
   useEffect(() => void refresh(), []);
 
   const friendIds = new Set(s.friends.map((f) => f.user.id));
@@ -263,7 +263,7 @@ export function GroupInfo({ groupId }: { groupId: string }) {
   const [adding, setAdding] = useState<Set<string>>(new Set());
   const { busy, run } = useAction();
   const refresh = async () => {
-    const [g, m] = await Promise.all([api.groups.get(groupId), api.groups.members(groupId)]);
+    const [g, m] = await Promise.all([api.groups.get(groupId), api.groups.members(groupId, undefined, 200)]);
     setGroup(g);
     setName(g.name);
     setDescription(g.description);

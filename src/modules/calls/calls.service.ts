@@ -16,7 +16,7 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
+import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import type { FriendsService } from '../friends/index.js';
 import { type MessagingService, privateConversationId } from '../messaging/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
@@ -117,9 +117,6 @@ export function formatDuration(totalSec: number): string {
   const ss = String(seconds).padStart(2, '0');
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
 }
-
-const isCursor = (value: unknown): value is [number, string] =>
-  Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string';
 
 /**
  * One-to-one calls: the state machine (ringing → accepted → ended, or rejected, cancelled, missed,
@@ -584,15 +581,14 @@ export function createCallsService(deps: CallsServiceDeps) {
 
     /** The caller's call history, newest first. */
     async history(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<CallRecord>> {
-      const position = decodeCursor(cursor, isCursor);
-      if (cursor && !position) throw AppError.validation('cursor', 'is not a cursor this list returned');
-      const rows = await calls.page(actor.userId, position ? { startedAt: position[0], id: position[1] } : undefined, limit + 1);
+      const position = decodeTimeIdCursor(cursor);
+      const rows = await calls.page(actor.userId, position ? { startedAt: position.at, id: position.id } : undefined, limit + 1);
       const page = rows.slice(0, limit);
       const peerIds = [...new Set(page.map((row) => (row.caller_id === actor.userId ? row.callee_id : row.caller_id)))];
       const peers = new Map((await users.findByIds(peerIds)).map((user) => [user.id, toUser(user)]));
       const items = page.map((row) => toRecord(row, actor.userId, peers.get(row.caller_id === actor.userId ? row.callee_id : row.caller_id) ?? null));
       const last = page.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor([Number(last.started_at), last.id]) : null };
+      return { items, nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.started_at), id: last.id }) : null };
     },
 
     /** One call of the caller's. */

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, GroupMembersTable, UserGroupsTable } from '../../platform/db/schema.js';
+import type { TimeIdPosition } from '../../shared/pagination.js';
 
 export type GroupRow = Selectable<UserGroupsTable>;
 export type MemberRow = Selectable<GroupMembersTable>;
@@ -41,6 +42,15 @@ export function createGroupsRepository(db: Kysely<Database>) {
       return db.selectFrom('group_members').selectAll().where('group_id', '=', groupId).orderBy('joined_at').orderBy('user_id').execute();
     },
 
+    /** A page of members in joining order, after `after` (the previous page's last member). */
+    pageMembers(groupId: string, after: TimeIdPosition | undefined, limit: number): Promise<MemberRow[]> {
+      let query = db.selectFrom('group_members').selectAll().where('group_id', '=', groupId);
+      if (after) {
+        query = query.where((eb) => eb.or([eb('joined_at', '>', after.at), eb.and([eb('joined_at', '=', after.at), eb('user_id', '>', after.id)])]));
+      }
+      return query.orderBy('joined_at').orderBy('user_id').limit(limit).execute();
+    },
+
     memberIds(groupId: string): Promise<string[]> {
       return db
         .selectFrom('group_members')
@@ -61,14 +71,19 @@ export function createGroupsRepository(db: Kysely<Database>) {
       return new Map(rows.map((row) => [row.group_id, Number(row.n)]));
     },
 
-    listForUser(userId: string): Promise<GroupRow[]> {
-      return db
+    /** A page of the user's groups in creation order, after `after` (the previous page's last group). */
+    listForUser(userId: string, after: TimeIdPosition | undefined, limit: number): Promise<GroupRow[]> {
+      let query = db
         .selectFrom('user_groups')
         .innerJoin('group_members', 'group_members.group_id', 'user_groups.id')
         .selectAll('user_groups')
-        .where('group_members.user_id', '=', userId)
-        .orderBy('user_groups.created_at')
-        .execute();
+        .where('group_members.user_id', '=', userId);
+      if (after) {
+        query = query.where((eb) =>
+          eb.or([eb('user_groups.created_at', '>', after.at), eb.and([eb('user_groups.created_at', '=', after.at), eb('user_groups.id', '>', after.id)])]),
+        );
+      }
+      return query.orderBy('user_groups.created_at').orderBy('user_groups.id').limit(limit).execute();
     },
 
     groupIdsForUser(userId: string): Promise<string[]> {

@@ -1,7 +1,8 @@
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
 import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
-import { AddMembersBody, CreateGroupBody, Group, GroupList, GroupParams, Member, MemberList, MemberParams, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
+import { DEFAULT_PAGE_LIMIT } from '../../shared/pagination.js';
+import { AddMembersBody, CreateGroupBody, Group, GroupListQuery, GroupPage, GroupParams, Member, MemberList, MemberPage, MemberParams, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
 import type { GroupsService } from './groups.service.js';
 
 export function groupsRoutes(groups: GroupsService) {
@@ -17,8 +18,8 @@ export function groupsRoutes(groups: GroupsService) {
     );
     app.get(
       '/groups',
-      { schema: { tags, security, summary: "The caller's groups", response: responses({ 200: GroupList }, [401]) } },
-      async (request) => ({ items: await groups.list(actorOf(request)) }),
+      { schema: { tags, security, summary: "The caller's groups, oldest first (paged)", querystring: GroupListQuery, response: responses({ 200: GroupPage }, [400, 401]) } },
+      async (request) => groups.list(actorOf(request), request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
     app.get(
       '/groups/:id',
@@ -40,8 +41,10 @@ export function groupsRoutes(groups: GroupsService) {
     );
     app.get(
       '/groups/:id/members',
-      { schema: { tags, security, summary: 'Members with role and presence', params: GroupParams, response: responses({ 200: MemberList }, [401, 404]) } },
-      async (request) => ({ items: await groups.members(actorOf(request), request.params.id) }),
+      {
+        schema: { tags, security, summary: 'Members with role and presence, in joining order (paged)', params: GroupParams, querystring: GroupListQuery, response: responses({ 200: MemberPage }, [400, 401, 404]) },
+      },
+      async (request) => groups.members(actorOf(request), request.params.id, request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
     app.post(
       '/groups/:id/members',

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Presence } from '../friends/index.js';
-import { Id, IsoTime, User } from '../users/index.js';
+import { Id, IsoTime, PageQuery, User } from '../users/index.js';
 
 export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]);
 export type Role = Static<typeof Role>;
@@ -58,5 +58,7 @@ export type UpdateMemberBody = Static<typeof UpdateMemberBody>;
 
 export const GroupParams = Type.Object({ id: Id });
 export const MemberParams = Type.Object({ id: Id, userId: Id });
-export const GroupList = Type.Object({ items: Type.Array(Group) });
+export const GroupPage = Type.Object({ items: Type.Array(Group), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 export const MemberList = Type.Object({ items: Type.Array(Member) });
+export const MemberPage = Type.Object({ items: Type.Array(Member), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const GroupListQuery = Type.Object({ ...PageQuery });

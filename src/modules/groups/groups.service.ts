@@ -5,6 +5,7 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import type { PresenceReader } from '../friends/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { type GroupRow, groupConversationId, type GroupsRepository, type MemberRow } from './groups.repository.js';
@@ -78,6 +79,26 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     };
   }
 
+  /** Member rows as the API shows them: profile, role, mute and live presence. */
+  async function toMembers(rows: readonly MemberRow[]): Promise<Member[]> {
+    const ids = rows.map((row) => row.user_id);
+    const [people, presence] = await Promise.all([users.findByIds(ids), deps.presence?.presenceOf(ids) ?? new Map<string, 'online' | 'away' | 'offline'>()]);
+    const byId = new Map(people.map((row) => [row.id, row]));
+    return rows.flatMap((row) => {
+      const user = byId.get(row.user_id);
+      if (!user) return [];
+      return [
+        {
+          user: toUser(user),
+          role: row.role as Role,
+          mutedUntil: iso(row.muted_until),
+          joinedAt: iso(Number(row.joined_at)) as string,
+          presence: { status: presence.get(user.id) ?? 'offline', lastSeenAt: iso(user.last_seen_at) },
+        },
+      ];
+    });
+  }
+
   /** The group and the caller's membership; a non-member learns nothing (NOT_FOUND). */
   async function requireMembership(actor: Actor, groupId: string): Promise<{ group: GroupRow; me: MemberRow }> {
     const [group, me] = await Promise.all([groups.find(groupId), groups.findMember(groupId, actor.userId)]);
@@ -133,10 +154,16 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       return toGroup(group, members.length);
     },
 
-    async list(actor: Actor): Promise<Group[]> {
-      const rows = await groups.listForUser(actor.userId);
-      const counts = await groups.countMembers(rows.map((row) => row.id));
-      return rows.map((row) => toGroup(row, counts.get(row.id) ?? 0));
+    /** The caller's groups, oldest first, a page at a time. */
+    async list(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<Group>> {
+      const rows = await groups.listForUser(actor.userId, decodeTimeIdCursor(cursor), limit + 1);
+      const page = rows.slice(0, limit);
+      const counts = await groups.countMembers(page.map((row) => row.id));
+      const last = page.at(-1);
+      return {
+        items: page.map((row) => toGroup(row, counts.get(row.id) ?? 0)),
+        nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.created_at), id: last.id }) : null,
+      };
     },
 
     async get(actor: Actor, groupId: string): Promise<Group> {
@@ -163,25 +190,13 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       publisher.leaveConversation(memberIds, groupConversationId(groupId));
     },
 
-    async members(actor: Actor, groupId: string): Promise<Member[]> {
+    /** Members with role and presence, in the order they joined, a page at a time. */
+    async members(actor: Actor, groupId: string, cursor: string | undefined, limit: number): Promise<Page<Member>> {
       await requireMembership(actor, groupId);
-      const rows = await groups.listMembers(groupId);
-      const ids = rows.map((row) => row.user_id);
-      const [people, presence] = await Promise.all([users.findByIds(ids), deps.presence?.presenceOf(ids) ?? new Map<string, 'online' | 'away' | 'offline'>()]);
-      const byId = new Map(people.map((row) => [row.id, row]));
-      return rows.flatMap((row) => {
-        const user = byId.get(row.user_id);
-        if (!user) return [];
-        return [
-          {
-            user: toUser(user),
-            role: row.role as Role,
-            mutedUntil: iso(row.muted_until),
-            joinedAt: iso(Number(row.joined_at)) as string,
-            presence: { status: presence.get(user.id) ?? 'offline', lastSeenAt: iso(user.last_seen_at) },
-          },
-        ];
-      });
+      const rows = await groups.pageMembers(groupId, decodeTimeIdCursor(cursor), limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { items: await toMembers(page), nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.joined_at), id: last.user_id }) : null };
     },
 
     /** Adds members (owner, admins); they receive the group's events at once on every device. */
@@ -194,7 +209,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const added = await groups.addMembers(groupId, userIds, clock.now().getTime());
       publisher.joinConversation(added, groupConversationId(groupId));
       for (const userId of added) notify(groupId, { userId, change: 'added', role: 'member' });
-      return this.members(actor, groupId);
+      // The whole list (at most MAX_GROUP_MEMBERS), as API.md has this route answer.
+      return toMembers(await groups.listMembers(groupId));
     },
 
     /** Leaves (self) or removes a member (owner, or an admin removing a plain member). */
@@ -254,7 +270,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
         await groups.updateMember(groupId, userId, { muted_until: mutedUntil });
         notify(groupId, { userId, change: 'muted', mutedUntil: iso(mutedUntil) });
       }
-      const member = (await this.members(actor, groupId)).find((m) => m.user.id === userId);
+      const row = await groups.findMember(groupId, userId);
+      const [member] = row ? await toMembers([row]) : [];
       if (!member) throw new AppError('NOT_FOUND', 'not a member of this group');
       return member;
     },
