@@ -1,29 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MembershipEvent, ParleyClient, ParleySocket } from '../src/client/index.js';
+import type { Group, Member } from '../src/client/rest.js';
 import { type Api, apiClient, type ApiResponse, expectError } from './support/http.js';
 import { collect, connectedUser, nextEvent, registerClient, secondDevice, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-interface Group {
-  id: string;
-  name: string;
-  description: string;
-  ownerId: string;
-  memberCount: number;
-  conversationId: string;
-  createdAt: string;
-}
-
-interface Member {
-  user: { id: string; username: string; [key: string]: unknown };
-  role: 'owner' | 'admin' | 'member';
-  mutedUntil: string | null;
-  joinedAt: string;
-  presence: { status: 'online' | 'away' | 'offline'; lastSeenAt: string | null };
-}
 
 /** A registered user; `socket` is set for users connected with `online()`. */
 interface Person {
