@@ -18,6 +18,8 @@ import {
   memoryMiB,
   percentile,
   printTable,
+  profileArgs,
+  sayProfile,
   removeTempDir,
   sampleRss,
   say,
@@ -294,7 +296,8 @@ export async function benchRelayFanout(options: FanoutOptions): Promise<FanoutRe
   let server: ServerProcess | undefined;
   let workers: ChildProcess[] = [];
   try {
-    server = await spawnServer({ script: benchFile('relay-server.js'), cwd: dir, env: {}, readyText: 'relay listening' });
+    server = await spawnServer({ script: benchFile('relay-server.js'), cwd: dir, env: {}, readyText: 'relay listening', nodeArgs: profileArgs('relay') });
+    sayProfile('relay', server);
     const specs: ClientSpec[] = Array.from({ length: options.clients }, (_, i) => {
       const room = `g.${Math.floor(i / GROUP_SIZE)}`;
       return { auth: { room }, conversationId: room };

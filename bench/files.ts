@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { FilesClientJob } from './files-client.js';
-import { api, benchFile, fixed, makeTempDir, memoryMiB, removeTempDir, say, spawnServer, startParleyProcess } from './lib.js';
+import { api, benchFile, cpuSeconds, fixed, makeTempDir, memoryMiB, removeTempDir, say, spawnServer, startParleyProcess } from './lib.js';
 
 export interface FilesBenchOptions {
   /** Size of the uploaded file, MiB (1024: the 1 GiB memory check). */
@@ -77,39 +77,54 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
     const token = (await api<{ accessToken: string }>(server.url, 'POST', '/auth/register', { username: 'filebench', password: 'bench password 1234' })).accessToken;
     const { rss: idleRss, hwm: idleHwm } = memoryMiB(server.pid);
 
-    /** Runs one transfer from a clean page cache and returns its rate, MiB/s; the written copy is removed after. */
-    const timed = async (transfer: () => Promise<number>): Promise<number> => {
+    const rates = { copy: [] as number[], upload: [] as number[], download: [] as number[], downloadDiscard: [] as number[], bareUp: [] as number[], bareDown: [] as number[], bareDownDiscard: [] as number[] };
+    type Transfer = keyof typeof rates;
+    /** The same transfers timed until their bytes are on the disk (the trailing `sync` included). */
+    const onDisk: Partial<Record<Transfer, number[]>> = {};
+    /** Server CPU seconds (user + system) per GiB moved: unlike MiB/s, it does not move with the disk. */
+    const cpu: Record<string, number[]> = {};
+    /**
+     * Runs one transfer from a clean page cache and records its rate, MiB/s, twice: when the last
+     * byte was written (to the page cache), and once `sync` has put every byte on the disk. The
+     * written copy is removed after. With `server`, also records the CPU that process spent on it.
+     */
+    const measure = async (name: Transfer, transfer: () => Promise<number>, server?: { pid: number; kind: string }): Promise<void> => {
       flushDirtyPages();
-      const rate = mbps(size, await transfer());
+      const cpuBefore = server ? cpuSeconds(server.pid) : 0;
+      const ms = await transfer();
+      if (server) (cpu[server.kind] ??= []).push((cpuSeconds(server.pid) - cpuBefore) / (size / (1024 * MiB)));
+      const syncStarted = performance.now();
+      flushDirtyPages();
+      rates[name].push(mbps(size, ms));
+      (onDisk[name] ??= []).push(mbps(size, ms + performance.now() - syncStarted));
       if (existsSync(target) && statSync(target).size !== size) throw new Error(`a transfer wrote ${statSync(target).size} of ${size} bytes`);
       rmSync(target, { force: true });
-      return rate;
     };
-    const rates = { copy: [] as number[], upload: [] as number[], download: [] as number[], downloadDiscard: [] as number[], bareUp: [] as number[], bareDown: [] as number[], bareDownDiscard: [] as number[] };
     let afterUpload = { rss: 0, hwm: 0 };
     for (let round = 0; round < rounds; round++) {
-      rates.copy.push(
-        await timed(async () => {
-          const started = performance.now();
-          await streamCopy(source, target);
-          return performance.now() - started;
-        }),
-      );
+      await measure('copy', async () => {
+        const started = performance.now();
+        await streamCopy(source, target);
+        return performance.now() - started;
+      });
       let fileId = '';
-      rates.upload.push(
-        await timed(async () => {
+      await measure(
+        'upload',
+        async () => {
           const upload = await clientTransfer({ kind: 'tus-upload', baseUrl: server.url, token, file: source, size, chunk: options.chunkMiB * MiB });
           fileId = upload.fileId ?? '';
           return upload.ms;
-        }),
+        },
+        { pid: server.pid, kind: 'upload' },
       );
       if (round === 0) afterUpload = memoryMiB(server.pid);
       const download = { kind: 'get', url: `${server.url}/api/v1/files/${fileId}/content`, headers: { authorization: `Bearer ${token}` }, file: target } as const;
-      rates.download.push(await timed(async () => (await clientTransfer(download)).ms));
-      rates.downloadDiscard.push(await timed(async () => (await clientTransfer({ ...download, file: '/dev/null' })).ms));
-      rates.bareUp.push(await timed(async () => (await clientTransfer({ kind: 'put', url: `${bare.url}/x`, file: source, size })).ms));
-      rates.bareDown.push(await timed(async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: target })).ms));
-      rates.bareDownDiscard.push(await timed(async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: '/dev/null' })).ms));
+      const parley = { pid: server.pid, kind: 'download' };
+      await measure('download', async () => (await clientTransfer(download)).ms, parley);
+      await measure('downloadDiscard', async () => (await clientTransfer({ ...download, file: '/dev/null' })).ms, parley);
+      await measure('bareUp', async () => (await clientTransfer({ kind: 'put', url: `${bare.url}/x`, file: source, size })).ms, { pid: bare.pid, kind: 'bareUp' });
+      await measure('bareDown', async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: target })).ms, { pid: bare.pid, kind: 'bareDown' });
+      await measure('bareDownDiscard', async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: '/dev/null' })).ms, { pid: bare.pid, kind: 'bareDown' });
     }
     const peak = memoryMiB(server.pid).hwm;
 
@@ -120,6 +135,10 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
     const bareDownRate = median(rates.bareDown);
     const discardRate = median(rates.downloadDiscard);
     const bareDiscardRate = median(rates.bareDownDiscard);
+    const pairedShare = (values: number[]) => fixed(median(values.map((value, round) => (value / (rates.copy[round] as number)) * 100)));
+    const diskRate = (name: Transfer) => fixed(median(onDisk[name] ?? [NaN]), 0);
+    const diskShare = (name: Transfer) => fixed((median(onDisk[name] ?? [NaN]) / median(onDisk.copy ?? [NaN])) * 100);
+    const cpuPerGiB = (kind: string) => fixed(median(cpu[kind] ?? [NaN]), 2);
     const all = (values: number[]) => `(${values.map((value) => fixed(value, 0)).join(', ')})`;
     say(
       `  plain copy        ${fixed(copyRate, 0).padStart(6)} MiB/s  ${all(rates.copy)}\n` +
@@ -130,6 +149,13 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
         `  download          ${fixed(downloadRate, 0).padStart(6)} MiB/s  = ${fixed((downloadRate / copyRate) * 100)} % of the copy ${all(rates.download)} (the client writes to the same disk)\n` +
         `  download, discard ${fixed(discardRate, 0).padStart(6)} MiB/s  = ${fixed((discardRate / copyRate) * 100)} % of the copy ${all(rates.downloadDiscard)} (the client drops the bytes, as one on another machine leaves this disk alone)\n` +
         `  Parley / bare HTTP: upload ${fixed((uploadRate / bareUpRate) * 100)} %, download ${fixed((downloadRate / bareDownRate) * 100)} %, download discarding ${fixed((discardRate / bareDiscardRate) * 100)} %\n` +
+        `  server CPU per GiB (median, user + system): Parley upload ${cpuPerGiB('upload')} s, download ${cpuPerGiB('download')} s; bare PUT ${cpuPerGiB('bareUp')} s, bare GET ${cpuPerGiB('bareDown')} s\n` +
+        `  until on disk (the transfer, then \`sync\`): copy ${diskRate('copy')} MiB/s ${all(onDisk.copy ?? [])}; ` +
+        `tus upload ${diskRate('upload')} MiB/s = ${diskShare('upload')} % of the copy ${all(onDisk.upload ?? [])}; ` +
+        `download ${diskRate('download')} MiB/s = ${diskShare('download')} % ${all(onDisk.download ?? [])}; ` +
+        `bare GET ${diskRate('bareDown')} MiB/s = ${diskShare('bareDown')} %\n` +
+        `  paired by round (each transfer over the copy of its own round, so the disk's drift through the run cancels), median: ` +
+        `upload ${pairedShare(rates.upload)} %, download ${pairedShare(rates.download)} %, bare GET ${pairedShare(rates.bareDown)} %\n` +
         `  target: at least 70 % of the copy each way\n` +
         `  server RSS: ${fixed(idleRss, 0)} MiB idle (peak so far ${fixed(idleHwm, 0)} MiB: start-up and an argon2id registration), ` +
         `${fixed(afterUpload.rss, 0)} MiB after the first upload (peak so far ${fixed(afterUpload.hwm, 0)} MiB); peak (VmHWM) ${fixed(peak, 0)} MiB over the whole run ` +

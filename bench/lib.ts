@@ -138,11 +138,10 @@ const profiling = process.env.BENCH_PROFILE === '1' || process.env.BENCH_PROFILE
  * `profile` names the process in the log line when BENCH_PROFILE asks for CPU profiles.
  */
 export async function startParleyProcess(dataDir: string, env: Record<string, string> = {}, profile?: string): Promise<ServerProcess> {
-  if (profiling && profile) mkdirSync(PROFILE_DIR, { recursive: true });
   const server = await spawnServer({
     script: PARLEY_MAIN,
     cwd: dataDir,
-    nodeArgs: [...PARLEY_NODE_FLAGS, ...(profiling && profile ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [])],
+    nodeArgs: [...PARLEY_NODE_FLAGS, ...profileArgs(profile)],
     readyText: 'Parley is listening',
     env: {
       NODE_ENV: 'production',
@@ -153,11 +152,23 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
       LOG_LEVEL: 'info',
       RATE_LIMIT_MAX: '1000000000',
       SEND_RATE_LIMIT_MAX: '1000000000',
+      ...(process.env.HACK_NO_SERIAL ? { HACK_NO_SERIAL: '1' } : {}),
       ...env,
     },
   });
-  if (profiling && profile) say(`  (${profile} server pid ${server.pid}: CPU profile goes to ${PROFILE_DIR}/CPU.*.${server.pid}.*.cpuprofile)\n`);
+  sayProfile(profile, server);
   return server;
+}
+
+/** Node flags that make a measured server write a CPU profile when BENCH_PROFILE asks for it. */
+export function profileArgs(profile?: string): string[] {
+  if (!profiling || !profile) return [];
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+}
+
+export function sayProfile(profile: string | undefined, server: ServerProcess): void {
+  if (profiling && profile) say(`  (${profile} server pid ${server.pid}: CPU profile goes to ${PROFILE_DIR}/CPU.*.${server.pid}.*.cpuprofile)\n`);
 }
 
 /** Forks a bench worker script with the structured-clone IPC channel (typed arrays pass as is). */
