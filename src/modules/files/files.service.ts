@@ -11,6 +11,7 @@ import { imagePreview, type Preview, videoPreview } from './files.media.js';
 import { sanitizeFilename } from './files.names.js';
 import type { FileRow, FilesRepository, UploadRow } from './files.repository.js';
 import { type FileStorage, thumbnailKey, UPLOAD_ID, uploadKey } from './files.storage.js';
+import { createKeyedQueue } from '../../shared/keyed-queue.js';
 
 export interface FileLimits {
   maxBytes: number;
@@ -70,17 +71,7 @@ export function createFilesService(deps: FilesServiceDeps) {
   /** Per upload: who gets its progress events and when the last one went out. */
   const live = new Map<string, { userId: string; size: number; lastProgressAt: number }>();
   /** Quota checks of one user run one at a time in this process, so two creations cannot both squeeze in. */
-  const quotaQueues = new Map<string, Promise<unknown>>();
-
-  function serialisePerUser<T>(userId: string, task: () => Promise<T>): Promise<T> {
-    const next = (quotaQueues.get(userId) ?? Promise.resolve()).then(task, task);
-    const settled = next.catch(() => {});
-    quotaQueues.set(userId, settled);
-    void settled.then(() => {
-      if (quotaQueues.get(userId) === settled) quotaQueues.delete(userId);
-    });
-    return next;
-  }
+  const serialisePerUser = createKeyedQueue();
 
   function emit(userId: string, event: FileTransferEvent): void {
     publisher.toUsers([userId], 'file_transfer', event);

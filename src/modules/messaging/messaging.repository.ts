@@ -1,6 +1,7 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConversationsTable, Database, MessagesTable } from '../../platform/db/schema.js';
+import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import { createSqliteMessageWriter } from './messaging.sqlite-writer.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
@@ -18,6 +19,7 @@ function isUniqueViolation(error: unknown): boolean {
 /** `sqlite`: the embedded database's connection, for the group-committed message writer. */
 export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database } = {}) {
   const sqliteWriter = options.sqlite ? createSqliteMessageWriter(options.sqlite) : undefined;
+  const oneAtATimePerConversation = createKeyedQueue();
   return {
     findConversation(id: string): Promise<ConversationRow | undefined> {
       return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -38,24 +40,31 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     /**
      * Stores a message and moves the conversation's last message, in one transaction. Returns
      * undefined when `(sender, clientMsgId)` already exists: the caller returns the stored one.
+     *
+     * The order promise the service's delivery rests on: inserts into one conversation get
+     * increasing ids in the order they were called, and resolve in that order. The SQLite writer
+     * keeps it by committing in arrival order; over a connection pool (MySQL) two transactions
+     * could commit out of id order, so there a conversation's inserts run one at a time.
      */
-    async insertMessage(message: NewMessage): Promise<MessageRow | undefined> {
+    insertMessage(message: NewMessage): Promise<MessageRow | undefined> {
       if (sqliteWriter) return sqliteWriter.insert(message);
-      try {
-        return await db.transaction().execute(async (trx) => {
-          const result = await trx.insertInto('messages').values(message).executeTakeFirstOrThrow();
-          const id = Number(result.insertId);
-          await trx
-            .updateTable('conversations')
-            .set({ last_message_id: id, updated_at: message.created_at })
-            .where('id', '=', message.conversation_id)
-            .execute();
-          return { ...message, id, edited_at: null, recalled_at: null };
-        });
-      } catch (error) {
-        if (isUniqueViolation(error)) return undefined;
-        throw error;
-      }
+      return oneAtATimePerConversation(message.conversation_id, async () => {
+        try {
+          return await db.transaction().execute(async (trx) => {
+            const result = await trx.insertInto('messages').values(message).executeTakeFirstOrThrow();
+            const id = Number(result.insertId);
+            await trx
+              .updateTable('conversations')
+              .set({ last_message_id: id, updated_at: message.created_at })
+              .where('id', '=', message.conversation_id)
+              .execute();
+            return { ...message, id, edited_at: null, recalled_at: null };
+          });
+        } catch (error) {
+          if (isUniqueViolation(error)) return undefined;
+          throw error;
+        }
+      });
     },
 
     findByClientMsgId(senderId: string, clientMsgId: string): Promise<MessageRow | undefined> {

@@ -9,7 +9,7 @@ import type { Page } from '../../shared/pagination.js';
 import type { FriendsService } from '../friends/index.js';
 import { type GroupsService, groupConversationId } from '../groups/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
-import type { ConversationRow, MessageRow, MessagingRepository } from './messaging.repository.js';
+import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
 
 export interface MessagingServiceDeps {
@@ -68,21 +68,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   const { messages, users, groups, friends, publisher, cache, clock } = deps;
   /** Private conversations whose row is known to exist, so sends skip the insert-if-missing. */
   const knownPrivate = new Set<string>();
-  /** Sends into one conversation are serialised per process, so devices receive them in id order. */
-  const queues = new Map<string, Promise<unknown>>();
   /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
   const sentListeners: Array<(message: Message) => void> = [];
-
-  function serialise<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const previous = queues.get(key) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.catch(() => {});
-    queues.set(key, settled);
-    void settled.then(() => {
-      if (queues.get(key) === settled) queues.delete(key);
-    });
-    return next;
-  }
 
   /** Resolves a conversation id for the caller; anything they may not see is NOT_FOUND. */
   async function access(actor: Actor, conversationId: string): Promise<Access> {
@@ -136,6 +123,26 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       editedAt: iso(row.edited_at),
       recalledAt: iso(row.recalled_at),
     };
+  }
+
+  /**
+   * Stores a new message, then delivers it (except to the sending socket, which gets the ack). A
+   * retried `clientMsgId` returns the stored message and delivers nothing twice: the unique
+   * (sender, clientMsgId) index is the dedupe check. The repository resolves one conversation's
+   * inserts in id order and nothing is awaited between that and the delivery, so every device
+   * receives a conversation's messages in id order without the sends waiting for each other.
+   */
+  async function store(where: Access, row: NewMessage, exceptSocketId?: string): Promise<{ message: Message; isNew: boolean }> {
+    const stored = await messages.insertMessage(row);
+    if (!stored) {
+      const winner = await messages.findByClientMsgId(row.sender_id, row.client_msg_id);
+      if (!winner) throw new AppError('CONFLICT', 'message could not be stored');
+      if (winner.conversation_id !== where.id) throw new AppError('CONFLICT', 'clientMsgId was already used for another conversation');
+      return { message: (await toMessages([winner]))[0] as Message, isNew: false };
+    }
+    const message = toMessage(stored, []);
+    deliver(where, 'chat', message, exceptSocketId);
+    return { message, isNew: true };
   }
 
   async function requireOwnMessage(actor: Actor, messageId: string): Promise<{ row: MessageRow; where: Access }> {
@@ -219,8 +226,9 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         deps.attachments && input.attachments && input.attachments.length > 0
           ? await deps.attachments.resolveAttachments(actor, where.id, input.attachments)
           : input.attachments;
-      return serialise(where.id, async () => {
-        const stored = await messages.insertMessage({
+      const { message, isNew } = await store(
+        where,
+        {
           conversation_id: where.id,
           sender_id: actor.userId,
           type: input.type,
@@ -229,20 +237,11 @@ export function createMessagingService(deps: MessagingServiceDeps) {
           reply_to_id: replyToId,
           attachments: attachments && attachments.length > 0 ? JSON.stringify(attachments) : null,
           created_at: now,
-        });
-        if (!stored) {
-          // The unique (sender, clientMsgId) index is the dedupe check: a retry gets the stored
-          // message and nothing is delivered twice.
-          const winner = await messages.findByClientMsgId(actor.userId, input.clientMsgId);
-          if (!winner) throw new AppError('CONFLICT', 'message could not be stored');
-          if (winner.conversation_id !== where.id) throw new AppError('CONFLICT', 'clientMsgId was already used for another conversation');
-          return (await toMessages([winner]))[0] as Message;
-        }
-        const message = toMessage(stored, []);
-        deliver(where, 'chat', message, origin.socketId);
-        for (const listener of sentListeners) listener(message);
-        return message;
-      });
+        },
+        origin.socketId,
+      );
+      if (isNew) for (const listener of sentListeners) listener(message);
+      return message;
     },
 
     /** Calls `listener` with every message a user sends, after it is stored and delivered. */
@@ -263,26 +262,17 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       const where = await access(serverActor(senderId), conversationId);
       const now = clock.now().getTime();
       if (where.kind === 'private') await messages.ensurePrivateConversation(where.id, where.low, where.high, now);
-      return serialise(where.id, async () => {
-        const stored = await messages.insertMessage({
-          conversation_id: where.id,
-          sender_id: senderId,
-          type: input.type,
-          content: input.content,
-          client_msg_id: input.clientMsgId,
-          reply_to_id: null,
-          attachments: input.attachments && input.attachments.length > 0 ? JSON.stringify(input.attachments) : null,
-          created_at: now,
-        });
-        if (!stored) {
-          const winner = await messages.findByClientMsgId(senderId, input.clientMsgId);
-          if (!winner) throw new AppError('CONFLICT', 'message could not be stored');
-          return (await toMessages([winner]))[0] as Message;
-        }
-        const message = toMessage(stored, []);
-        deliver(where, 'chat', message);
-        return message;
+      const { message } = await store(where, {
+        conversation_id: where.id,
+        sender_id: senderId,
+        type: input.type,
+        content: input.content,
+        client_msg_id: input.clientMsgId,
+        reply_to_id: null,
+        attachments: input.attachments && input.attachments.length > 0 ? JSON.stringify(input.attachments) : null,
+        created_at: now,
       });
+      return message;
     },
 
     /**

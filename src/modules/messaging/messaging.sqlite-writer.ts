@@ -19,6 +19,9 @@ const UNIQUE_VIOLATION = new Set(['SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT
  * sockets. One commit for the whole turn shares those page writes among its messages.
  *
  * Acknowledgement still follows the commit: a promise resolves only after its batch committed.
+ * Promises resolve in the order `insert` was called, which is also the order of the ids: batches
+ * commit one after another and each resolves its messages in turn. The service delivers in that
+ * order, so devices get a conversation's messages in id order with no queue per conversation.
  * A duplicate `(sender, clientMsgId)` fails only its own statement (SQLite's default ABORT keeps
  * the transaction), so it resolves undefined like the Kysely path; any other error fails the batch.
  */
