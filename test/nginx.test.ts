@@ -111,6 +111,8 @@ describe('nginx in front of two Parley processes (MariaDB + Redis)', () => {
   it('serves REST through nginx, spread over both processes', async () => {
     const api = apiClient(front);
     for (let i = 0; i < 6; i++) expect((await api('GET', `/readyz?probe=rest${i}`)).status).toBe(200);
+    // nginx writes the access log line after the response has gone out: wait for all six.
+    await eventually(async () => Array.from({ length: 6 }, (_, i) => upstreamsOf(`probe=rest${i}`).length === 1).every(Boolean));
     const used = new Set(Array.from({ length: 6 }, (_, i) => upstreamsOf(`probe=rest${i}`)[0]));
     expect(used).toEqual(new Set([new URL(p1.url).host, new URL(p2.url).host]));
   });
