@@ -178,7 +178,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   function checkContent(input: Pick<SendMessage, 'type' | 'content' | 'attachments'>): void {
     if (!CLIENT_TYPES.has(input.type)) throw new AppError('FORBIDDEN', `${input.type} messages are written by the server`);
-    if (codePoints(input.content) > MAX_CONTENT_CHARS) throw new AppError('PAYLOAD_TOO_LARGE', `content is limited to ${MAX_CONTENT_CHARS} characters`);
+    // A string has at least as many UTF-16 units as code points: only a long one needs counting.
+    if (input.content.length > MAX_CONTENT_CHARS && codePoints(input.content) > MAX_CONTENT_CHARS) throw new AppError('PAYLOAD_TOO_LARGE', `content is limited to ${MAX_CONTENT_CHARS} characters`);
     const hasAttachments = (input.attachments?.length ?? 0) > 0;
     if (ATTACHMENT_TYPES.has(input.type) && !hasAttachments) throw AppError.validation('attachments', `a ${input.type} message needs at least one attachment`);
     if (!ATTACHMENT_TYPES.has(input.type) && input.content.trim() === '') throw AppError.validation('content', 'must not be empty');
