@@ -169,7 +169,9 @@ function fanoutOptions(deadlineAt: number): FanoutOptions {
   return {
     clients: Math.max(20, Math.floor(envInt('BENCH_CLIENTS', 1000) / 20) * 20),
     procs: envInt('BENCH_GEN_PROCS', 2),
-    rates: (process.env.BENCH_RATES ?? '400,800,1200,1600,2000,2400,2800,3200,3600,4000,4800,5600,6400,8000,9600,12800').split(',').map(Number).filter((n) => n > 0),
+    // Steps of 400 msg/s up to 6,400: the ratio compares the last passing steps of both servers,
+    // so coarser steps near where they saturate would move it by up to the step size.
+    rates: (process.env.BENCH_RATES ?? [...Array.from({ length: 16 }, (_, i) => (i + 1) * 400), 7200, 8000, 9600, 12800].join(',')).split(',').map(Number).filter((n) => n > 0),
     stepMs: envInt('BENCH_STEP_SEC', 5) * 1000,
     drainMs: 4000,
     contentBytes: 200,
