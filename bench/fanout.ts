@@ -47,6 +47,8 @@ export interface FanoutOptions {
   p99LimitMs: number;
   /** Epoch ms by which the scenario must be done: no step starts that could end later. */
   deadline: number;
+  /** Ends with a step at half the saturating rate (default); off for the repeat runs of run.ts. */
+  halfRateStep?: boolean;
 }
 
 export interface StepResult {
@@ -243,7 +245,7 @@ async function stepUp(name: string, workers: ChildProcess[], server: ServerProce
   const passing = result.steps.filter((step) => step.ok);
   result.best = passing.reduce<StepResult | undefined>((best, step) => (!best || step.deliveredPerSec > best.deliveredPerSec ? step : best), undefined);
   const lastRate = result.saturating?.targetRate ?? result.steps.at(-1)?.targetRate;
-  if (lastRate !== undefined && Date.now() + stepBudget < options.deadline) {
+  if (options.halfRateStep !== false && lastRate !== undefined && Date.now() + stepBudget < options.deadline) {
     if (!result.saturating) result.notes.push(`did not saturate up to ${lastRate} msg/s: the half-rate row is half the highest rate tried`);
     await sleep(1000);
     result.half = await runStep(`half (${lastRate / 2})`, lastRate / 2, workers, server, options);
