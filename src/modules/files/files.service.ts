@@ -7,11 +7,11 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import { imagePreview, type Preview, videoPreview } from './files.media.js';
 import { sanitizeFilename } from './files.names.js';
 import type { FileRow, FilesRepository, UploadRow } from './files.repository.js';
 import { type FileStorage, thumbnailKey, UPLOAD_ID, uploadKey } from './files.storage.js';
-import { createKeyedQueue } from '../../shared/keyed-queue.js';
 
 export interface FileLimits {
   maxBytes: number;
