@@ -152,7 +152,6 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
       LOG_LEVEL: 'info',
       RATE_LIMIT_MAX: '1000000000',
       SEND_RATE_LIMIT_MAX: '1000000000',
-      ...(process.env.HACK_NO_SERIAL ? { HACK_NO_SERIAL: '1' } : {}),
       ...env,
     },
   });
