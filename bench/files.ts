@@ -3,7 +3,7 @@
 // ratio (each transfer by a client process of its own, bench/files-client.ts); and the server's peak RSS (VmHWM) while it takes a 1 GiB upload (target: under 200 MB).
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -51,6 +51,16 @@ async function clientTransfer(job: FilesClientJob): Promise<{ ms: number; fileId
 const execFileAsync = promisify(execFile);
 const mbps = (bytes: number, ms: number) => bytes / MiB / (ms / 1000);
 
+/** Paths of the files under `dir` (recursively) that are exactly `size` bytes long. */
+function filesOfSize(dir: string, size: number): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .map((name) => path.join(dir, name))
+    .filter((file) => {
+      const stats = statSync(file);
+      return stats.isFile() && stats.size === size;
+    });
+}
+
 /** Writes dirty pages back to disk, so each timed phase starts from the same page-cache state. */
 function flushDirtyPages(): void {
   execFileSync('sync');
@@ -74,6 +84,15 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
   try {
     say(`  ${options.sizeMiB} MiB of random bytes, tus PATCHes of ${options.chunkMiB} MiB over loopback HTTP, ${rounds} rounds (medians), server pid ${server.pid}\n`);
     await writeRandomFile(source, size);
+    // Every timed write starts by freeing the 1 GiB written before it at the same place (the copy
+    // and the GETs truncate `target`, the bare PUT its own file; before a tus upload the bench
+    // deletes the previous one), so each lands in just-freed page cache. On this VM that matters
+    // more than the disk: the balloon driver hands freed memory back to the host within seconds,
+    // and a write into memory the guest must fault in anew ran at ~400 MiB/s where one into
+    // just-freed pages ran at ~4,800 MiB/s. Without this, a transfer's rate followed what ran before it.
+    const spare = path.join(work, 'spare.bin');
+    for (const file of [target, spare, path.join(bareDir, 'bare.bin')]) await streamCopy(source, file);
+    let freedBeforeUpload = spare;
     const token = (await api<{ accessToken: string }>(server.url, 'POST', '/auth/register', { username: 'filebench', password: 'bench password 1234' })).accessToken;
     const { rss: idleRss, hwm: idleHwm } = memoryMiB(server.pid);
 
@@ -84,9 +103,9 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
     /** Server CPU seconds (user + system) per GiB moved: unlike MiB/s, it does not move with the disk. */
     const cpu: Record<string, number[]> = {};
     /**
-     * Runs one transfer from a clean page cache and records its rate, MiB/s, twice: when the last
-     * byte was written (to the page cache), and once `sync` has put every byte on the disk. The
-     * written copy is removed after. With `server`, also records the CPU that process spent on it.
+     * Runs one transfer with no dirty pages left and records its rate, MiB/s, twice: when the last
+     * byte was written (to the page cache), and once `sync` has put every byte on the disk. With
+     * `server`, also records the CPU that process spent on it.
      */
     const measure = async (name: Transfer, transfer: () => Promise<number>, server?: { pid: number; kind: string }): Promise<void> => {
       flushDirtyPages();
@@ -98,7 +117,6 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
       rates[name].push(mbps(size, ms));
       (onDisk[name] ??= []).push(mbps(size, ms + performance.now() - syncStarted));
       if (existsSync(target) && statSync(target).size !== size) throw new Error(`a transfer wrote ${statSync(target).size} of ${size} bytes`);
-      rmSync(target, { force: true });
     };
     let afterUpload = { rss: 0, hwm: 0 };
     for (let round = 0; round < rounds; round++) {
@@ -108,6 +126,8 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
         return performance.now() - started;
       });
       let fileId = '';
+      const storedBefore = new Set(filesOfSize(serverDir, size));
+      rmSync(freedBeforeUpload);
       await measure(
         'upload',
         async () => {
@@ -118,6 +138,9 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
         { pid: server.pid, kind: 'upload' },
       );
       if (round === 0) afterUpload = memoryMiB(server.pid);
+      const stored = filesOfSize(serverDir, size).filter((file) => !storedBefore.has(file));
+      if (stored.length !== 1) throw new Error(`expected the upload as one new file of ${size} bytes, found ${stored.length}`);
+      freedBeforeUpload = stored[0] as string;
       const download = { kind: 'get', url: `${server.url}/api/v1/files/${fileId}/content`, headers: { authorization: `Bearer ${token}` }, file: target } as const;
       const parley = { pid: server.pid, kind: 'download' };
       await measure('download', async () => (await clientTransfer(download)).ms, parley);
@@ -138,7 +161,7 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
     const pairedShare = (values: number[]) => fixed(median(values.map((value, round) => (value / (rates.copy[round] as number)) * 100)));
     const diskRate = (name: Transfer) => fixed(median(onDisk[name] ?? [NaN]), 0);
     const diskShare = (name: Transfer) => fixed((median(onDisk[name] ?? [NaN]) / median(onDisk.copy ?? [NaN])) * 100);
-    const cpuPerGiB = (kind: string) => fixed(median(cpu[kind] ?? [NaN]), 2);
+    const cpuPerGiB = (kind: string) => `${fixed(median(cpu[kind] ?? [NaN]), 2)} (${(cpu[kind] ?? []).map((value) => fixed(value, 2)).join(', ')})`;
     const all = (values: number[]) => `(${values.map((value) => fixed(value, 0)).join(', ')})`;
     say(
       `  plain copy        ${fixed(copyRate, 0).padStart(6)} MiB/s  ${all(rates.copy)}\n` +

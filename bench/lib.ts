@@ -159,11 +159,12 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
   return server;
 }
 
-/** Node flags that make a measured server write a CPU profile when BENCH_PROFILE asks for it. */
+/** Node flags for a measured server: BENCH_NODE_FLAGS, and a CPU profile when BENCH_PROFILE asks for it. */
 export function profileArgs(profile?: string): string[] {
-  if (!profiling || !profile) return [];
+  const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  if (!profiling || !profile) return extra;
   mkdirSync(PROFILE_DIR, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`];
+  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, ...extra];
 }
 
 export function sayProfile(profile: string | undefined, server: ServerProcess): void {

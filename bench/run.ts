@@ -11,6 +11,8 @@
 // BENCH_HISTORY_MESSAGES (1000000), BENCH_RATES (comma list of total send rates to step through),
 // BENCH_FANOUT_PAIRS (2: Parley-then-relay runs; the ones after the first start near saturation);
 // BENCH_PROFILE=1 writes CPU profiles of the measured Parley processes (see PROFILE_DIR in lib.ts).
+// BENCH_NODE_FLAGS (space-separated) adds Node flags to the measured servers, Parley's and the
+// relay, e.g. `--perf-basic-prof` for `perf record`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
