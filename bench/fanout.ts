@@ -18,7 +18,7 @@ import {
   memoryMiB,
   percentile,
   printTable,
-  profileArgs,
+  measuredServerArgs,
   sayProfile,
   removeTempDir,
   sampleRss,
@@ -298,7 +298,7 @@ export async function benchRelayFanout(options: FanoutOptions): Promise<FanoutRe
   let server: ServerProcess | undefined;
   let workers: ChildProcess[] = [];
   try {
-    server = await spawnServer({ script: benchFile('relay-server.js'), cwd: dir, env: {}, readyText: 'relay listening', nodeArgs: profileArgs('relay') });
+    server = await spawnServer({ script: benchFile('relay-server.js'), cwd: dir, env: {}, readyText: 'relay listening', nodeArgs: measuredServerArgs('relay') });
     sayProfile('relay', server);
     const specs: ClientSpec[] = Array.from({ length: options.clients }, (_, i) => {
       const room = `g.${Math.floor(i / GROUP_SIZE)}`;

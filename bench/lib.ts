@@ -141,7 +141,7 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
   const server = await spawnServer({
     script: PARLEY_MAIN,
     cwd: dataDir,
-    nodeArgs: [...PARLEY_NODE_FLAGS, ...profileArgs(profile)],
+    nodeArgs: [...PARLEY_NODE_FLAGS, ...measuredServerArgs(profile)],
     readyText: 'Parley is listening',
     env: {
       NODE_ENV: 'production',
@@ -160,7 +160,7 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
 }
 
 /** Node flags for a measured server: BENCH_NODE_FLAGS, and a CPU profile when BENCH_PROFILE asks for it. */
-export function profileArgs(profile?: string): string[] {
+export function measuredServerArgs(profile?: string): string[] {
   const extra = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   if (!profiling || !profile) return extra;
   mkdirSync(PROFILE_DIR, { recursive: true });
