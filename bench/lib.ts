@@ -2,7 +2,7 @@
 // generators) that are always killed on exit, /proc readings of a server process, registration
 // with bounded concurrency, percentiles and plain-text tables.
 import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -78,6 +78,9 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/** BENCH_SERVER_LOG: a file that gets every stdout line of every server the bench starts, for `--trace-gc` output say. */
+const serverLog = process.env.BENCH_SERVER_LOG;
+
 /**
  * Spawns a server script and waits for the stdout line containing `readyText`; the URL is read
  * from its JSON `url` field. stdout is always drained: a Node process writing to a full pipe blocks.
@@ -116,6 +119,7 @@ export function spawnServer(options: {
     });
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on('line', (line) => {
+      if (serverLog) appendFileSync(serverLog, `${child.pid} ${line}\n`);
       if (!ready && line.includes(options.readyText)) {
         const url = (JSON.parse(line) as { url?: string }).url;
         if (!url) return;

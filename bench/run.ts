@@ -13,6 +13,8 @@
 // BENCH_PROFILE=1 writes CPU profiles of the measured Parley processes (see PROFILE_DIR in lib.ts).
 // BENCH_NODE_FLAGS (space-separated) adds Node flags to the measured servers, Parley's and the
 // relay, e.g. `--perf-basic-prof` for `perf record`.
+// BENCH_SERVER_LOG=FILE appends every stdout line of every server the bench starts to FILE, each
+// prefixed with its pid: with BENCH_NODE_FLAGS=--trace-gc-nvp it is where the GC lines go.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
