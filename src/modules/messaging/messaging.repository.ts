@@ -2,7 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConversationsTable, Database, MessagesTable } from '../../platform/db/schema.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
-import { createSqliteMessageWriter } from './messaging.sqlite-writer.js';
+import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
@@ -58,7 +58,7 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
               .set({ last_message_id: id, updated_at: message.created_at })
               .where('id', '=', message.conversation_id)
               .execute();
-            return { ...message, id, edited_at: null, recalled_at: null };
+            return storedRow(message, id);
           });
         } catch (error) {
           if (isUniqueViolation(error)) return undefined;
