@@ -11,9 +11,7 @@ import { type App, buildApp } from '../src/app.js';
 import { type Env, loadConfig } from '../src/config.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** dist/src/main.js next to this compiled file (dist/bench/lib.js). */
-/** Node flags Parley runs with, as `npm start` and docs/deploy/parley.service give them. */
-export const PARLEY_NODE_FLAGS = ['--max-semi-space-size=8'];
+/** dist/src/main.js next to this compiled file (dist/bench/lib.js), run with Node's defaults as `npm start` does. */
 export const PARLEY_MAIN = path.resolve(here, '..', 'src', 'main.js');
 export const benchFile = (name: string) => path.join(here, name);
 
@@ -145,7 +143,7 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
   const server = await spawnServer({
     script: PARLEY_MAIN,
     cwd: dataDir,
-    nodeArgs: [...PARLEY_NODE_FLAGS, ...measuredServerArgs(profile)],
+    nodeArgs: measuredServerArgs(profile),
     readyText: 'Parley is listening',
     env: {
       NODE_ENV: 'production',
