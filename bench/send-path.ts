@@ -1,9 +1,9 @@
 // The send path without sockets (scenario "send"): Parley's own cost per stored message, that is
 // the service, the checks and the SQLite group commit, called in-process the way the socket
 // handler calls it. The fan-out figures on a shared 2-core VM swing by tens of percent from minute
-// to minute; this one moves only when Parley's code does. It prints CPU per message and the
-// young-generation GC pauses per 1,000 messages, the cost of objects that outlive a turn of the
-// event loop (a regression of that kind once tripled them without changing any other figure).
+// to minute. This scenario prints CPU per message, which follows the machine's speed too, and the
+// young-generation GC pauses per 1,000 messages, which move when Parley's code does: they price
+// the objects that outlive a turn of the event loop (an object spread in the writer once tripled them).
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fixed, makeTempDir, mapLimit, removeTempDir, say, startInProcessParley, thousands } from './lib.js';
 
