@@ -48,18 +48,38 @@ export function trickleThroughParley(pc: RTCPeerConnection, client: ParleyClient
   return { counts };
 }
 
+const PAIR_STATES = ['frozen', 'waiting', 'in-progress', 'succeeded', 'failed'];
+
+/**
+ * Where a peer connection got to, for a failure message: its ICE and DTLS states, then each
+ * candidate pair with its checks sent and answered. That tells apart checks that went unanswered
+ * (TURN permissions, the relay), checks that never started (signaling) and a DTLS handshake that
+ * failed after ICE connected.
+ */
+export function describePeer(name: string, pc: RTCPeerConnection): string {
+  const pairs = pc.iceTransports.flatMap((transport) =>
+    transport.connection.checkList.map(
+      (pair) =>
+        `${pair.localCandidate.type} ${pair.localCandidate.host}:${pair.localCandidate.port} -> ${pair.remoteCandidate.type} ${pair.remoteCandidate.host}:${pair.remoteCandidate.port} ` +
+        `${PAIR_STATES[pair.state] ?? pair.state}, requests sent ${pair.requestsSent} (retransmitted ${pair.retransmissionsSent}), responses ${pair.responsesReceived}, requests received ${pair.requestsReceived}`,
+    ),
+  );
+  const dtls = pc.dtlsTransports.map((transport) => transport.state).join('/') || 'none';
+  return `${name}: connection ${pc.connectionState}, ICE ${pc.iceConnectionState}, DTLS ${dtls}, gathering ${pc.iceGatheringState}, pairs: ${pairs.length === 0 ? 'none' : pairs.join('; ')}`;
+}
+
 /** Resolves once the peer connection reaches `connected` (rejects on `failed` or after `timeoutMs`). */
-export function connected(pc: RTCPeerConnection, timeoutMs = 20_000): Promise<void> {
+export function connected(pc: RTCPeerConnection, name: string, timeoutMs = 20_000): Promise<void> {
   if (pc.connectionState === 'connected') return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`peer connection still ${pc.connectionState} after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`peer connection still ${pc.connectionState} after ${timeoutMs} ms (${name})`)), timeoutMs);
     pc.connectionStateChange.subscribe((state) => {
       if (state === 'connected') {
         clearTimeout(timer);
         resolve();
       } else if (state === 'failed') {
         clearTimeout(timer);
-        reject(new Error('peer connection failed'));
+        reject(new Error(`peer connection failed (${name})`));
       }
     });
   });
@@ -107,7 +127,13 @@ export async function callAndTalk(
   await callerPc.setLocalDescription(offer);
   await caller.client.emit('webrtc_offer', { callId, sdp: offer.sdp });
 
-  await Promise.all([connected(callerPc), connected(calleePc)]);
+  const both = Promise.all([connected(callerPc, 'caller'), connected(calleePc, 'callee')]);
+  // A failure leaves neither peer's sockets and timers behind, and says how far the other got.
+  await both.catch(async (error: unknown) => {
+    const message = `${error instanceof Error ? error.message : String(error)}; ${describePeer('caller', callerPc)}; ${describePeer('callee', calleePc)}`;
+    await Promise.all([callerPc.close(), calleePc.close()]);
+    throw new Error(message);
+  });
   await new Promise<void>((resolve) => (channel.readyState === 'open' ? resolve() : channel.stateChanged.subscribe((state) => state === 'open' && resolve())));
   channel.send('hello over a data channel, signaled by Parley 👋');
   const received = await channelOpened;
