@@ -11,6 +11,7 @@
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
 // BENCH_HISTORY_MESSAGES (1000000), BENCH_RATES (comma list of total send rates to step through),
 // BENCH_FANOUT_PAIRS (2: Parley-then-relay runs; the ones after the first start near saturation);
+// BENCH_REFINE (2: bisection steps between the last passing and the first failing fan-out rate);
 // BENCH_PROFILE=1 writes CPU profiles of the measured Parley processes (see PROFILE_DIR in lib.ts).
 // BENCH_NODE_FLAGS (space-separated) adds Node flags to the measured servers, Parley's and the
 // relay, e.g. `--perf-basic-prof` for `perf record`.
@@ -184,6 +185,7 @@ function fanoutOptions(deadlineAt: number): FanoutOptions {
     drainMs: 4000,
     contentBytes: 200,
     p99LimitMs: 250,
+    refineRounds: envInt('BENCH_REFINE', 2),
     deadline: deadlineAt,
   };
 }
