@@ -276,7 +276,8 @@ async function refine(name: string, workers: ChildProcess[], server: ServerProce
       result.notes.push(`refinement stopped before ${rate} msg/s: time budget`);
       break;
     }
-    await sleep(300);
+    // A step past saturation leaves a bigger heap and backed-up sockets behind; let them settle.
+    await sleep(2000);
     const step = await runStep(`${rate} (refine)`, rate, workers, server, options);
     result.steps.push(step);
     say(`  ${name}: ${rate} msg/s (refine) -> ${thousands(step.deliveredPerSec)} deliveries/s, p99 ${fixed(step.p99)} ms, ${step.reason} (load ${loadAverage()})\n`);
