@@ -56,7 +56,7 @@ const PAIR_STATES = ['frozen', 'waiting', 'in-progress', 'succeeded', 'failed'];
  * (TURN permissions, the relay), checks that never started (signaling) and a DTLS handshake that
  * failed after ICE connected.
  */
-export function describePeer(name: string, pc: RTCPeerConnection): string {
+function describePeer(name: string, pc: RTCPeerConnection): string {
   const pairs = pc.iceTransports.flatMap((transport) =>
     transport.connection.checkList.map(
       (pair) =>
