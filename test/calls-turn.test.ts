@@ -168,20 +168,11 @@ describe(`calls through a real coturn turnserver (${storageLabel})`, () => {
   }, 60_000);
 
   it('two peers restricted to relay candidates connect through coturn and pass a data channel message', async () => {
-    const attempt = async () => {
-      const [alice, bob] = await Promise.all([user(), user()]);
-      return callAndTalk(alice, bob, { iceServers: await iceServersOf(alice), iceTransportPolicy: 'relay', onlyRelay: true });
-    };
-    // werift's DTLS client (the test's peer, not Parley) fails the whole connection when a DTLS
-    // flight takes over 500 ms: it retransmits its ClientHello, the server answers both, and the
-    // second HelloVerifyRequest makes werift throw (Flight3.exec, "flight === 3"). Through a relay on
-    // a loaded 2-core CI machine that happened once (2026-11-26, the callee "failed" after ICE had
-    // connected); pausing coturn 0.7 s of every second reproduces it. A connection that failed is
-    // therefore tried once more with fresh users and peers, saying why; a second failure fails.
-    const { received, callerPc, calleePc, signals } = await attempt().catch((error: unknown) => {
-      if (!(error instanceof Error && error.message.startsWith('peer connection failed'))) throw error;
-      console.warn(`relay-only call: the peer connection failed, trying once more: ${error.message}`);
-      return attempt();
+    const [alice, bob] = await Promise.all([user(), user()]);
+    const { received, callerPc, calleePc, signals } = await callAndTalk(alice, bob, {
+      iceServers: await iceServersOf(alice),
+      iceTransportPolicy: 'relay',
+      onlyRelay: true,
     });
     try {
       expect(received).toBe('hello over a data channel, signaled by Parley 👋');
