@@ -166,7 +166,7 @@ async function placeCallAndTalk(caller: Caller, callee: Callee, options: CallOpt
   const both = Promise.all([connected(callerPc, 'caller'), connected(calleePc, 'callee')]);
   // A failure leaves neither peer's sockets and timers behind, and says how far the other got.
   await both.catch(async (error: unknown) => {
-    const failed = error instanceof Error && error.message.startsWith('peer connection failed');
+    const failed = callerPc.connectionState === 'failed' || calleePc.connectionState === 'failed';
     const message = `${error instanceof Error ? error.message : String(error)}; ${describePeer('caller', callerPc)}; ${describePeer('callee', calleePc)}`;
     await Promise.all([callerPc.close(), calleePc.close()]);
     throw failed ? new PeerConnectionFailed(message, callId) : new Error(message);
