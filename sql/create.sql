@@ -287,6 +287,24 @@ create table `ai_messages` (
 
 create index `ai_messages_conversation` on `ai_messages` (`conversation_id`, `id`);
 
+create table `group_invitations` (
+  `id` varchar(36) primary key,
+  `group_id` varchar(36) not null,
+  `inviter_id` varchar(36) not null,
+  `invitee_id` varchar(36) not null,
+  `state` varchar(16) not null,
+  `created_at` bigint not null,
+  `answered_at` bigint,
+  constraint `group_invitations_group_invitee` unique (`group_id`, `invitee_id`),
+  constraint `group_invitations_group_id_fk` foreign key (`group_id`) references `user_groups` (`id`) on delete cascade,
+  constraint `group_invitations_inviter_id_fk` foreign key (`inviter_id`) references `users` (`id`) on delete cascade,
+  constraint `group_invitations_invitee_id_fk` foreign key (`invitee_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `group_invitations_invitee` on `group_invitations` (`invitee_id`, `state`, `created_at`, `id`);
+
+create index `group_invitations_inviter` on `group_invitations` (`inviter_id`, `invitee_id`);
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -299,4 +317,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

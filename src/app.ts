@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { authRoutes, createAuthRepository, createAuthService, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
-import { createGroupsRepository, createGroupsService, groupsRoutes } from './modules/groups/index.js';
+import { createGroupsRepository, createGroupsService, createInvitationsRepository, groupsRoutes } from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
 import { createMessagingRepository, createMessagingService, messagingRoutes, messagingSocket } from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
+import { createPolicy } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
@@ -61,12 +62,14 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
   const groupsRepository = createGroupsRepository(db);
+  const policy = createPolicy({ friends: friendsRepository, users: usersRepository });
   const tokens = createTokenIssuer(jwtSecret, config.accessTokenTtlSec);
   const presence = createPresenceService({
     cache,
     publisher,
     clock,
-    audienceOf: async (userId) => [...new Set([...(await friendsRepository.friendIds(userId)), ...(await groupsRepository.coMemberIds(userId))])],
+    // Friends and co-members, except anyone blocked either way: a shared group does not leak presence.
+    audienceOf: async (userId) => policy.withoutBlocked(userId, [...new Set([...(await friendsRepository.friendIds(userId)), ...(await groupsRepository.coMemberIds(userId))])]),
     recordLastSeen: (userId, at) => usersRepository.update(userId, { last_seen_at: at }),
   });
   const users = createUsersService({ users: usersRepository, clock });
@@ -88,7 +91,18 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     loginThrottle: config.loginThrottle,
   });
   const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence, publisher });
-  const groups = createGroupsService({ groups: groupsRepository, users: usersRepository, publisher, clock, presence, bus });
+  const groups = createGroupsService({
+    groups: groupsRepository,
+    invitations: createInvitationsRepository(db),
+    users: usersRepository,
+    policy,
+    cache,
+    invitationLimits: config.groupInvitations,
+    publisher,
+    clock,
+    presence,
+    bus,
+  });
   const fileStorage = createFileStorage(config.files.dir);
   const files = createFilesService({
     files: createFilesRepository(db),
@@ -109,7 +123,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     attachments: files,
     users: usersRepository,
     groups,
-    friends,
+    policy,
     publisher,
     cache,
     clock,

@@ -41,6 +41,8 @@ const EnvSchema = Type.Object({
   GUEST_IDLE_DAYS: Type.Integer({ minimum: 1, default: 30 }),
   SEND_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 200 }),
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
+  GROUP_INVITES_PER_HOUR: Type.Integer({ minimum: 1, default: 100 }),
+  GROUP_INVITE_DECLINED_COOLDOWN_DAYS: Type.Integer({ minimum: 0, default: 7 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   HTTP_HEADERS_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 20 }),
   HTTP_REQUEST_TIMEOUT: Type.Integer({ minimum: 0, maximum: 86_400, default: 300 }),
@@ -131,6 +133,7 @@ function toConfig(env: Env) {
     loginThrottle: { maxFailures: env.LOGIN_MAX_FAILURES, windowSec: env.LOGIN_FAILURE_WINDOW },
     guestIdleDays: env.GUEST_IDLE_DAYS,
     sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
+    groupInvitations: { perHour: env.GROUP_INVITES_PER_HOUR, declinedCooldownMs: env.GROUP_INVITE_DECLINED_COOLDOWN_DAYS * 86_400_000 },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     http: { headersTimeoutSec: env.HTTP_HEADERS_TIMEOUT, requestTimeoutSec: env.HTTP_REQUEST_TIMEOUT },
     calls: {

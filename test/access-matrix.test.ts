@@ -53,6 +53,10 @@ const ROWS: Row[] = [
   { name: 'change a member’s role', target: 'group', attempt: (id, ids) => rest('PATCH', `/groups/${id}/members/${ids.memberId}`, { role: 'admin' }) },
   { name: 'rename a group as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('PATCH', `/groups/${id}`, { name: 'mine now' }) },
   { name: 'dissolve a group as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('DELETE', `/groups/${id}`) },
+  // group invitations: only the invitee answers; anyone else sees an id that does not exist
+  { name: 'accept an invitation sent to someone else', target: 'groupInvitation', attempt: (id) => rest('POST', `/group-invitations/${id}/accept`) },
+  { name: 'decline an invitation sent to someone else', target: 'groupInvitation', attempt: (id) => rest('POST', `/group-invitations/${id}/decline`) },
+  { name: 'accept an invitation as a member of the group', target: 'groupInvitation', actor: 'member', expect: ['NOT_FOUND'], attempt: (id) => rest('POST', `/group-invitations/${id}/accept`) },
   // conversations
   { name: 'read a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}`) },
   { name: 'read a private conversation’s history', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
@@ -154,6 +158,8 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     const group = await as(owner).request<{ id: string; conversationId: string }>('POST', '/groups', { name: 'private club', memberIds: [member.id] });
     ids.group = group.id;
     ids.groupConversation = group.conversationId;
+    // The bystander is not the owner's friend: adding them invites them.
+    ids.groupInvitation = (await as(owner).request<{ invited: Array<{ id: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [bystander.id] })).invited[0]?.id;
     ids.groupMessage = (await as(owner).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'group secret', clientMsgId: randomUUID() })).id;
     ids.session = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', '/auth/sessions')).items[0]?.id;
     // Resources of later modules, when this server has them.

@@ -58,7 +58,9 @@ describe(`chat basics (${storageLabel})`, () => {
     const late = await connectedUser(server.url);
     const group = await owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name: '测试群 🎉' });
     const added = nextEvent(late.socket, 'group_member');
-    await owner.client.request('POST', `/groups/${group.id}/members`, { userIds: [late.id] });
+    const { invited } = await owner.client.request<{ invited: Array<{ id: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [late.id] });
+    // Not the owner's friend: the late member is invited and joins by accepting.
+    await late.client.request('POST', `/group-invitations/${invited[0]?.id}/accept`);
     await added;
     const got = nextEvent(late.socket, 'chat');
     await owner.client.emit('chat', { conversationId: group.conversationId, type: 'emoji', content: '👍🏿', clientMsgId: 'g1' });

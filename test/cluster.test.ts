@@ -137,6 +137,9 @@ describe('two server processes sharing MariaDB and Redis', () => {
     const owner = await userOn(p1);
     const bob = await userOn(p2);
     const carol = await userOn(p2);
+    // Friends are added at once (strangers would be invited): the point here is delivery across processes.
+    await befriend(owner, bob);
+    await befriend(owner, carol);
     const bobChats = collect(bob.client.socket!, 'chat');
 
     const group = await owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name: 'cluster crew', memberIds: [bob.id, carol.id] });

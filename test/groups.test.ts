@@ -64,9 +64,26 @@ describe(`groups (${storageLabel})`, () => {
   }
 
   async function createGroup(owner: Person, members: Person[] = [], name = 'Team'): Promise<Group> {
-    const res = await call<Group>(owner, 'POST', '/groups', { name, memberIds: members.map((m) => m.id) });
+    const res = await call<Group & { invited: Array<{ id: string; inviteeId: string }> }>(owner, 'POST', '/groups', { name, memberIds: members.map((m) => m.id) });
     expect(res.status).toBe(201);
-    return res.body;
+    // Nobody here is the owner's friend: each member joins by accepting their invitation.
+    for (const member of members) await acceptInvitation(member, res.body.invited);
+    const { invited: _invited, ...group } = res.body;
+    return { ...group, memberCount: 1 + members.length };
+  }
+
+  /** Accepts the member's invitation, if they were invited (a friend of the adder joins at once). */
+  async function acceptInvitation(member: Person, invited: Array<{ id: string; inviteeId: string }>): Promise<void> {
+    const invitation = invited.find((i) => i.inviteeId === member.id);
+    if (invitation) expect((await call(member, 'POST', `/group-invitations/${invitation.id}/accept`)).status).toBe(200);
+  }
+
+  /** Makes `a` and each of `others` friends: friends add each other to groups without an invitation. */
+  async function befriend(a: Person, ...others: Person[]): Promise<void> {
+    for (const b of others) {
+      const request = await call<{ id: string }>(a, 'POST', '/friend-requests', { toUserId: b.id });
+      expect((await call(b, 'POST', `/friend-requests/${request.body.id}/accept`)).status).toBe(200);
+    }
   }
 
   async function getGroup(who: Person, groupId: string): Promise<Group> {
@@ -115,6 +132,7 @@ describe(`groups (${storageLabel})`, () => {
   describe('creating', () => {
     it('creates a group with the caller as owner and the named members, with its conversation', async () => {
       const [owner, bob, carol] = await Promise.all([person(), person(), person()]);
+      await befriend(owner, bob, carol);
       const res = await call<Group>(owner, 'POST', '/groups', { name: 'Hikers', description: 'Weekend trips', memberIds: [bob.id, carol.id] });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({
@@ -125,6 +143,7 @@ describe(`groups (${storageLabel})`, () => {
         memberCount: 3,
         conversationId: expect.any(String),
         createdAt: expect.stringMatching(ISO),
+        invited: [],
       });
       expect(await roles(owner, res.body.id)).toEqual({ [owner.id]: 'owner', [bob.id]: 'member', [carol.id]: 'member' });
       const conversation = await call(bob, 'POST', '/conversations', { groupId: res.body.id });
@@ -134,6 +153,7 @@ describe(`groups (${storageLabel})`, () => {
 
     it('defaults the description to empty and counts the creator or a repeated member id once', async () => {
       const [owner, bob] = await Promise.all([person(), person()]);
+      await befriend(owner, bob);
       const res = await call<Group>(owner, 'POST', '/groups', { name: 'Solo-ish', memberIds: [bob.id, bob.id, owner.id] });
       expect(res.status).toBe(201);
       expect(res.body.description).toBe('');
@@ -167,6 +187,7 @@ describe(`groups (${storageLabel})`, () => {
       expect(second.body).toEqual({ items: [created[2]], nextCursor: null });
       expect((await call<{ items: Group[] }>(bob, 'GET', '/groups')).body).toEqual({ items: [{ ...created[0], memberCount: 2 }], nextCursor: null });
 
+      await befriend(owner, carol, dave);
       await call(owner, 'POST', `/groups/${created[0]!.id}/members`, { userIds: [carol.id, dave.id] });
       const everyone = await members(owner, created[0]!.id);
       // Joining order; members who joined in the same request (owner and bob, carol and dave) by id.
@@ -382,6 +403,8 @@ describe(`groups (${storageLabel})`, () => {
     it('lets the owner and an admin add members and answers with the member list', async () => {
       const { group, owner, admin } = await staffedGroup();
       const [dave, erin] = await Promise.all([person(), person()]);
+      await befriend(owner, dave);
+      await befriend(admin, erin);
       const byOwner = await call<{ items: Member[] }>(owner, 'POST', `/groups/${group.id}/members`, { userIds: [dave.id] });
       expect(byOwner.status).toBe(200);
       expect(byOwner.body.items).toHaveLength(5);
@@ -449,6 +472,7 @@ describe(`groups (${storageLabel})`, () => {
     it('hands ownership to an admin when the owner leaves, even over an older member', async () => {
       const [owner, older, admin] = await Promise.all([person(), person(), person()]);
       const group = await createGroup(owner, [older]);
+      await befriend(owner, admin);
       await call(owner, 'POST', `/groups/${group.id}/members`, { userIds: [admin.id] });
       await setRole(owner, group, admin, 'admin');
 
@@ -466,6 +490,7 @@ describe(`groups (${storageLabel})`, () => {
       const first = await person();
       const second = await person();
       const group = await createGroup(owner);
+      await befriend(owner, first, second);
       await call(owner, 'POST', `/groups/${group.id}/members`, { userIds: [first.id] });
       await call(owner, 'POST', `/groups/${group.id}/members`, { userIds: [second.id] });
 
@@ -668,6 +693,7 @@ describe(`groups (${storageLabel})`, () => {
       const newcomer = await online();
       const newcomerTablet = await device(newcomer);
       const group = await createGroup(owner, [member]);
+      await befriend(owner, newcomer);
 
       const eventLogs = [member.socket, newcomer.socket, newcomerTablet].map((socket) => collect(socket, 'group_member'));
       const told = [member.socket, newcomer.socket, newcomerTablet].map((socket) => membershipEvent(socket, group.id, newcomer.id, 'added'));
@@ -740,6 +766,7 @@ describe(`groups (${storageLabel})`, () => {
       const owner = await online();
       const member = await online();
       const memberTablet = await device(member);
+      await befriend(owner, member);
       const group = await createGroup(owner, [member]);
       await call(owner, 'DELETE', `/groups/${group.id}/members/${member.id}`);
       await call(owner, 'POST', `/groups/${group.id}/members`, { userIds: [member.id] });

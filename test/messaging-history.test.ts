@@ -206,7 +206,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       const bob = await crowd.user();
       const carol = await crowd.user();
       const aliceTablet = await crowd.device(alice);
-      const group = await createGroup(alice.client, [bob.id, carol.id]);
+      const group = await createGroup(alice.client, [bob, carol]);
       const direct = await openPrivate(alice.client, bob.id);
       await sendText(bob.client, group.conversationId, 'before typing');
       const historyBefore = await history(carol.client, group.conversationId);
@@ -332,7 +332,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       const carol = await crowd.user();
       const dave = await crowd.user();
       const direct = await openPrivate(alice.client, bob.id);
-      const group = await createGroup(alice.client, [bob.id, carol.id]);
+      const group = await createGroup(alice.client, [bob, carol]);
       const theirs = await openPrivate(carol.client, dave.id);
       const seen = await sendText(alice.client, direct, 'seen before the drop');
       await sendText(carol.client, theirs, 'not for bob');
@@ -382,7 +382,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
     it('searches only the caller’s conversations, filters by conversationId, and answers 404 for one the caller is not in', async () => {
       const { alice, bob, conversationId } = await pair();
       const carol = await crowd.user();
-      const group = await createGroup(alice.client, [bob.id, carol.id]);
+      const group = await createGroup(alice.client, [bob, carol]);
       const dave = await crowd.user();
       const theirs = await openPrivate(carol.client, dave.id);
       const word = `pangolin${randomUUID().slice(0, 6)}`;

@@ -79,7 +79,7 @@ describe(`messaging: sessions and sockets (${storageLabel})`, () => {
   it('auth_refresh with a fresh access token keeps the same socket and its rooms', async () => {
     const alice = await crowd.user();
     const bob = await crowd.user();
-    const group = await createGroup(bob.client, [alice.id]);
+    const group = await createGroup(bob.client, [alice]);
     const socketId = alice.socket.id;
     const oldRefreshToken = alice.client.refreshToken;
     // Rotates the pair over REST, then hands the socket the new access token with auth_refresh.

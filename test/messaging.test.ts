@@ -55,7 +55,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const owner = await crowd.user();
       const member = await crowd.user();
       const outsider = await crowd.user();
-      const group = await createGroup(owner.client, [member.id], '周末徒步 🥾');
+      const group = await createGroup(owner.client, [member], '周末徒步 🥾');
       const opened = await member.client.request<ConversationView>('POST', '/conversations', { groupId: group.id });
       expect(opened).toMatchObject({ id: group.conversationId, type: 'group', group: { id: group.id, name: '周末徒步 🥾', memberCount: 2 }, lastMessage: null, unreadCount: 0 });
       expect(opened.peer).toBeUndefined();
@@ -66,7 +66,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
     it('refuses a conversation with oneself (400), with an unknown user (404), and with both or neither of peerId and groupId (400)', async () => {
       const alice = await crowd.user();
       const bob = await crowd.user();
-      const group = await createGroup(alice.client, [bob.id]);
+      const group = await createGroup(alice.client, [bob]);
       await expectFailure(alice.client.request('POST', '/conversations', { peerId: alice.id }), 'VALIDATION_FAILED', 400);
       await expectFailure(alice.client.request('POST', '/conversations', { peerId: randomUUID() }), 'NOT_FOUND', 404);
       await expectFailure(alice.client.request('POST', '/conversations', { peerId: bob.id, groupId: group.id }), 'VALIDATION_FAILED', 400);
@@ -78,7 +78,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const bob = await crowd.user();
       const carol = await crowd.user();
       const withBob = await openPrivate(bob.client, alice.id);
-      const group = await createGroup(carol.client, [alice.id, bob.id], 'book club');
+      const group = await createGroup(carol.client, [alice, bob], 'book club');
 
       await sendText(bob.client, withBob, 'first from bob');
       const inGroup = await sendText(carol.client, group.conversationId, 'hello club');
@@ -123,7 +123,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const carol = await crowd.user();
       const aliceTablet = await crowd.device(alice);
       const bobLaptop = await crowd.device(bob);
-      const group = await createGroup(alice.client, [bob.id, carol.id]);
+      const group = await createGroup(alice.client, [bob, carol]);
       const receivers = [aliceTablet.socket, bob.socket, bobLaptop.socket, carol.socket];
       const arrivals = receivers.map((socket) => nextEvent(socket, 'chat'));
       const echoes = collect(alice.socket, 'chat');
@@ -144,7 +144,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
     it('delivers group messages to devices that connect after their user joined the group', async () => {
       const alice = await crowd.user();
       const bob = await crowd.user();
-      const group = await createGroup(alice.client, [bob.id]);
+      const group = await createGroup(alice.client, [bob]);
       const bobLaterPhone = await crowd.device(bob);
       const aliceLaterTablet = await crowd.device(alice);
       bob.client.disconnect();
@@ -206,7 +206,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       // turn): a retry in the same burst, or a busy neighbour conversation, must not disturb the rest.
       const alice = await crowd.user();
       const others = [await crowd.user(), await crowd.user(), await crowd.user()];
-      const groups = [await createGroup(alice.client, [others[0]!.id]), await createGroup(alice.client, [others[1]!.id]), await createGroup(alice.client, [others[2]!.id])];
+      const groups = [await createGroup(alice.client, [others[0]!]), await createGroup(alice.client, [others[1]!]), await createGroup(alice.client, [others[2]!])];
       const privateWith = await openPrivate(alice.client, others[0]!.id);
       const targets = [...groups.map((g) => g.conversationId), privateWith];
       const sends: Array<Promise<Message>> = [];
@@ -238,7 +238,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const bob = await crowd.user();
       const carol = await crowd.user();
       const aliceTablet = await crowd.device(alice);
-      const group = await createGroup(alice.client, [bob.id, carol.id]);
+      const group = await createGroup(alice.client, [bob, carol]);
       const watchers = {
         aliceTablet: collectN<Message>(aliceTablet.socket, 'chat', 30),
         carol: collectN<Message>(carol.socket, 'chat', 30),
@@ -415,7 +415,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const bob = await crowd.user();
       const eve = await crowd.user();
       const direct = await openPrivate(alice.client, bob.id);
-      const group = await createGroup(alice.client, [bob.id]);
+      const group = await createGroup(alice.client, [bob]);
       const inDirect = await sendText(alice.client, direct, 'private words');
       const inGroup = await sendText(alice.client, group.conversationId, 'group words');
       const [low, high] = [randomUUID(), randomUUID()].sort();

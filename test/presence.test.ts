@@ -52,7 +52,9 @@ describe(`presence (${storageLabel})`, () => {
       registerClient(server.url),
     ]);
     await befriend(subject, friend);
-    const group = await coMember.client.request<{ id: string }>('POST', '/groups', { name: 'presence crew', memberIds: [subject.id] });
+    const group = await coMember.client.request<{ id: string; invited: Array<{ id: string }> }>('POST', '/groups', { name: 'presence crew', memberIds: [subject.id] });
+    // Not friends: the subject is invited and joins by accepting.
+    await subject.client.request('POST', `/group-invitations/${group.invited[0]?.id}/accept`);
     for (const person of [friend, coMember, stranger]) {
       await person.client.connect();
       clients.push(person.client);

@@ -8,6 +8,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../contract/eve
 
 export type { Ack, ErrorBody } from '../contract/errors.js';
 export type * from '../contract/events.js';
+export type * from '../contract/groups.js';
 export type { Message, SendMessage, Attachment, Reaction, MessageType } from '../contract/messages.js';
 
 export type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;

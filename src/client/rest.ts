@@ -7,6 +7,7 @@ import type { AiConversation, AiMessage } from '../contract/ai.js';
 import type { CallMedia, CallStateName, FileRecord } from '../contract/events.js';
 import type { Message } from '../contract/messages.js';
 import type { FriendRequest, User } from '../contract/users.js';
+import type { GroupInvitation } from '../contract/groups.js';
 import type { ParleyClient, Tokens } from './index.js';
 
 export type { FriendRequest, User } from '../contract/users.js';
@@ -184,20 +185,27 @@ export function rest(client: ParleyClient) {
       unblock: (userId: string) => call<null>('DELETE', `/blocks/${id(userId)}`),
     },
     groups: {
-      create: (input: { name: string; description?: string; memberIds?: string[] }) => call<Group>('POST', '/groups', input),
+      /** Friends among `memberIds` join at once; everyone else is invited (listed in `invited`). */
+      create: (input: { name: string; description?: string; memberIds?: string[] }) => call<Group & { invited: GroupInvitation[] }>('POST', '/groups', input),
       list: (cursor?: string, limit?: number) => call<Page<Group>>('GET', `/groups${q({ cursor, limit })}`),
       get: (groupId: string) => call<Group>('GET', `/groups/${id(groupId)}`),
       update: (groupId: string, fields: { name?: string; description?: string }) => call<Group>('PATCH', `/groups/${id(groupId)}`, fields),
       dissolve: (groupId: string) => call<null>('DELETE', `/groups/${id(groupId)}`),
       members: (groupId: string, cursor?: string, limit?: number) => call<Page<Member>>('GET', `/groups/${id(groupId)}/members${q({ cursor, limit })}`),
-      addMembers: (groupId: string, userIds: string[]) => call<{ items: Member[] }>('POST', `/groups/${id(groupId)}/members`, { userIds }),
+      /** Friends join at once; everyone else is invited (listed in `invited`). */
+      addMembers: (groupId: string, userIds: string[]) => call<{ items: Member[]; invited: GroupInvitation[] }>('POST', `/groups/${id(groupId)}/members`, { userIds }),
+      /** The caller's pending invitations, newest first. */
+      invitations: (cursor?: string, limit?: number) => call<Page<GroupInvitation>>('GET', `/group-invitations${q({ cursor, limit })}`),
+      acceptInvitation: (invitationId: string) => call<Group>('POST', `/group-invitations/${id(invitationId)}/accept`),
+      declineInvitation: (invitationId: string) => call<null>('POST', `/group-invitations/${id(invitationId)}/decline`),
       /** Leave (own id) or remove a member (owner, admins). */
       removeMember: (groupId: string, userId: string) => call<null>('DELETE', `/groups/${id(groupId)}/members/${id(userId)}`),
       updateMember: (groupId: string, userId: string, fields: { role?: GroupRole; mutedUntil?: string | null }) =>
         call<Member>('PATCH', `/groups/${id(groupId)}/members/${id(userId)}`, fields),
     },
     conversations: {
-      list: () => call<Page<Conversation>>('GET', '/conversations'),
+      /** Most recent first; pass the previous page's `nextCursor` for the next page. */
+      list: (cursor?: string, limit?: number) => call<Page<Conversation>>('GET', `/conversations${q({ cursor, limit })}`),
       get: (conversationId: string) => call<Conversation>('GET', `/conversations/${id(conversationId)}`),
       open: (target: { peerId: string } | { groupId: string }) => call<Conversation>('POST', '/conversations', target),
       /** Newest first; page back with `before = nextCursor`, or catch up oldest first with `after`. */

@@ -16,6 +16,7 @@ import type {
 } from './calls.js';
 import type { FileTransferEvent } from './files.js';
 import type { FriendRequest } from './users.js';
+import type { GroupInvitationEvent } from './groups.js';
 import type { AiCancelPayload, AiChatAck, AiChatPayload, AiChunkEvent, AiDoneEvent, AiErrorEvent } from './ai.js';
 
 export * from './calls.js';
@@ -138,6 +139,8 @@ export interface ServerToClientEvents {
   user_status: (event: UserStatusEvent) => void;
   /** Group membership changed for the receiving user or in one of their groups. */
   group_member: (event: MembershipEvent) => void;
+  /** An invitation to a group reached the receiving user, or was answered on one of their devices. */
+  group_invitation: (event: GroupInvitationEvent) => void;
   friend_request: (event: FriendRequestEvent) => void;
   friend_removed: (event: FriendRemovedEvent) => void;
   /** The connection's session ended (logout, revocation); the socket is closed right after. */

@@ -50,9 +50,17 @@ export async function openPrivate(client: ParleyClient, peerId: string): Promise
   return (await client.request<ConversationView>('POST', '/conversations', { peerId })).id;
 }
 
-/** Creates a group owned by `owner` with the given members; returns its ids. */
-export async function createGroup(owner: ParleyClient, memberIds: string[], name = 'team 🚀'): Promise<{ id: string; conversationId: string }> {
-  return owner.request<{ id: string; conversationId: string }>('POST', '/groups', { name, memberIds });
+/**
+ * Creates a group owned by `owner`; the members (not the owner's friends, so invited) accept their
+ * invitations, as people joining on someone else's initiative must. Returns the group's ids.
+ */
+export async function createGroup(owner: ParleyClient, members: Array<{ id: string; client: ParleyClient }>, name = 'team 🚀'): Promise<{ id: string; conversationId: string }> {
+  const group = await owner.request<{ id: string; conversationId: string; invited: Array<{ id: string; inviteeId: string }> }>('POST', '/groups', { name, memberIds: members.map((m) => m.id) });
+  for (const member of members) {
+    const invitation = group.invited.find((i) => i.inviteeId === member.id);
+    if (invitation) await member.client.request('POST', `/group-invitations/${invitation.id}/accept`);
+  }
+  return group;
 }
 
 /** Sends a text message over the socket and returns the ack's stored message. */

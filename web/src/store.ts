@@ -271,11 +271,19 @@ export async function logout(): Promise<void> {
 }
 
 export async function loadConversations(): Promise<void> {
-  const page = await api.conversations.list();
-  rememberUsers(page.items.flatMap((c) => (c.peer ? [c.peer] : [])));
-  update({ conversations: sortConversations(page.items) });
+  // Walks the pages (most recent first); a few hundred conversations cover every sidebar.
+  const items: Conversation[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 10; pages++) {
+    const page = await api.conversations.list(cursor, 200);
+    items.push(...page.items);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  rememberUsers(items.flatMap((c) => (c.peer ? [c.peer] : [])));
+  update({ conversations: sortConversations(items) });
   // A peer without a known presence is a new friend (or a stranger): the friends list carries it.
-  if (page.items.some((c) => c.peer && !(c.peer.id in state.presence))) await loadContacts();
+  if (items.some((c) => c.peer && !(c.peer.id in state.presence))) await loadContacts();
 }
 
 export async function loadContacts(): Promise<void> {

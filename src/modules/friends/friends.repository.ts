@@ -115,6 +115,15 @@ export function createFriendsRepository(db: Kysely<Database>) {
       return row !== undefined;
     },
 
+    /** Everyone `userId` blocked or was blocked by (small: people block a handful of users). */
+    async blockedEitherWay(userId: string): Promise<Set<string>> {
+      const [blocked, blockers] = await Promise.all([
+        db.selectFrom('blocks').select('blocked_id as id').where('blocker_id', '=', userId).execute(),
+        db.selectFrom('blocks').select('blocker_id as id').where('blocked_id', '=', userId).execute(),
+      ]);
+      return new Set([...blocked, ...blockers].map((row) => row.id));
+    },
+
     /** Records a block and drops the friendship and pending requests between the two. */
     async block(blockerId: string, blockedId: string, now: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
@@ -136,6 +145,17 @@ export function createFriendsRepository(db: Kysely<Database>) {
             eb.or([
               eb.and([eb('from_user_id', '=', blockerId), eb('to_user_id', '=', blockedId)]),
               eb.and([eb('from_user_id', '=', blockedId), eb('to_user_id', '=', blockerId)]),
+            ]),
+          )
+          .execute();
+        // Invitations to groups cross no block either: pending ones between the two go too.
+        await trx
+          .deleteFrom('group_invitations')
+          .where('state', '=', 'pending')
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('inviter_id', '=', blockerId), eb('invitee_id', '=', blockedId)]),
+              eb.and([eb('inviter_id', '=', blockedId), eb('invitee_id', '=', blockerId)]),
             ]),
           )
           .execute();

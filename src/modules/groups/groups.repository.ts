@@ -164,6 +164,7 @@ export function createGroupsRepository(db: Kysely<Database>) {
         await trx.deleteFrom('conversation_reads').where('conversation_id', '=', conversationId).execute();
         await trx.deleteFrom('conversations').where('id', '=', conversationId).execute();
         await trx.deleteFrom('group_members').where('group_id', '=', groupId).execute();
+        await trx.deleteFrom('group_invitations').where('group_id', '=', groupId).execute();
         await trx.deleteFrom('user_groups').where('id', '=', groupId).execute();
       });
     },

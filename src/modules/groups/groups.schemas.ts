@@ -5,7 +5,7 @@ import { Id, IsoTime, PageQuery, User } from '../users/index.js';
 export const Role = Type.Union([Type.Literal('owner'), Type.Literal('admin'), Type.Literal('member')]);
 export type Role = Static<typeof Role>;
 
-export const Group = Type.Object({
+const GroupFields = {
   id: Type.String(),
   name: Type.String(),
   description: Type.String(),
@@ -14,8 +14,25 @@ export const Group = Type.Object({
   /** The group's conversation, for messages. */
   conversationId: Type.String(),
   createdAt: IsoTime,
-});
+};
+export const Group = Type.Object(GroupFields);
 export type Group = Static<typeof Group>;
+
+/** Someone who is not the adder's friend is invited instead of added; they join by accepting. */
+export const GroupInvitation = Type.Object({
+  id: Type.String(),
+  group: Type.Object({ id: Type.String(), name: Type.String(), memberCount: Type.Integer() }),
+  inviter: User,
+  inviteeId: Type.String(),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('declined')]),
+  createdAt: IsoTime,
+  answeredAt: Type.Union([IsoTime, Type.Null()]),
+});
+export type GroupInvitation = Static<typeof GroupInvitation>;
+
+/** A new group, with the invitations sent to the people who were not the creator's friends. */
+export const CreatedGroup = Type.Object({ ...GroupFields, invited: Type.Array(GroupInvitation) });
+export type CreatedGroup = Static<typeof CreatedGroup>;
 
 export const Member = Type.Object({
   user: User,
@@ -59,6 +76,9 @@ export type UpdateMemberBody = Static<typeof UpdateMemberBody>;
 export const GroupParams = Type.Object({ id: Id });
 export const MemberParams = Type.Object({ id: Id, userId: Id });
 export const GroupPage = Type.Object({ items: Type.Array(Group), nextCursor: Type.Union([Type.String(), Type.Null()]) });
-export const MemberList = Type.Object({ items: Type.Array(Member) });
+/** After adding: every member, and the invitations sent to those who were not the adder's friends. */
+export const MemberList = Type.Object({ items: Type.Array(Member), invited: Type.Array(GroupInvitation) });
+export const InvitationParams = Type.Object({ id: Id });
+export const InvitationPage = Type.Object({ items: Type.Array(GroupInvitation), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 export const MemberPage = Type.Object({ items: Type.Array(Member), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 export const GroupListQuery = Type.Object({ ...PageQuery });

@@ -1,4 +1,5 @@
 import type { MembershipEvent } from '../../contract/events.js';
+import type { Cache } from '../../platform/cache/cache.js';
 import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
@@ -7,9 +8,12 @@ import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import type { PresenceReader } from '../friends/index.js';
+import type { Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { type GroupRow, groupConversationId, type GroupsRepository, type MemberRow } from './groups.repository.js';
-import type { CreateGroupBody, Group, Member, Role, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
+import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, Role, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
+import type { InvitationsRepository } from './invitations.repository.js';
+import { createInvitationsService, type InvitationLimits } from './invitations.service.js';
 
 export const MAX_GROUP_MEMBERS = 2000;
 
@@ -19,6 +23,11 @@ export interface GroupsServiceDeps {
   publisher: Publisher;
   clock: Clock;
   presence?: PresenceReader;
+  /** Who may bring whom into a group (friends are added, others invited, blocks refuse) and see whose presence. */
+  policy: Policy;
+  invitations: InvitationsRepository;
+  cache: Cache;
+  invitationLimits: Omit<InvitationLimits, 'maxMembers'>;
   /** Carries membership-cache invalidations to the other processes. */
   bus?: ClusterBus;
 }
@@ -79,14 +88,22 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     };
   }
 
-  /** Member rows as the API shows them: profile, role, mute and live presence. */
-  async function toMembers(rows: readonly MemberRow[]): Promise<Member[]> {
+  /**
+   * Member rows as `viewerId` sees them: profile, role, mute and live presence. A member blocked
+   * either way with the viewer shows as offline with no last-seen: a shared group leaks no presence.
+   */
+  async function toMembers(viewerId: string, rows: readonly MemberRow[]): Promise<Member[]> {
     const ids = rows.map((row) => row.user_id);
-    const [people, presence] = await Promise.all([users.findByIds(ids), deps.presence?.presenceOf(ids) ?? new Map<string, 'online' | 'away' | 'offline'>()]);
+    const [people, presence, blocked] = await Promise.all([
+      users.findByIds(ids),
+      deps.presence?.presenceOf(ids) ?? new Map<string, 'online' | 'away' | 'offline'>(),
+      deps.policy.blockedEitherWay(viewerId),
+    ]);
     const byId = new Map(people.map((row) => [row.id, row]));
     return rows.flatMap((row) => {
       const user = byId.get(row.user_id);
       if (!user) return [];
+      if (blocked.has(user.id)) return [{ user: toUser(user), role: row.role as Role, mutedUntil: iso(row.muted_until), joinedAt: iso(Number(row.joined_at)) as string, presence: { status: 'offline' as const, lastSeenAt: null } }];
       return [
         {
           user: toUser(user),
@@ -127,6 +144,28 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     invalidate(groupId);
   }
 
+  /** Splits the people to bring in: friends are added, anyone else invited, a block refuses them all. */
+  async function entryOf(actor: Actor, userIds: readonly string[]): Promise<{ add: string[]; invite: string[] }> {
+    const entries = await Promise.all(userIds.map(async (userId) => [userId, await deps.policy.groupEntry(actor.userId, userId)] as const));
+    return { add: entries.filter(([, how]) => how === 'add').map(([id]) => id), invite: entries.filter(([, how]) => how === 'invite').map(([id]) => id) };
+  }
+
+  function joined(groupId: string, userId: string): void {
+    publisher.joinConversation([userId], groupConversationId(groupId));
+    notify(groupId, { userId, change: 'added', role: 'member' }, [userId]);
+  }
+
+  const invitations = createInvitationsService({
+    invitations: deps.invitations,
+    groups,
+    users,
+    publisher,
+    cache: deps.cache,
+    clock,
+    limits: { ...deps.invitationLimits, maxMembers: MAX_GROUP_MEMBERS },
+    joined,
+  });
+
   async function describe(groupId: string): Promise<Group> {
     const row = await groups.find(groupId);
     if (!row) throw new AppError('NOT_FOUND', 'group not found');
@@ -135,14 +174,22 @@ export function createGroupsService(deps: GroupsServiceDeps) {
   }
 
   return {
-    /** Creates a group with the caller as owner and the given members. */
-    async create(actor: Actor, input: CreateGroupBody): Promise<Group> {
-      const memberIds = [...new Set(input.memberIds ?? [])].filter((id) => id !== actor.userId);
-      if (memberIds.length + 1 > MAX_GROUP_MEMBERS) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
-      await requireUsers(memberIds);
+    /**
+     * Creates a group with the caller as owner. Of `memberIds`, the caller's friends become
+     * members at once and everyone else is invited; anyone blocked either way refuses the whole
+     * request before anything is written.
+     */
+    async create(actor: Actor, input: CreateGroupBody): Promise<CreatedGroup> {
+      const requested = [...new Set(input.memberIds ?? [])].filter((id) => id !== actor.userId);
+      if (requested.length + 1 > MAX_GROUP_MEMBERS) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
+      await requireUsers(requested);
+      const name = input.name.trim();
+      if (!name) throw AppError.validation('name', 'must not be blank');
+      const { add: memberIds, invite } = await entryOf(actor, requested);
+      const groupId = newId();
+      const plan = await invitations.plan(actor, groupId, invite);
       const now = clock.now().getTime();
-      const group: GroupRow = { id: newId(), name: input.name.trim(), description: (input.description ?? '').trim(), owner_id: actor.userId, created_at: now, updated_at: now };
-      if (!group.name) throw AppError.validation('name', 'must not be blank');
+      const group: GroupRow = { id: groupId, name, description: (input.description ?? '').trim(), owner_id: actor.userId, created_at: now, updated_at: now };
       const members: MemberRow[] = [
         { group_id: group.id, user_id: actor.userId, role: 'owner', muted_until: null, joined_at: now },
         ...memberIds.map((user_id) => ({ group_id: group.id, user_id, role: 'member', muted_until: null, joined_at: now })),
@@ -151,7 +198,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const everyone = members.map((m) => m.user_id);
       publisher.joinConversation(everyone, groupConversationId(group.id));
       for (const userId of memberIds) notify(group.id, { userId, change: 'added', role: 'member' }, [userId]);
-      return toGroup(group, members.length);
+      const invited = await invitations.send(plan, group);
+      return { ...toGroup(group, members.length), invited };
     },
 
     /** The caller's groups, oldest first, a page at a time. */
@@ -196,21 +244,28 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const rows = await groups.pageMembers(groupId, decodeTimeIdCursor(cursor), limit + 1);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      return { items: await toMembers(page), nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.joined_at), id: last.user_id }) : null };
+      return { items: await toMembers(actor.userId, page), nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.joined_at), id: last.user_id }) : null };
     },
 
-    /** Adds members (owner, admins); they receive the group's events at once on every device. */
-    async addMembers(actor: Actor, groupId: string, userIds: readonly string[]): Promise<Member[]> {
-      const { me } = await requireMembership(actor, groupId);
+    /**
+     * Adds members (owner, admins): the adder's friends join at once and receive the group's
+     * events on every device; anyone else is invited. A block either way refuses the request.
+     */
+    async addMembers(actor: Actor, groupId: string, userIds: readonly string[]): Promise<{ items: Member[]; invited: GroupInvitation[] }> {
+      const { group, me } = await requireMembership(actor, groupId);
       requireRank(me, 'admin', 'add members');
       await requireUsers(userIds);
       const current = await groups.countMembers([groupId]);
       if ((current.get(groupId) ?? 0) + userIds.length > MAX_GROUP_MEMBERS) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
-      const added = await groups.addMembers(groupId, userIds, clock.now().getTime());
+      const existing = new Set(await groups.memberIds(groupId));
+      const { add, invite } = await entryOf(actor, [...new Set(userIds)].filter((id) => !existing.has(id)));
+      const plan = await invitations.plan(actor, groupId, invite);
+      const added = await groups.addMembers(groupId, add, clock.now().getTime());
       publisher.joinConversation(added, groupConversationId(groupId));
       for (const userId of added) notify(groupId, { userId, change: 'added', role: 'member' });
-      // The whole list (at most MAX_GROUP_MEMBERS), as API.md has this route answer.
-      return toMembers(await groups.listMembers(groupId));
+      const invited = await invitations.send(plan, group);
+      // The whole list (at most MAX_GROUP_MEMBERS), as docs/protocol.md has this route answer.
+      return { items: await toMembers(actor.userId, await groups.listMembers(groupId)), invited };
     },
 
     /** Leaves (self) or removes a member (owner, or an admin removing a plain member). */
@@ -271,9 +326,18 @@ export function createGroupsService(deps: GroupsServiceDeps) {
         notify(groupId, { userId, change: 'muted', mutedUntil: iso(mutedUntil) });
       }
       const row = await groups.findMember(groupId, userId);
-      const [member] = row ? await toMembers([row]) : [];
+      const [member] = row ? await toMembers(actor.userId, [row]) : [];
       if (!member) throw new AppError('NOT_FOUND', 'not a member of this group');
       return member;
+    },
+
+    /** Pending invitations of the caller; accept joins the group, decline is remembered for a cool-down. */
+    invitations: {
+      list: invitations.list,
+      decline: invitations.decline,
+      async accept(actor: Actor, id: string): Promise<Group> {
+        return describe(await invitations.accept(actor, id));
+      },
     },
 
     /** The caller's role and mute in a group, or undefined when not a member (used by messaging). */

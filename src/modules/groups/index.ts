@@ -1,4 +1,5 @@
 export { createGroupsRepository, groupConversationId, type GroupsRepository } from './groups.repository.js';
 export { createGroupsService, type GroupsService } from './groups.service.js';
+export { createInvitationsRepository } from './invitations.repository.js';
 export { groupsRoutes } from './groups.routes.js';
 export { Group } from './groups.schemas.js';

@@ -2,6 +2,7 @@ import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { ConversationsTable, Database, MessagesTable } from '../../platform/db/schema.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
+import type { TimeIdPosition } from '../../shared/pagination.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
@@ -175,20 +176,18 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     },
 
     /** The user's private conversations and those of the given groups, most recently active first. */
-    listConversations(userId: string, groupIds: readonly string[], limit: number): Promise<ConversationRow[]> {
-      return db
+    /** The user's conversations, most recently active first, after `before` (the previous page's last). */
+    listConversations(userId: string, groupIds: readonly string[], before: TimeIdPosition | undefined, limit: number): Promise<ConversationRow[]> {
+      let query = db
         .selectFrom('conversations')
         .selectAll()
         .where((eb) => {
           const mine = [eb('user_low', '=', userId), eb('user_high', '=', userId)];
           if (groupIds.length > 0) mine.push(eb('group_id', 'in', groupIds));
           return eb.or(mine);
-        })
-        .orderBy('updated_at', 'desc')
-        .orderBy('last_message_id', 'desc')
-        .orderBy('id')
-        .limit(limit)
-        .execute();
+        });
+      if (before) query = query.where((eb) => eb.or([eb('updated_at', '<', before.at), eb.and([eb('updated_at', '=', before.at), eb('id', '<', before.id)])]));
+      return query.orderBy('updated_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     },
 
     privateConversationIds(userId: string): Promise<string[]> {

@@ -2,6 +2,7 @@ import { Message } from '../../contract/messages.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
 import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
+import { DEFAULT_PAGE_LIMIT } from '../../shared/pagination.js';
 import {
   Conversation,
   ConversationListQuery,
@@ -26,8 +27,8 @@ export function messagingRoutes(messaging: MessagingService) {
 
     app.get(
       '/conversations',
-      { schema: { tags: ['conversations'], security, summary: "The caller's conversations, most recent first", querystring: ConversationListQuery, response: responses({ 200: ConversationPage }, [401]) } },
-      async (request) => messaging.list(actorOf(request), request.query.limit ?? 200),
+      { schema: { tags: ['conversations'], security, summary: "The caller's conversations, most recent first (paged)", querystring: ConversationListQuery, response: responses({ 200: ConversationPage }, [400, 401]) } },
+      async (request) => messaging.list(actorOf(request), request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
     app.post(
       '/conversations',

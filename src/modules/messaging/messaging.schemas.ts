@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Message, SendMessage } from '../../contract/messages.js';
-import { Id, IsoTime, User } from '../users/index.js';
+import { Id, IsoTime, PageQuery, User } from '../users/index.js';
 
 export const GroupSummary = Type.Object({ id: Type.String(), name: Type.String(), memberCount: Type.Integer() });
 
@@ -51,4 +51,4 @@ export const SearchQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 export type SearchQuery = Static<typeof SearchQuery>;
-export const ConversationListQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 200 })) });
+export const ConversationListQuery = Type.Object({ ...PageQuery });

@@ -5,9 +5,9 @@ import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import type { Page } from '../../shared/pagination.js';
-import type { FriendsService } from '../friends/index.js';
+import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import { type GroupsService, groupConversationId } from '../groups/index.js';
+import type { Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -16,7 +16,8 @@ export interface MessagingServiceDeps {
   messages: MessagingRepository;
   users: UsersRepository;
   groups: GroupsService;
-  friends: FriendsService;
+  /** Decides who may reach whom (blocks, friends-only): asked for every private-chat event and write. */
+  policy: Policy;
   publisher: Publisher;
   cache: Cache;
   clock: Clock;
@@ -65,7 +66,7 @@ function parseMessageId(id: string, field = 'messageId'): number {
 }
 
 export function createMessagingService(deps: MessagingServiceDeps) {
-  const { messages, users, groups, friends, publisher, cache, clock } = deps;
+  const { messages, users, groups, policy, publisher, cache, clock } = deps;
   /** Private conversations whose row is known to exist, so sends skip the insert-if-missing. */
   const knownPrivate = new Set<string>();
   /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
@@ -160,20 +161,24 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     return { row, where };
   }
 
-  async function checkMaySend(actor: Actor, where: Access): Promise<void> {
+  /**
+   * May the caller put something new in front of the others here (a message, an edit, a
+   * reaction, typing)? In a group: not while muted. In a private chat: not across a block, nor
+   * to a friends-only user who is not a friend (the policy decides).
+   */
+  async function checkMayWrite(actor: Actor, where: Access): Promise<void> {
     if (where.kind === 'group') {
       if (where.mutedUntil !== null && where.mutedUntil > clock.now().getTime()) {
-        throw new AppError('FORBIDDEN', `you are muted in this group until ${iso(where.mutedUntil)}`);
+        throw new AppError('FORBIDDEN', `you are muted in this group until ${iso(where.mutedUntil)}`, [{ field: 'mutedUntil', message: iso(where.mutedUntil) as string }]);
       }
       return;
     }
-    const peer = await users.findById(where.peerId);
-    if (!peer) throw new AppError('NOT_FOUND', 'conversation not found');
-    if (await friends.isBlockedEitherWay(actor.userId, where.peerId)) throw new AppError('FORBIDDEN', 'messages between you and this user are blocked');
-    const profile = await users.findProfile(where.peerId);
-    if (profile?.allow_messages_from === 'friends' && !(await friends.areFriends(actor.userId, where.peerId))) {
-      throw new AppError('FORBIDDEN', 'this user accepts messages from friends only');
-    }
+    await policy.requireContact(actor.userId, where.peerId);
+  }
+
+  async function checkMaySend(actor: Actor, where: Access): Promise<void> {
+    if (where.kind === 'private' && !(await users.findById(where.peerId))) throw new AppError('NOT_FOUND', 'conversation not found');
+    await checkMayWrite(actor, where);
   }
 
   function checkContent(input: Pick<SendMessage, 'type' | 'content' | 'attachments'>): void {
@@ -316,11 +321,16 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       return (await this.summarise(actor, [row]))[0] as Conversation;
     },
 
-    /** The caller's conversations with last message and unread count, most recent first. */
-    async list(actor: Actor, limit: number): Promise<Page<Conversation>> {
+    /**
+     * The caller's conversations with last message and unread count, most recent first, a page at
+     * a time. A conversation that becomes active moves to page one: clients merge `chat` events.
+     */
+    async list(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<Conversation>> {
       const groupIds = await groups.groupIdsOf(actor.userId);
-      const rows = await messages.listConversations(actor.userId, groupIds, limit);
-      return { items: await this.summarise(actor, rows), nextCursor: null };
+      const rows = await messages.listConversations(actor.userId, groupIds, decodeTimeIdCursor(cursor), limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { items: await this.summarise(actor, page), nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.updated_at), id: last.id }) : null };
     },
 
     async summarise(actor: Actor, rows: ConversationRow[]): Promise<Conversation[]> {
@@ -367,6 +377,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'a recalled message cannot be edited');
       if (row.type !== 'text') throw new AppError('FORBIDDEN', 'only text messages can be edited');
       checkContent({ type: 'text', content });
+      await checkMayWrite(actor, where);
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content, edited_at: now });
       const [message] = await toMessages([{ ...row, content, edited_at: now }]);
@@ -391,9 +402,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (!EMOJI.test(normalised) || NOT_IN_REACTION.test(normalised) || codePoints(normalised) > 16) throw AppError.validation('emoji', 'must be an emoji');
       const { row, where } = await requireVisibleMessage(actor, messageId);
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'a recalled message takes no reactions');
-      if (add && where.kind === 'private' && (await friends.isBlockedEitherWay(actor.userId, where.peerId))) {
-        throw new AppError('FORBIDDEN', 'messages between you and this user are blocked');
-      }
+      // Taking a reaction back only removes something: it stays allowed, like recalling.
+      if (add) await checkMayWrite(actor, where);
       const changed = add
         ? await messages.addReaction(Number(row.id), actor.userId, normalised, clock.now().getTime())
         : await messages.removeReaction(Number(row.id), actor.userId, normalised);
@@ -411,15 +421,20 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (!message || message.conversation_id !== where.id) throw new AppError('NOT_FOUND', 'message not found in this conversation');
       // Reading an older message again moves nothing and tells nobody.
       if (!(await messages.markRead(where.id, actor.userId, id, clock.now().getTime()))) return;
-      deliver(where, 'read', { conversationId: where.id, userId: actor.userId, messageId: String(id) }, origin.socketId);
+      const receipt = { conversationId: where.id, userId: actor.userId, messageId: String(id) };
+      // The position is kept for the reader's own devices; the receipt reaches the peer only
+      // when the reader may contact them (no receipts across a block or to a friends-only user).
+      if (where.kind === 'private' && (await policy.contact(actor.userId, where.peerId)) !== 'allowed') {
+        publisher.toUsers([actor.userId], 'read', receipt, { exceptSocketId: origin.socketId });
+        return;
+      }
+      deliver(where, 'read', receipt, origin.socketId);
     },
 
     /** Relays a typing indicator to the other members; nothing is stored. */
     async typing(actor: Actor, conversationId: string, typing: boolean): Promise<void> {
       const where = await access(actor, conversationId);
-      if (where.kind === 'private' && (await friends.isBlockedEitherWay(actor.userId, where.peerId))) {
-        throw new AppError('FORBIDDEN', 'messages between you and this user are blocked');
-      }
+      await checkMayWrite(actor, where);
       const event = { conversationId: where.id, userId: actor.userId, typing };
       if (where.kind === 'group') publisher.toConversation(where.id, 'typing', event, { exceptUserIds: [actor.userId] });
       else publisher.toUsers([where.peerId], 'typing', event);

@@ -91,9 +91,12 @@ export function createPresenceService(deps: PresenceServiceDeps) {
       if (cacheAway) changedWhileAway.add(userId);
       await cache.setRemove(connectionsKey(userId), `${nodeId}|${socketId}`);
       if ((await liveConnections(userId)) > 0) return;
+      // An invisible user went "offline" for the others when they chose invisible: last-seen stays
+      // frozen at that moment, or its changes would tell friends when they really come and go.
+      if ((await chosenStatus(userId)) === 'invisible') return;
       const now = clock.now().getTime();
       await deps.recordLastSeen(userId, now);
-      if ((await chosenStatus(userId)) !== 'invisible') await announce(userId, 'offline', now);
+      await announce(userId, 'offline', now);
     },
 
     /** The shared cache went away: what changes now must be written back when it returns. */

@@ -95,6 +95,16 @@ export interface GroupMembersTable {
   joined_at: number;
 }
 
+export interface GroupInvitationsTable {
+  id: string;
+  group_id: string;
+  inviter_id: string;
+  invitee_id: string;
+  state: string;
+  created_at: number;
+  answered_at: number | null;
+}
+
 export interface ConversationsTable {
   id: string;
   type: string;
@@ -228,6 +238,7 @@ export interface Database {
   blocks: BlocksTable;
   user_groups: UserGroupsTable;
   group_members: GroupMembersTable;
+  group_invitations: GroupInvitationsTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
   message_reactions: MessageReactionsTable;

@@ -4,6 +4,7 @@ import * as m0002 from './0002_messaging.js';
 import * as m0003 from './0003_calls.js';
 import * as m0004 from './0004_files.js';
 import * as m0005 from './0005_ai.js';
+import * as m0008 from './0008_group_invitations.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '0003_calls': m0003,
   '0004_files': m0004,
   '0005_ai': m0005,
+  '0008_group_invitations': m0008,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,70 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, GroupInvitationsTable } from '../../platform/db/schema.js';
+import type { TimeIdPosition } from '../../shared/pagination.js';
+
+export type InvitationRow = Selectable<GroupInvitationsTable>;
+
+export function createInvitationsRepository(db: Kysely<Database>) {
+  return {
+    find(id: string): Promise<InvitationRow | undefined> {
+      return db.selectFrom('group_invitations').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+
+    /** The existing invitations of these users to this group, whatever their state. */
+    forInvitees(groupId: string, inviteeIds: readonly string[]): Promise<InvitationRow[]> {
+      if (inviteeIds.length === 0) return Promise.resolve([]);
+      return db.selectFrom('group_invitations').selectAll().where('group_id', '=', groupId).where('invitee_id', 'in', inviteeIds).execute();
+    },
+
+    /**
+     * Writes new invitations and turns declined ones whose cool-down is over back to pending, in
+     * one transaction. `renew` rows keep their id, so a client's old reference stays valid.
+     */
+    async save(inserts: readonly InvitationRow[], renew: readonly InvitationRow[]): Promise<void> {
+      if (inserts.length === 0 && renew.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        if (inserts.length > 0) await trx.insertInto('group_invitations').values([...inserts]).execute();
+        for (const row of renew) {
+          await trx
+            .updateTable('group_invitations')
+            .set({ state: 'pending', inviter_id: row.inviter_id, created_at: row.created_at, answered_at: null })
+            .where('id', '=', row.id)
+            .execute();
+        }
+      });
+    },
+
+    /** The invitee's pending invitations, newest first, after `before` (the previous page's last). */
+    pendingFor(inviteeId: string, before: TimeIdPosition | undefined, limit: number): Promise<InvitationRow[]> {
+      let query = db.selectFrom('group_invitations').selectAll().where('invitee_id', '=', inviteeId).where('state', '=', 'pending');
+      if (before) {
+        query = query.where((eb) => eb.or([eb('created_at', '<', before.at), eb.and([eb('created_at', '=', before.at), eb('id', '<', before.id)])]));
+      }
+      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+    },
+
+    /**
+     * Accepts: deletes the pending invitation and adds the member in one transaction. Returns
+     * false when the invitation was no longer pending (answered on another device meanwhile).
+     */
+    async accept(row: InvitationRow, now: number): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const result = await trx.deleteFrom('group_invitations').where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
+        if (Number(result.numDeletedRows) !== 1) return false;
+        const existing = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', row.group_id).where('user_id', '=', row.invitee_id).executeTakeFirst();
+        if (!existing) {
+          await trx.insertInto('group_members').values({ group_id: row.group_id, user_id: row.invitee_id, role: 'member', muted_until: null, joined_at: now }).execute();
+        }
+        return true;
+      });
+    },
+
+    /** Declines; returns false when it was no longer pending. */
+    async decline(id: string, now: number): Promise<boolean> {
+      const result = await db.updateTable('group_invitations').set({ state: 'declined', answered_at: now }).where('id', '=', id).where('state', '=', 'pending').executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+  };
+}
+
+export type InvitationsRepository = ReturnType<typeof createInvitationsRepository>;

@@ -1,0 +1,1 @@
+export { type ContactAction, type ContactVerdict, createPolicy, type Policy } from './policy.service.js';

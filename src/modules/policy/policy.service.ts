@@ -1,0 +1,79 @@
+import { AppError } from '../../shared/errors.js';
+import type { FriendsRepository } from '../friends/friends.repository.js';
+import type { UsersRepository } from '../users/index.js';
+
+/**
+ * Who may reach whom. Every module that lets one person reach another (messages, edits,
+ * reactions, read receipts, typing, calls, group membership, presence) asks here, so a rule
+ * changes in one place and a new feature cannot forget it. Rules (docs/architecture.md, "Trust"):
+ *
+ * - A block works both ways and beats everything: no message, event, call, invitation or
+ *   presence crosses it, in a private chat or through a shared group.
+ * - A user who accepts messages from friends only is reached directly by friends only.
+ * - Nobody becomes a member of a group without consent: friends may be added (the friendship is
+ *   the consent), anyone else is invited and joins by accepting.
+ */
+export type ContactVerdict = 'allowed' | 'blocked' | 'friends_only';
+
+/** What one action is, in the words a refusal uses ("messages between you…", "calls from…"). */
+export type ContactAction = 'message' | 'call';
+
+export interface PolicyDeps {
+  friends: Pick<FriendsRepository, 'isBlocked' | 'areFriends' | 'blockedEitherWay'>;
+  users: Pick<UsersRepository, 'findProfile'>;
+}
+
+const PLURAL: Record<ContactAction, string> = { message: 'messages', call: 'calls' };
+
+export function createPolicy(deps: PolicyDeps) {
+  const { friends, users } = deps;
+
+  async function isBlockedEitherWay(a: string, b: string): Promise<boolean> {
+    const [ab, ba] = await Promise.all([friends.isBlocked(a, b), friends.isBlocked(b, a)]);
+    return ab || ba;
+  }
+
+  /** May `from` reach `to` directly (private message, edit, reaction, read receipt, typing, call)? */
+  async function contact(from: string, to: string): Promise<ContactVerdict> {
+    if (from === to) return 'allowed';
+    if (await isBlockedEitherWay(from, to)) return 'blocked';
+    const profile = await users.findProfile(to);
+    if (profile?.allow_messages_from === 'friends' && !(await friends.areFriends(from, to))) return 'friends_only';
+    return 'allowed';
+  }
+
+  return {
+    contact,
+    isBlockedEitherWay,
+    areFriends: (a: string, b: string) => friends.areFriends(a, b),
+
+    /** Throws FORBIDDEN (nothing written yet) unless `from` may reach `to` with `action`. */
+    async requireContact(from: string, to: string, action: ContactAction = 'message'): Promise<void> {
+      const verdict = await contact(from, to);
+      if (verdict === 'blocked') throw new AppError('FORBIDDEN', `${PLURAL[action]} between you and this user are blocked`);
+      if (verdict === 'friends_only') throw new AppError('FORBIDDEN', `this user accepts ${PLURAL[action]} from friends only`);
+    },
+
+    /**
+     * How `adderId` may bring `userId` into a group: `add` a friend at once, `invite` anyone else
+     * (they join by accepting). Blocked either way: FORBIDDEN, so a blocked user can neither add
+     * nor invite the person who blocked them; the wording does not say who blocked whom.
+     */
+    async groupEntry(adderId: string, userId: string): Promise<'add' | 'invite'> {
+      if (await isBlockedEitherWay(adderId, userId)) throw new AppError('FORBIDDEN', 'this user cannot be added to a group by you', [{ field: 'userIds', message: `cannot add ${userId}` }]);
+      return (await friends.areFriends(adderId, userId)) ? 'add' : 'invite';
+    },
+
+    /** `audience` without the users `userId` has blocked or who blocked `userId` (presence, member lists). */
+    async withoutBlocked(userId: string, audience: readonly string[]): Promise<string[]> {
+      if (audience.length === 0) return [];
+      const blocked = await friends.blockedEitherWay(userId);
+      return blocked.size === 0 ? [...audience] : audience.filter((id) => !blocked.has(id));
+    },
+
+    /** The users blocked either way with `userId`. */
+    blockedEitherWay: (userId: string) => friends.blockedEitherWay(userId),
+  };
+}
+
+export type Policy = ReturnType<typeof createPolicy>;
