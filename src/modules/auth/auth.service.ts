@@ -32,11 +32,12 @@ export interface AuthServiceDeps {
   clock: Clock;
   events: SessionEvents;
   refreshTtlSec: number;
-  loginThrottle: { maxFailures: number; windowSec: number };
+  loginThrottle: { maxFailures: number; windowSec: number; maxFailuresPerIp: number };
 }
 
 const revokedKey = (sessionId: string) => `session:revoked:${sessionId}`;
 const failuresKey = (usernameLower: string, ip: string) => `login:failures:${usernameLower}:${ip}`;
+const ipFailuresKey = (ip: string) => `login:ip-failures:${ip}`;
 
 const isLogCursor = (value: unknown): value is { before: number } =>
   typeof value === 'object' && value !== null && Number.isInteger((value as { before?: unknown }).before);
@@ -172,26 +173,34 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /**
-     * Password login. Unknown users and wrong passwords get the same answer in the same time;
-     * `maxFailures` failures for one name from one IP within the window lock that pair out.
+     * Password login. Unknown users and wrong passwords get the same answer in the same time.
+     * Each attempt takes its number on two counters before the password is checked: the
+     * username-and-IP pair (`maxFailures`) and the IP over all names (`maxFailuresPerIp`). An attempt
+     * beyond either limit is refused unverified, so concurrent attempts cannot all be checked
+     * against a count read before any of them failed.
      */
     async login(input: LoginBody, origin: RequestOrigin): Promise<AuthResult> {
       const lower = input.username.normalize('NFC').toLowerCase();
-      const throttleKey = failuresKey(lower, origin.ip);
-      const failures = Number((await cache.get(throttleKey)) ?? 0);
+      const { maxFailures, maxFailuresPerIp, windowSec } = deps.loginThrottle;
+      const pairKey = failuresKey(lower, origin.ip);
+      const ipKey = ipFailuresKey(origin.ip);
+      const [pair, ip] = await Promise.all([cache.incr(pairKey, windowSec * 1000), cache.incr(ipKey, windowSec * 1000)]);
       const user = await users.findByUsernameLower(lower);
-      if (failures >= deps.loginThrottle.maxFailures) {
-        const ttlMs = await cache.ttl(throttleKey);
+      if (pair.count > maxFailures || ip.count > maxFailuresPerIp) {
+        // A refused attempt checked nothing: give its numbers back, so only real guesses fill the counters.
+        await Promise.all([cache.decr(pairKey), cache.decr(ipKey)]);
+        const ttlMs = Math.max(pair.count > maxFailures ? pair.ttlMs : 0, ip.count > maxFailuresPerIp ? ip.ttlMs : 0);
         await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'throttled' }, origin);
         throw new AppError('RATE_LIMITED', 'too many failed logins; try again later', undefined, Math.max(1, Math.ceil(ttlMs / 1000)));
       }
       const valid = await verifyPassword(user?.password_hash, input.password);
       if (!user || !valid) {
-        await cache.incr(throttleKey, deps.loginThrottle.windowSec * 1000);
+        // The attempt stays counted on both counters.
         await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'bad_credentials' }, origin);
         throw new AppError('UNAUTHORIZED', 'wrong username or password');
       }
-      await cache.del(throttleKey);
+      // Success forgets this name's failures from this IP; for the IP it only takes back this attempt.
+      await Promise.all([cache.del(pairKey), cache.decr(ipKey)]);
       await logAttempt({ userId: user.id, username: user.username, success: true, method: 'password' }, origin);
       return startSession(user, origin);
     },

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { type Api, type ApiResponse, newUser } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
+
+const statusesOf = (responses: ApiResponse[]) => responses.map((res) => `${res.status} ${res.body?.error?.code ?? 'OK'}`);
+const count = (responses: ApiResponse[], status: number, code: string) =>
+  responses.filter((res) => res.status === status && res.body?.error?.code === code).length;
+
+function loginWith(api: Api) {
+  return (username: string, password: string) => api('POST', '/auth/login', { body: { username, password } });
+}
+
+describe(`auth trust: login throttle counts before it verifies (${storageLabel})`, () => {
+  const suite = useTestServer({ LOGIN_MAX_FAILURES: '5', LOGIN_IP_MAX_FAILURES: '1000' });
+  const { api } = suite;
+  const login = loginWith(api);
+
+  it('lets at most 5 of 20 concurrent wrong passwords be checked; the rest are throttled', async () => {
+    const user = await newUser(api);
+    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => login(user.username, `wrong password ${i}`)));
+    const checked = count(responses, 401, 'UNAUTHORIZED');
+    const throttled = count(responses, 429, 'RATE_LIMITED');
+    expect(checked, statusesOf(responses).join(', ')).toBeLessThanOrEqual(5);
+    expect(checked + throttled, statusesOf(responses).join(', ')).toBe(20);
+    for (const res of responses.filter((r) => r.status === 429)) expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The lock holds for the right password too.
+    expect((await login(user.username, user.password)).status).toBe(429);
+  });
+
+  it('refuses the right password sent in a burst behind 14 wrong ones', async () => {
+    const user = await newUser(api);
+    let sendRight!: () => void;
+    const rightSent = new Promise<ApiResponse>((resolve) => {
+      sendRight = () => resolve(login(user.username, user.password));
+    });
+    // The right password goes out while the wrong ones are in flight: as soon as the server has
+    // throttled one of them (it has then counted 5 others), or when all are answered if it never does.
+    const wrong = Promise.all(
+      Array.from({ length: 14 }, (_, i) =>
+        login(user.username, `wrong password ${i}`).then((res) => {
+          if (res.status === 429) sendRight();
+          return res;
+        }),
+      ),
+    ).then((responses) => {
+      sendRight();
+      return responses;
+    });
+    const [wrongResponses, right] = await Promise.all([wrong, rightSent]);
+    expect(count(wrongResponses, 401, 'UNAUTHORIZED'), statusesOf(wrongResponses).join(', ')).toBeLessThanOrEqual(5);
+    expect(right.status, JSON.stringify(right.body)).toBe(429);
+    expect(right.body.error.code).toBe('RATE_LIMITED');
+  });
+
+  it('resets the account count on success, so failures start again from zero', async () => {
+    const user = await newUser(api);
+    for (let i = 0; i < 4; i++) expect((await login(user.username, 'wrong password')).status).toBe(401);
+    expect((await login(user.username, user.password)).status).toBe(200);
+    const responses = await Promise.all(Array.from({ length: 8 }, () => login(user.username, 'wrong password')));
+    expect(count(responses, 401, 'UNAUTHORIZED')).toBe(5);
+    expect(count(responses, 429, 'RATE_LIMITED')).toBe(3);
+  });
+});
+
+describe(`auth trust: login failures are also counted per IP over all accounts (${storageLabel})`, () => {
+  const suite = useTestServer({ LOGIN_MAX_FAILURES: '5', LOGIN_IP_MAX_FAILURES: '8' });
+  const { api } = suite;
+  const login = loginWith(api);
+
+  it('checks at most 8 wrong passwords from one IP across 20 accounts, then refuses even a right one', async () => {
+    const accounts = await Promise.all(Array.from({ length: 21 }, () => newUser(api)));
+    const targets = accounts.slice(0, 20);
+    const responses = await Promise.all(targets.map((user) => login(user.username, 'wrong password')));
+    const checked = count(responses, 401, 'UNAUTHORIZED');
+    expect(checked, statusesOf(responses).join(', ')).toBeLessThanOrEqual(8);
+    expect(checked + count(responses, 429, 'RATE_LIMITED')).toBe(20);
+    const last = accounts[20]!;
+    const refused = await login(last.username, last.password);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error.code).toBe('RATE_LIMITED');
+  });
+});
