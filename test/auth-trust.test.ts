@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Api, type ApiResponse, newUser } from './support/http.js';
+import { type Api, type ApiResponse, expectError, newUser } from './support/http.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
@@ -79,5 +79,26 @@ describe(`auth trust: login failures are also counted per IP over all accounts (
     const refused = await login(last.username, last.password);
     expect(refused.status).toBe(429);
     expect(refused.body.error.code).toBe('RATE_LIMITED');
+  });
+});
+
+describe(`auth trust: guest creation is limited per IP (${storageLabel})`, () => {
+  const suite = useTestServer({ GUEST_CREATE_PER_IP: '3' });
+  const { api } = suite;
+
+  it('creates 3 guests from one IP in an hour, even in a concurrent burst, and refuses the rest with RATE_LIMITED', async () => {
+    const responses = await Promise.all(Array.from({ length: 6 }, () => api('POST', '/auth/guest', { body: {} })));
+    expect(responses.filter((res) => res.status === 201), statusesOf(responses).join(', ')).toHaveLength(3);
+    const refused = responses.filter((res) => res.status !== 201);
+    expect(refused).toHaveLength(3);
+    for (const res of refused) {
+      expectError(res, 429, 'RATE_LIMITED');
+      expect(Object.keys(res.body)).toEqual(['error']);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    expectError(await api('POST', '/auth/guest'), 429, 'RATE_LIMITED');
+    // Only guest creation is limited: a full account can still be made and used from this IP.
+    const user = await newUser(api);
+    expect((await api('POST', '/auth/login', { body: { username: user.username, password: user.password } })).status).toBe(200);
   });
 });

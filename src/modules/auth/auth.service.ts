@@ -33,11 +33,14 @@ export interface AuthServiceDeps {
   events: SessionEvents;
   refreshTtlSec: number;
   loginThrottle: { maxFailures: number; windowSec: number; maxFailuresPerIp: number };
+  /** Guest accounts one IP may create per hour. */
+  guestCreatePerIpPerHour: number;
 }
 
 const revokedKey = (sessionId: string) => `session:revoked:${sessionId}`;
 const failuresKey = (usernameLower: string, ip: string) => `login:failures:${usernameLower}:${ip}`;
 const ipFailuresKey = (ip: string) => `login:ip-failures:${ip}`;
+const guestsCreatedKey = (ip: string) => `guest:created:${ip}`;
 
 const isLogCursor = (value: unknown): value is { before: number } =>
   typeof value === 'object' && value !== null && Number.isInteger((value as { before?: unknown }).before);
@@ -207,6 +210,11 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** A guest account: chats like anyone, has no password until upgraded. */
     async guest(input: GuestBody, origin: RequestOrigin): Promise<AuthResult> {
+      // Counted before anything is created, so a burst of concurrent requests cannot pass the limit.
+      const created = await cache.incr(guestsCreatedKey(origin.ip), 3_600_000);
+      if (created.count > deps.guestCreatePerIpPerHour) {
+        throw new AppError('RATE_LIMITED', 'too many guest accounts from this address; try again later', undefined, Math.max(1, Math.ceil(created.ttlMs / 1000)));
+      }
       const username = guestUsername(randomBytes(6).toString('hex'));
       const nickname = input.nickname === undefined ? `Guest ${username.slice(-4)}` : normalizeNickname(input.nickname);
       const now = clock.now().getTime();
