@@ -102,3 +102,30 @@ describe(`auth trust: guest creation is limited per IP (${storageLabel})`, () =>
     expect((await api('POST', '/auth/login', { body: { username: user.username, password: user.password } })).status).toBe(200);
   });
 });
+
+describe(`auth trust: guest expiry counts activity, not age (${storageLabel})`, () => {
+  const suite = useTestServer();
+  const { api } = suite;
+  const DAY_MS = 86_400_000;
+
+  it('keeps a guest created long ago who refreshed recently, and deletes one idle as long', async () => {
+    const active = (await api('POST', '/auth/guest', { body: {} })).body;
+    const idle = (await api('POST', '/auth/guest', { body: {} })).body;
+    const { db } = suite.server.app.database;
+    const longAgo = Date.now() - 40 * DAY_MS;
+    const ids = [active.user.id, idle.user.id];
+    // Both accounts, and their sessions, date from 40 days ago.
+    await db.updateTable('users').set({ created_at: longAgo, last_login_at: longAgo, updated_at: longAgo }).where('id', 'in', ids).execute();
+    await db.updateTable('sessions').set({ created_at: longAgo, last_used_at: longAgo }).where('user_id', 'in', ids).execute();
+
+    const refreshed = await api('POST', '/auth/refresh', { body: { refreshToken: active.refreshToken } });
+    expect(refreshed.status).toBe(200);
+
+    const removed = await suite.server.app.services.users.purgeIdleGuests(suite.server.app.config.guestIdleDays);
+    expect(removed).toBe(1);
+    expect((await api('GET', '/users/me', { token: refreshed.body.accessToken })).body).toMatchObject({ id: active.user.id, isGuest: true });
+    expect((await api('POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(200);
+    expectError(await api('GET', '/users/me', { token: idle.accessToken }), 401, 'UNAUTHORIZED');
+    expectError(await api('POST', '/auth/refresh', { body: { refreshToken: idle.refreshToken } }), 401, 'UNAUTHORIZED');
+  });
+});
