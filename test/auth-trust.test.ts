@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Api, type ApiResponse, expectError, newUser } from './support/http.js';
+import { type Api, type ApiResponse, expectError, newUser, uniqueName } from './support/http.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
@@ -127,5 +127,77 @@ describe(`auth trust: guest expiry counts activity, not age (${storageLabel})`, 
     expect((await api('POST', '/auth/refresh', { body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(200);
     expectError(await api('GET', '/users/me', { token: idle.accessToken }), 401, 'UNAUTHORIZED');
     expectError(await api('POST', '/auth/refresh', { body: { refreshToken: idle.refreshToken } }), 401, 'UNAUTHORIZED');
+  });
+});
+
+/** The structure of a JSON value with every leaf replaced by its type: what a caller can tell apart. */
+function shapeOf(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(shapeOf);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, inner]) => [key, shapeOf(inner)]));
+  }
+  return value === null ? 'null' : typeof value;
+}
+
+describe(`auth trust: no answer tells whether an email is registered (${storageLabel})`, () => {
+  const suite = useTestServer();
+  const { api } = suite;
+  const PASSWORD = 'correct horse battery';
+  const freshEmail = () => `${uniqueName('mail')}@Example.com`;
+
+  async function registeredEmail(): Promise<string> {
+    const email = freshEmail();
+    expect((await api('POST', '/auth/register', { body: { username: uniqueName(), password: PASSWORD, email } })).status).toBe(201);
+    return email;
+  }
+
+  /** Everything the registrant sees: the answer and their own profile afterwards. */
+  async function observed(res: ApiResponse, email: string) {
+    const me = res.status < 300 ? await api('GET', '/users/me', { token: res.body.accessToken }) : undefined;
+    return {
+      status: res.status,
+      shape: shapeOf(res.body),
+      meStatus: me?.status,
+      meShape: shapeOf(me?.body),
+      meEmailIsTheOneGiven: me ? me.body.email === email : undefined,
+    };
+  }
+
+  it('registers with a taken email, in another case, exactly as with a fresh one', async () => {
+    const taken = (await registeredEmail()).toUpperCase();
+    const fresh = freshEmail();
+    const withTaken = await api('POST', '/auth/register', { body: { username: uniqueName(), password: PASSWORD, email: taken } });
+    const withFresh = await api('POST', '/auth/register', { body: { username: uniqueName(), password: PASSWORD, email: fresh } });
+    expect(withTaken.status).toBe(201);
+    expect(await observed(withTaken, taken)).toEqual(await observed(withFresh, fresh));
+    expect(withTaken.body.error).toBeUndefined();
+  });
+
+  it('answers a taken username the same whether the email given is taken or not', async () => {
+    const owner = await newUser(api);
+    const taken = (await registeredEmail()).toLowerCase();
+    const withTaken = await api('POST', '/auth/register', { body: { username: owner.username, password: PASSWORD, email: taken } });
+    const withFresh = await api('POST', '/auth/register', { body: { username: owner.username, password: PASSWORD, email: freshEmail() } });
+    expectError(withTaken, 409, 'CONFLICT');
+    expect(withTaken.body).toEqual(withFresh.body);
+  });
+
+  it('upgrades a guest with a taken email, in another case, exactly as with a fresh one', async () => {
+    const taken = (await registeredEmail()).toLowerCase();
+    const fresh = freshEmail();
+    const first = (await api('POST', '/auth/guest', { body: {} })).body;
+    const second = (await api('POST', '/auth/guest', { body: {} })).body;
+    const withTaken = await api('POST', '/auth/upgrade', { token: first.accessToken, body: { username: uniqueName(), password: PASSWORD, email: taken } });
+    const withFresh = await api('POST', '/auth/upgrade', { token: second.accessToken, body: { username: uniqueName(), password: PASSWORD, email: fresh } });
+    expect(withTaken.status).toBe(200);
+    expect(await observed(withTaken, taken)).toEqual(await observed(withFresh, fresh));
+    expect(withTaken.body.user).toMatchObject({ id: first.user.id, isGuest: false });
+  });
+
+  it('lets concurrent sign-ups with one new address all succeed alike', async () => {
+    const email = freshEmail();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => api('POST', '/auth/register', { body: { username: uniqueName(), password: PASSWORD, email } })));
+    expect(responses.map((res) => res.status)).toEqual([201, 201, 201, 201, 201]);
+    for (const res of responses) expect((await api('GET', '/users/me', { token: res.body.accessToken })).body.email).toBe(email);
   });
 });

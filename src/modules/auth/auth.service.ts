@@ -132,10 +132,33 @@ export function createAuthService(deps: AuthServiceDeps) {
     return user;
   }
 
-  async function ensureNameAndEmailFree(usernameLower: string, emailLower: string | undefined, exceptUserId?: string) {
-    if (await users.isUsernameTaken(usernameLower, exceptUserId)) throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
-    if (emailLower && (await users.isEmailTaken(emailLower, exceptUserId))) {
-      throw new AppError('CONFLICT', 'email is already registered', [{ field: 'email', message: 'is taken' }]);
+  const usernameTaken = () => new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
+
+  /**
+   * The email columns for an address given at sign-up or upgrade. The address is an unverified
+   * contact detail shown to its own account only and decides no access, so an address another
+   * account already gave is accepted like any other: answering "taken" would tell anyone, guests
+   * included, which addresses are registered. `email_lower`, the unique claim a verification flow
+   * would build on, is set only while no other account holds it.
+   */
+  async function emailColumns(email: { email: string; lower: string } | null, exceptUserId?: string) {
+    if (!email) return { email: null, email_lower: null };
+    const claimed = await users.isEmailTaken(email.lower, exceptUserId);
+    return { email: email.email, email_lower: claimed ? null : email.lower };
+  }
+
+  /**
+   * Runs a write that sets `email_lower`; when it fails because another account took the same
+   * address meanwhile (the unique index decides), writes again without the claim. A username
+   * taken meanwhile is the caller's CONFLICT.
+   */
+  async function writeClaimingEmail(usernameLower: string, emailLower: string | null, exceptUserId: string | undefined, write: (claim: boolean) => Promise<void>) {
+    try {
+      await write(true);
+    } catch (error) {
+      if (await users.isUsernameTaken(usernameLower, exceptUserId)) throw usernameTaken();
+      if (emailLower === null || !(await users.isEmailTaken(emailLower, exceptUserId))) throw error;
+      await write(false);
     }
   }
 
@@ -144,8 +167,8 @@ export function createAuthService(deps: AuthServiceDeps) {
     async register(input: RegisterBody, origin: RequestOrigin): Promise<AuthResult> {
       const { username, lower } = normalizeUsername(input.username);
       const nickname = input.nickname === undefined ? username : normalizeNickname(input.nickname);
-      const email = normalizeEmail(input.email);
-      await ensureNameAndEmailFree(lower, email?.lower);
+      if (await users.isUsernameTaken(lower)) throw usernameTaken();
+      const email = await emailColumns(normalizeEmail(input.email));
       const now = clock.now().getTime();
       const user: UserRow = {
         id: newId(),
@@ -153,8 +176,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         username_lower: lower,
         nickname,
         nickname_lower: nickname.toLowerCase(),
-        email: email?.email ?? null,
-        email_lower: email?.lower ?? null,
+        ...email,
         password_hash: await hashPassword(input.password),
         is_guest: 0,
         avatar_url: null,
@@ -164,13 +186,11 @@ export function createAuthService(deps: AuthServiceDeps) {
         last_login_at: now,
         last_seen_at: null,
       };
-      try {
+      // Two registrations racing for one name or address: the unique indexes decide.
+      await writeClaimingEmail(lower, email.email_lower, undefined, async (claim) => {
+        if (!claim) user.email_lower = null;
         await users.insertWithProfile(user, now);
-      } catch (error) {
-        // Two registrations racing for one name: the unique index decides.
-        if (await users.isUsernameTaken(lower)) throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
-        throw error;
-      }
+      });
       await logAttempt({ userId: user.id, username, success: true, method: 'password', reason: 'registered' }, origin);
       return startSession(user, origin);
     },
@@ -245,19 +265,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       const user = await requireUser(actor.userId);
       if (!user.is_guest) throw new AppError('FORBIDDEN', 'only a guest account can be upgraded');
       const { username, lower } = normalizeUsername(input.username);
-      const email = normalizeEmail(input.email);
-      await ensureNameAndEmailFree(lower, email?.lower, user.id);
+      if (await users.isUsernameTaken(lower, user.id)) throw usernameTaken();
+      const email = await emailColumns(normalizeEmail(input.email), user.id);
       const now = clock.now().getTime();
       const patch = {
         username,
         username_lower: lower,
-        email: email?.email ?? null,
-        email_lower: email?.lower ?? null,
+        ...email,
         password_hash: await hashPassword(input.password),
         is_guest: 0,
         updated_at: now,
       };
-      await users.update(user.id, patch);
+      await writeClaimingEmail(lower, email.email_lower, user.id, async (claim) => {
+        if (!claim) patch.email_lower = null;
+        await users.update(user.id, patch);
+      });
       await logAttempt({ userId: user.id, username, success: true, method: 'password', reason: 'guest_upgraded' }, origin);
       // The guest's other sessions carry guest tokens: end them, and open a fresh full session here.
       const others = await auth.revokeSessions(user.id, 'all', 'guest_upgraded', now);
