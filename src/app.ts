@@ -89,6 +89,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     events: { sessionsRevoked: (_userId, ids) => publisher.disconnectSessions(ids, 'session_ended') },
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
+    guestCreatePerIpPerHour: config.guestCreatePerIpPerHour,
   });
   const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence, publisher });
   const groups = createGroupsService({

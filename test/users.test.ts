@@ -248,6 +248,8 @@ describe(`users and auth: user routes (${storageLabel})`, () => {
       const member = await newUser(api);
       const longAgo = Date.now() - 31 * DAY_MS;
       await suite.server.app.database.db.updateTable('users').set({ last_login_at: longAgo }).where('id', 'in', [idle.user.id, member.id]).execute();
+      // Idle means no session used since either (a refresh counts as activity).
+      await suite.server.app.database.db.updateTable('sessions').set({ last_used_at: longAgo }).where('user_id', 'in', [idle.user.id, member.id]).execute();
 
       const removed = await suite.server.app.services.users.purgeIdleGuests(30);
       expect(removed).toBe(1);

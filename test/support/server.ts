@@ -94,6 +94,10 @@ export function testEnvVars(env: TestEnvironment, overrides: Overrides = {}): Re
     LOG_TO_STDOUT: 'false',
     LOG_LEVEL: 'info',
     RATE_LIMIT_MAX: '100000',
+    // Whole suites fail logins from 127.0.0.1 on purpose; tests of the per-IP limit set their own.
+    LOGIN_IP_MAX_FAILURES: '100000',
+    // Suites make many guests from 127.0.0.1; tests of the guest limit set their own.
+    GUEST_CREATE_PER_IP: '100000',
     REDIS_KEY_PREFIX: env.redisKeyPrefix,
   };
   if (env.databaseUrl) vars.DATABASE_URL = env.databaseUrl;

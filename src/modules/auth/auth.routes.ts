@@ -17,13 +17,25 @@ import {
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';
 
+/** Why a taken email is not an error (see the service's emailColumns). */
+const EMAIL_NOTE =
+  '`email` is an unverified contact address, shown only to the account itself. Whether another account already gave the same address (in any case) is never revealed: the request is answered exactly as for a fresh address. `409 CONFLICT` names only the username.';
+
 export function authRoutes(auth: AuthService) {
   return async (app: HttpApp) => {
     const tags = ['auth'];
 
     app.post(
       '/auth/register',
-      { schema: { tags, summary: 'Create an account and log in', body: RegisterBody, response: responses({ 201: AuthResult }, [409, 429]) } },
+      {
+        schema: {
+          tags,
+          summary: 'Create an account and log in',
+          description: EMAIL_NOTE,
+          body: RegisterBody,
+          response: responses({ 201: AuthResult }, [409, 429]),
+        },
+      },
       async (request, reply) => reply.status(201).send(await auth.register(request.body, originOf(request))),
     );
 
@@ -50,7 +62,7 @@ export function authRoutes(auth: AuthService) {
       '/auth/upgrade',
       {
         preValidation: app.authenticate,
-        schema: { tags, security: bearer, summary: "Turn the calling guest into a full account (same id)", body: UpgradeBody, response: responses({ 200: AuthResult }, [401, 403, 409]) },
+        schema: { tags, security: bearer, summary: "Turn the calling guest into a full account (same id)", description: EMAIL_NOTE, body: UpgradeBody, response: responses({ 200: AuthResult }, [401, 403, 409]) },
       },
       async (request) => auth.upgrade(actorOf(request), request.body, originOf(request)),
     );

@@ -32,11 +32,15 @@ export interface AuthServiceDeps {
   clock: Clock;
   events: SessionEvents;
   refreshTtlSec: number;
-  loginThrottle: { maxFailures: number; windowSec: number };
+  loginThrottle: { maxFailures: number; windowSec: number; maxFailuresPerIp: number };
+  /** Guest accounts one IP may create per hour. */
+  guestCreatePerIpPerHour: number;
 }
 
 const revokedKey = (sessionId: string) => `session:revoked:${sessionId}`;
 const failuresKey = (usernameLower: string, ip: string) => `login:failures:${usernameLower}:${ip}`;
+const ipFailuresKey = (ip: string) => `login:ip-failures:${ip}`;
+const guestsCreatedKey = (ip: string) => `guest:created:${ip}`;
 
 const isLogCursor = (value: unknown): value is { before: number } =>
   typeof value === 'object' && value !== null && Number.isInteger((value as { before?: unknown }).before);
@@ -128,10 +132,33 @@ export function createAuthService(deps: AuthServiceDeps) {
     return user;
   }
 
-  async function ensureNameAndEmailFree(usernameLower: string, emailLower: string | undefined, exceptUserId?: string) {
-    if (await users.isUsernameTaken(usernameLower, exceptUserId)) throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
-    if (emailLower && (await users.isEmailTaken(emailLower, exceptUserId))) {
-      throw new AppError('CONFLICT', 'email is already registered', [{ field: 'email', message: 'is taken' }]);
+  const usernameTaken = () => new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
+
+  /**
+   * The email columns for an address given at sign-up or upgrade. The address is an unverified
+   * contact detail shown to its own account only and decides no access, so an address another
+   * account already gave is accepted like any other: answering "taken" would tell anyone, guests
+   * included, which addresses are registered. `email_lower`, the unique claim a verification flow
+   * would build on, is set only while no other account holds it.
+   */
+  async function emailColumns(email: { email: string; lower: string } | null, exceptUserId?: string) {
+    if (!email) return { email: null, email_lower: null };
+    const claimed = await users.isEmailTaken(email.lower, exceptUserId);
+    return { email: email.email, email_lower: claimed ? null : email.lower };
+  }
+
+  /**
+   * Runs a write that sets `email_lower`; when it fails because another account took the same
+   * address meanwhile (the unique index decides), writes again without the claim. A username
+   * taken meanwhile is the caller's CONFLICT.
+   */
+  async function writeClaimingEmail(usernameLower: string, emailLower: string | null, exceptUserId: string | undefined, write: (claim: boolean) => Promise<void>) {
+    try {
+      await write(true);
+    } catch (error) {
+      if (await users.isUsernameTaken(usernameLower, exceptUserId)) throw usernameTaken();
+      if (emailLower === null || !(await users.isEmailTaken(emailLower, exceptUserId))) throw error;
+      await write(false);
     }
   }
 
@@ -140,8 +167,8 @@ export function createAuthService(deps: AuthServiceDeps) {
     async register(input: RegisterBody, origin: RequestOrigin): Promise<AuthResult> {
       const { username, lower } = normalizeUsername(input.username);
       const nickname = input.nickname === undefined ? username : normalizeNickname(input.nickname);
-      const email = normalizeEmail(input.email);
-      await ensureNameAndEmailFree(lower, email?.lower);
+      if (await users.isUsernameTaken(lower)) throw usernameTaken();
+      const email = await emailColumns(normalizeEmail(input.email));
       const now = clock.now().getTime();
       const user: UserRow = {
         id: newId(),
@@ -149,8 +176,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         username_lower: lower,
         nickname,
         nickname_lower: nickname.toLowerCase(),
-        email: email?.email ?? null,
-        email_lower: email?.lower ?? null,
+        ...email,
         password_hash: await hashPassword(input.password),
         is_guest: 0,
         avatar_url: null,
@@ -160,44 +186,55 @@ export function createAuthService(deps: AuthServiceDeps) {
         last_login_at: now,
         last_seen_at: null,
       };
-      try {
+      // Two registrations racing for one name or address: the unique indexes decide.
+      await writeClaimingEmail(lower, email.email_lower, undefined, async (claim) => {
+        if (!claim) user.email_lower = null;
         await users.insertWithProfile(user, now);
-      } catch (error) {
-        // Two registrations racing for one name: the unique index decides.
-        if (await users.isUsernameTaken(lower)) throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
-        throw error;
-      }
+      });
       await logAttempt({ userId: user.id, username, success: true, method: 'password', reason: 'registered' }, origin);
       return startSession(user, origin);
     },
 
     /**
-     * Password login. Unknown users and wrong passwords get the same answer in the same time;
-     * `maxFailures` failures for one name from one IP within the window lock that pair out.
+     * Password login. Unknown users and wrong passwords get the same answer in the same time.
+     * Each attempt takes its number on two counters before the password is checked: the
+     * username-and-IP pair (`maxFailures`) and the IP over all names (`maxFailuresPerIp`). An attempt
+     * beyond either limit is refused unverified, so concurrent attempts cannot all be checked
+     * against a count read before any of them failed.
      */
     async login(input: LoginBody, origin: RequestOrigin): Promise<AuthResult> {
       const lower = input.username.normalize('NFC').toLowerCase();
-      const throttleKey = failuresKey(lower, origin.ip);
-      const failures = Number((await cache.get(throttleKey)) ?? 0);
+      const { maxFailures, maxFailuresPerIp, windowSec } = deps.loginThrottle;
+      const pairKey = failuresKey(lower, origin.ip);
+      const ipKey = ipFailuresKey(origin.ip);
+      const [pair, ip] = await Promise.all([cache.incr(pairKey, windowSec * 1000), cache.incr(ipKey, windowSec * 1000)]);
       const user = await users.findByUsernameLower(lower);
-      if (failures >= deps.loginThrottle.maxFailures) {
-        const ttlMs = await cache.ttl(throttleKey);
+      if (pair.count > maxFailures || ip.count > maxFailuresPerIp) {
+        // A refused attempt checked nothing: give its numbers back, so only real guesses fill the counters.
+        await Promise.all([cache.decr(pairKey), cache.decr(ipKey)]);
+        const ttlMs = Math.max(pair.count > maxFailures ? pair.ttlMs : 0, ip.count > maxFailuresPerIp ? ip.ttlMs : 0);
         await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'throttled' }, origin);
         throw new AppError('RATE_LIMITED', 'too many failed logins; try again later', undefined, Math.max(1, Math.ceil(ttlMs / 1000)));
       }
       const valid = await verifyPassword(user?.password_hash, input.password);
       if (!user || !valid) {
-        await cache.incr(throttleKey, deps.loginThrottle.windowSec * 1000);
+        // The attempt stays counted on both counters.
         await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'bad_credentials' }, origin);
         throw new AppError('UNAUTHORIZED', 'wrong username or password');
       }
-      await cache.del(throttleKey);
+      // Success forgets this name's failures from this IP; for the IP it only takes back this attempt.
+      await Promise.all([cache.del(pairKey), cache.decr(ipKey)]);
       await logAttempt({ userId: user.id, username: user.username, success: true, method: 'password' }, origin);
       return startSession(user, origin);
     },
 
     /** A guest account: chats like anyone, has no password until upgraded. */
     async guest(input: GuestBody, origin: RequestOrigin): Promise<AuthResult> {
+      // Counted before anything is created, so a burst of concurrent requests cannot pass the limit.
+      const created = await cache.incr(guestsCreatedKey(origin.ip), 3_600_000);
+      if (created.count > deps.guestCreatePerIpPerHour) {
+        throw new AppError('RATE_LIMITED', 'too many guest accounts from this address; try again later', undefined, Math.max(1, Math.ceil(created.ttlMs / 1000)));
+      }
       const username = guestUsername(randomBytes(6).toString('hex'));
       const nickname = input.nickname === undefined ? `Guest ${username.slice(-4)}` : normalizeNickname(input.nickname);
       const now = clock.now().getTime();
@@ -228,19 +265,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       const user = await requireUser(actor.userId);
       if (!user.is_guest) throw new AppError('FORBIDDEN', 'only a guest account can be upgraded');
       const { username, lower } = normalizeUsername(input.username);
-      const email = normalizeEmail(input.email);
-      await ensureNameAndEmailFree(lower, email?.lower, user.id);
+      if (await users.isUsernameTaken(lower, user.id)) throw usernameTaken();
+      const email = await emailColumns(normalizeEmail(input.email), user.id);
       const now = clock.now().getTime();
       const patch = {
         username,
         username_lower: lower,
-        email: email?.email ?? null,
-        email_lower: email?.lower ?? null,
+        ...email,
         password_hash: await hashPassword(input.password),
         is_guest: 0,
         updated_at: now,
       };
-      await users.update(user.id, patch);
+      await writeClaimingEmail(lower, email.email_lower, user.id, async (claim) => {
+        if (!claim) patch.email_lower = null;
+        await users.update(user.id, patch);
+      });
       await logAttempt({ userId: user.id, username, success: true, method: 'password', reason: 'guest_upgraded' }, origin);
       // The guest's other sessions carry guest tokens: end them, and open a fresh full session here.
       const others = await auth.revokeSessions(user.id, 'all', 'guest_upgraded', now);

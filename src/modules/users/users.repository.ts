@@ -70,12 +70,20 @@ export function createUsersRepository(db: Kysely<Database>) {
       return query.orderBy('id').limit(limit).execute();
     },
 
+    /**
+     * Guests with no activity since `cutoff`: not created or logged in since, and no session of
+     * theirs used since (a refresh moves `sessions.last_used_at`, so a guest whose client keeps
+     * refreshing its tokens stays).
+     */
     idleGuestIds(cutoff: number): Promise<string[]> {
       return db
         .selectFrom('users')
         .select('id')
         .where('is_guest', '=', 1)
         .where('last_login_at', '<', cutoff)
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('sessions').select('sessions.id').whereRef('sessions.user_id', '=', 'users.id').where('sessions.last_used_at', '>=', cutoff))),
+        )
         .execute()
         .then((rows) => rows.map((row) => row.id));
     },

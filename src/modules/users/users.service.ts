@@ -75,7 +75,8 @@ export function createUsersService({ users, clock }: UsersServiceDeps) {
     },
 
     /**
-     * Removes guest accounts that have not logged in for `idleDays`; returns how many.
+     * Removes guest accounts with no activity (creation, login or token refresh) for `idleDays`;
+     * returns how many.
      * `beforeDelete` runs first with their ids, so their sessions can be ended everywhere.
      */
     async purgeIdleGuests(idleDays: number, beforeDelete?: (userIds: string[]) => Promise<void>): Promise<number> {

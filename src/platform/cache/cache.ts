@@ -12,6 +12,11 @@ export interface Cache {
    * The window starts with the first increment (fixed window), which is what throttles need.
    */
   incr(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
+  /**
+   * Takes one back from a counter made by `incr`, keeping its window; nothing when the counter has
+   * expired (a refund must never start a new window). Atomic with other increments.
+   */
+  decr(key: string): Promise<void>;
   /** Milliseconds until `key` expires; -1 when it has no expiry, -2 when it does not exist. */
   ttl(key: string): Promise<number>;
   /** Adds a member to a set and returns the set's size afterwards (atomic with the add). */

@@ -55,6 +55,11 @@ export class MemoryCache implements Cache {
     return { count, ttlMs: entry.expiresAt === null ? -1 : entry.expiresAt - this.now() };
   }
 
+  async decr(key: string): Promise<void> {
+    const entry = this.live(key);
+    if (entry) entry.value = String(Number(entry.value) - 1);
+  }
+
   async ttl(key: string): Promise<number> {
     const entry = this.live(key);
     if (!entry) return -2;

@@ -21,6 +21,11 @@ elseif ARGV[4] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
 
+/** KEYS[1]. DECR only while the key lives: a refund after expiry must not leave a keyless -1. */
+const DECREMENT_IF_PRESENT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('DECR', KEYS[1]) end
+return 1`;
+
 /** Redis-backed cache shared by every Parley process pointed at the same `REDIS_URL`. */
 export class RedisCache implements Cache {
   readonly client: Redis;
@@ -65,6 +70,10 @@ export class RedisCache implements Cache {
     const [incrResult, , ttlResult] = result;
     if (incrResult?.[0]) throw incrResult[0];
     return { count: Number(incrResult?.[1]), ttlMs: Number(ttlResult?.[1]) };
+  }
+
+  async decr(key: string): Promise<void> {
+    await this.client.eval(DECREMENT_IF_PRESENT, 1, key);
   }
 
   async ttl(key: string): Promise<number> {

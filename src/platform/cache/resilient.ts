@@ -88,6 +88,9 @@ export class ResilientCache implements Cache {
   incr(key: string, windowMs: number) {
     return this.run((cache) => cache.incr(key, windowMs));
   }
+  decr(key: string) {
+    return this.run((cache) => cache.decr(key));
+  }
   ttl(key: string) {
     return this.run((cache) => cache.ttl(key));
   }
