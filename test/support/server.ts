@@ -94,6 +94,11 @@ export function testEnvVars(env: TestEnvironment, overrides: Overrides = {}): Re
     LOG_TO_STDOUT: 'false',
     LOG_LEVEL: 'info',
     RATE_LIMIT_MAX: '100000',
+    // Suites that fire hundreds of events per socket on purpose (fuzzers, bursts); the event limits
+    // themselves are proven in socket-limits.test.ts. Handshake and socket caps keep their defaults.
+    SOCKET_EVENTS_PER_SECOND: '100000',
+    SOCKET_EVENTS_BURST: '100000',
+    SOCKET_EVENT_LIMITS: 'typing=100000/100000,read=100000/100000,sync=100000/100000',
     REDIS_KEY_PREFIX: env.redisKeyPrefix,
   };
   if (env.databaseUrl) vars.DATABASE_URL = env.databaseUrl;
