@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import type { ParleyClient } from '../src/client/index.js';
+import { type ParleyClient, ParleyError } from '../src/client/index.js';
 import type { Ack } from '../src/contract/errors.js';
 import { collect, connectedUser, registerClient, settle } from './support/realtime.js';
 import { newClientMsgId, openPrivate, sendText } from './support/messaging.js';
@@ -148,6 +148,14 @@ describe(`handshake rate per user (${storageLabel})`, () => {
     }
     expect(outcomes.map((outcome) => outcome.connected)).toEqual([true, true, true, true, true, false, false, false]);
     expect(outcomes.slice(5).every(refusedAsRateLimited)).toBe(true);
+    // The SDK reports the refusal by its code, with the delay before a retry is accepted.
+    const refusal = await user.client.connect().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusal).toBeInstanceOf(ParleyError);
+    expect((refusal as ParleyError).code).toBe('RATE_LIMITED');
+    expect((refusal as ParleyError).details).toMatchObject({ retryAfterMs: expect.any(Number) });
     const other = await registerClient(ctx.server.url);
     expect((await handshake(ctx.server.url, tokenOf(other.client), ctx.opened)).connected).toBe(true);
   });
