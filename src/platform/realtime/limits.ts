@@ -73,7 +73,8 @@ export function limitEvents(socket: Socket, limits: Pick<SocketLimits, 'events' 
   socket.use((packet, next) => {
     const [event] = packet;
     const at = now();
-    const rate = typeof event === 'string' ? limits.perEvent[event] : undefined;
+    // hasOwn: an event named like an Object.prototype member must not find a "limit" there.
+    const rate = typeof event === 'string' && Object.hasOwn(limits.perEvent, event) ? limits.perEvent[event] : undefined;
     let bucket: TokenBucket | undefined;
     if (rate) {
       bucket = own.get(event as string);
