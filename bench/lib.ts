@@ -136,6 +136,19 @@ export const PROFILE_DIR = path.join(tmpdir(), 'parley-bench-profiles');
 const profiling = process.env.BENCH_PROFILE === '1' || process.env.BENCH_PROFILE === 'true';
 
 /**
+ * Socket.IO limits out of the way: a bench opens thousands of sockets from one address and sends
+ * far above a person's rate on each (docs/protocol.md, Limits).
+ */
+const SOCKET_LIMITS_OFF = {
+  SOCKET_HANDSHAKES_PER_MINUTE_IP: '1000000000',
+  SOCKET_HANDSHAKES_PER_MINUTE_USER: '1000000000',
+  SOCKETS_PER_USER: '1000000',
+  SOCKET_EVENTS_PER_SECOND: '1000000000',
+  SOCKET_EVENTS_BURST: '1000000000',
+  SOCKET_EVENT_LIMITS: 'typing=1000000000/1000000000,read=1000000000/1000000000,sync=1000000000/1000000000',
+} as const;
+
+/**
  * Starts `node dist/src/main.js` on `dataDir` (SQLite), bound to 127.0.0.1 on a free port.
  * `profile` names the process in the log line when BENCH_PROFILE asks for CPU profiles.
  */
@@ -154,6 +167,7 @@ export async function startParleyProcess(dataDir: string, env: Record<string, st
       LOG_LEVEL: 'info',
       RATE_LIMIT_MAX: '1000000000',
       SEND_RATE_LIMIT_MAX: '1000000000',
+      ...SOCKET_LIMITS_OFF,
       ...env,
     },
   });
@@ -363,6 +377,7 @@ export async function startInProcessParley(dataDir: string, overrides: Partial<R
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       RATE_LIMIT_MAX: '1000000000',
+      ...SOCKET_LIMITS_OFF,
       LOG_LEVEL: 'warn',
       LOG_TO_STDOUT: 'false',
       ...overrides,

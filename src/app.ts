@@ -198,6 +198,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     corsOrigins: config.corsOrigins,
     redisUrl: config.redisUrl,
     redisKeyPrefix: config.redisKeyPrefix,
+    cache,
+    limits: config.socketLimits,
+    trustProxy: config.trustProxy,
     authenticate: (token) => ready().auth.authenticateWithExpiry(token),
     roomsOf: (userId) => ready().messaging.roomsOf(userId),
     onConnection: (socket) => {

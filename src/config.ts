@@ -45,6 +45,12 @@ const EnvSchema = Type.Object({
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
   GROUP_INVITES_PER_HOUR: Type.Integer({ minimum: 1, default: 100 }),
   GROUP_INVITE_DECLINED_COOLDOWN_DAYS: Type.Integer({ minimum: 0, default: 7 }),
+  SOCKET_HANDSHAKES_PER_MINUTE_IP: Type.Integer({ minimum: 1, default: 300 }),
+  SOCKET_HANDSHAKES_PER_MINUTE_USER: Type.Integer({ minimum: 1, default: 30 }),
+  SOCKETS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
+  SOCKET_EVENTS_PER_SECOND: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+  SOCKET_EVENTS_BURST: Type.Integer({ minimum: 1, default: 60 }),
+  SOCKET_EVENT_LIMITS: Type.String({ default: 'typing=2/5,read=5/20,sync=1/5' }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   HTTP_HEADERS_TIMEOUT: Type.Integer({ minimum: 1, maximum: 600, default: 20 }),
   HTTP_REQUEST_TIMEOUT: Type.Integer({ minimum: 0, maximum: 86_400, default: 300 }),
@@ -137,6 +143,13 @@ function toConfig(env: Env) {
     guestCreatePerIpPerHour: env.GUEST_CREATE_PER_IP,
     sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
     groupInvitations: { perHour: env.GROUP_INVITES_PER_HOUR, declinedCooldownMs: env.GROUP_INVITE_DECLINED_COOLDOWN_DAYS * 86_400_000 },
+    socketLimits: {
+      handshakesPerMinutePerIp: env.SOCKET_HANDSHAKES_PER_MINUTE_IP,
+      handshakesPerMinutePerUser: env.SOCKET_HANDSHAKES_PER_MINUTE_USER,
+      socketsPerUser: env.SOCKETS_PER_USER,
+      events: { perSecond: env.SOCKET_EVENTS_PER_SECOND, burst: env.SOCKET_EVENTS_BURST },
+      perEvent: parseEventLimits(env.SOCKET_EVENT_LIMITS),
+    },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     http: { headersTimeoutSec: env.HTTP_HEADERS_TIMEOUT, requestTimeoutSec: env.HTTP_REQUEST_TIMEOUT },
     calls: {
@@ -167,6 +180,21 @@ function toConfig(env: Env) {
       dailyTokenQuota: env.AI_DAILY_TOKEN_QUOTA,
     },
   };
+}
+
+/** `typing=2/5,read=5/20`: per event, tokens per second and burst. */
+function parseEventLimits(value: string): Record<string, { perSecond: number; burst: number }> {
+  const limits: Record<string, { perSecond: number; burst: number }> = {};
+  for (const item of splitList(value)) {
+    const match = /^([a-z_]+)=([0-9]+(?:\.[0-9]+)?)\/([0-9]+)$/.exec(item);
+    const perSecond = Number(match?.[2]);
+    const burst = Number(match?.[3]);
+    if (!match?.[1] || !(perSecond > 0) || !(burst >= 1)) {
+      throw new ConfigError('SOCKET_EVENT_LIMITS', `"${item}" must look like event=perSecond/burst, e.g. typing=2/5`);
+    }
+    limits[match[1]] = { perSecond, burst };
+  }
+  return limits;
 }
 
 function splitList(value: string | undefined): string[] {

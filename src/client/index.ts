@@ -105,9 +105,11 @@ export class ParleyClient {
     });
     this.socket = socket;
     return new Promise((resolve, reject) => {
-      const refused = (error: Error) => {
+      const refused = (error: Error & { data?: { details?: unknown } }) => {
         socket.close();
-        reject(new ParleyError(error.message === 'UNAUTHORIZED' ? 'UNAUTHORIZED' : 'UNAVAILABLE', error.message));
+        // RATE_LIMITED carries {retryAfterMs} in data.details: the caller decides when to try again.
+        const code = error.message === 'UNAUTHORIZED' || error.message === 'RATE_LIMITED' ? error.message : 'UNAVAILABLE';
+        reject(new ParleyError(code, error.message, undefined, error.data?.details));
       };
       // Only the first attempt is settled here: a later reconnection error must not close the socket.
       socket.once('connect', () => {

@@ -98,6 +98,11 @@ export function testEnvVars(env: TestEnvironment, overrides: Overrides = {}): Re
     LOGIN_IP_MAX_FAILURES: '100000',
     // Suites make many guests from 127.0.0.1; tests of the guest limit set their own.
     GUEST_CREATE_PER_IP: '100000',
+    // Suites that fire hundreds of events per socket on purpose (fuzzers, bursts); the event limits
+    // themselves are proven in socket-limits.test.ts. Handshake and socket caps keep their defaults.
+    SOCKET_EVENTS_PER_SECOND: '100000',
+    SOCKET_EVENTS_BURST: '100000',
+    SOCKET_EVENT_LIMITS: 'typing=100000/100000,read=100000/100000,sync=100000/100000',
     REDIS_KEY_PREFIX: env.redisKeyPrefix,
   };
   if (env.databaseUrl) vars.DATABASE_URL = env.databaseUrl;

@@ -7,9 +7,11 @@ import type { Actor } from '../../shared/actor.js';
 import type { Logger } from '../logger.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import { AppError } from '../../shared/errors.js';
+import type { Cache } from '../cache/cache.js';
 import { newRedisClient } from '../cache/redis.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
-import { drainHandlers, onEvent, type SocketData, startDraining } from './handlers.js';
+import { drainHandlers, onEvent, type SocketData, startDraining, trackWork } from './handlers.js';
+import { createConnectionLimiter, HandshakeRefusal, limitEvents, type SocketLimits } from './limits.js';
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
 
 export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -22,6 +24,11 @@ export interface GatewayOptions {
   redisUrl?: string;
   /** Namespaces the adapter's channels, so separate deployments can share one Redis. */
   redisKeyPrefix: string;
+  /** Counts handshakes and sockets per user, shared by every process. */
+  cache: Cache;
+  limits: SocketLimits;
+  /** Take the client address from X-Forwarded-For (TRUST_PROXY), as the HTTP rate limit does. */
+  trustProxy: boolean;
   /** Verifies an access token; returns the actor and the token's expiry (epoch ms). */
   authenticate(token: string): Promise<{ actor: Actor; expiresAt: number }>;
   /** Conversation ids (their groups') whose rooms a user's sockets join besides their own rooms. */
@@ -69,24 +76,68 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   let shuttingDown = false;
+  const limiter = createConnectionLimiter(options.cache, options.limits);
+  /** Runs a limit check; a cache failure lets the handshake through, as the HTTP rate limit does. */
+  const withinLimit = async (check: Promise<void>): Promise<void> => {
+    try {
+      await check;
+    } catch (error) {
+      if (error instanceof HandshakeRefusal) throw error;
+      options.logger.warn({ err: error }, 'socket limit check failed; letting the handshake through');
+    }
+  };
+
   io.use(async (socket, next) => {
     if (shuttingDown) return next(new Error('UNAVAILABLE'));
-    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-    if (typeof token !== 'string' || token.length === 0) return next(new Error('UNAUTHORIZED'));
+    let admitted: string | undefined;
     try {
-      const { actor, expiresAt } = await options.authenticate(token);
+      // Counted before anything else, so floods of bad or missing tokens are limited too.
+      await withinLimit(limiter.checkIp(clientAddress(socket, options.trustProxy)));
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      if (typeof token !== 'string' || token.length === 0) return next(new Error('UNAUTHORIZED'));
+      let authenticated: Awaited<ReturnType<GatewayOptions['authenticate']>>;
+      try {
+        authenticated = await options.authenticate(token);
+      } catch {
+        return next(new Error('UNAUTHORIZED'));
+      }
+      const { actor, expiresAt } = authenticated;
+      await withinLimit(limiter.checkUser(actor.userId));
+      await withinLimit(limiter.admit(actor.userId, socket.id));
+      admitted = actor.userId;
+      releaseWhenGone(socket, actor.userId);
       socket.data.actor = actor;
       socket.data.tokenExpiresAt = expiresAt;
       // Joined before the connection completes, so nothing sent to these rooms is missed.
       // roomsOf gives conversation ids; publisher.toConversation emits to conversationRoom(id).
       await socket.join([userRoom(actor.userId), sessionRoom(actor.sessionId), ...(await options.roomsOf(actor.userId)).map(conversationRoom)]);
       next();
-    } catch {
+    } catch (error) {
+      if (admitted !== undefined) trackWork(socket, limiter.release(admitted, socket.id).catch(() => {}));
+      if (error instanceof HandshakeRefusal) return next(error);
       next(new Error('UNAUTHORIZED'));
     }
   });
 
+  /**
+   * The socket stops counting against its user's cap when it disconnects, and also when its
+   * transport closes before the handshake finished (no `disconnect` is emitted then).
+   */
+  function releaseWhenGone(socket: ParleySocket, userId: string): void {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      trackWork(socket, limiter.release(userId, socket.id).catch((error: unknown) => options.logger.warn({ err: error }, 'releasing a socket from its user count failed')));
+    };
+    socket.once('disconnect', release);
+    socket.conn.once('close', release);
+    if (socket.conn.readyState !== 'open') release();
+  }
+
   io.on('connection', (socket) => {
+    // First, so every event of every module is counted before its handler runs.
+    limitEvents(socket, options.limits);
     options.onConnection(socket);
     onEvent(socket, 'auth_refresh', RefreshTokenPayload, options.logger, async ({ token }, { actor }) => {
       const next = await options.authenticate(token);
@@ -177,7 +228,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       // behind a load balancer they land on another process.
       io.engine.close();
       await drainHandlers(io);
+      await limiter.close();
       await Promise.all(redisClients.map((client) => client.quit().catch(() => client.disconnect())));
     },
   };
+}
+
+/** The client's address: the first X-Forwarded-For entry behind a trusted proxy, else the peer. */
+function clientAddress(socket: ParleySocket, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = socket.handshake.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return socket.handshake.address;
 }
