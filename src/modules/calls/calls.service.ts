@@ -30,6 +30,11 @@ export interface CallsConfig {
   stunUrls: string[];
   turn?: { urls: string[]; secret: string; ttlSec: number };
   credentialTtlSec: number;
+  /** Calls a user may place per minute, and receive per minute from everyone together. */
+  perCallerPerMinute: number;
+  perCalleePerMinute: number;
+  /** Unanswered calls from the same caller within this many seconds share one `call` message (0: never). */
+  missedFoldWindowSec: number;
 }
 
 export interface CallsServiceDeps {
@@ -37,8 +42,11 @@ export interface CallsServiceDeps {
   users: UsersRepository;
   friends: FriendsService;
   messaging: Pick<MessagingService, 'postAs'>;
-  /** This process's id and whether another process is alive (its presence heartbeat). */
-  presence: { nodeId: string; isNodeAlive(nodeId: string): Promise<boolean> };
+  /**
+   * This process's id, whether another process is alive (its presence heartbeat), and whether a
+   * user chose to look offline (a call to them must look like a call to an offline user).
+   */
+  presence: { nodeId: string; isNodeAlive(nodeId: string): Promise<boolean>; isInvisible(userId: string): Promise<boolean> };
   publisher: Publisher;
   cache: Cache;
   clock: Clock;
@@ -85,6 +93,9 @@ type Side = 'caller' | 'callee';
 const callKey = (callId: string) => `call:${callId}`;
 const userCallKey = (userId: string) => `call:user:${userId}`;
 const ACTIVE_CALLS = 'call:active';
+const callerRateKey = (userId: string) => `call:rate:from:${userId}`;
+const calleeRateKey = (userId: string) => `call:rate:to:${userId}`;
+const RATE_WINDOW_MS = 60_000;
 /** A finished call stays readable this long, so late actions get CONFLICT rather than NOT_FOUND. */
 const FINISHED_TTL_MS = 60_000;
 const isFinal = (state: CallStateName) => FINAL_CALL_STATES.includes(state);
@@ -363,9 +374,20 @@ export function createCallsService(deps: CallsServiceDeps) {
     }
   }
 
+  /**
+   * Counts one call against a per-minute budget in the shared cache (so it holds across processes);
+   * over it the request is refused before anyone is rung or anything is written.
+   */
+  async function spend(key: string, max: number, message: string): Promise<void> {
+    const { count, ttlMs } = await cache.incr(key, RATE_WINDOW_MS);
+    if (count > max) throw new AppError('RATE_LIMITED', message, undefined, Math.max(1, Math.ceil(ttlMs / 1000)));
+  }
+
   const service = {
     /** Places a call from the given device. */
     async request(actor: Actor, device: DeviceRef, input: CallRequestPayload): Promise<CallRequestResult> {
+      // Every attempt counts, refused ones too: probing who may be called costs the same budget.
+      await spend(callerRateKey(actor.userId), config.perCallerPerMinute, 'you are placing calls too fast; wait a little');
       const callId = newId();
       if (input.toUserId === actor.userId) {
         // Nobody to ring and no conversation to write into: the caller just hears busy.
@@ -373,6 +395,8 @@ export function createCallsService(deps: CallsServiceDeps) {
         return { callId, state: 'busy' };
       }
       await checkMayCall(actor, input.toUserId);
+      // Counted only once the caller may call them: nobody can use up someone's budget with refused calls.
+      await spend(calleeRateKey(input.toUserId), config.perCalleePerMinute, 'this user is receiving too many calls; try again later');
       const t = now();
       const call: CallState = {
         id: callId,
@@ -418,8 +442,10 @@ export function createCallsService(deps: CallsServiceDeps) {
       };
 
       try {
-        // Every connected device counts, whatever status it shows: invisible users are rung too.
-        if ((await publisher.socketsOf(call.calleeId)).length === 0) {
+        // An invisible callee is treated exactly as an offline one (not rung, missed at once, no
+        // busy either): anything else would tell the caller they are online. They still get the
+        // missed-call message live and can call back.
+        if ((await publisher.socketsOf(call.calleeId)).length === 0 || (await presence.isInvisible(call.calleeId))) {
           await releaseUser(actor.userId, callId);
           await calls.insert(row);
           return await refuse('missed', 'offline');
