@@ -53,6 +53,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
     // The refusal says when to retry.
     const refused = await failure(alice.client.emit('call_request', { toUserId: bob.id, media: 'audio' }));
     expect(refused.code).toBe('RATE_LIMITED');
+    expect((refused.details as { retryAfterSec: number }).retryAfterSec).toBeGreaterThan(0);
 
     // Every accepted call has its record, and the callee's history holds a single missed-call message.
     const records = (await bob.client.request<Page<{ id: string; state: string; messageId: string | null }>>('GET', '/calls')).items;

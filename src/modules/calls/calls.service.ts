@@ -454,7 +454,11 @@ export function createCallsService(deps: CallsServiceDeps) {
    */
   async function spend(key: string, max: number, message: string): Promise<void> {
     const { count, ttlMs } = await cache.incr(key, RATE_WINDOW_MS);
-    if (count > max) throw new AppError('RATE_LIMITED', message, undefined, Math.max(1, Math.ceil(ttlMs / 1000)));
+    if (count > max) {
+      const retryAfterSec = Math.max(1, Math.ceil(ttlMs / 1000));
+      // In details too: a socket ack carries no Retry-After header.
+      throw new AppError('RATE_LIMITED', message, { retryAfterSec }, retryAfterSec);
+    }
   }
 
   const service = {
