@@ -78,6 +78,28 @@ describe(`call abuse limits (${storageLabel})`, () => {
     expect((await third.client.emit('call_request', { toUserId: other.id, media: 'audio' })).state).toBe('missed');
   });
 
+  it('only calls the caller may place use up the callee budget, and friends still get through when strangers spent it', async () => {
+    const [bob, mallory, friend, stranger] = await Promise.all([crowd.user(), crowd.user(), crowd.user(), crowd.user()]);
+    await bob.client.request('POST', '/blocks', { userId: mallory.id });
+    for (let i = 0; i < PER_CALLER; i++) await expectFailure(mallory.client.emit('call_request', { toUserId: bob.id, media: 'audio' }), 'FORBIDDEN');
+    // The blocked caller's attempts count against their own budget, not the callee's.
+    await expectFailure(mallory.client.emit('call_request', { toUserId: bob.id, media: 'audio' }), 'RATE_LIMITED');
+    const request = await friend.client.request<{ id: string }>('POST', '/friend-requests', { toUserId: bob.id });
+    await bob.client.request('POST', `/friend-requests/${request.id}/accept`);
+
+    bob.client.disconnect();
+    const spenders = await Promise.all([crowd.user(), stranger]);
+    let placed = 0;
+    for (const caller of spenders) {
+      for (let i = 0; i < PER_CALLER && placed < PER_CALLEE; i++, placed++) {
+        expect((await caller.client.emit('call_request', { toUserId: bob.id, media: 'audio' })).state).toBe('missed');
+      }
+    }
+    const latecomer = await crowd.user();
+    await expectFailure(latecomer.client.emit('call_request', { toUserId: bob.id, media: 'audio' }), 'RATE_LIMITED');
+    expect((await friend.client.emit('call_request', { toUserId: bob.id, media: 'audio' })).state).toBe('missed');
+  });
+
   it('a ring/cancel loop rings the callee at most the per-caller limit times and leaves one folded message', async () => {
     const [alice, bob] = await Promise.all([crowd.user(), crowd.user()]);
     const rings = collect(bob.socket, 'call_request');

@@ -473,8 +473,11 @@ export function createCallsService(deps: CallsServiceDeps) {
         return { callId, state: 'busy' };
       }
       await checkMayCall(actor, input.toUserId);
-      // Counted only once the caller may call them: nobody can use up someone's budget with refused calls.
-      await spend(calleeRateKey(input.toUserId), config.perCalleePerMinute, 'this user is receiving too many calls; try again later');
+      // Counted only once the caller may call them, so nobody uses up someone's budget with refused
+      // calls; friends are not counted, so strangers flooding someone cannot keep their friends out.
+      if (!(await friends.areFriends(actor.userId, input.toUserId))) {
+        await spend(calleeRateKey(input.toUserId), config.perCalleePerMinute, 'this user is receiving too many calls; try again later');
+      }
       const t = now();
       const call: CallState = {
         id: callId,
@@ -523,7 +526,9 @@ export function createCallsService(deps: CallsServiceDeps) {
         // An invisible callee is treated exactly as an offline one (not rung, missed at once, no
         // busy either): anything else would tell the caller they are online. They still get the
         // missed-call message live and can call back.
-        if ((await publisher.socketsOf(call.calleeId)).length === 0 || (await presence.isInvisible(call.calleeId))) {
+        // Both are read every time, so an invisible callee does not even take longer to answer for.
+        const [sockets, invisible] = await Promise.all([publisher.socketsOf(call.calleeId), presence.isInvisible(call.calleeId)]);
+        if (sockets.length === 0 || invisible) {
           await releaseUser(actor.userId, callId);
           await calls.insert(row);
           return await refuse('missed', 'offline');
