@@ -61,6 +61,9 @@ const EnvSchema = Type.Object({
   TURN_URLS: Type.Optional(Type.String({ minLength: 1 })),
   TURN_SECRET: Type.Optional(Type.String({ minLength: 8 })),
   TURN_TTL: Type.Integer({ minimum: 60, maximum: 604_800, default: 86_400 }),
+  CALLS_PER_CALLER_PER_MINUTE: Type.Integer({ minimum: 1, default: 10 }),
+  CALLS_PER_CALLEE_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
+  CALL_MISSED_FOLD_WINDOW: Type.Integer({ minimum: 0, maximum: 86_400, default: 600 }),
   // files
   UPLOAD_DIR: Type.Optional(Type.String({ minLength: 1 })),
   UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1, default: 2_147_483_648 }),
@@ -155,6 +158,11 @@ function toConfig(env: Env) {
     calls: {
       ringTimeoutSec: env.CALL_RING_TIMEOUT,
       reconnectGraceSec: env.CALL_RECONNECT_GRACE,
+      /** Calls one user may place, and one user may receive, per minute (counted in the shared cache). */
+      perCallerPerMinute: env.CALLS_PER_CALLER_PER_MINUTE,
+      perCalleePerMinute: env.CALLS_PER_CALLEE_PER_MINUTE,
+      /** Unanswered calls from the same caller within this many seconds share one `call` message (0: never). */
+      missedFoldWindowSec: env.CALL_MISSED_FOLD_WINDOW,
       stunUrls: splitList(env.STUN_URLS),
       turn: parseTurn(env),
       /** Lifetime of TURN credentials, also the `ttl` of GET /calls/ice-servers without TURN. */

@@ -30,15 +30,23 @@ export interface CallsConfig {
   stunUrls: string[];
   turn?: { urls: string[]; secret: string; ttlSec: number };
   credentialTtlSec: number;
+  /** Calls a user may place per minute, and receive per minute from everyone together. */
+  perCallerPerMinute: number;
+  perCalleePerMinute: number;
+  /** Unanswered calls from the same caller within this many seconds share one `call` message (0: never). */
+  missedFoldWindowSec: number;
 }
 
 export interface CallsServiceDeps {
   calls: CallsRepository;
   users: UsersRepository;
   friends: FriendsService;
-  messaging: Pick<MessagingService, 'postAs'>;
-  /** This process's id and whether another process is alive (its presence heartbeat). */
-  presence: { nodeId: string; isNodeAlive(nodeId: string): Promise<boolean> };
+  messaging: Pick<MessagingService, 'postAs' | 'updateServerMessage' | 'describe'>;
+  /**
+   * This process's id, whether another process is alive (its presence heartbeat), and whether a
+   * user chose to look offline (a call to them must look like a call to an offline user).
+   */
+  presence: { nodeId: string; isNodeAlive(nodeId: string): Promise<boolean>; isInvisible(userId: string): Promise<boolean> };
   publisher: Publisher;
   cache: Cache;
   clock: Clock;
@@ -85,6 +93,20 @@ type Side = 'caller' | 'callee';
 const callKey = (callId: string) => `call:${callId}`;
 const userCallKey = (userId: string) => `call:user:${userId}`;
 const ACTIVE_CALLS = 'call:active';
+const callerRateKey = (userId: string) => `call:rate:from:${userId}`;
+const calleeRateKey = (userId: string) => `call:rate:to:${userId}`;
+const RATE_WINDOW_MS = 60_000;
+/** The current fold of unanswered calls from one caller to one callee, and how many it holds. */
+const foldKey = (callerId: string, calleeId: string) => `call:fold:${callerId}:${calleeId}`;
+const foldCountKey = (firstCallId: string) => `call:fold:count:${firstCallId}`;
+/** Calls nobody answered: from the callee's side each is a missed call, so repeats fold into one message. */
+const FOLDED_STATES: readonly CallStateName[] = ['missed', 'cancelled'];
+
+interface Fold {
+  /** The first call of the fold: its `call:<id>` clientMsgId names the shared message. */
+  firstCallId: string;
+  messageId: string | null;
+}
 /** A finished call stays readable this long, so late actions get CONFLICT rather than NOT_FOUND. */
 const FINISHED_TTL_MS = 60_000;
 const isFinal = (state: CallStateName) => FINAL_CALL_STATES.includes(state);
@@ -109,6 +131,12 @@ export function callSummary(media: CallMedia, state: CallStateName, durationSec:
   }
 }
 
+/** The shared message of `count` folded unanswered calls: the first keeps its own summary. */
+export function foldedCallSummary(media: CallMedia, state: CallStateName, count: number): string {
+  if (count <= 1) return callSummary(media, state, 0);
+  return `${callSummary(media, 'missed', 0)} (${count})`;
+}
+
 /** 3:12, or 1:02:03 past the hour. */
 export function formatDuration(totalSec: number): string {
   const hours = Math.floor(totalSec / 3600);
@@ -129,6 +157,7 @@ export function createCallsService(deps: CallsServiceDeps) {
   const { calls, users, friends, messaging, presence, publisher, cache, clock, config, logger } = deps;
   const ringMs = config.ringTimeoutSec * 1000;
   const graceMs = config.reconnectGraceSec * 1000;
+  const foldMs = config.missedFoldWindowSec * 1000;
   const now = () => clock.now().getTime();
   /** Local timers per call (ring timeout, reconnect grace); the sweep covers those of dead processes. */
   const timers = new Map<string, Set<NodeJS.Timeout>>();
@@ -244,11 +273,14 @@ export function createCallsService(deps: CallsServiceDeps) {
     const durationSec = durationOf(call);
     let messageId: number | null = null;
     try {
-      const message = await messaging.postAs(call.callerId, privateConversationId(call.callerId, call.calleeId), {
-        type: 'call',
-        content: callSummary(call.media, call.state, durationSec),
-        clientMsgId: `call:${call.id}`,
-      });
+      const message =
+        foldMs > 0 && FOLDED_STATES.includes(call.state)
+          ? await postFolded(call)
+          : await messaging.postAs(call.callerId, privateConversationId(call.callerId, call.calleeId), {
+              type: 'call',
+              content: callSummary(call.media, call.state, durationSec),
+              clientMsgId: `call:${call.id}`,
+            });
       messageId = Number(message.id);
     } catch (error) {
       logger.warn({ err: error, callId: call.id }, 'call message could not be written');
@@ -262,6 +294,59 @@ export function createCallsService(deps: CallsServiceDeps) {
       duration_sec: durationSec,
       message_id: messageId,
     });
+  }
+
+  /** Whether the message is still the last, unrecalled one of the conversation (nothing was said since). */
+  async function isLastMessage(callerId: string, conversationId: string, messageId: string): Promise<boolean> {
+    const { lastMessage } = await messaging.describe({ userId: callerId, sessionId: 'server', isGuest: false }, conversationId);
+    return lastMessage?.id === messageId && lastMessage.recalledAt === null;
+  }
+
+  /**
+   * Leaves an unanswered call in the conversation without flooding it: while the fold's message is
+   * still the last one and its first call is younger than the fold window, the call is counted into
+   * that message (`missed voice call (3)`, sent as `message_updated`) instead of adding one. The fold
+   * lives in the shared cache; concurrent calls agree on its message through the clientMsgId dedupe
+   * (`call:<first call id>`), and each writer rewrites the content until it matches the count it
+   * reads after its write, so the last writer leaves the final count.
+   */
+  async function postFolded(call: Pick<CallState, 'id' | 'callerId' | 'calleeId' | 'media' | 'state'>) {
+    const conversationId = privateConversationId(call.callerId, call.calleeId);
+    const key = foldKey(call.callerId, call.calleeId);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const raw = await cache.get(key);
+      let fold: Fold = { firstCallId: call.id, messageId: null };
+      if (raw === null) {
+        if (!(await cache.setIfAbsent(key, JSON.stringify(fold), foldMs))) continue;
+      } else {
+        const current = JSON.parse(raw) as Fold;
+        if (current.messageId !== null && !(await isLastMessage(call.callerId, conversationId, current.messageId))) {
+          // Something was said since: this call starts a new fold (a new message at the bottom).
+          if (!(await cache.compareAndSet(key, raw, JSON.stringify(fold), foldMs))) continue;
+        } else {
+          fold = current;
+        }
+      }
+      const countKey = foldCountKey(fold.firstCallId);
+      const { count } = await cache.incr(countKey, foldMs);
+      let message = await messaging.postAs(call.callerId, conversationId, {
+        type: 'call',
+        content: foldedCallSummary(call.media, call.state, count),
+        clientMsgId: `call:${fold.firstCallId}`,
+      });
+      if (fold.messageId === null) {
+        const left = await cache.ttl(key);
+        await cache.compareAndSet(key, JSON.stringify(fold), JSON.stringify({ ...fold, messageId: message.id }), left > 0 ? left : foldMs);
+      }
+      for (let round = 0; round < 10; round++) {
+        const total = Number((await cache.get(countKey)) ?? count);
+        const content = foldedCallSummary(call.media, call.state, Math.max(total, count));
+        if (message.content === content) break;
+        message = await messaging.updateServerMessage(message.id, content);
+      }
+      return message;
+    }
+    throw new AppError('CONFLICT', 'the missed-call message changed too often');
   }
 
   /** Ends a call that is not over yet; the winner of the race runs `finished`. */
@@ -363,9 +448,24 @@ export function createCallsService(deps: CallsServiceDeps) {
     }
   }
 
+  /**
+   * Counts one call against a per-minute budget in the shared cache (so it holds across processes);
+   * over it the request is refused before anyone is rung or anything is written.
+   */
+  async function spend(key: string, max: number, message: string): Promise<void> {
+    const { count, ttlMs } = await cache.incr(key, RATE_WINDOW_MS);
+    if (count > max) {
+      const retryAfterSec = Math.max(1, Math.ceil(ttlMs / 1000));
+      // In details too: a socket ack carries no Retry-After header.
+      throw new AppError('RATE_LIMITED', message, { retryAfterSec }, retryAfterSec);
+    }
+  }
+
   const service = {
     /** Places a call from the given device. */
     async request(actor: Actor, device: DeviceRef, input: CallRequestPayload): Promise<CallRequestResult> {
+      // Every attempt counts, refused ones too: probing who may be called costs the same budget.
+      await spend(callerRateKey(actor.userId), config.perCallerPerMinute, 'you are placing calls too fast; wait a little');
       const callId = newId();
       if (input.toUserId === actor.userId) {
         // Nobody to ring and no conversation to write into: the caller just hears busy.
@@ -373,6 +473,11 @@ export function createCallsService(deps: CallsServiceDeps) {
         return { callId, state: 'busy' };
       }
       await checkMayCall(actor, input.toUserId);
+      // Counted only once the caller may call them, so nobody uses up someone's budget with refused
+      // calls; friends are not counted, so strangers flooding someone cannot keep their friends out.
+      if (!(await friends.areFriends(actor.userId, input.toUserId))) {
+        await spend(calleeRateKey(input.toUserId), config.perCalleePerMinute, 'this user is receiving too many calls; try again later');
+      }
       const t = now();
       const call: CallState = {
         id: callId,
@@ -418,8 +523,12 @@ export function createCallsService(deps: CallsServiceDeps) {
       };
 
       try {
-        // Every connected device counts, whatever status it shows: invisible users are rung too.
-        if ((await publisher.socketsOf(call.calleeId)).length === 0) {
+        // An invisible callee is treated exactly as an offline one (not rung, missed at once, no
+        // busy either): anything else would tell the caller they are online. They still get the
+        // missed-call message live and can call back.
+        // Both are read every time, so an invisible callee does not even take longer to answer for.
+        const [sockets, invisible] = await Promise.all([publisher.socketsOf(call.calleeId), presence.isInvisible(call.calleeId)]);
+        if (sockets.length === 0 || invisible) {
           await releaseUser(actor.userId, callId);
           await calls.insert(row);
           return await refuse('missed', 'offline');

@@ -141,6 +141,11 @@ export function createPresenceService(deps: PresenceServiceDeps) {
       return (await cache.get(nodeKey(id))) !== null;
     },
 
+    /** Whether the user chose to look offline (whatever devices they have connected). */
+    async isInvisible(userId: string): Promise<boolean> {
+      return (await chosenStatus(userId)) === 'invisible';
+    },
+
     /** What others see of each user: online, away, or offline (also for invisible users). */
     async presenceOf(userIds: readonly string[]): Promise<Map<string, PresenceStatus>> {
       const result = new Map<string, PresenceStatus>();
