@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { randomData, sha256, tusUpload } from './support/files.js';
+import { type Api, newUser, type TestUser } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
+
+/** A tus request by hand (tus-js-client would never send the crafted URLs these tests need). */
+async function tusRequest(url: string, method: string, token: string, headers: Record<string, string> = {}, body?: Buffer) {
+  const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', ...headers }, body });
+  await res.arrayBuffer();
+  return res;
+}
+
+/** Creates an upload of `size` bytes and returns its id (from the Location header). */
+async function createUpload(baseUrl: string, user: TestUser, size: number, filename = 'data.bin'): Promise<string> {
+  const res = await tusRequest(`${baseUrl}/api/v1/uploads`, 'POST', user.accessToken, {
+    'upload-length': String(size),
+    'upload-metadata': `filename ${Buffer.from(filename).toString('base64')},purpose ${Buffer.from('attachment').toString('base64')}`,
+  });
+  expect(res.status).toBe(201);
+  return (res.headers.get('location') ?? '').split('/').pop() as string;
+}
+
+async function offsetOf(baseUrl: string, user: TestUser, uploadId: string): Promise<number> {
+  const res = await tusRequest(`${baseUrl}/api/v1/uploads/${uploadId}`, 'HEAD', user.accessToken);
+  expect(res.status).toBe(200);
+  return Number(res.headers.get('upload-offset'));
+}
+
+describe(`file trust boundaries (${storageLabel})`, () => {
+  const ctx = useTestServer();
+  const api: Api = ctx.api;
+  const url = () => ctx.server.url;
+
+  describe('tus acts only on the upload id the route authorized (#16.1)', () => {
+    const crafted = (own: string, victim: string) => [
+      `${url()}/api/v1/uploads/${own}?x=/${victim}`,
+      `${url()}/api/v1/uploads/${own}?x=%2F${victim}`,
+      `${url()}/api/v1/uploads/${own}?a=1&b=/../${victim}`,
+    ];
+
+    it('HEAD, PATCH and DELETE on /uploads/<own>?x=/<victim> never read, write or delete the victim\'s upload', async () => {
+      const [attacker, victim] = [await newUser(api), await newUser(api)];
+      const victimBytes = randomData(64 * 1024);
+      const victimUpload = await createUpload(url(), victim, victimBytes.length, 'victim.bin');
+      // The victim sends the first half.
+      const half = victimBytes.subarray(0, 32 * 1024);
+      const first = await tusRequest(`${url()}/api/v1/uploads/${victimUpload}`, 'PATCH', victim.accessToken, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, half);
+      expect(first.status).toBe(204);
+
+      const own = await createUpload(url(), attacker, 1024 * 1024, 'own.bin');
+      for (const target of crafted(own, victimUpload)) {
+        // HEAD answers with the attacker's own upload, not the victim's metadata.
+        const head = await tusRequest(target, 'HEAD', attacker.accessToken);
+        expect(head.status).toBe(200);
+        expect(head.headers.get('upload-length')).toBe(String(1024 * 1024));
+        expect(head.headers.get('upload-metadata') ?? '').not.toContain(Buffer.from('victim.bin').toString('base64'));
+        // PATCH at the victim's offset: written into the attacker's own upload (which is at 0, so 409), never the victim's.
+        const patch = await tusRequest(target, 'PATCH', attacker.accessToken, { 'upload-offset': String(half.length), 'content-type': 'application/offset+octet-stream' }, randomData(1024));
+        expect(patch.status).not.toBe(204);
+        expect(await offsetOf(url(), victim, victimUpload)).toBe(half.length);
+      }
+      // DELETE removes the attacker's own upload only.
+      const [target] = crafted(own, victimUpload);
+      const removed = await tusRequest(target as string, 'DELETE', attacker.accessToken);
+      expect(removed.status).toBe(204);
+      expect((await tusRequest(`${url()}/api/v1/uploads/${own}`, 'HEAD', attacker.accessToken)).status).toBe(404);
+      expect(await offsetOf(url(), victim, victimUpload)).toBe(half.length);
+
+      // The victim finishes their upload and gets exactly their bytes.
+      const done = await tusUpload(url(), victimBytes, { token: victim.accessToken, uploadUrl: `${url()}/api/v1/uploads/${victimUpload}` });
+      const content = await fetch(`${url()}/api/v1/files/${done.fileId}/content`, { headers: { authorization: `Bearer ${victim.accessToken}` } });
+      expect(content.status).toBe(200);
+      expect(sha256(Buffer.from(await content.arrayBuffer()))).toBe(sha256(victimBytes));
+    });
+
+    it('a PATCH with a trailing path on the own upload\'s URL cannot complete the victim\'s upload as theirs', async () => {
+      const [attacker, victim] = [await newUser(api), await newUser(api)];
+      const victimUpload = await createUpload(url(), victim, 1024, 'victim.bin');
+      const own = await createUpload(url(), attacker, 1024, 'own.bin');
+      const patch = await tusRequest(`${url()}/api/v1/uploads/${own}?/${victimUpload}`, 'PATCH', attacker.accessToken, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, randomData(1024));
+      expect(patch.status).toBe(204);
+      // The bytes went to the attacker's own upload, which is now a file of theirs under its own id.
+      expect(patch.headers.get('parley-file-id')).toBe(own);
+      expect(await offsetOf(url(), victim, victimUpload)).toBe(0);
+    });
+
+    it('DELETE on /uploads/<own>?x=/<victim> terminates the caller\'s own upload, never the victim\'s', async () => {
+      const [attacker, victim] = [await newUser(api), await newUser(api)];
+      const victimUpload = await createUpload(url(), victim, 1024, 'victim.bin');
+      const own = await createUpload(url(), attacker, 1024, 'own.bin');
+      expect((await tusRequest(`${url()}/api/v1/uploads/${own}?x=/${victimUpload}`, 'DELETE', attacker.accessToken)).status).toBe(204);
+      expect(await offsetOf(url(), victim, victimUpload)).toBe(0);
+      expect((await tusRequest(`${url()}/api/v1/uploads/${own}`, 'HEAD', attacker.accessToken)).status).toBe(404);
+    });
+  });
+});
