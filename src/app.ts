@@ -142,7 +142,9 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   const assistant = ai.available
     ? createAssistant({ users: usersRepository, messaging, ai, systemPrompt: config.ai.systemPrompt, clock, log: logger })
     : undefined;
-  return { users, avatars, auth, friends, groups, messaging, presence, calls, files, fileStorage, tokens, ai, assistant };
+  // The tus server is kept here (not only in its routes) so its store's state can be observed.
+  const tus = createTusServer({ files, storage: fileStorage, endpointPath: `/api/v1${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins });
+  return { users, avatars, auth, friends, groups, messaging, presence, calls, files, fileStorage, tus, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -234,12 +236,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(groupsRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
       await api.register(filesRoutes(built.files, built.fileStorage));
-      await api.register(
-        tusRoutes(
-          built.files,
-          createTusServer({ files: built.files, storage: built.fileStorage, endpointPath: `/api/v1${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins }),
-        ),
-      );
+      await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));
       await api.register(aiRoutes(built.ai, built.assistant));
     },

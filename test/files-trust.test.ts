@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { randomData, sha256, tusUpload } from './support/files.js';
-import { type Api, newUser, type TestUser } from './support/http.js';
-import { storageLabel } from './support/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MiB, randomData, sha256, tusUpload } from './support/files.js';
+import { type Api, apiClient, newUser, type TestUser } from './support/http.js';
+import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 /** A tus request by hand (tus-js-client would never send the crafted URLs these tests need). */
@@ -93,5 +93,38 @@ describe(`file trust boundaries (${storageLabel})`, () => {
       expect(await offsetOf(url(), victim, victimUpload)).toBe(0);
       expect((await tusRequest(`${url()}/api/v1/uploads/${own}`, 'HEAD', attacker.accessToken)).status).toBe(404);
     });
+  });
+});
+
+describe(`file clean-up with a clock that can move (${storageLabel})`, () => {
+  let env: TestEnvironment;
+  let server: TestServer;
+  let shiftMs = 0;
+  const clock = { now: () => new Date(Date.now() + shiftMs) };
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    server = await startServer(env, {}, { jobs: false, clock });
+  });
+  afterAll(async () => {
+    await server.close();
+    await env.dispose();
+  });
+
+  it('frees the tus store\'s running hash of an abandoned upload when clean-up removes it (#16.14)', async () => {
+    const api = apiClient(server.url);
+    const user = await newUser(api);
+    const store = server.app.services.tus.datastore;
+    const before = store.hashesHeld;
+    // Half the bytes arrive, then the client goes away for good.
+    const abandoned = await tusUpload(server.url, randomData(2 * MiB), { token: user.accessToken, chunkSize: MiB, abortAfter: () => true });
+    expect(abandoned.aborted).toBe(true);
+    expect(store.hashesHeld).toBe(before + 1);
+    shiftMs = 25 * 3_600_000;
+    try {
+      expect((await server.app.services.files.cleanUp()).uploads).toBe(1);
+    } finally {
+      shiftMs = 0;
+    }
+    expect(store.hashesHeld).toBe(before);
   });
 });

@@ -72,6 +72,12 @@ export function createFilesService(deps: FilesServiceDeps) {
   const live = new Map<string, { userId: string; size: number; lastProgressAt: number }>();
   /** Quota checks of one user run one at a time in this process, so two creations cannot both squeeze in. */
   const serialisePerUser = createKeyedQueue();
+  /** Told of every upload removed here rather than through tus (the tus store keeps state per upload). */
+  const uploadRemovedListeners: Array<(uploadId: string) => void> = [];
+  const uploadRemoved = (uploadId: string) => {
+    live.delete(uploadId);
+    for (const listener of uploadRemovedListeners) listener(uploadId);
+  };
 
   function emit(userId: string, event: FileTransferEvent): void {
     publisher.toUsers([userId], 'file_transfer', event);
@@ -178,6 +184,11 @@ export function createFilesService(deps: FilesServiceDeps) {
   }
 
   return {
+    /** `listener` hears of each upload this service removes (clean-up, owner deleted, refused at the end). */
+    onUploadRemoved(listener: (uploadId: string) => void): void {
+      uploadRemovedListeners.push(listener);
+    },
+
     /**
      * Checks a tus creation request (size, purpose, metadata, quota) before any byte is taken and
      * records the new upload under a server-made id. Throws PAYLOAD_TOO_LARGE, VALIDATION_FAILED.
@@ -261,6 +272,7 @@ export function createFilesService(deps: FilesServiceDeps) {
         await files.deleteFile(uploadId).catch(() => {});
         await storage.remove(uploadKey(uploadId)).catch(() => {});
         await storage.remove(thumbnailKey(uploadId)).catch(() => {});
+        uploadRemoved(uploadId);
         emit(upload.uploader_id, { uploadId, offset: upload.size, size: upload.size, state: 'failed', reason });
         throw error;
       }
@@ -352,9 +364,9 @@ export function createFilesService(deps: FilesServiceDeps) {
       for (;;) {
         const stale = await files.staleUploads(before, 200);
         for (const upload of stale) {
-          live.delete(upload.id);
           await storage.remove(uploadKey(upload.id));
           await files.deleteUpload(upload.id);
+          uploadRemoved(upload.id);
         }
         uploads += stale.length;
         if (stale.length < 200) break;

@@ -194,7 +194,20 @@ class HashingFileStore extends FileStore {
     this.running.delete(fileId);
     await super.remove(fileId);
   }
+
+  /** Drops the running hash of an upload removed elsewhere (clean-up, user deletion), which tus never hears of. */
+  forget(fileId: string): void {
+    this.running.delete(fileId);
+  }
+
+  /** Running hashes held (one per upload whose bytes are still streaming in); for tests and metrics. */
+  get hashesHeld(): number {
+    return this.running.size;
+  }
 }
+
+/** The tus server with the store behind it exposed (its `hashesHeld` shows the per-upload state). */
+export type ParleyTusServer = TusServer & { datastore: HashingFileStore };
 
 export interface TusOptions {
   files: FilesService;
@@ -208,9 +221,11 @@ export interface TusOptions {
 }
 
 /** The tus 1.0 server (@tus/server) over Parley's storage and rules. */
-export function createTusServer({ files, storage, endpointPath, maxBytes, expiryHours, corsOrigins }: TusOptions): TusServer {
+export function createTusServer({ files, storage, endpointPath, maxBytes, expiryHours, corsOrigins }: TusOptions): ParleyTusServer {
   const datastore = new HashingFileStore({ directory: storage.tusDir, expirationPeriodInMilliseconds: expiryHours * 3_600_000 });
   datastore.onWritten = (uploadId, offset) => files.progress(uploadId, offset);
+  // Uploads the service removes behind tus's back (expired, owner deleted) take their running hash along.
+  files.onUploadRemoved((uploadId) => datastore.forget(uploadId));
   const server = new TusServer({
     path: endpointPath,
     datastore,
@@ -243,7 +258,7 @@ export function createTusServer({ files, storage, endpointPath, maxBytes, expiry
   server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, uploadId: string) => {
     void files.uploadTerminated(uploadId).catch(() => {});
   });
-  return server;
+  return server as ParleyTusServer;
 }
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
