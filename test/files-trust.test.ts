@@ -21,6 +21,16 @@ async function createUpload(baseUrl: string, user: TestUser, size: number, filen
   return (res.headers.get('location') ?? '').split('/').pop() as string;
 }
 
+/** A creation request's status and JSON error. */
+async function createStatus(baseUrl: string, token: string, size: number) {
+  const res = await fetch(`${baseUrl}/api/v1/uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-length': String(size), 'upload-metadata': `filename ${Buffer.from('g.bin').toString('base64')}` },
+  });
+  const text = await res.text();
+  return { status: res.status, error: text ? (JSON.parse(text) as { error?: { code: string; message: string; details?: unknown } }).error : undefined };
+}
+
 async function offsetOf(baseUrl: string, user: TestUser, uploadId: string): Promise<number> {
   const res = await tusRequest(`${baseUrl}/api/v1/uploads/${uploadId}`, 'HEAD', user.accessToken);
   expect(res.status).toBe(200);
@@ -28,7 +38,7 @@ async function offsetOf(baseUrl: string, user: TestUser, uploadId: string): Prom
 }
 
 describe(`file trust boundaries (${storageLabel})`, () => {
-  const ctx = useTestServer();
+  const ctx = useTestServer({ GUEST_UPLOAD_QUOTA_BYTES: String(MiB) });
   const api: Api = ctx.api;
   const url = () => ctx.server.url;
 
@@ -92,6 +102,24 @@ describe(`file trust boundaries (${storageLabel})`, () => {
       expect((await tusRequest(`${url()}/api/v1/uploads/${own}?x=/${victimUpload}`, 'DELETE', attacker.accessToken)).status).toBe(204);
       expect(await offsetOf(url(), victim, victimUpload)).toBe(0);
       expect((await tusRequest(`${url()}/api/v1/uploads/${own}`, 'HEAD', attacker.accessToken)).status).toBe(404);
+    });
+  });
+
+  describe('guests have a small quota of their own (#16.7)', () => {
+    it('refuses a guest\'s upload beyond GUEST_UPLOAD_QUOTA_BYTES with the quota error, and not a registered user\'s', async () => {
+      const guest = (await api('POST', '/auth/guest', { body: {} })).body as { accessToken: string };
+      const refused = await createStatus(url(), guest.accessToken, MiB + 1);
+      expect(refused.status).toBe(413);
+      expect(refused.error?.code).toBe('PAYLOAD_TOO_LARGE');
+      expect(refused.error?.message).toMatch(/quota/);
+      // Within it, and then counting what is already held.
+      const first = await tusUpload(url(), randomData(MiB / 2), { token: guest.accessToken });
+      expect(first.fileId).not.toBe('');
+      expect((await createStatus(url(), guest.accessToken, MiB / 2 + 1)).status).toBe(413);
+      expect((await createStatus(url(), guest.accessToken, MiB / 2)).status).toBe(201);
+      // A registered user keeps UPLOAD_QUOTA_BYTES.
+      const user = await newUser(api);
+      expect((await createStatus(url(), user.accessToken, 4 * MiB)).status).toBe(201);
     });
   });
 });

@@ -19,6 +19,8 @@ export interface FileLimits {
   avatarMaxBytes: number;
   expiryHours: number;
   signedUrlTtlSec: number;
+  /** Quota of a guest account, in place of `quotaBytes`. */
+  guestQuotaBytes: number;
 }
 
 export interface FilesLog {
@@ -206,9 +208,11 @@ export function createFilesService(deps: FilesServiceDeps) {
       const declared = (input.metadata.contentType ?? input.metadata.filetype ?? '').slice(0, 127);
       return serialisePerUser(actor.userId, async () => {
         const used = await files.bytesUsedBy(actor.userId);
-        if (used + size > limits.quotaBytes) {
-          throw new AppError('PAYLOAD_TOO_LARGE', `storage quota exceeded: ${used} of ${limits.quotaBytes} bytes used`, {
-            quotaBytes: limits.quotaBytes,
+        // Guests are free to create, so each gets a small quota, not a registered user's share.
+        const quota = actor.isGuest ? limits.guestQuotaBytes : limits.quotaBytes;
+        if (used + size > quota) {
+          throw new AppError('PAYLOAD_TOO_LARGE', `storage quota exceeded: ${used} of ${quota} bytes used`, {
+            quotaBytes: quota,
             usedBytes: used,
           });
         }
