@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiB, randomData, sha256, tusUpload } from './support/files.js';
 import { type Api, apiClient, newUser, type TestUser } from './support/http.js';
@@ -30,6 +33,20 @@ async function createStatus(baseUrl: string, token: string, size: number) {
   const text = await res.text();
   return { status: res.status, error: text ? (JSON.parse(text) as { error?: { code: string; message: string; details?: unknown } }).error : undefined };
 }
+
+/** Sends `fileId` from `sender` to `peerId` in their private chat; returns the conversation and message ids. */
+async function sendFile(api: Api, sender: TestUser, peerId: string, fileId: string, clientMsgId: string) {
+  const conversation = (await api('POST', '/conversations', { token: sender.accessToken, body: { peerId } })).body.id as string;
+  const sent = await api('POST', `/conversations/${conversation}/messages`, { token: sender.accessToken, body: { type: 'file', content: '', clientMsgId, attachments: [{ fileId }] } });
+  expect(sent.status).toBe(201);
+  return { conversation, messageId: String(sent.body.id) };
+}
+
+const contentStatus = async (baseUrl: string, user: TestUser, fileId: string) =>
+  (await fetch(`${baseUrl}/api/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${user.accessToken}` } }).then(async (res) => {
+    await res.arrayBuffer();
+    return res;
+  })).status;
 
 async function offsetOf(baseUrl: string, user: TestUser, uploadId: string): Promise<number> {
   const res = await tusRequest(`${baseUrl}/api/v1/uploads/${uploadId}`, 'HEAD', user.accessToken);
@@ -105,6 +122,31 @@ describe(`file trust boundaries (${storageLabel})`, () => {
     });
   });
 
+  describe('a recalled attachment is no longer readable through the message (#16.8)', () => {
+    it('the peer gets 404 for the file after its only message is recalled; the sender still reads it', async () => {
+      const [alice, bob] = [await newUser(api), await newUser(api)];
+      const fileId = (await tusUpload(url(), Buffer.from('secret plans'), { token: alice.accessToken, metadata: { filename: 'plans.txt' } })).fileId;
+      const { messageId } = await sendFile(api, alice, bob.id, fileId, 'r1');
+      expect(await contentStatus(url(), bob, fileId)).toBe(200);
+      expect((await api('DELETE', `/messages/${messageId}`, { token: alice.accessToken })).status).toBe(200);
+      expect(await contentStatus(url(), bob, fileId)).toBe(404);
+      expect((await api('GET', `/files/${fileId}`, { token: bob.accessToken })).status).toBe(404);
+      expect((await api('GET', `/files/${fileId}/url`, { token: bob.accessToken })).status).toBe(404);
+      expect(await contentStatus(url(), alice, fileId)).toBe(200);
+    });
+
+    it('a file sent twice stays readable while one of its messages is not recalled', async () => {
+      const [alice, bob] = [await newUser(api), await newUser(api)];
+      const fileId = (await tusUpload(url(), Buffer.from('twice'), { token: alice.accessToken, metadata: { filename: 't.txt' } })).fileId;
+      const first = await sendFile(api, alice, bob.id, fileId, 't1');
+      const second = await sendFile(api, alice, bob.id, fileId, 't2');
+      expect((await api('DELETE', `/messages/${first.messageId}`, { token: alice.accessToken })).status).toBe(200);
+      expect(await contentStatus(url(), bob, fileId)).toBe(200);
+      expect((await api('DELETE', `/messages/${second.messageId}`, { token: alice.accessToken })).status).toBe(200);
+      expect(await contentStatus(url(), bob, fileId)).toBe(404);
+    });
+  });
+
   describe('guests have a small quota of their own (#16.7)', () => {
     it('refuses a guest\'s upload beyond GUEST_UPLOAD_QUOTA_BYTES with the quota error, and not a registered user\'s', async () => {
       const guest = (await api('POST', '/auth/guest', { body: {} })).body as { accessToken: string };
@@ -154,5 +196,28 @@ describe(`file clean-up with a clock that can move (${storageLabel})`, () => {
       shiftMs = 0;
     }
     expect(store.hashesHeld).toBe(before);
+  });
+
+  it('clean-up deletes the bytes and thumbnail of a recalled attachment nothing else refers to (#16.8)', async () => {
+    const api = apiClient(server.url);
+    const [alice, bob] = [await newUser(api), await newUser(api)];
+    const photo = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toBuffer();
+    const fileId = (await tusUpload(server.url, photo, { token: alice.accessToken, metadata: { filename: 'p.png' } })).fileId;
+    const kept = (await tusUpload(server.url, photo, { token: alice.accessToken, metadata: { filename: 'kept.png' } })).fileId;
+    const { messageId } = await sendFile(api, alice, bob.id, fileId, 'c1');
+    await sendFile(api, alice, bob.id, kept, 'c2');
+    const uploads = path.join(env.dataDir, 'uploads');
+    expect(existsSync(path.join(uploads, 'thumbs', `${fileId}.webp`))).toBe(true);
+    expect((await api('DELETE', `/messages/${messageId}`, { token: alice.accessToken })).status).toBe(200);
+    shiftMs = 25 * 3_600_000;
+    try {
+      await server.app.services.files.cleanUp();
+    } finally {
+      shiftMs = 0;
+    }
+    expect(existsSync(path.join(uploads, 'tus', fileId))).toBe(false);
+    expect(existsSync(path.join(uploads, 'thumbs', `${fileId}.webp`))).toBe(false);
+    expect(existsSync(path.join(uploads, 'tus', kept))).toBe(true);
+    expect(existsSync(path.join(uploads, 'thumbs', `${kept}.webp`))).toBe(true);
   });
 });

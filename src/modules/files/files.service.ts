@@ -349,6 +349,18 @@ export function createFilesService(deps: FilesServiceDeps) {
       return resolved;
     },
 
+    /**
+     * Messaging recalled a message of `conversationId` that carried `fileIds`: each file's link to
+     * the conversation goes unless another message there still carries it, so the other members
+     * lose read access; a file left with no link is removed by the periodic clean-up.
+     */
+    async releaseAttachments(conversationId: string, fileIds: readonly string[]): Promise<void> {
+      for (const fileId of new Set(fileIds)) {
+        if (!UPLOAD_ID.test(fileId)) continue;
+        if (!(await files.attachedInConversation(fileId, conversationId))) await files.unlink(fileId, conversationId);
+      }
+    },
+
     /** The bytes of the caller's own finished avatar upload, for the avatars module to render. */
     async avatarUpload(actor: Actor, fileId: string): Promise<Buffer> {
       const row = UPLOAD_ID.test(fileId) ? await files.findFile(fileId) : undefined;
