@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,5 +219,56 @@ describe(`file clean-up with a clock that can move (${storageLabel})`, () => {
     expect(existsSync(path.join(uploads, 'thumbs', `${fileId}.webp`))).toBe(false);
     expect(existsSync(path.join(uploads, 'tus', kept))).toBe(true);
     expect(existsSync(path.join(uploads, 'thumbs', `${kept}.webp`))).toBe(true);
+  });
+});
+
+describe(`deleting a user removes their bytes from disk (${storageLabel})`, () => {
+  let env: TestEnvironment;
+  afterAll(async () => {
+    await env?.dispose();
+  });
+
+  /** Every file name under `dir`, recursively (empty when it does not exist). */
+  const namesUnder = (dir: string): string[] => (existsSync(dir) ? (readdirSync(dir, { recursive: true }) as string[]) : []);
+
+  it('guest expiry removes the guest\'s files, thumbnails, unfinished uploads and avatars from DATA_DIR (#16.12)', async () => {
+    env = await createTestEnvironment();
+    let server = await startServer(env, {}, { jobs: false });
+    const api = apiClient(server.url);
+    const guest = (await api('POST', '/auth/guest', { body: {} })).body as { accessToken: string; user: { id: string } };
+    const member = await newUser(api);
+    const photo = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 250, g: 200, b: 0 } } }).png().toBuffer();
+    const guestFile = (await tusUpload(server.url, photo, { token: guest.accessToken, metadata: { filename: 'g.png' } })).fileId;
+    const unfinished = await tusUpload(server.url, randomData(2 * MiB), { token: guest.accessToken, chunkSize: MiB, abortAfter: () => true });
+    const unfinishedId = unfinished.url.split('/').pop() as string;
+    const avatarUpload = (await tusUpload(server.url, photo, { token: guest.accessToken, metadata: { filename: 'me.png', purpose: 'avatar' } })).fileId;
+    expect((await api('PUT', '/users/me/avatar', { token: guest.accessToken, body: { fileId: avatarUpload } })).status).toBe(200);
+    const memberFile = (await tusUpload(server.url, photo, { token: member.accessToken, metadata: { filename: 'm.png' } })).fileId;
+    expect((await api('PUT', '/users/me/avatar', { token: member.accessToken, body: { fileId: memberFile } })).status).toBe(200);
+
+    const uploads = path.join(env.dataDir, 'uploads');
+    const avatars = path.join(env.dataDir, 'avatars');
+    const guestBytes = () => [...namesUnder(uploads).filter((name) => name.includes(guestFile) || name.includes(unfinishedId) || name.includes(avatarUpload)), ...namesUnder(avatars).filter((name) => name.startsWith(guest.user.id))];
+    expect(guestBytes().length).toBeGreaterThanOrEqual(5);
+    // The guest has been idle for longer than GUEST_IDLE_DAYS.
+    await server.app.database.db.updateTable('users').set({ last_login_at: Date.now() - 31 * 86_400_000 }).where('id', '=', guest.user.id).execute();
+    await server.close();
+
+    // The real start-up job removes the guest (it runs once at start, then hourly).
+    server = await startServer(env, {}, {});
+    try {
+      const memberApi = apiClient(server.url);
+      for (let tries = 0; tries < 200 && (await memberApi('GET', `/users/${guest.user.id}`, { token: member.accessToken })).status !== 404; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect((await memberApi('GET', `/users/${guest.user.id}`, { token: member.accessToken })).status).toBe(404);
+      expect(guestBytes()).toEqual([]);
+      // Nobody else's bytes went with them.
+      expect(existsSync(path.join(uploads, 'tus', memberFile))).toBe(true);
+      expect(existsSync(path.join(uploads, 'thumbs', `${memberFile}.webp`))).toBe(true);
+      expect(namesUnder(avatars).filter((name) => name.startsWith(member.id))).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -100,6 +100,20 @@ export function createFilesRepository(db: Kysely<Database>) {
       }
     },
 
+    /** Finished files of these users (for removing their bytes before the accounts go). */
+    async filesOf(userIds: readonly string[], limit: number): Promise<FileRow[]> {
+      if (userIds.length === 0) return [];
+      const rows = await db.selectFrom('files').selectAll().where('uploader_id', 'in', userIds).limit(limit).execute();
+      return rows.map(normaliseFile);
+    },
+
+    /** Uploads of these users not (or no longer) backed by a file record. */
+    async uploadsOf(userIds: readonly string[], limit: number): Promise<UploadRow[]> {
+      if (userIds.length === 0) return [];
+      const rows = await db.selectFrom('uploads').selectAll().where('uploader_id', 'in', userIds).limit(limit).execute();
+      return rows.map(normaliseUpload);
+    },
+
     /**
      * True while a message of `conversationId` that is not recalled still carries the file. (The
      * attachments column is the JSON messaging stores, whose entries read `"fileId":"<uuid>"`.)

@@ -370,6 +370,33 @@ export function createFilesService(deps: FilesServiceDeps) {
     },
 
     /**
+     * Users are about to be deleted: their files (bytes and thumbnails) and uploads go first, while
+     * the rows still say whose they are (the account's deletion cascades to the rows, not the disk).
+     */
+    async removeOwnedBy(userIds: readonly string[]): Promise<{ files: number; uploads: number }> {
+      let removedFiles = 0;
+      let uploads = 0;
+      for (;;) {
+        const rows = await files.filesOf(userIds, 200);
+        for (const row of rows) await removeFile(row);
+        removedFiles += rows.length;
+        if (rows.length < 200) break;
+      }
+      for (;;) {
+        const rows = await files.uploadsOf(userIds, 200);
+        for (const upload of rows) {
+          await storage.remove(uploadKey(upload.id));
+          await storage.remove(thumbnailKey(upload.id));
+          await files.deleteUpload(upload.id);
+          uploadRemoved(upload.id);
+        }
+        uploads += rows.length;
+        if (rows.length < 200) break;
+      }
+      return { files: removedFiles, uploads };
+    },
+
+    /**
      * Periodic clean-up: uploads unfinished after UPLOAD_EXPIRY_HOURS, and files nothing refers to
      * (never sent in a message, or avatar uploads already rendered) after the same time.
      */
