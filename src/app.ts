@@ -157,7 +157,17 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   const assistant = ai.available
     ? createAssistant({ users: usersRepository, messaging, ai, systemPrompt: config.ai.systemPrompt, clock, log: logger })
     : undefined;
-  return { users, avatars, auth, friends, groups, messaging, presence, calls, files, fileStorage, tokens, ai, assistant };
+  // The tus server is kept here (not only in its routes) so its store's state can be observed.
+  const tus = createTusServer({ files, storage: fileStorage, endpointPath: `/api/v1${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins });
+  /**
+   * Run before user rows are deleted (guest expiry, account deletion): the rows cascade in the
+   * database, but bytes on disk (files, thumbnails, uploads, avatars) must be removed by name.
+   */
+  const removeUserData = async (userIds: readonly string[]): Promise<void> => {
+    await files.removeOwnedBy(userIds);
+    await avatars.removeAllOf(userIds);
+  };
+  return { users, avatars, auth, friends, groups, messaging, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -252,12 +262,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(groupsRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
       await api.register(filesRoutes(built.files, built.fileStorage));
-      await api.register(
-        tusRoutes(
-          built.files,
-          createTusServer({ files: built.files, storage: built.fileStorage, endpointPath: `/api/v1${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins }),
-        ),
-      );
+      await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));
       await api.register(aiRoutes(built.ai, built.assistant));
     },
@@ -270,7 +275,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (options.jobs !== false) {
     const purgeGuests = () =>
       built.users
-        .purgeIdleGuests(config.guestIdleDays, (ids) => built.auth.endAllSessions(ids, 'guest_expired'))
+        .purgeIdleGuests(config.guestIdleDays, async (ids) => {
+          await built.auth.endAllSessions(ids, 'guest_expired');
+          await built.removeUserData(ids);
+        })
         .then((removed) => removed > 0 && logger.info({ removed }, 'idle guest accounts removed'))
         .catch((error: unknown) => logger.error({ err: error }, 'guest clean-up failed'));
     timers.push(setInterval(purgeGuests, 3_600_000).unref());

@@ -71,6 +71,7 @@ const EnvSchema = Type.Object({
   AVATAR_MAX_BYTES: Type.Integer({ minimum: 1, default: 10_485_760 }),
   UPLOAD_EXPIRY_HOURS: Type.Integer({ minimum: 1, default: 24 }),
   SIGNED_URL_TTL: Type.Integer({ minimum: 10, maximum: 86_400, default: 300 }),
+  GUEST_UPLOAD_QUOTA_BYTES: Type.Integer({ minimum: 1, default: 104_857_600 }),
   // AI
   DOUBAO_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   DOUBAO_BASE_URL: Type.String({ pattern: '^https?://', default: 'https://ark.cn-beijing.volces.com/api/v3' }),
@@ -175,6 +176,7 @@ function toConfig(env: Env) {
       avatarMaxBytes: env.AVATAR_MAX_BYTES,
       expiryHours: env.UPLOAD_EXPIRY_HOURS,
       signedUrlTtlSec: env.SIGNED_URL_TTL,
+      guestQuotaBytes: env.GUEST_UPLOAD_QUOTA_BYTES,
     },
     ai: {
       providers: parseAiProviders(env),

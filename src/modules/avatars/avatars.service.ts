@@ -70,6 +70,11 @@ export function createAvatarsService({ users, store, clock, publicPath, log }: A
       await removeFiles(actor.userId, previous);
     },
 
+    /** Users are being deleted: every avatar file of theirs goes (the rows go with the accounts). */
+    async removeAllOf(userIds: readonly string[]): Promise<void> {
+      for (const userId of userIds) await store.removeAllOf(userId);
+    },
+
     /** A stored avatar file (WebP) by its public name; anyone may read avatars. */
     async read(name: string): Promise<Buffer> {
       const bytes = isAvatarFileName(name) ? await store.read(name) : null;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isAvatarFileName } from './avatars.names.js';
 
@@ -11,6 +11,8 @@ export interface AvatarStore {
   read(name: string): Promise<Buffer | null>;
   /** Removes the files; missing ones are fine. */
   remove(names: readonly string[]): Promise<void>;
+  /** Removes every file of `userId` (names start with the user id), including any a race left behind. */
+  removeAllOf(userId: string): Promise<void>;
 }
 
 const isNotFound = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
@@ -57,6 +59,18 @@ export function createFileAvatarStore(dir: string): AvatarStore {
 
     async remove(names) {
       await Promise.all(names.map((name) => rm(pathOf(dir, name), { force: true })));
+    },
+
+    async removeAllOf(userId) {
+      const prefix = `${userId.toLowerCase()}-`;
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (error) {
+        if (isNotFound(error)) return;
+        throw error;
+      }
+      await Promise.all(names.filter((name) => name.startsWith(prefix) && isAvatarFileName(name)).map((name) => rm(pathOf(dir, name), { force: true })));
     },
   };
 }

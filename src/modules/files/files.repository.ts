@@ -100,6 +100,40 @@ export function createFilesRepository(db: Kysely<Database>) {
       }
     },
 
+    /** Finished files of these users (for removing their bytes before the accounts go). */
+    async filesOf(userIds: readonly string[], limit: number): Promise<FileRow[]> {
+      if (userIds.length === 0) return [];
+      const rows = await db.selectFrom('files').selectAll().where('uploader_id', 'in', userIds).limit(limit).execute();
+      return rows.map(normaliseFile);
+    },
+
+    /** Uploads of these users not (or no longer) backed by a file record. */
+    async uploadsOf(userIds: readonly string[], limit: number): Promise<UploadRow[]> {
+      if (userIds.length === 0) return [];
+      const rows = await db.selectFrom('uploads').selectAll().where('uploader_id', 'in', userIds).limit(limit).execute();
+      return rows.map(normaliseUpload);
+    },
+
+    /**
+     * True while a message of `conversationId` that is not recalled still carries the file. (The
+     * attachments column is the JSON messaging stores, whose entries read `"fileId":"<uuid>"`.)
+     */
+    async attachedInConversation(fileId: string, conversationId: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('messages')
+        .select('id')
+        .where('conversation_id', '=', conversationId)
+        .where('recalled_at', 'is', null)
+        .where('attachments', 'like', `%"fileId":"${fileId}"%`)
+        .limit(1)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    async unlink(fileId: string, conversationId: string): Promise<void> {
+      await db.deleteFrom('file_links').where('file_id', '=', fileId).where('conversation_id', '=', conversationId).execute();
+    },
+
     /**
      * Files nothing refers to any more, created before `before`: attachments never sent in a message
      * (or whose conversations are gone) and avatar uploads (already rendered into the avatar store).

@@ -19,6 +19,8 @@ export interface FileLimits {
   avatarMaxBytes: number;
   expiryHours: number;
   signedUrlTtlSec: number;
+  /** Quota of a guest account, in place of `quotaBytes`. */
+  guestQuotaBytes: number;
 }
 
 export interface FilesLog {
@@ -72,6 +74,12 @@ export function createFilesService(deps: FilesServiceDeps) {
   const live = new Map<string, { userId: string; size: number; lastProgressAt: number }>();
   /** Quota checks of one user run one at a time in this process, so two creations cannot both squeeze in. */
   const serialisePerUser = createKeyedQueue();
+  /** Told of every upload removed here rather than through tus (the tus store keeps state per upload). */
+  const uploadRemovedListeners: Array<(uploadId: string) => void> = [];
+  const uploadRemoved = (uploadId: string) => {
+    live.delete(uploadId);
+    for (const listener of uploadRemovedListeners) listener(uploadId);
+  };
 
   function emit(userId: string, event: FileTransferEvent): void {
     publisher.toUsers([userId], 'file_transfer', event);
@@ -178,6 +186,11 @@ export function createFilesService(deps: FilesServiceDeps) {
   }
 
   return {
+    /** `listener` hears of each upload this service removes (clean-up, owner deleted, refused at the end). */
+    onUploadRemoved(listener: (uploadId: string) => void): void {
+      uploadRemovedListeners.push(listener);
+    },
+
     /**
      * Checks a tus creation request (size, purpose, metadata, quota) before any byte is taken and
      * records the new upload under a server-made id. Throws PAYLOAD_TOO_LARGE, VALIDATION_FAILED.
@@ -195,9 +208,11 @@ export function createFilesService(deps: FilesServiceDeps) {
       const declared = (input.metadata.contentType ?? input.metadata.filetype ?? '').slice(0, 127);
       return serialisePerUser(actor.userId, async () => {
         const used = await files.bytesUsedBy(actor.userId);
-        if (used + size > limits.quotaBytes) {
-          throw new AppError('PAYLOAD_TOO_LARGE', `storage quota exceeded: ${used} of ${limits.quotaBytes} bytes used`, {
-            quotaBytes: limits.quotaBytes,
+        // Guests are free to create, so each gets a small quota, not a registered user's share.
+        const quota = actor.isGuest ? limits.guestQuotaBytes : limits.quotaBytes;
+        if (used + size > quota) {
+          throw new AppError('PAYLOAD_TOO_LARGE', `storage quota exceeded: ${used} of ${quota} bytes used`, {
+            quotaBytes: quota,
             usedBytes: used,
           });
         }
@@ -261,6 +276,7 @@ export function createFilesService(deps: FilesServiceDeps) {
         await files.deleteFile(uploadId).catch(() => {});
         await storage.remove(uploadKey(uploadId)).catch(() => {});
         await storage.remove(thumbnailKey(uploadId)).catch(() => {});
+        uploadRemoved(uploadId);
         emit(upload.uploader_id, { uploadId, offset: upload.size, size: upload.size, state: 'failed', reason });
         throw error;
       }
@@ -333,12 +349,51 @@ export function createFilesService(deps: FilesServiceDeps) {
       return resolved;
     },
 
+    /**
+     * Messaging recalled a message of `conversationId` that carried `fileIds`: each file's link to
+     * the conversation goes unless another message there still carries it, so the other members
+     * lose read access; a file left with no link is removed by the periodic clean-up.
+     */
+    async releaseAttachments(conversationId: string, fileIds: readonly string[]): Promise<void> {
+      for (const fileId of new Set(fileIds)) {
+        if (!UPLOAD_ID.test(fileId)) continue;
+        if (!(await files.attachedInConversation(fileId, conversationId))) await files.unlink(fileId, conversationId);
+      }
+    },
+
     /** The bytes of the caller's own finished avatar upload, for the avatars module to render. */
     async avatarUpload(actor: Actor, fileId: string): Promise<Buffer> {
       const row = UPLOAD_ID.test(fileId) ? await files.findFile(fileId) : undefined;
       if (!row || row.uploader_id !== actor.userId) throw notFound();
       if (row.size > limits.avatarMaxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `an avatar may be at most ${limits.avatarMaxBytes} bytes`);
       return readFile(storage.pathOf(row.storage_key));
+    },
+
+    /**
+     * Users are about to be deleted: their files (bytes and thumbnails) and uploads go first, while
+     * the rows still say whose they are (the account's deletion cascades to the rows, not the disk).
+     */
+    async removeOwnedBy(userIds: readonly string[]): Promise<{ files: number; uploads: number }> {
+      let removedFiles = 0;
+      let uploads = 0;
+      for (;;) {
+        const rows = await files.filesOf(userIds, 200);
+        for (const row of rows) await removeFile(row);
+        removedFiles += rows.length;
+        if (rows.length < 200) break;
+      }
+      for (;;) {
+        const rows = await files.uploadsOf(userIds, 200);
+        for (const upload of rows) {
+          await storage.remove(uploadKey(upload.id));
+          await storage.remove(thumbnailKey(upload.id));
+          await files.deleteUpload(upload.id);
+          uploadRemoved(upload.id);
+        }
+        uploads += rows.length;
+        if (rows.length < 200) break;
+      }
+      return { files: removedFiles, uploads };
     },
 
     /**
@@ -352,9 +407,9 @@ export function createFilesService(deps: FilesServiceDeps) {
       for (;;) {
         const stale = await files.staleUploads(before, 200);
         for (const upload of stale) {
-          live.delete(upload.id);
           await storage.remove(uploadKey(upload.id));
           await files.deleteUpload(upload.id);
+          uploadRemoved(upload.id);
         }
         uploads += stale.length;
         if (stale.length < 200) break;

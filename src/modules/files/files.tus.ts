@@ -81,8 +81,13 @@ function bodyStream(raw: IncomingMessage): ReadableStream<Uint8Array> {
   );
 }
 
-/** A web Request for tus over Fastify's raw Node request (only POST and PATCH carry bodies). */
-function webRequestOf(raw: IncomingMessage): Request {
+/**
+ * A web Request for tus over Fastify's raw Node request (only POST and PATCH carry bodies). Its URL
+ * is rebuilt from `pathname` (the endpoint, plus the upload id the route authorized), never copied
+ * from the client: tus takes the id from the last `/`-segment of the whole URL, query string
+ * included, so `/uploads/<own>?x=/<victim>` would otherwise reach the victim's upload.
+ */
+function webRequestOf(raw: IncomingMessage, pathname: string): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(raw.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -90,7 +95,7 @@ function webRequestOf(raw: IncomingMessage): Request {
   const withBody = raw.method === 'PATCH' || raw.method === 'POST';
   const init: RequestInit & { duplex?: 'half' } = { method: raw.method, headers, body: withBody ? bodyStream(raw) : null };
   if (withBody) init.duplex = 'half';
-  return new Request(`http://${raw.headers.host ?? 'localhost'}${raw.url ?? '/'}`, init);
+  return new Request(new URL(pathname, `http://${raw.headers.host ?? 'localhost'}`), init);
 }
 
 /** A failure thrown into tus: tus sends `body` with `status_code`; the body is Parley's JSON error. */
@@ -189,7 +194,20 @@ class HashingFileStore extends FileStore {
     this.running.delete(fileId);
     await super.remove(fileId);
   }
+
+  /** Drops the running hash of an upload removed elsewhere (clean-up, user deletion), which tus never hears of. */
+  forget(fileId: string): void {
+    this.running.delete(fileId);
+  }
+
+  /** Running hashes held (one per upload whose bytes are still streaming in); for tests and metrics. */
+  get hashesHeld(): number {
+    return this.running.size;
+  }
 }
+
+/** The tus server with the store behind it exposed (its `hashesHeld` shows the per-upload state). */
+export type ParleyTusServer = TusServer & { datastore: HashingFileStore };
 
 export interface TusOptions {
   files: FilesService;
@@ -203,15 +221,20 @@ export interface TusOptions {
 }
 
 /** The tus 1.0 server (@tus/server) over Parley's storage and rules. */
-export function createTusServer({ files, storage, endpointPath, maxBytes, expiryHours, corsOrigins }: TusOptions): TusServer {
+export function createTusServer({ files, storage, endpointPath, maxBytes, expiryHours, corsOrigins }: TusOptions): ParleyTusServer {
   const datastore = new HashingFileStore({ directory: storage.tusDir, expirationPeriodInMilliseconds: expiryHours * 3_600_000 });
   datastore.onWritten = (uploadId, offset) => files.progress(uploadId, offset);
+  // Uploads the service removes behind tus's back (expired, owner deleted) take their running hash along.
+  files.onUploadRemoved((uploadId) => datastore.forget(uploadId));
   const server = new TusServer({
     path: endpointPath,
     datastore,
     relativeLocation: true,
     ...(corsOrigins.includes('*') ? {} : { allowedOrigins: [...corsOrigins], allowedCredentials: true }),
     allowedHeaders: ['authorization', 'upload-checksum'],
+    // The id tus acts on is the one the Fastify route authorized, never one parsed from the URL
+    // (the rebuilt URL carries the same id; this is the second lock on the same door).
+    getFileIdFromRequest: (req) => decided.get(req as unknown as Request)?.uploadId,
     // Upload ids never come from the client: the Fastify route made one after its checks.
     namingFunction: (req) => {
       const uploadId = decided.get(req as unknown as Request)?.uploadId;
@@ -235,7 +258,7 @@ export function createTusServer({ files, storage, endpointPath, maxBytes, expiry
   server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, uploadId: string) => {
     void files.uploadTerminated(uploadId).catch(() => {});
   });
-  return server;
+  return server as ParleyTusServer;
 }
 
 function headerOf(request: FastifyRequest, name: string): string | undefined {
@@ -278,10 +301,16 @@ function parseMetadata(header: string | undefined): UploadMetadata {
  * rules (size, quota, purpose): those refusals use the JSON error shape, before a byte is read.
  */
 export function tusRoutes(files: FilesService, tus: TusServer) {
+  const endpointPath = tus.options.path;
+  /**
+   * `uploadId`: for POST the id the server made, for HEAD/PATCH/DELETE the authorized `:id`; the
+   * only id tus will see.
+   */
   async function handOver(request: FastifyRequest, reply: FastifyReply, { uploadId, checksum }: { uploadId?: string; checksum?: ExpectedChecksum } = {}): Promise<void> {
     reply.hijack();
     try {
-      const webRequest = webRequestOf(request.raw);
+      const target = request.method === 'POST' || !uploadId ? endpointPath : `${endpointPath}/${uploadId}`;
+      const webRequest = webRequestOf(request.raw, target);
       if (uploadId) decided.set(webRequest, { uploadId });
       const response = await requestChecksum.run(checksum, () => tus.handleWeb(webRequest));
       const body = response.body ? Buffer.from(await response.arrayBuffer()) : undefined;
@@ -332,10 +361,10 @@ export function tusRoutes(files: FilesService, tus: TusServer) {
         schema: hidden,
         handler: async (request, reply) => {
           const { id } = request.params as { id: string };
-          await files.requireOwnUpload(actorOf(request), id);
+          const upload = await files.requireOwnUpload(actorOf(request), id);
           // Before the hijack, so a bad header gets Parley's JSON 400 and no byte is written.
           const checksum = method === 'PATCH' ? parseChecksum(headerOf(request, 'upload-checksum')) : undefined;
-          await handOver(request, reply, { checksum });
+          await handOver(request, reply, { uploadId: upload.id, checksum });
         },
       });
     }

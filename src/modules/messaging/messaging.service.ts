@@ -34,6 +34,8 @@ export interface MessagingServiceDeps {
  */
 export interface AttachmentResolver {
   resolveAttachments(actor: Actor, conversationId: string, attachments: readonly Attachment[]): Promise<Attachment[]>;
+  /** A message carrying these files was recalled (after the row was updated): drop the read access it alone gave. */
+  releaseAttachments(conversationId: string, fileIds: readonly string[]): Promise<void>;
 }
 
 /** Where a conversation lives and who is in it, resolved for one caller. */
@@ -391,6 +393,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
+      if (row.attachments) await deps.attachments?.releaseAttachments(where.id, (JSON.parse(row.attachments) as Attachment[]).map((a) => a.fileId));
       const message = toMessage({ ...row, content: '', attachments: null, recalled_at: now }, []);
       deliver(where, 'message_updated', { message });
       return message;
