@@ -133,7 +133,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   const calls = createCallsService({
     calls: createCallsRepository(db),
     users: usersRepository,
-    friends,
+    policy,
     messaging,
     presence,
     publisher,

@@ -17,7 +17,7 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
-import type { FriendsService } from '../friends/index.js';
+import type { Policy } from '../policy/index.js';
 import { type MessagingService, privateConversationId } from '../messaging/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import type { CallRow, CallsRepository } from './calls.repository.js';
@@ -40,7 +40,8 @@ export interface CallsConfig {
 export interface CallsServiceDeps {
   calls: CallsRepository;
   users: UsersRepository;
-  friends: FriendsService;
+  /** Who may call whom (blocks, friends-only): the same rules as messages. */
+  policy: Pick<Policy, 'requireContact' | 'areFriends'>;
   messaging: Pick<MessagingService, 'postAs' | 'updateServerMessage' | 'describe'>;
   /**
    * This process's id, whether another process is alive (its presence heartbeat), and whether a
@@ -154,7 +155,7 @@ export function formatDuration(totalSec: number): string {
  * record and message) happens exactly once.
  */
 export function createCallsService(deps: CallsServiceDeps) {
-  const { calls, users, friends, messaging, presence, publisher, cache, clock, config, logger } = deps;
+  const { calls, users, policy, messaging, presence, publisher, cache, clock, config, logger } = deps;
   const ringMs = config.ringTimeoutSec * 1000;
   const graceMs = config.reconnectGraceSec * 1000;
   const foldMs = config.missedFoldWindowSec * 1000;
@@ -440,12 +441,8 @@ export function createCallsService(deps: CallsServiceDeps) {
 
   async function checkMayCall(actor: Actor, calleeId: string): Promise<void> {
     if (!(await users.findById(calleeId))) throw new AppError('NOT_FOUND', 'user not found');
-    if (await friends.isBlockedEitherWay(actor.userId, calleeId)) throw new AppError('FORBIDDEN', 'calls between you and this user are blocked');
-    if (actor.isGuest && !(await friends.areFriends(actor.userId, calleeId))) throw new AppError('FORBIDDEN', 'guests may call their friends only');
-    const profile = await users.findProfile(calleeId);
-    if (profile?.allow_messages_from === 'friends' && !(await friends.areFriends(actor.userId, calleeId))) {
-      throw new AppError('FORBIDDEN', 'this user accepts calls from friends only');
-    }
+    await policy.requireContact(actor.userId, calleeId, 'call');
+    if (actor.isGuest && !(await policy.areFriends(actor.userId, calleeId))) throw new AppError('FORBIDDEN', 'guests may call their friends only');
   }
 
   /**
@@ -475,7 +472,7 @@ export function createCallsService(deps: CallsServiceDeps) {
       await checkMayCall(actor, input.toUserId);
       // Counted only once the caller may call them, so nobody uses up someone's budget with refused
       // calls; friends are not counted, so strangers flooding someone cannot keep their friends out.
-      if (!(await friends.areFriends(actor.userId, input.toUserId))) {
+      if (!(await policy.areFriends(actor.userId, input.toUserId))) {
         await spend(calleeRateKey(input.toUserId), config.perCalleePerMinute, 'this user is receiving too many calls; try again later');
       }
       const t = now();
