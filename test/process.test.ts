@@ -155,6 +155,37 @@ describe(`the server as a whole (${storageLabel})`, () => {
 });
 
 describe(`the built server process (${storageLabel})`, () => {
+  it('creates DATA_DIR 0700 and everything in it readable by its own user only (#16.15)', async () => {
+    const env = await environment();
+    const dataDir = path.join(env.dataDir, 'fresh');
+    const proc = await spawnServer({ ...testEnvVars(env), DATA_DIR: dataDir });
+    try {
+      const api = apiClient(proc.url);
+      expect((await api('POST', '/auth/register', { body: { username: `perm${Date.now().toString(36)}`, password: 'long enough pw' } })).status).toBe(201);
+      const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+      expect(mode(dataDir)).toBe('700');
+      const found: string[] = [];
+      const walk = (dir: string) => {
+        for (const entry of readdirSync(dir, { withFileTypes: true })) {
+          const full = path.join(dir, entry.name);
+          if (entry.isDirectory()) {
+            expect(`${full} ${mode(full)}`).toBe(`${full} 700`);
+            walk(full);
+          } else {
+            found.push(full);
+            expect(`${full} ${mode(full)}`).toBe(`${full} 600`);
+          }
+        }
+      };
+      walk(dataDir);
+      if (!env.databaseUrl) expect(found).toContain(path.join(dataDir, 'parley.db'));
+      expect(found.length).toBeGreaterThan(0);
+    } finally {
+      proc.child.kill('SIGTERM');
+      await proc.exited;
+    }
+  });
+
   it('finishes in-flight requests on SIGTERM, then exits 0 with the database closed cleanly', async () => {
     const env = await environment();
     const proc = await spawnServer(testEnvVars(env));

@@ -16,7 +16,8 @@ export function resolveJwtSecret(configured: string | undefined, dataDir: string
   } catch {
     // not created yet
   }
-  mkdirSync(dataDir, { recursive: true });
+  // 0700: the data directory holds the database, uploads and the JWT secret.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(48).toString('base64url');
   // 'wx' fails if another process created it meanwhile; then read theirs.
   try {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,8 @@ export interface ServerProcess {
 /** Starts the built server (dist/src/main.js) as a real process and waits until it listens. */
 export async function spawnServer(vars: Record<string, string>): Promise<ServerProcess> {
   const child = spawn(process.execPath, [MAIN_JS], {
-    cwd: vars.DATA_DIR ?? ROOT,
+    // A DATA_DIR the server is to create itself does not exist yet: it cannot be the working directory.
+    cwd: vars.DATA_DIR && existsSync(vars.DATA_DIR) ? vars.DATA_DIR : ROOT,
     env: { PATH: process.env.PATH ?? '', ...vars, LOG_TO_STDOUT: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
