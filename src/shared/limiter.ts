@@ -21,3 +21,9 @@ export function createLimiter(max: number) {
  * pixels, so more at once would let a burst of uploads exhaust memory.
  */
 export const imageDecodeSlot = createLimiter(2);
+
+/**
+ * ffmpeg runs (video poster frames) share two slots per process: each is a whole decoder process,
+ * so a burst of video uploads would otherwise start one per upload.
+ */
+export const videoDecodeSlot = createLimiter(2);

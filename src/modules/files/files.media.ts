@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { imageDecodeSlot } from '../../shared/limiter.js';
+import { imageDecodeSlot, videoDecodeSlot } from '../../shared/limiter.js';
 import { loadSharp } from '../../shared/sharp.js';
 
 /** Same bound as avatars: a tiny file claiming more pixels than this is a decompression bomb. */
@@ -47,8 +47,14 @@ let ffmpegMissing = false;
 /** The first frame of a video as PNG bytes, via `ffmpeg` when it is installed; null otherwise. */
 function posterFrame(file: string): Promise<Buffer | null> {
   if (ffmpegMissing) return Promise.resolve(null);
+  return videoDecodeSlot(() => runFfmpeg(file));
+}
+
+function runFfmpeg(file: string): Promise<Buffer | null> {
   return new Promise((resolve) => {
-    const child = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'png', 'pipe:1'], {
+    // `-protocol_whitelist file`: an uploaded playlist or reference file must not make ffmpeg
+    // open network URLs (SSRF) or other protocols; only the local file is read.
+    const child = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-protocol_whitelist', 'file', '-i', file, '-frames:v', '1', '-f', 'image2pipe', '-vcodec', 'png', 'pipe:1'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     const chunks: Buffer[] = [];
