@@ -187,12 +187,6 @@ export function createFriendsService(deps: FriendsServiceDeps) {
       });
     },
 
-    /** Whether either user has blocked the other (used by messaging and calls). */
-    async isBlockedEitherWay(a: string, b: string): Promise<boolean> {
-      return (await friends.isBlocked(a, b)) || (await friends.isBlocked(b, a));
-    },
-
-    areFriends: (a: string, b: string) => friends.areFriends(a, b),
     friendIds: (userId: string) => friends.friendIds(userId),
   };
 }
