@@ -252,6 +252,8 @@ describe(`deleting a user removes their bytes from disk (${storageLabel})`, () =
     expect(guestBytes().length).toBeGreaterThanOrEqual(5);
     // The guest has been idle for longer than GUEST_IDLE_DAYS.
     await server.app.database.db.updateTable('users').set({ last_login_at: Date.now() - 31 * 86_400_000 }).where('id', '=', guest.user.id).execute();
+    // Idle means no session used since either (a refresh counts as activity).
+    await server.app.database.db.updateTable('sessions').set({ last_used_at: Date.now() - 31 * 86_400_000 }).where('user_id', '=', guest.user.id).execute();
     await server.close();
 
     // The real start-up job removes the guest (it runs once at start, then hourly).
