@@ -144,12 +144,6 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     invalidate(groupId);
   }
 
-  /** Splits the people to bring in: friends are added, anyone else invited, a block refuses them all. */
-  async function entryOf(actor: Actor, userIds: readonly string[]): Promise<{ add: string[]; invite: string[] }> {
-    const entries = await Promise.all(userIds.map(async (userId) => [userId, await deps.policy.groupEntry(actor.userId, userId)] as const));
-    return { add: entries.filter(([, how]) => how === 'add').map(([id]) => id), invite: entries.filter(([, how]) => how === 'invite').map(([id]) => id) };
-  }
-
   function joined(groupId: string, userId: string): void {
     publisher.joinConversation([userId], groupConversationId(groupId));
     notify(groupId, { userId, change: 'added', role: 'member' }, [userId]);
@@ -185,7 +179,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       await requireUsers(requested);
       const name = input.name.trim();
       if (!name) throw AppError.validation('name', 'must not be blank');
-      const { add: memberIds, invite } = await entryOf(actor, requested);
+      const { add: memberIds, invite } = await deps.policy.groupEntry(actor.userId, requested);
       const groupId = newId();
       const plan = await invitations.plan(actor, groupId, invite);
       const now = clock.now().getTime();
@@ -258,7 +252,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const current = await groups.countMembers([groupId]);
       if ((current.get(groupId) ?? 0) + userIds.length > MAX_GROUP_MEMBERS) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
       const existing = new Set(await groups.memberIds(groupId));
-      const { add, invite } = await entryOf(actor, [...new Set(userIds)].filter((id) => !existing.has(id)));
+      const { add, invite } = await deps.policy.groupEntry(actor.userId, [...new Set(userIds)].filter((id) => !existing.has(id)));
       const plan = await invitations.plan(actor, groupId, invite);
       const added = await groups.addMembers(groupId, add, clock.now().getTime());
       publisher.joinConversation(added, groupConversationId(groupId));
