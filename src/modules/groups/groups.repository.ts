@@ -114,6 +114,8 @@ export function createGroupsRepository(db: Kysely<Database>) {
 
     /** Adds the users not yet members; returns the ids actually added. */
     async addMembers(groupId: string, userIds: readonly string[], now: number): Promise<string[]> {
+      // `IN ()` is a syntax error on MySQL: an empty list (everyone invited, nobody added) reads nothing.
+      if (userIds.length === 0) return [];
       return db.transaction().execute(async (trx) => {
         const existing = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).where('user_id', 'in', userIds).execute();
         const present = new Set(existing.map((row) => row.user_id));
