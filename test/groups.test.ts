@@ -178,6 +178,8 @@ describe(`groups (${storageLabel})`, () => {
 
     it('pages the caller\'s groups and a group\'s members with cursor and limit, and refuses a cursor it did not hand out', async () => {
       const [owner, bob, carol, dave] = await Promise.all([person(), person(), person(), person()]);
+      // Bob is a friend, so he joins in the creating request with the owner (not later, by accepting).
+      await befriend(owner, bob);
       const created = [await createGroup(owner, [bob], 'one'), await createGroup(owner, [], 'two'), await createGroup(owner, [], 'three')];
       const first = await call<{ items: Group[]; nextCursor: string | null }>(owner, 'GET', '/groups?limit=2');
       expect(first.status).toBe(200);
