@@ -4,7 +4,8 @@
  * response shapes in one place for the web client and SDK users.
  */
 import type { AiConversation, AiMessage } from '../contract/ai.js';
-import type { CallMedia, CallStateName, FileRecord } from '../contract/events.js';
+import type { CallRecord } from '../contract/calls.js';
+import type { FileRecord } from '../contract/events.js';
 import type { Message } from '../contract/messages.js';
 import type { FriendRequest, User } from '../contract/users.js';
 import type { GroupInvitation } from '../contract/groups.js';
@@ -103,22 +104,6 @@ export interface Conversation {
   unreadCount: number;
   lastReadMessageId: string | null;
   updatedAt: string;
-}
-
-export interface CallRecord {
-  id: string;
-  callerId: string;
-  calleeId: string;
-  peer: User | null;
-  direction: 'outgoing' | 'incoming';
-  media: CallMedia;
-  state: CallStateName;
-  endReason: string | null;
-  endedBy: string | null;
-  startedAt: string;
-  answeredAt: string | null;
-  endedAt: string | null;
-  durationSec: number | null;
 }
 
 export interface IceServers {

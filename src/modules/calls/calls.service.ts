@@ -2,10 +2,12 @@ import type { Static } from 'typebox';
 import {
   type CallActionResult,
   type CallMedia,
+  type CallOutcome,
   type CallRequestPayload,
   type CallRequestResult,
   type CallStateEvent,
   type CallStateName,
+  type CallSummary,
   FINAL_CALL_STATES,
   type IceCandidate,
 } from '../../contract/calls.js';
@@ -18,7 +20,7 @@ import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import type { Policy } from '../policy/index.js';
-import { type MessagingService, privateConversationId } from '../messaging/index.js';
+import { encodeCallContent, type MessagingService, privateConversationId } from '../messaging/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import type { CallRow, CallsRepository } from './calls.repository.js';
 import type { CallRecord, IceServers } from './calls.schemas.js';
@@ -112,40 +114,6 @@ interface Fold {
 const FINISHED_TTL_MS = 60_000;
 const isFinal = (state: CallStateName) => FINAL_CALL_STATES.includes(state);
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-
-/** What the chat history shows for a finished call. */
-export function callSummary(media: CallMedia, state: CallStateName, durationSec: number): string {
-  const kind = media === 'video' ? 'video call' : 'voice call';
-  switch (state) {
-    case 'ended':
-      return `${kind} ${formatDuration(durationSec)}`;
-    case 'missed':
-      return `missed ${kind}`;
-    case 'rejected':
-      return `declined ${kind}`;
-    case 'cancelled':
-      return `cancelled ${kind}`;
-    case 'busy':
-      return `${kind}, line busy`;
-    default:
-      return kind;
-  }
-}
-
-/** The shared message of `count` folded unanswered calls: the first keeps its own summary. */
-export function foldedCallSummary(media: CallMedia, state: CallStateName, count: number): string {
-  if (count <= 1) return callSummary(media, state, 0);
-  return `${callSummary(media, 'missed', 0)} (${count})`;
-}
-
-/** 3:12, or 1:02:03 past the hour. */
-export function formatDuration(totalSec: number): string {
-  const hours = Math.floor(totalSec / 3600);
-  const minutes = Math.floor((totalSec % 3600) / 60);
-  const seconds = totalSec % 60;
-  const ss = String(seconds).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
-}
 
 /**
  * One-to-one calls: the state machine (ringing → accepted → ended, or rejected, cancelled, missed,
@@ -279,7 +247,7 @@ export function createCallsService(deps: CallsServiceDeps) {
           ? await postFolded(call)
           : await messaging.postAs(call.callerId, privateConversationId(call.callerId, call.calleeId), {
               type: 'call',
-              content: callSummary(call.media, call.state, durationSec),
+              content: encodeCallContent({ callId: call.id, state: call.state as CallOutcome, media: call.media, durationSec, count: 1 }),
               clientMsgId: `call:${call.id}`,
             });
       messageId = Number(message.id);
@@ -306,7 +274,7 @@ export function createCallsService(deps: CallsServiceDeps) {
   /**
    * Leaves an unanswered call in the conversation without flooding it: while the fold's message is
    * still the last one and its first call is younger than the fold window, the call is counted into
-   * that message (`missed voice call (3)`, sent as `message_updated`) instead of adding one. The fold
+   * that message (its `call.count`, sent as `message_updated`) instead of adding one. The fold
    * lives in the shared cache; concurrent calls agree on its message through the clientMsgId dedupe
    * (`call:<first call id>`), and each writer rewrites the content until it matches the count it
    * reads after its write, so the last writer leaves the final count.
@@ -330,9 +298,17 @@ export function createCallsService(deps: CallsServiceDeps) {
       }
       const countKey = foldCountKey(fold.firstCallId);
       const { count } = await cache.incr(countKey, foldMs);
+      const summary = (total: number): CallSummary => ({
+        callId: fold.firstCallId,
+        // From the callee's side every unanswered call is a missed one; a single one keeps its own state.
+        state: total > 1 ? 'missed' : (call.state as CallOutcome),
+        media: call.media,
+        durationSec: 0,
+        count: total,
+      });
       let message = await messaging.postAs(call.callerId, conversationId, {
         type: 'call',
-        content: foldedCallSummary(call.media, call.state, count),
+        content: encodeCallContent(summary(count)),
         clientMsgId: `call:${fold.firstCallId}`,
       });
       if (fold.messageId === null) {
@@ -340,10 +316,9 @@ export function createCallsService(deps: CallsServiceDeps) {
         await cache.compareAndSet(key, JSON.stringify(fold), JSON.stringify({ ...fold, messageId: message.id }), left > 0 ? left : foldMs);
       }
       for (let round = 0; round < 10; round++) {
-        const total = Number((await cache.get(countKey)) ?? count);
-        const content = foldedCallSummary(call.media, call.state, Math.max(total, count));
-        if (message.content === content) break;
-        message = await messaging.updateServerMessage(message.id, content);
+        const total = Math.max(Number((await cache.get(countKey)) ?? count), count);
+        if (message.call?.count === total) break;
+        message = await messaging.updateServerMessage(message.id, encodeCallContent(summary(total)));
       }
       return message;
     }
