@@ -20,7 +20,7 @@ export const FINAL_CALL_STATES: readonly CallStateName[] = ['rejected', 'busy', 
 
 /**
  * What a `call` message says, as data: clients render it in their own language (`content` keeps
- * an English summary for clients that do not know this field).
+ * an English summary for clients that do not know this field: `calls.text.ts`).
  */
 export const CallSummary = Type.Object({
   /** The call (for folded missed calls: the first of them). */
@@ -34,36 +34,6 @@ export const CallSummary = Type.Object({
   count: Type.Integer({ minimum: 1 }),
 });
 export type CallSummary = Static<typeof CallSummary>;
-
-/** 3:12, or 1:02:03 past the hour. */
-export function formatCallDuration(totalSec: number): string {
-  const hours = Math.floor(totalSec / 3600);
-  const minutes = Math.floor((totalSec % 3600) / 60);
-  const ss = String(totalSec % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
-}
-
-/**
- * The English `content` of a `call` message, for clients that do not render `call` themselves:
- * `video call 3:12`, `missed voice call`, `missed voice call (3)`, `declined video call`,
- * `cancelled voice call`, `video call, line busy`.
- */
-export function callSummaryText(call: CallSummary): string {
-  const kind = call.media === 'video' ? 'video call' : 'voice call';
-  if (call.count > 1) return `missed ${kind} (${call.count})`;
-  switch (call.state) {
-    case 'ended':
-      return `${kind} ${formatCallDuration(call.durationSec)}`;
-    case 'missed':
-      return `missed ${kind}`;
-    case 'rejected':
-      return `declined ${kind}`;
-    case 'cancelled':
-      return `cancelled ${kind}`;
-    case 'busy':
-      return `${kind}, line busy`;
-  }
-}
 
 export const CallRequestPayload = Type.Object(
   { toUserId: Type.String({ minLength: 1, maxLength: 36 }), media: CallMedia },

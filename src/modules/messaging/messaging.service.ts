@@ -1,4 +1,4 @@
-import { callSummaryText } from '../../contract/calls.js';
+import { callSummaryText } from '../../contract/calls.text.js';
 import type { SyncResult } from '../../contract/events.js';
 import { type Attachment, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
