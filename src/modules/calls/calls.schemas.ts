@@ -1,4 +1,4 @@
-import Type, { type Static } from 'typebox';
+import Type from 'typebox';
 import { CallRecord } from '../../contract/calls.js';
 import { Id, PageQuery } from '../users/index.js';
 
