@@ -8,7 +8,7 @@ import type { CallMessages } from './calls.messages.js';
 import type { CallRow, CallsRepository } from './calls.repository.js';
 import { type CallState, durationOf } from './calls.state.js';
 
-export const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 export interface CallRecordsDeps {
   calls: CallsRepository;
