@@ -102,7 +102,16 @@ export function aiRoutes(ai: AiService, assistant: AiAssistant | undefined) {
 
     app.get(
       '/ai/models',
-      { schema: { tags, security, summary: 'Configured models (`provider/model`) and the default one', response: responses({ 200: AiModelList }, [401, 503]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Configured models (`provider/model`), the default one, and each provider with its default model',
+          description:
+            "Wherever a request takes `model`, it may pass a `provider/model` from `items` or a provider `name` alone, which means that provider's `defaultModel`. Unknown ones are refused with 400 VALIDATION_FAILED.",
+          response: responses({ 200: AiModelList }, [401, 503]),
+        },
+      },
       async () => ai.models(),
     );
     app.post(

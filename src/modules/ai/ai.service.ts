@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AiChatAck, AiChatPayload, AiMessage, AiUsage } from '../../contract/ai.js';
+import type { AiChatAck, AiChatPayload, AiMessage, AiModelList, AiUsage } from '../../contract/ai.js';
 import type { Message } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
@@ -12,8 +12,9 @@ import { newId } from '../../shared/ids.js';
 import type { Page } from '../../shared/pagination.js';
 import type { AssistantModel } from './ai.assistant.js';
 import { type AiLimitSettings, createAiLimits } from './ai.limits.js';
-import { type ChatTurn, LlmError, type LlmProvider, type LlmUsage } from './ai.providers.js';
 import { titleFrom, toAiMessage, toConversation } from './ai.mapping.js';
+import { createModelCatalog } from './ai.models.js';
+import { type ChatTurn, LlmError, type LlmProvider, type LlmUsage } from './ai.providers.js';
 import type { AiConversationRow, AiMessageRow, AiRepository } from './ai.repository.js';
 import { createRunningReplies } from './ai.running.js';
 import type { AiConversation, AskBody, ConversationListQuery, CreateConversationBody } from './ai.schemas.js';
@@ -73,12 +74,8 @@ const HISTORY_ROWS = 200;
 
 export function createAiService(deps: AiServiceDeps) {
   const { repository, llm, settings, cache, clock, publisher, bus, log } = deps;
-  const modelIds = llm.models().map((model) => model.id);
-  const available = modelIds.length > 0;
-  const defaultModel = (settings.defaultModel && modelIds.includes(settings.defaultModel) ? settings.defaultModel : modelIds[0]) as string;
-  if (settings.defaultModel && !modelIds.includes(settings.defaultModel)) {
-    log.warn({ model: settings.defaultModel, using: defaultModel }, 'AI_DEFAULT_MODEL is not a configured model; using the first one');
-  }
+  const catalog = createModelCatalog(llm, settings.defaultModel, log);
+  const { available, defaultModel } = catalog;
   const limits = createAiLimits({ cache, clock, settings, log });
   const running = createRunningReplies({ bus, cache, log });
 
@@ -86,14 +83,7 @@ export function createAiService(deps: AiServiceDeps) {
     if (!available) throw new AppError('UNAVAILABLE', UNAVAILABLE_MESSAGE);
   }
 
-  function resolveModel(...choices: Array<string | null | undefined>): string {
-    for (const choice of choices) {
-      if (choice === undefined || choice === null) continue;
-      if (!modelIds.includes(choice)) throw AppError.validation('model', `unknown model "${choice}"; GET /ai/models lists the configured ones`);
-      return choice;
-    }
-    return defaultModel;
-  }
+  const resolveModel = catalog.resolve;
 
   async function checkLimits(userId: string): Promise<void> {
     requireAvailable();
@@ -204,10 +194,10 @@ export function createAiService(deps: AiServiceDeps) {
     available,
     requireAvailable,
 
-    /** Configured models; `default` marks the one used when a request names none. */
-    models() {
+    /** Configured models and providers; `default` marks the model used when a request names none. */
+    models(): AiModelList {
       requireAvailable();
-      return { items: llm.models().map((model) => ({ ...model, default: model.id === defaultModel })), default: defaultModel };
+      return catalog.list();
     },
 
     /** What the chat assistant may use: the default model and the asker's limits, nothing else. */
