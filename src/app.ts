@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { authRoutes, createAuthRepository, createAuthService, createTokenIssuer } from './modules/auth/index.js';
+import { authRoutes, createAuthRepository, createAuthService, createPasswordHasher, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
 import { createGroupsRepository, createGroupsService, createInvitationsRepository, groupsRoutes } from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
@@ -95,6 +95,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
     guestCreatePerIpPerHour: config.guestCreatePerIpPerHour,
+    passwords: createPasswordHasher(config.passwordHashProfile),
   });
   const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence, publisher });
   const groups = createGroupsService({
