@@ -155,6 +155,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     publisher,
     bus,
     chats: messaging,
+    policy,
     log: logger,
   });
   // The assistant bot exists only where a model can answer for it.

@@ -20,6 +20,7 @@ import { createRunningReplies } from './ai.running.js';
 import type { AiConversation, AskBody, ConversationListQuery, CreateConversationBody } from './ai.schemas.js';
 import { parseSuggestions, SUGGESTIONS_SYSTEM_PROMPT } from './ai.suggestions.js';
 import { estimateTokens, estimateTurns, fitToBudget } from './ai.tokens.js';
+import type { AccessPolicy } from '../policy/index.js';
 
 /** The part of `config.ai` the service uses. */
 export interface AiSettings extends AiLimitSettings {
@@ -47,6 +48,8 @@ export interface AiServiceDeps {
   publisher: Publisher;
   bus: ClusterBus;
   chats: ChatHistoryReader;
+  /** Whose AI conversation is whose (the policy module). */
+  policy: Pick<AccessPolicy, 'ownsAiConversation'>;
   log: Logger;
 }
 
@@ -115,8 +118,9 @@ export function createAiService(deps: AiServiceDeps) {
   }
 
   async function ownConversation(actor: Actor, id: string): Promise<AiConversationRow> {
-    const row = await repository.findConversation(id, actor.userId);
-    if (!row) throw new AppError('NOT_FOUND', 'AI conversation not found');
+    const row = await repository.findConversation(id);
+    // Another user's conversation answers exactly like a missing one: ids cannot be probed.
+    if (!row || !deps.policy.ownsAiConversation(actor.userId, row)) throw new AppError('NOT_FOUND', 'AI conversation not found');
     return row;
   }
 
