@@ -7,7 +7,7 @@ import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, errorBody } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Page } from '../../shared/pagination.js';
 import { type ChatTurn, LlmError, type LlmProvider, type LlmUsage } from './ai.providers.js';
@@ -399,7 +399,7 @@ export function createAiService(deps: AiServiceDeps) {
         (result) => publisher.toUsers([actor.userId], 'ai_done', { requestId, message: result.message, usage: result.usage }),
         (error: unknown) => {
           const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
-          publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: { code: appError.code, message: appError.message } });
+          publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: errorBody(appError) });
         },
       ).finally(() => cache.del(`ai:request:${requestId}`).catch(() => {}));
       return { requestId, conversationId: conversation.id, userMessage: prepared.userMessage as AiMessage, messageId };

@@ -1,9 +1,9 @@
 import type { TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Socket } from 'socket.io';
-import type { Ack, ErrorBody } from '../../contract/errors.js';
+import type { Ack } from '../../contract/errors.js';
 import type { Actor } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, errorBody } from '../../shared/errors.js';
 import type { Logger } from '../logger.js';
 import { toAppError } from '../http/errors.js';
 
@@ -17,12 +17,6 @@ export interface SocketData {
 export interface HandlerContext {
   actor: Actor;
   socket: Socket;
-}
-
-function errorBody(error: AppError): ErrorBody {
-  const body: ErrorBody = { code: error.code, message: error.message };
-  if (error.details !== undefined) body.details = error.details;
-  return body;
 }
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
