@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import type { Socket } from 'socket.io';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../src/contract/errors.js';
+import { ReadPayload, TypingPayload } from '../src/contract/events.js';
+import type { Logger } from '../src/platform/logger.js';
+import { onEvent } from '../src/platform/realtime/handlers.js';
 import { ERROR_STATUS } from '../src/shared/errors.js';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
 import { type Api, apiClient, newUser } from './support/http.js';
@@ -175,5 +179,22 @@ describe('docs/api.md lists the error contract', () => {
       expect(row.status, row.code).toBe(ERROR_STATUS[row.code as ErrorCode]);
       expect(row.meaning.trim().length, row.code).toBeGreaterThan(10);
     }
+  });
+});
+
+describe('socket handlers are typed by event name', () => {
+  it('a misspelt event, a schema of another payload or a wrong ack type does not compile', () => {
+    // Never called: the type check (`tsc`, `.ci/run`) fails when a line marked @ts-expect-error
+    // compiles, i.e. when onEvent stops taking names, payloads and acks from the contract.
+    const registrations = (socket: Socket, log: Logger) => {
+      onEvent(socket, 'typing', TypingPayload, log, async (payload) => (payload.typing ? null : null));
+      // @ts-expect-error 'typo' is not an event of ClientToServerEvents
+      onEvent(socket, 'typo', TypingPayload, log, async () => null);
+      // @ts-expect-error ReadPayload does not validate typing's payload
+      onEvent(socket, 'typing', ReadPayload, log, async () => null);
+      // @ts-expect-error typing is acked with null
+      onEvent(socket, 'typing', TypingPayload, log, async () => 'done');
+    };
+    expect(registrations).toBeTypeOf('function');
   });
 });
