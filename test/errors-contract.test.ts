@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'socket.io';
 import { io } from 'socket.io-client';
@@ -178,6 +178,17 @@ describe('docs/api.md lists the error contract', () => {
     for (const row of rows) {
       expect(row.status, row.code).toBe(ERROR_STATUS[row.code as ErrorCode]);
       expect(row.meaning.trim().length, row.code).toBeGreaterThan(10);
+    }
+  });
+});
+
+describe('contributor docs name what exists', () => {
+  it('every repository path docs/api.md and docs/architecture.md name is there', () => {
+    for (const doc of ['docs/api.md', 'docs/architecture.md']) {
+      const text = readFileSync(new URL(`../${doc}`, import.meta.url), 'utf8');
+      const paths = [...text.matchAll(/`((?:src|test|docs|web|sql)\/[\w./-]+?)`/g)].map(([, path]) => path ?? '').filter((path) => !path.includes('<'));
+      expect(paths.length, doc).toBeGreaterThan(0);
+      for (const path of paths) expect(existsSync(new URL(`../${path}`, import.meta.url)), `${doc} names ${path}`).toBe(true);
     }
   });
 });
