@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../src/contract/errors.js';
-import { ReadPayload, TypingPayload } from '../src/contract/events.js';
+import { CLIENT_EVENTS, type ClientToServerEvents, ReadPayload, TypingPayload } from '../src/contract/events.js';
 import type { Logger } from '../src/platform/logger.js';
 import { onEvent } from '../src/platform/realtime/handlers.js';
 import { ERROR_STATUS } from '../src/shared/errors.js';
@@ -207,5 +207,13 @@ describe('socket handlers are typed by event name', () => {
       onEvent(socket, 'typing', TypingPayload, log, async () => 'done');
     };
     expect(registrations).toBeTypeOf('function');
+  });
+
+  it('CLIENT_EVENTS (which the fuzzers walk) lists every event of ClientToServerEvents', () => {
+    // A compile-time check: an event typed in the map but missing from the list fails `tsc` here.
+    type Unlisted = Exclude<keyof ClientToServerEvents, (typeof CLIENT_EVENTS)[number]>;
+    const everyEventListed: [Unlisted] extends [never] ? true : Unlisted = true;
+    expect(everyEventListed).toBe(true);
+    expect(new Set(CLIENT_EVENTS).size).toBe(CLIENT_EVENTS.length);
   });
 });
