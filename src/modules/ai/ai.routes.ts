@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, type HttpApp } from '../../platform/http/server.js';
 import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
-import { AppError, isAppError } from '../../shared/errors.js';
+import { AppError, errorBody, isAppError } from '../../shared/errors.js';
 import type { AiAssistant } from './ai.assistant.js';
 import {
   AiConversation,
@@ -68,7 +68,7 @@ async function streamReply(ai: AiService, prepared: PreparedReply, request: Fast
     send('done', { message: result.message, usage: result.usage });
   } catch (error) {
     const appError = isAppError(error) ? error : new AppError('INTERNAL', 'internal error');
-    send('error', { code: appError.code, message: appError.message, messageId: String(prepared.assistant.id) });
+    send('error', { ...errorBody(appError), messageId: String(prepared.assistant.id) });
   } finally {
     clearInterval(heartbeat);
     raw.off('close', onClose);

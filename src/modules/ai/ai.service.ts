@@ -7,7 +7,7 @@ import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, errorBody } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Page } from '../../shared/pagination.js';
 import type { AssistantModel } from './ai.assistant.js';
@@ -314,7 +314,7 @@ export function createAiService(deps: AiServiceDeps) {
         (result) => publisher.toUsers([actor.userId], 'ai_done', { requestId, message: result.message, usage: result.usage }),
         (error: unknown) => {
           const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
-          publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: { code: appError.code, message: appError.message } });
+          publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: errorBody(appError) });
         },
       ).finally(() => running.forget(requestId));
       return { requestId, conversationId: conversation.id, userMessage: prepared.userMessage as AiMessage, messageId };
