@@ -3,7 +3,7 @@
  * `rest(client).friends.list()` reads better than `client.request('GET', '/friends')` and keeps the
  * response shapes in one place for the web client and SDK users.
  */
-import type { AiConversation, AiMessage } from '../contract/ai.js';
+import type { AiConversation, AiMessage, AiModelList } from '../contract/ai.js';
 import type { CallRecord } from '../contract/calls.js';
 import type { FileRecord } from '../contract/events.js';
 import type { Message } from '../contract/messages.js';
@@ -112,13 +112,6 @@ export interface IceServers {
   ttl: number;
 }
 
-export interface AiModel {
-  id: string;
-  provider: string;
-  model: string;
-  default: boolean;
-}
-
 const q = (params: Record<string, string | number | undefined>): string => {
   const search = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined) search.set(key, String(value));
@@ -218,7 +211,7 @@ export function rest(client: ParleyClient) {
         call<{ url: string; expiresAt: string }>('GET', `/files/${id(fileId)}/url${q({ variant })}`),
     },
     ai: {
-      models: () => call<{ items: AiModel[]; default: string }>('GET', '/ai/models'),
+      models: () => call<AiModelList>('GET', '/ai/models'),
       conversations: (cursor?: string) => call<Page<AiConversation>>('GET', `/ai/conversations${q({ cursor })}`),
       createConversation: (input: { model?: string; title?: string; systemPrompt?: string } = {}) => call<AiConversation>('POST', '/ai/conversations', input),
       conversation: (conversationId: string) => call<AiConversation & { messages: AiMessage[] }>('GET', `/ai/conversations/${id(conversationId)}`),
