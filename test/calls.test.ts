@@ -378,6 +378,10 @@ describe(`calls (${storageLabel})`, () => {
     const { db } = server.app.database;
     const row = await db.selectFrom('messages').select(['id', 'content']).where('id', '=', Number(message?.id)).executeTakeFirstOrThrow();
     expect(JSON.parse(row.content)).toEqual({ callId, state: 'missed', media: 'video', durationSec: 0, count: 1 });
+    // The stored data is not text anyone wrote: search never matches its keys or values.
+    for (const q of ['missed', 'video', 'callId', callId]) {
+      expect((await bob.client.request<{ items: unknown[] }>('GET', `/messages/search?q=${encodeURIComponent(q)}`)).items, q).toEqual([]);
+    }
 
     // What earlier versions wrote: read-time mapping, so rows need no rewrite.
     const legacy: Array<[string, Record<string, unknown>]> = [
