@@ -4,6 +4,7 @@ import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import { toUser, type UsersRepository } from '../users/index.js';
+import type { AccessPolicy } from '../policy/index.js';
 import type { CallMessages } from './calls.messages.js';
 import type { CallRow, CallsRepository } from './calls.repository.js';
 import { type CallState, durationOf } from './calls.state.js';
@@ -14,6 +15,8 @@ export interface CallRecordsDeps {
   calls: CallsRepository;
   users: UsersRepository;
   messages: CallMessages;
+  /** Whose call record is whose (the policy module). */
+  policy: Pick<AccessPolicy, 'isCallParty'>;
   logger: Logger;
 }
 
@@ -105,7 +108,7 @@ export function createCallRecords(deps: CallRecordsDeps) {
     /** One call of the user's; anyone else's is NOT_FOUND. */
     async get(actor: Actor, callId: string): Promise<CallRecord> {
       const row = await calls.find(callId);
-      if (!row || (row.caller_id !== actor.userId && row.callee_id !== actor.userId)) throw new AppError('NOT_FOUND', 'call not found');
+      if (!row || !deps.policy.isCallParty(actor.userId, row)) throw new AppError('NOT_FOUND', 'call not found');
       const peer = await users.findById(row.caller_id === actor.userId ? row.callee_id : row.caller_id);
       return toRecord(row, actor.userId, peer ? toUser(peer) : null);
     },

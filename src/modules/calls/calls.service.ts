@@ -36,7 +36,7 @@ export interface CallsServiceDeps {
   calls: CallsRepository;
   users: UsersRepository;
   /** Who may call whom (blocks, friends-only): the same rules as messages. */
-  policy: Pick<Policy, 'requireContact' | 'areFriends'>;
+  policy: Pick<Policy, 'requireContact' | 'areFriends' | 'isCallParty'>;
   messaging: Pick<MessagingService, 'postAs' | 'updateServerMessage' | 'describe'>;
   /**
    * This process's id, whether another process is alive (its presence heartbeat), and whether a
@@ -80,7 +80,7 @@ export function createCallsService(deps: CallsServiceDeps) {
   const now = () => clock.now().getTime();
   const store = createCallStore(cache);
   const timers = createCallTimers(logger);
-  const records = createCallRecords({ calls, users, logger, messages: createCallMessages({ messaging, cache, missedFoldWindowSec: config.missedFoldWindowSec }) });
+  const records = createCallRecords({ calls, users, logger, policy, messages: createCallMessages({ messaging, cache, missedFoldWindowSec: config.missedFoldWindowSec }) });
   /** Call devices connected to this process, handed over (marked away) when it stops. */
   const localDevices = new Map<string, { callId: string; side: Side }>();
   let sweeper: NodeJS.Timeout | undefined;
