@@ -123,7 +123,7 @@ function AuthScreen() {
 
 function TabBar({ route }: { route: string }) {
   const unread = useStore().conversations.reduce((sum, c) => sum + c.unreadCount, 0);
-  const incoming = useStore().incoming.length;
+  const incoming = useStore().incoming.length + useStore().invitations.length;
   const tabs = [
     { path: '/chats', label: t('chats'), badge: unread },
     { path: '/contacts', label: t('contacts'), badge: incoming },
