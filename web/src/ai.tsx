@@ -4,7 +4,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AiConversation, AiMessage, AiModel, Message, ParleySocket } from '../../src/client/index.js';
-import { useAction } from './app.js';
+import { useAction } from './ui.js';
 import { t } from './i18n.js';
 import { api, client, getState, navigate, onSocket, sendMessage, showError, update, useStore } from './store.js';
 

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
-import { Avatar, useAction } from './app.js';
+import { Avatar, useAction } from './ui.js';
 import { SmartReplies } from './ai.js';
 import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
