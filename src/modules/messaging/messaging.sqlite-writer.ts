@@ -1,5 +1,5 @@
 import type SqliteDatabase from 'better-sqlite3';
-import type { MessageRow, NewMessage } from './messaging.repository.js';
+import type { MessageRow, NewMessage } from './messaging.rows.js';
 
 interface PendingInsert {
   message: NewMessage;
