@@ -102,7 +102,7 @@ export function createSqliteMessageWriter(sqlite: SqliteDatabase.Database) {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, index) => item.resolve(rows[index]));
+    for (const [index, item] of batch.entries()) item.resolve(rows[index]);
   }
 
   return {
