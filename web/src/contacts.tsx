@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
-import { Avatar, useAction } from './app.js';
+import { Avatar, useAction } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { api, loadContacts, loadConversations, navigate, openPrivateChat, rememberUsers, showError, useStore } from './store.js';
 
