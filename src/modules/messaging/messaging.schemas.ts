@@ -18,7 +18,7 @@ export type Conversation = Static<typeof Conversation>;
 
 export const ConversationPage = Type.Object({ items: Type.Array(Conversation), nextCursor: Type.Union([Type.Null(), Type.String()]) });
 
-/** Exactly one of the two (checked by the service: a union would trip the validator's stripping of unknown fields). */
+/** Exactly one of the two (checked by the service). */
 export const OpenConversationBody = Type.Object({ peerId: Type.Optional(Id), groupId: Type.Optional(Id) }, { additionalProperties: false });
 export type OpenConversationBody = Static<typeof OpenConversationBody>;
 

@@ -125,7 +125,8 @@ export function onEvent<S extends TSchema, R>(
       if (!validator.Check(payload)) {
         const [first] = validator.Errors(payload);
         const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || (first?.params as { requiredProperties?: string[] } | undefined)?.requiredProperties?.[0] || 'payload';
-        const message = first?.message ?? 'is invalid';
+        // TypeBox reports an undeclared property as the `false` schema of additionalProperties at its path.
+        const message = first?.schemaPath.endsWith('/additionalProperties') ? 'is not a known field' : (first?.message ?? 'is invalid');
         throw new AppError('VALIDATION_FAILED', `${field}: ${message}`, [{ field, message }]);
       }
       const work = handler(payload as import('typebox').Static<S>, { actor: data.actor, socket });
