@@ -1,10 +1,10 @@
 import { Ajv } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import type { Ack, ParleySocket } from '../src/client/index.js';
+import { type Ack, ParleyClient, type ParleySocket } from '../src/client/index.js';
 import { CLIENT_EVENTS } from '../src/contract/events.js';
 import { registeredEventSchemas } from '../src/platform/realtime/handlers.js';
-import { type ApiResponse, expectError, newUser } from './support/http.js';
+import { type ApiResponse, expectError, newUser, type TestUser, uniqueName } from './support/http.js';
 import { connectedUser } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
@@ -12,7 +12,9 @@ import { useTestServer } from './support/suite.js';
 /**
  * The conventions every route of the contract keeps, proven over the routes the running server
  * documents in /openapi.json (so a route added later is covered without touching this file):
- * an unknown query parameter or body field is refused with 400 VALIDATION_FAILED naming it.
+ * an unknown query parameter or body field is refused with 400 VALIDATION_FAILED naming it; and
+ * every list, walked with the opaque `cursor` its `nextCursor` gives, reaches its end without
+ * repeating or skipping an item.
  */
 
 interface Parameter {
@@ -205,6 +207,154 @@ describe(`contract conventions (${storageLabel})`, () => {
       expect(head.status).toBe(400);
       const headOk = await t.api('HEAD', path, { token: user.accessToken, headers: { 'tus-resumable': '1.0.0' } });
       expect(headOk.status).toBe(200);
+    });
+  });
+  describe('cursor paging', () => {
+    const LIMIT = 2;
+    const COUNT = 5;
+
+    /**
+     * Walks `path` page by page with `cursor=nextCursor` (and `limit=LIMIT`) until nextCursor is
+     * null; every page but the last is full, and the keys of all items, in order, are returned.
+     * `start` (like `after=0`) goes on the first request only: the cursor holds the position after.
+     */
+    async function walk(user: TestUser, path: string, key: (item: any) => string, start = ''): Promise<string[]> {
+      const keys: string[] = [];
+      let cursor: string | null = null;
+      for (let pages = 0; pages < 20; pages++) {
+        const separator = path.includes('?') ? '&' : '?';
+        const url: string = `${path}${separator}limit=${LIMIT}${cursor === null ? start && `&${start}` : `&cursor=${encodeURIComponent(cursor)}`}`;
+        const res = await t.api('GET', url, { token: user.accessToken });
+        expect(res.status, `${url} → ${JSON.stringify(res.body)}`).toBe(200);
+        const page = res.body as { items: unknown[]; nextCursor: string | null };
+        keys.push(...page.items.map(key));
+        if (page.nextCursor === null) {
+          expect(page.items.length, url).toBeLessThanOrEqual(LIMIT);
+          return keys;
+        }
+        expect(page.items.length, `${url}: a page before the end is full`).toBe(LIMIT);
+        expect(typeof page.nextCursor).toBe('string');
+        cursor = page.nextCursor;
+      }
+      throw new Error(`${path}: nextCursor never ran out (pages repeat?) after ${keys.length} items`);
+    }
+
+    /** Walks `path` and expects exactly `expected` (in order when `ordered`), none twice. */
+    async function expectWalk(user: TestUser, path: string, key: (item: any) => string, expected: string[], { ordered = true, start = '' } = {}): Promise<void> {
+      const keys = await walk(user, path, key, start);
+      expect(new Set(keys).size, `${path}: an item came twice: ${keys.join(', ')}`).toBe(keys.length);
+      expect(ordered ? keys : [...keys].sort(), path).toEqual(ordered ? expected : [...expected].sort());
+    }
+
+    const api = <T = any>(method: string, path: string, user: TestUser, body?: unknown): Promise<T> =>
+      t.api(method, path, { token: user.accessToken, ...(body === undefined ? {} : { body }) }).then((res) => {
+        if (res.status >= 300) throw new Error(`${method} ${path} → ${res.status} ${JSON.stringify(res.body)}`);
+        return res.body as T;
+      });
+
+    async function befriend(me: TestUser, other: TestUser): Promise<void> {
+      const request = await api<{ id: string }>('POST', '/friend-requests', other, { toUserId: me.id });
+      await api('POST', `/friend-requests/${request.id}/accept`, me);
+    }
+
+    it('walks history newest first with cursor, and oldest first after after=', async () => {
+      const [me, peer] = await Promise.all([newUser(t.api), newUser(t.api)]);
+      const conversation = await api<{ id: string }>('POST', '/conversations', me, { peerId: peer.id });
+      const sent: string[] = [];
+      for (let i = 0; i < COUNT; i++) sent.push((await api<{ id: string }>('POST', `/conversations/${conversation.id}/messages`, i % 2 ? peer : me, { type: 'text', content: `needle ${i}`, clientMsgId: `m${i}` })).id);
+      const byId = (m: { id: string }) => m.id;
+      await expectWalk(me, `/conversations/${conversation.id}/messages`, byId, [...sent].reverse());
+      await expectWalk(me, `/conversations/${conversation.id}/messages`, byId, sent, { start: 'after=0' });
+      await expectWalk(me, `/conversations/${conversation.id}/messages`, byId, sent.slice(0, 4).reverse(), { start: `before=${sent[4]}` });
+      await expectWalk(me, `/messages/search?q=needle`, byId, [...sent].reverse());
+      await expectWalk(me, `/messages/search?q=needle&conversationId=${conversation.id}`, byId, sent.slice(0, 3).reverse(), { start: `before=${sent[3]}` });
+
+      // A cursor holds its own position: adding before or after to it is refused, not guessed.
+      const first = await api<{ nextCursor: string }>('GET', `/conversations/${conversation.id}/messages?limit=2`, me);
+      for (const extra of [`before=${sent[1]}`, 'after=0']) {
+        const refused = expectError(await t.api('GET', `/conversations/${conversation.id}/messages?cursor=${encodeURIComponent(first.nextCursor)}&${extra}`, { token: me.accessToken }), 400, 'VALIDATION_FAILED');
+        expect(refused.details).toEqual([expect.objectContaining({ field: 'cursor' })]);
+      }
+      expectError(await t.api('GET', `/conversations/${conversation.id}/messages?cursor=${sent[2]}`, { token: me.accessToken }), 400, 'VALIDATION_FAILED');
+    });
+
+    it('walks the conversation list to its end, most recent first', async () => {
+      const me = await newUser(t.api);
+      const ids: string[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        const peer = await newUser(t.api);
+        const conversation = await api<{ id: string }>('POST', '/conversations', me, { peerId: peer.id });
+        await api('POST', `/conversations/${conversation.id}/messages`, me, { type: 'text', content: `hello ${i}`, clientMsgId: `c${i}` });
+        ids.push(conversation.id);
+      }
+      // Activity may fall in the same millisecond: the order among those is the server's, the set is not.
+      await expectWalk(me, '/conversations', (c: { id: string }) => c.id, [...ids].reverse(), { ordered: false });
+    });
+
+    it('walks every other list of the API to its end', async () => {
+      const me = await newUser(t.api);
+      const others = await Promise.all(Array.from({ length: COUNT }, () => newUser(t.api, { username: uniqueName('pagingpeer') })));
+      const strangers = await Promise.all(Array.from({ length: COUNT }, () => newUser(t.api)));
+      const ids = (users: TestUser[]) => users.map((u) => u.id);
+      const byUser = (item: { user: { id: string } }) => item.user.id;
+      const byId = (item: { id: string }) => item.id;
+
+      // Friends, and the requests they answered; then pending requests both ways.
+      for (const other of others) await befriend(me, other);
+      await expectWalk(me, '/friends', byUser, ids(others), { ordered: false });
+      for (const stranger of strangers) await api('POST', '/friend-requests', stranger, { toUserId: me.id });
+      const incoming = await walk(me, '/friend-requests?direction=incoming', byId);
+      expect(incoming).toHaveLength(COUNT);
+      expect(new Set(incoming).size).toBe(COUNT);
+      const target = await newUser(t.api);
+      const sentRequests: string[] = [];
+      for (const stranger of strangers.slice(0, 3)) sentRequests.push((await api<{ id: string }>('POST', '/friend-requests', target, { toUserId: stranger.id })).id);
+      await expectWalk(target, '/friend-requests?direction=outgoing', byId, sentRequests, { ordered: false });
+
+      // Groups and their members (friends join at once), and invitations from strangers.
+      const groups: string[] = [];
+      for (let i = 0; i < COUNT; i++) groups.push((await api<{ id: string }>('POST', '/groups', me, { name: `paging ${i}`, ...(i === 0 ? { memberIds: ids(others) } : {}) })).id);
+      await expectWalk(me, '/groups', byId, groups, { ordered: false });
+      await expectWalk(me, `/groups/${groups[0]}/members`, byUser, [me.id, ...ids(others)], { ordered: false });
+      const inviter = strangers[0] as TestUser;
+      const invitations: string[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        const created = await api<{ invited: Array<{ id: string }> }>('POST', '/groups', inviter, { name: `invite ${i}`, memberIds: [me.id] });
+        invitations.push(...created.invited.map((invitation) => invitation.id));
+      }
+      expect(invitations).toHaveLength(COUNT);
+      await expectWalk(me, '/group-invitations', byId, invitations, { ordered: false });
+
+      // Blocks.
+      const blocker = await newUser(t.api);
+      for (const stranger of strangers) await api('POST', '/blocks', blocker, { userId: stranger.id });
+      await expectWalk(blocker, '/blocks', byUser, ids(strangers), { ordered: false });
+
+      // User search.
+      await expectWalk(me, '/users?q=pagingpeer', byId, ids(others), { ordered: false });
+
+      // Login history: the registration and four logins.
+      for (let i = 0; i < COUNT - 1; i++) await t.api('POST', '/auth/login', { body: { username: me.username, password: me.password } });
+      expect(await walk(me, '/users/me/login-logs', byId)).toHaveLength(COUNT);
+
+      // AI conversations.
+      const aiConversations: string[] = [];
+      for (let i = 0; i < COUNT; i++) aiConversations.push((await api<{ id: string }>('POST', '/ai/conversations', me, { title: `chat ${i}` })).id);
+      await expectWalk(me, '/ai/conversations', byId, aiConversations, { ordered: false });
+
+      // Calls (to friends, whom no callee budget limits; offline, so each ends unanswered).
+      const caller = new ParleyClient(t.server.url);
+      await caller.login({ username: me.username, password: me.password });
+      await caller.connect();
+      try {
+        const calls: string[] = [];
+        for (const other of others) {
+          calls.push((await caller.emit('call_request', { toUserId: other.id, media: 'audio' })).callId);
+        }
+        await expectWalk(me, '/calls', byId, calls, { ordered: false });
+      } finally {
+        caller.disconnect();
+      }
     });
   });
 });

@@ -337,7 +337,7 @@ export async function loadMessages(conversationId: string, older: boolean): Prom
   const setList = (next: MessageList) => update((s) => ({ messages: { ...s.messages, [conversationId]: next } }));
   setList({ items: list?.items ?? [], nextCursor: list?.nextCursor ?? null, loading: true });
   try {
-    const page = await api.conversations.messages(conversationId, { limit: 30, ...(older && list?.nextCursor ? { before: list.nextCursor } : {}) });
+    const page = await api.conversations.messages(conversationId, { limit: 30, ...(older && list?.nextCursor ? { cursor: list.nextCursor } : {}) });
     const current = state.messages[conversationId];
     const known = new Set(current?.items.map((m) => m.id));
     const items = [...page.items.filter((m) => !known.has(m.id)), ...(current?.items ?? [])].sort((a, b) => compareIds(a.id, b.id));

@@ -23,7 +23,7 @@ export const CreateConversationBody = Type.Object(
 export type CreateConversationBody = Static<typeof CreateConversationBody>;
 
 export const ConversationListQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 36 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 export type ConversationListQuery = Static<typeof ConversationListQuery>;

@@ -9,7 +9,7 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Page } from '../../shared/pagination.js';
+import { decodeIdCursor, encodeIdCursor, type Page } from '../../shared/pagination.js';
 import { type ChatTurn, LlmError, type LlmProvider, type LlmUsage } from './ai.providers.js';
 import type { AiConversationRow, AiMessageRow, AiRepository } from './ai.repository.js';
 import type { AiConversation, AskBody, ConversationListQuery, CreateConversationBody } from './ai.schemas.js';
@@ -310,9 +310,10 @@ export function createAiService(deps: AiServiceDeps) {
     async listConversations(actor: Actor, query: ConversationListQuery): Promise<Page<AiConversation>> {
       requireAvailable();
       const limit = query.limit ?? 50;
-      const rows = await repository.listConversations(actor.userId, limit + 1, query.cursor);
+      const rows = await repository.listConversations(actor.userId, limit + 1, decodeIdCursor(query.cursor));
       const items = rows.slice(0, limit).map(toConversation);
-      return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.id) : null };
     },
 
     async getConversation(actor: Actor, id: string) {
