@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from './config.js';
-import { authRoutes, createAuthRepository, createAuthService, createTokenIssuer } from './modules/auth/index.js';
+import { authRoutes, createAuthRepository, createAuthService, createPasswordHasher, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
 import { createGroupsRepository, createGroupsService, createInvitationsRepository, groupsRoutes } from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
@@ -62,7 +62,12 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
   const groupsRepository = createGroupsRepository(db);
-  const policy = createPolicy({ friends: friendsRepository, users: usersRepository });
+  const policy = createPolicy({
+    friends: friendsRepository,
+    users: usersRepository,
+    // Late-bound: the groups service (with its member cache) is created below and uses the policy.
+    groupMembership: (groupId, userId) => groups.membership(groupId, userId),
+  });
   const tokens = createTokenIssuer(jwtSecret, config.accessTokenTtlSec);
   const presence = createPresenceService({
     cache,
@@ -90,6 +95,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
     guestCreatePerIpPerHour: config.guestCreatePerIpPerHour,
+    passwords: createPasswordHasher(config.passwordHashProfile),
   });
   const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence, publisher });
   const groups = createGroupsService({
@@ -113,9 +119,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     limits: config.files,
     // Its own key, derived from the JWT secret: a signed URL can never pass for a token or the reverse.
     urlSecret: createHmac('sha256', jwtSecret).update('parley:signed-file-urls').digest('hex'),
-    // Late-bound: messaging is created below and itself calls files for attachments.
-    mayReadConversation: (userId, conversationId) =>
-      messaging.access({ userId, sessionId: 'server', isGuest: false }, conversationId).then(() => true, () => false),
+    policy,
     apiPath: '/api/v1',
     log: logger,
   });

@@ -37,6 +37,10 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
   RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
+  PASSWORD_HASH_PROFILE: Type.Union([Type.Literal('owasp'), Type.Literal('test-fast')], {
+    default: 'owasp',
+    description: 'argon2id cost: owasp (19 MiB, 2 passes); test-fast is for test suites only and refused unless NODE_ENV=test',
+  }),
   LOGIN_FAILURE_WINDOW: Type.Integer({ minimum: 1, default: 900 }),
   LOGIN_IP_MAX_FAILURES: Type.Integer({ minimum: 1, default: 50 }),
   GUEST_IDLE_DAYS: Type.Integer({ minimum: 1, default: 30 }),
@@ -120,9 +124,13 @@ function toConfig(env: Env) {
   if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
     throw new ConfigError(env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
   }
+  if (env.PASSWORD_HASH_PROFILE === 'test-fast' && env.NODE_ENV !== 'test') {
+    throw new ConfigError('PASSWORD_HASH_PROFILE', 'test-fast makes stolen password hashes cheap to crack: it is accepted only with NODE_ENV=test');
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,
+    passwordHashProfile: env.PASSWORD_HASH_PROFILE,
     host: env.HOST,
     dataDir,
     database: parseDatabaseUrl(env.DATABASE_URL, dataDir, env.DATABASE_POOL_SIZE),

@@ -12,9 +12,15 @@ function loginWith(api: Api) {
 }
 
 describe(`auth trust: login throttle counts before it verifies (${storageLabel})`, () => {
-  const suite = useTestServer({ LOGIN_MAX_FAILURES: '5', LOGIN_IP_MAX_FAILURES: '1000' });
+  const suite = useTestServer({ LOGIN_MAX_FAILURES: '5', LOGIN_IP_MAX_FAILURES: '1000', PASSWORD_HASH_PROFILE: 'owasp' });
   const { api } = suite;
   const login = loginWith(api);
+
+  it('stores passwords as argon2id with the production cost when PASSWORD_HASH_PROFILE=owasp', async () => {
+    const user = await newUser(api);
+    const row = await suite.server.app.database.db.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+  });
 
   it('lets at most 5 of 20 concurrent wrong passwords be checked; the rest are throttled', async () => {
     const user = await newUser(api);
@@ -64,7 +70,7 @@ describe(`auth trust: login throttle counts before it verifies (${storageLabel})
 });
 
 describe(`auth trust: login failures are also counted per IP over all accounts (${storageLabel})`, () => {
-  const suite = useTestServer({ LOGIN_MAX_FAILURES: '5', LOGIN_IP_MAX_FAILURES: '8' });
+  const suite = useTestServer({ LOGIN_MAX_FAILURES: '5', LOGIN_IP_MAX_FAILURES: '8', PASSWORD_HASH_PROFILE: 'owasp' });
   const { api } = suite;
   const login = loginWith(api);
 

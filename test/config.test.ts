@@ -61,6 +61,15 @@ describe('loadConfig', () => {
     expect(configErrorOf(() => loadConfig({ env: { TLS_CERT_FILE: '/etc/parley/cert.pem' }, cwd: emptyDir() })).variable).toBe('TLS_KEY_FILE');
   });
 
+  it('refuses the test-only password hash profile outside NODE_ENV=test, naming PASSWORD_HASH_PROFILE', () => {
+    for (const NODE_ENV of ['production', 'development']) {
+      const error = configErrorOf(() => loadConfig({ env: { NODE_ENV, PASSWORD_HASH_PROFILE: 'test-fast' }, cwd: emptyDir() }));
+      expect(error.variable).toBe('PASSWORD_HASH_PROFILE');
+    }
+    expect(loadConfig({ env: { NODE_ENV: 'test', PASSWORD_HASH_PROFILE: 'test-fast' }, cwd: emptyDir() }).passwordHashProfile).toBe('test-fast');
+    expect(loadConfig({ env: {}, cwd: emptyDir() }).passwordHashProfile).toBe('owasp');
+  });
+
   it('defaults to port 3000 and SQLite inside DATA_DIR', () => {
     const dataDir = emptyDir();
     const config = loadConfig({ env: { DATA_DIR: dataDir }, cwd: emptyDir() });

@@ -1,4 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,6 +164,67 @@ describe(`file trust boundaries (${storageLabel})`, () => {
       // A registered user keeps UPLOAD_QUOTA_BYTES.
       const user = await newUser(api);
       expect((await createStatus(url(), user.accessToken, 4 * MiB)).status).toBe(201);
+    });
+  });
+  describe('ffmpeg runs on a leash (#16.13)', () => {
+    /**
+     * A spy in front of the real ffmpeg: it logs each run's arguments, marks the run's start and end
+     * in a log, holds the run open for a moment so overlapping runs really overlap, then hands over
+     * to the installed ffmpeg (the real decoder still makes the thumbnail).
+     */
+    function ffmpegSpy(realFfmpeg: string) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'parley-ffmpeg-spy-'));
+      const log = path.join(dir, 'runs.log');
+      writeFileSync(
+        path.join(dir, 'ffmpeg'),
+        `#!/bin/sh\necho "start $$ $*" >> '${log}'\nsleep 0.4\n'${realFfmpeg}' "$@"\nstatus=$?\necho "end $$" >> '${log}'\nexit $status\n`,
+      );
+      chmodSync(path.join(dir, 'ffmpeg'), 0o755);
+      return { dir, runs: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []), remove: () => rmSync(dir, { recursive: true, force: true }) };
+    }
+
+    /** The most runs that were open at the same moment, from the start/end lines in order. */
+    function mostAtOnce(lines: string[]): number {
+      let open = 0;
+      let most = 0;
+      for (const line of lines) {
+        open += line.startsWith('start ') ? 1 : -1;
+        most = Math.max(most, open);
+      }
+      return most;
+    }
+
+    it('runs at most two ffmpeg processes at once for a burst of video uploads, each restricted to local files, and still thumbnails every video', async () => {
+      const realFfmpeg = execFileSync('sh', ['-c', 'command -v ffmpeg']).toString().trim();
+      const clip = path.join(mkdtempSync(path.join(tmpdir(), 'parley-clip-')), 'clip.mp4');
+      execFileSync(realFfmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-c:v', 'mpeg4', '-pix_fmt', 'yuv420p', clip]);
+      const spy = ffmpegSpy(realFfmpeg);
+      // The server under test runs in this process: its spawn('ffmpeg') finds the spy first.
+      const savedPath = process.env.PATH;
+      process.env.PATH = `${spy.dir}:${savedPath ?? ''}`;
+      try {
+        const user = await newUser(api);
+        const bytes = readFileSync(clip);
+        const ids = await Promise.all(
+          Array.from({ length: 6 }, (_, i) =>
+            tusUpload(url(), bytes, { token: user.accessToken, metadata: { filename: `clip-${i}.mp4`, purpose: 'attachment' } }).then((r) => r.fileId),
+          ),
+        );
+        const runs = spy.runs();
+        const starts = runs.filter((line) => line.startsWith('start '));
+        expect(starts).toHaveLength(6);
+        expect(mostAtOnce(runs)).toBeLessThanOrEqual(2);
+        // Overlap did happen (two at once), so the bound is what held it, not chance.
+        expect(mostAtOnce(runs)).toBe(2);
+        for (const start of starts) expect(start).toContain('-protocol_whitelist file -i ');
+        for (const id of ids) {
+          const meta = await api('GET', `/files/${id}`, { token: user.accessToken });
+          expect(meta.body).toMatchObject({ contentType: 'video/mp4', width: 160, height: 120, thumbnailUrl: `/api/v1/files/${id}/thumbnail` });
+        }
+      } finally {
+        process.env.PATH = savedPath;
+        spy.remove();
+      }
     });
   });
 });

@@ -262,6 +262,22 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       expect(echo.map((e) => e.messageId)).toEqual([sent[2]!.id]);
     });
 
+    it('takes a first read from several devices and REST at the same moment: all acknowledged, the furthest wins', async () => {
+      const { alice, bob, conversationId } = await pair();
+      const [tablet, laptop] = [await crowd.device(bob), await crowd.device(bob)];
+      const sent: Message[] = [];
+      for (const content of ['one', 'two', 'three', 'four']) sent.push(await sendText(alice.client, conversationId, content));
+      // No read position exists yet: every one of these is a "first read" racing to create it.
+      const results = await Promise.all([
+        bob.client.emit('read', { conversationId, messageId: sent[1]!.id }),
+        tablet.emit('read', { conversationId, messageId: sent[3]!.id }),
+        laptop.emit('read', { conversationId, messageId: sent[2]!.id }),
+        bob.client.request('POST', `/conversations/${enc(conversationId)}/read`, { messageId: sent[0]!.id }).then(() => null),
+      ]);
+      expect(results).toEqual([null, null, null, null]);
+      expect((await conversations(bob.client)).find((c) => c.id === conversationId)?.unreadCount).toBe(0);
+    });
+
     it('answers 404 for reading a message of another conversation, or one that does not exist', async () => {
       const { alice, bob, conversationId } = await pair();
       const elsewhere = await openPrivate(bob.client, (await crowd.user()).id);

@@ -94,6 +94,9 @@ export function testEnvVars(env: TestEnvironment, overrides: Overrides = {}): Re
     LOG_TO_STDOUT: 'false',
     LOG_LEVEL: 'info',
     RATE_LIMIT_MAX: '100000',
+    // Real registrations and logins at a fraction of argon2's production cost; suites about
+    // password checking under load (auth-trust) set the production profile back.
+    PASSWORD_HASH_PROFILE: 'test-fast',
     // Whole suites fail logins from 127.0.0.1 on purpose; tests of the per-IP limit set their own.
     LOGIN_IP_MAX_FAILURES: '100000',
     // Suites make many guests from 127.0.0.1; tests of the guest limit set their own.

@@ -16,7 +16,7 @@ import {
 } from '../users/index.js';
 import type { AuthRepository, LoginLogRow, SessionRow } from './auth.repository.js';
 import type { AuthResult, ChangePasswordBody, GuestBody, LoginBody, LoginLog, LoginMethod, RegisterBody, Session, UpgradeBody } from './auth.schemas.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import type { PasswordHasher } from './passwords.js';
 import type { TokenIssuer } from './tokens.js';
 
 /** Told when sessions end, so live connections of those sessions can be closed. */
@@ -35,6 +35,7 @@ export interface AuthServiceDeps {
   loginThrottle: { maxFailures: number; windowSec: number; maxFailuresPerIp: number };
   /** Guest accounts one IP may create per hour. */
   guestCreatePerIpPerHour: number;
+  passwords: PasswordHasher;
 }
 
 const revokedKey = (sessionId: string) => `session:revoked:${sessionId}`;
@@ -177,7 +178,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         nickname,
         nickname_lower: nickname.toLowerCase(),
         ...email,
-        password_hash: await hashPassword(input.password),
+        password_hash: await deps.passwords.hash(input.password),
         is_guest: 0,
         avatar_url: null,
         bio: '',
@@ -216,7 +217,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'throttled' }, origin);
         throw new AppError('RATE_LIMITED', 'too many failed logins; try again later', undefined, Math.max(1, Math.ceil(ttlMs / 1000)));
       }
-      const valid = await verifyPassword(user?.password_hash, input.password);
+      const valid = await deps.passwords.verify(user?.password_hash, input.password);
       if (!user || !valid) {
         // The attempt stays counted on both counters.
         await logAttempt({ userId: user?.id ?? null, username: input.username, success: false, method: 'password', reason: 'bad_credentials' }, origin);
@@ -272,7 +273,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         username,
         username_lower: lower,
         ...email,
-        password_hash: await hashPassword(input.password),
+        password_hash: await deps.passwords.hash(input.password),
         is_guest: 0,
         updated_at: now,
       };
@@ -341,11 +342,11 @@ export function createAuthService(deps: AuthServiceDeps) {
     async changePassword(actor: Actor, input: ChangePasswordBody): Promise<void> {
       const user = await requireUser(actor.userId);
       if (user.is_guest) throw new AppError('FORBIDDEN', 'a guest has no password; upgrade the account first');
-      if (!(await verifyPassword(user.password_hash, input.currentPassword))) {
+      if (!(await deps.passwords.verify(user.password_hash, input.currentPassword))) {
         throw new AppError('FORBIDDEN', 'current password is incorrect', [{ field: 'currentPassword', message: 'is incorrect' }]);
       }
       const now = clock.now().getTime();
-      await users.update(user.id, { password_hash: await hashPassword(input.newPassword), updated_at: now });
+      await users.update(user.id, { password_hash: await deps.passwords.hash(input.newPassword), updated_at: now });
       const revoked = await auth.revokeSessions(user.id, 'all', 'password_changed', now, actor.sessionId);
       await markRevoked(user.id, revoked);
     },

@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Database, FilesTable, UploadsTable } from '../../platform/db/schema.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
 
 export type UploadRow = Selectable<UploadsTable>;
 export type FileRow = Selectable<FilesTable>;
@@ -15,11 +16,6 @@ const normaliseFile = (row: FileRow): FileRow => ({
   height: row.height === null ? null : num(row.height),
 });
 const normaliseUpload = (row: UploadRow): UploadRow => ({ ...row, size: num(row.size), created_at: num(row.created_at) });
-
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 export function createFilesRepository(db: Kysely<Database>) {
   return {

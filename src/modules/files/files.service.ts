@@ -12,6 +12,7 @@ import { imagePreview, type Preview, videoPreview } from './files.media.js';
 import { sanitizeFilename } from './files.names.js';
 import type { FileRow, FilesRepository, UploadRow } from './files.repository.js';
 import { type FileStorage, thumbnailKey, UPLOAD_ID, uploadKey } from './files.storage.js';
+import type { AccessPolicy } from '../policy/index.js';
 
 export interface FileLimits {
   maxBytes: number;
@@ -36,8 +37,8 @@ export interface FilesServiceDeps {
   limits: FileLimits;
   /** Secret the signed download URLs are keyed with (derived from, never equal to, the JWT secret). */
   urlSecret: string;
-  /** True when `userId` may read conversation `conversationId` (messaging's access rule). */
-  mayReadConversation: (userId: string, conversationId: string) => Promise<boolean>;
+  /** Who may read a file or a conversation, or use an upload (the policy module's rules). */
+  policy: Pick<AccessPolicy, 'mayReadConversation' | 'mayReadFile' | 'isUploader'>;
   /** URL prefix of the API, e.g. `/api/v1`. */
   apiPath: string;
   log: FilesLog;
@@ -115,17 +116,9 @@ export function createFilesService(deps: FilesServiceDeps) {
     return record;
   }
 
-  async function canRead(userId: string, row: FileRow): Promise<boolean> {
-    if (row.uploader_id === userId || row.purpose === 'avatar') return true;
-    for (const conversationId of await files.linkedConversations(row.id)) {
-      if (await deps.mayReadConversation(userId, conversationId)) return true;
-    }
-    return false;
-  }
-
   async function requireReadable(actor: Actor, fileId: string): Promise<FileRow> {
     const row = UPLOAD_ID.test(fileId) ? await files.findFile(fileId) : undefined;
-    if (!row || !(await canRead(actor.userId, row))) throw notFound();
+    if (!row || !(await deps.policy.mayReadFile(actor.userId, row, () => files.linkedConversations(row.id)))) throw notFound();
     return row;
   }
 
@@ -202,7 +195,7 @@ export function createFilesService(deps: FilesServiceDeps) {
       const max = purpose === 'avatar' ? Math.min(limits.avatarMaxBytes, limits.maxBytes) : limits.maxBytes;
       if (size > max) throw new AppError('PAYLOAD_TOO_LARGE', `${purpose === 'avatar' ? 'an avatar' : 'a file'} may be at most ${max} bytes`, { maxBytes: max });
       const conversationId = input.metadata.conversationId || null;
-      if (conversationId !== null && !(conversationId.length <= 80 && (await deps.mayReadConversation(actor.userId, conversationId)))) {
+      if (conversationId !== null && !(conversationId.length <= 80 && (await deps.policy.mayReadConversation(actor.userId, conversationId)))) {
         throw new AppError('NOT_FOUND', 'conversation not found');
       }
       const declared = (input.metadata.contentType ?? input.metadata.filetype ?? '').slice(0, 127);
@@ -236,7 +229,7 @@ export function createFilesService(deps: FilesServiceDeps) {
     /** The caller's own upload (HEAD, PATCH, DELETE); anyone else's is NOT_FOUND. */
     async requireOwnUpload(actor: Actor, uploadId: string): Promise<UploadRow> {
       const row = UPLOAD_ID.test(uploadId) ? await files.findUpload(uploadId) : undefined;
-      if (!row || row.uploader_id !== actor.userId) throw uploadNotFound();
+      if (!row || !deps.policy.isUploader(actor.userId, row)) throw uploadNotFound();
       if (row.state === 'uploading') track(row);
       return row;
     },
@@ -333,7 +326,7 @@ export function createFilesService(deps: FilesServiceDeps) {
       const resolved: Attachment[] = [];
       for (const given of attachments) {
         const row = UPLOAD_ID.test(given.fileId) ? await files.findFile(given.fileId) : undefined;
-        if (!row || row.purpose !== 'attachment' || !(await canRead(actor.userId, row))) {
+        if (!row || row.purpose !== 'attachment' || !(await deps.policy.mayReadFile(actor.userId, row, () => files.linkedConversations(row.id)))) {
           throw new AppError('NOT_FOUND', `file ${given.fileId} not found`, [{ field: 'attachments', message: `unknown file ${given.fileId}` }]);
         }
         const attachment: Attachment = { fileId: row.id, filename: row.filename, contentType: row.content_type, size: row.size };
@@ -364,7 +357,7 @@ export function createFilesService(deps: FilesServiceDeps) {
     /** The bytes of the caller's own finished avatar upload, for the avatars module to render. */
     async avatarUpload(actor: Actor, fileId: string): Promise<Buffer> {
       const row = UPLOAD_ID.test(fileId) ? await files.findFile(fileId) : undefined;
-      if (!row || row.uploader_id !== actor.userId) throw notFound();
+      if (!row || !deps.policy.isUploader(actor.userId, row)) throw notFound();
       if (row.size > limits.avatarMaxBytes) throw new AppError('PAYLOAD_TOO_LARGE', `an avatar may be at most ${limits.avatarMaxBytes} bytes`);
       return readFile(storage.pathOf(row.storage_key));
     },

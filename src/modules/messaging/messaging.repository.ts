@@ -4,18 +4,13 @@ import type { ConversationsTable, Database, MessagesTable } from '../../platform
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
 export type MessageRow = Selectable<MessagesTable>;
 
 /** A message as the service hands it over: everything but the id and the later edits. */
 export type NewMessage = Omit<MessageRow, 'id' | 'edited_at' | 'recalled_at'>;
-
-/** Unique-index violations on both dialects: the dedupe signal for retried sends. */
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
 
 /** `sqlite`: the embedded database's connection, for the group-committed message writer. */
 export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database } = {}) {
@@ -128,27 +123,31 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     },
 
     /** Moves the user's read position forward (never back); true when it moved. */
+    /**
+     * Moves the read position forward, never back. No read-then-write: two devices reading the
+     * same conversation for the first time at once would both insert (MySQL refused the second
+     * with a duplicate key inside the transaction). A conditional update, else an insert, else
+     * (someone inserted first) the conditional update again.
+     */
     async markRead(conversationId: string, userId: string, messageId: number, now: number): Promise<boolean> {
-      return db.transaction().execute(async (trx) => {
-        const existing = await trx
-          .selectFrom('conversation_reads')
-          .select('last_read_message_id')
-          .where('conversation_id', '=', conversationId)
-          .where('user_id', '=', userId)
-          .executeTakeFirst();
-        if (!existing) {
-          await trx.insertInto('conversation_reads').values({ conversation_id: conversationId, user_id: userId, last_read_message_id: messageId, updated_at: now }).execute();
-          return true;
-        }
-        if (Number(existing.last_read_message_id) >= messageId) return false;
-        await trx
+      const advance = async () => {
+        const result = await db
           .updateTable('conversation_reads')
           .set({ last_read_message_id: messageId, updated_at: now })
           .where('conversation_id', '=', conversationId)
           .where('user_id', '=', userId)
-          .execute();
+          .where('last_read_message_id', '<', messageId)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) > 0;
+      };
+      if (await advance()) return true;
+      try {
+        await db.insertInto('conversation_reads').values({ conversation_id: conversationId, user_id: userId, last_read_message_id: messageId, updated_at: now }).execute();
         return true;
-      });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        return advance();
+      }
     },
 
     async readPositions(userId: string, conversationIds: readonly string[]): Promise<Map<string, number>> {

@@ -7,7 +7,7 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { decodeCursor, decodeTimeIdCursor, encodeCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import { type GroupsService, groupConversationId } from '../groups/index.js';
-import type { Policy } from '../policy/index.js';
+import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -39,9 +39,8 @@ export interface AttachmentResolver {
 }
 
 /** Where a conversation lives and who is in it, resolved for one caller. */
-type Access =
-  | { kind: 'private'; id: string; peerId: string; low: string; high: string }
-  | { kind: 'group'; id: string; groupId: string; role: string; mutedUntil: number | null };
+/** The caller's access to a conversation, as the policy module established it. */
+type Access = ConversationAccess;
 
 /** Who may send which type: `call` and `system` messages are written by the server only. */
 const CLIENT_TYPES = new Set<MessageType>(['text', 'emoji', 'image', 'file', 'audio', 'video']);
@@ -101,22 +100,9 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
   const sentListeners: Array<(message: Message) => void> = [];
 
-  /** Resolves a conversation id for the caller; anything they may not see is NOT_FOUND. */
-  async function access(actor: Actor, conversationId: string): Promise<Access> {
-    // Built only when needed: an error's stack trace is not free on the hot path.
-    const notFound = () => new AppError('NOT_FOUND', 'conversation not found');
-    if (conversationId.startsWith('g.')) {
-      const groupId = conversationId.slice(2);
-      const member = await groups.membership(groupId, actor.userId);
-      if (!member) throw notFound();
-      return { kind: 'group', id: conversationId, groupId, role: member.role, mutedUntil: member.muted_until === null ? null : Number(member.muted_until) };
-    }
-    const match = /^d\.([^.]+)\.([^.]+)$/.exec(conversationId);
-    if (!match?.[1] || !match[2] || match[1] >= match[2]) throw notFound();
-    const [low, high] = [match[1], match[2]];
-    if (actor.userId !== low && actor.userId !== high) throw notFound();
-    const peerId = actor.userId === low ? high : low;
-    return { kind: 'private', id: conversationId, peerId, low, high };
+  /** Resolves a conversation id for the caller; anything they may not see is NOT_FOUND (the policy decides). */
+  function access(actor: Actor, conversationId: string): Promise<Access> {
+    return policy.conversation(actor.userId, conversationId);
   }
 
   /** Recipients of events in a conversation: the room for groups, both users for private chats. */
@@ -177,7 +163,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   async function requireOwnMessage(actor: Actor, messageId: string): Promise<{ row: MessageRow; where: Access }> {
     const { row, where } = await requireVisibleMessage(actor, messageId);
-    if (row.sender_id !== actor.userId) throw new AppError('FORBIDDEN', 'only the sender can change a message');
+    policy.requireMessageSender(actor.userId, row);
     return { row, where };
   }
 

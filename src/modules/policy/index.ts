@@ -1,1 +1,2 @@
+export type { AccessPolicy, ConversationAccess } from './policy.access.js';
 export { type ContactAction, type ContactVerdict, createPolicy, type Policy } from './policy.service.js';

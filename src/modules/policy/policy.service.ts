@@ -1,6 +1,7 @@
 import { AppError } from '../../shared/errors.js';
 import type { FriendsRepository } from '../friends/friends.repository.js';
 import type { UsersRepository } from '../users/index.js';
+import { type AccessPolicyDeps, createAccessPolicy } from './policy.access.js';
 
 /**
  * Who may reach whom. Every module that lets one person reach another (messages, edits,
@@ -18,7 +19,7 @@ export type ContactVerdict = 'allowed' | 'blocked' | 'friends_only';
 /** What one action is, in the words a refusal uses ("messages between you…", "calls from…"). */
 export type ContactAction = 'message' | 'call';
 
-export interface PolicyDeps {
+export interface PolicyDeps extends AccessPolicyDeps {
   friends: Pick<FriendsRepository, 'isBlocked' | 'areFriends' | 'blockedEitherWay' | 'friendIds'>;
   users: Pick<UsersRepository, 'findProfile'>;
 }
@@ -43,6 +44,8 @@ export function createPolicy(deps: PolicyDeps) {
   }
 
   return {
+    // Who may touch what (conversations, messages, files, uploads, calls, AI conversations).
+    ...createAccessPolicy(deps),
     contact,
     isBlockedEitherWay,
     areFriends: (a: string, b: string) => friends.areFriends(a, b),
