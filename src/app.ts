@@ -155,11 +155,12 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     publisher,
     bus,
     chats: messaging,
+    policy,
     log: logger,
   });
   // The assistant bot exists only where a model can answer for it.
   const assistant = ai.available
-    ? createAssistant({ users: usersRepository, messaging, ai, systemPrompt: config.ai.systemPrompt, clock, log: logger })
+    ? createAssistant({ users: usersRepository, messaging, ai: ai.forAssistant(), systemPrompt: config.ai.systemPrompt, clock, log: logger })
     : undefined;
   // The tus server is kept here (not only in its routes) so its store's state can be observed.
   const tus = createTusServer({ files, storage: fileStorage, endpointPath: `/api/v1${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AiChunkEvent, type AiErrorEvent, type Message, ParleyError, streamAiReply } from '../src/client/index.js';
+import { type AiChunkEvent, type AiConversation, type AiErrorEvent, type AiMessage, type Message, ParleyError, streamAiReply } from '../src/client/index.js';
 import { estimateTokens } from '../src/modules/ai/ai.tokens.js';
 import { type FakeBehaviour, type FakeLlm, type RecordedRequest, signal, startFakeLlm } from './support/fake-llm.js';
 import { type Api, apiClient, expectError, newUser, type TestUser } from './support/http.js';
@@ -81,7 +81,8 @@ function aiEnv(fake: FakeLlm, extra: Overrides = {}): Overrides {
     GEMINI_API_KEY: 'gemini-test-key',
     GEMINI_BASE_URL: fake.geminiBaseUrl,
     AI_PROVIDERS: JSON.stringify([{ name: 'local', baseUrl: fake.openaiBaseUrl, apiKey: 'local-key', models: ['m1', 'm2'] }]),
-    AI_DEFAULT_MODEL: 'deepseek/deepseek-chat',
+    // A provider name alone: its default model, deepseek/deepseek-chat.
+    AI_DEFAULT_MODEL: 'deepseek',
     AI_CONTEXT_TOKENS: '300',
     AI_MODEL_CONTEXT_TOKENS: JSON.stringify({ 'grok/grok-3-mini': 260 }),
     AI_TIMEOUT: '2',
@@ -230,6 +231,87 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const retried = await streamAiReply(client, conversation.id, { retryMessageId: (failure as ParleyError & { details: { messageId: string } }).details.messageId });
     expect(retried.message).toMatchObject({ content: 'Hello, world!', status: 'complete' });
     await expect(streamAiReply(client, 'no-such-conversation', { content: 'x' })).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+  });
+
+  it('lists each provider with its default model and the models it offers', async () => {
+    const res = await api('GET', '/ai/models', { token: alice.accessToken });
+    expect(res.body.providers).toEqual([
+      { name: 'doubao', defaultModel: 'doubao/doubao-test', models: ['doubao/doubao-test'] },
+      { name: 'gemini', defaultModel: 'gemini/gemini-2.5-flash', models: ['gemini/gemini-2.5-flash'] },
+      { name: 'deepseek', defaultModel: 'deepseek/deepseek-chat', models: ['deepseek/deepseek-chat'] },
+      { name: 'grok', defaultModel: 'grok/grok-3-mini', models: ['grok/grok-3-mini'] },
+      // An AI_PROVIDERS entry's default is the first model it lists.
+      { name: 'local', defaultModel: 'local/m1', models: ['local/m1', 'local/m2'] },
+    ]);
+  });
+
+  it('streams a reply for "model": "deepseek" through the SDK, stored as the provider default deepseek/deepseek-chat', async () => {
+    const { client } = await registerClient(server.url);
+    // A provider name alone when creating the conversation is stored resolved too.
+    const conversation = await client.request<AiConversation>('POST', '/ai/conversations', { model: 'local' });
+    expect(conversation.model).toBe('local/m1');
+    fake.enqueue({ kind: 'reply', chunks: ['Deep', 'Seek'] });
+    const requested = fake.nextRequest();
+    const deltas: string[] = [];
+    const starts: string[] = [];
+    const result = await streamAiReply(client, conversation.id, { content: 'which model?', model: 'deepseek' }, { onStart: (e) => starts.push(e.model), onDelta: (text) => deltas.push(text) });
+    expect(starts).toEqual(['deepseek/deepseek-chat']);
+    expect(deltas).toEqual(['Deep', 'Seek']);
+    expect(result.message).toMatchObject({ role: 'assistant', content: 'DeepSeek', status: 'complete', model: 'deepseek/deepseek-chat' });
+    const request = await requested;
+    expect(request.headers.authorization).toBe('Bearer deepseek-test-key');
+    expect(request.body).toMatchObject({ model: 'deepseek-chat', stream: true });
+    const stored = await client.request<AiConversation & { messages: AiMessage[] }>('GET', `/ai/conversations/${conversation.id}`);
+    expect(stored.model).toBe('local/m1');
+    expect(stored.messages.map((m) => [m.role, m.model])).toEqual([
+      ['user', null],
+      ['assistant', 'deepseek/deepseek-chat'],
+    ]);
+  });
+
+  it('takes a provider name alone on ai_chat, retry and suggestions, and refuses an unknown one with VALIDATION_FAILED', async () => {
+    const user = await connectedUser(server.url);
+    const done = nextEvent(user.socket, 'ai_done');
+    const ack = await user.client.emit('ai_chat', { content: 'hello gemini', model: 'gemini' });
+    expect((await done).message).toMatchObject({ id: ack.messageId, status: 'complete', model: 'gemini/gemini-2.5-flash' });
+    const chat = await user.client.request<AiConversation>('GET', `/ai/conversations/${ack.conversationId}`);
+    expect(chat.model).toBe('gemini/gemini-2.5-flash');
+
+    fake.enqueue({ kind: 'fail', status: 500 });
+    const failed = await streamAiReply(user.client, ack.conversationId, { content: 'fail once' }).catch((error: ParleyError) => error);
+    expect(failed).toMatchObject({ code: 'AI_PROVIDER_ERROR' });
+    const failedId = (failed as ParleyError & { details: { messageId: string } }).details.messageId;
+    const beforeRefusal = fake.requests.length;
+    expectError(await api('POST', `/ai/conversations/${ack.conversationId}/messages/${failedId}/retry`, { token: user.client.accessToken as string, body: { model: 'nope' } }), 400, 'VALIDATION_FAILED');
+    expect(fake.requests.length).toBe(beforeRefusal);
+    const viaGrok = fake.nextRequest();
+    const retried = await streamAiReply(user.client, ack.conversationId, { retryMessageId: failedId, model: 'grok' });
+    expect(retried.message).toMatchObject({ id: failedId, status: 'complete', model: 'grok/grok-3-mini' });
+    expect((await viaGrok).headers.authorization).toBe('Bearer grok-test-key');
+
+    const peer = await registerClient(server.url);
+    const { id: chatId } = await user.client.request<{ id: string }>('POST', '/conversations', { peerId: peer.id });
+    await peer.client.connect();
+    await peer.client.emit('chat', { conversationId: chatId, type: 'text', content: 'lunch?', clientMsgId: 'provider-alone-1' });
+    const viaLocal = fake.nextRequest();
+    const suggested = await user.client.request<{ suggestions: string[] }>('POST', '/ai/suggestions', { conversationId: chatId, model: 'local' });
+    expect(suggested.suggestions).toHaveLength(3);
+    expect((await viaLocal).body).toMatchObject({ model: 'm1' });
+
+    // Unknown providers and models are refused before anything reaches a provider.
+    const sent = fake.requests.length;
+    const token = user.client.accessToken as string;
+    const unknownProvider = expectError(await api('POST', '/ai/conversations', { token, body: { model: 'nope' } }), 400, 'VALIDATION_FAILED');
+    expect(unknownProvider.message).toContain('"nope"');
+    expect(unknownProvider.message).toContain('deepseek');
+    expect(unknownProvider.details).toEqual([expect.objectContaining({ field: 'model' })]);
+    const unknownModel = expectError(await api('POST', `/ai/conversations/${ack.conversationId}/messages`, { token, body: { content: 'hi', model: 'deepseek/nope' } }), 400, 'VALIDATION_FAILED');
+    expect(unknownModel.message).toContain('deepseek/deepseek-chat');
+    expectError(await api('POST', '/ai/suggestions', { token, body: { conversationId: chatId, model: 'nope' } }), 400, 'VALIDATION_FAILED');
+    expect(await user.client.emitRaw('ai_chat', { content: 'hi', model: 'nope' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(fake.requests.length).toBe(sent);
+    user.client.disconnect();
+    peer.client.disconnect();
   });
 
   it('returns the whole reply as JSON without Accept: text/event-stream', async () => {

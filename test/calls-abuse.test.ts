@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Message, ParleyClient } from '../src/client/index.js';
+import type { CallRecord, Message, ParleyClient } from '../src/client/index.js';
 import { expectFailure, failure, history, openPrivate, people, type Page } from './support/messaging.js';
 import { collect, nextEvent, registerClient, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
@@ -56,12 +56,13 @@ describe(`call abuse limits (${storageLabel})`, () => {
     expect((refused.details as { retryAfterSec: number }).retryAfterSec).toBeGreaterThan(0);
 
     // Every accepted call has its record, and the callee's history holds a single missed-call message.
-    const records = (await bob.client.request<Page<{ id: string; state: string; messageId: string | null }>>('GET', '/calls')).items;
+    const records = (await bob.client.request<Page<CallRecord>>('GET', '/calls')).items;
     expect(records.map((record) => record.id).sort()).toEqual(accepted.map((result) => result.callId).sort());
     const messages = await callMessages(bob.client, alice.id);
     expect(messages).toHaveLength(1);
     expect(new Set(records.map((record) => record.messageId))).toEqual(new Set([messages[0]?.id]));
     expect(messages[0]?.content).toBe(accepted.length === 1 ? 'missed voice call' : `missed voice call (${accepted.length})`);
+    expect(messages[0]?.call).toMatchObject({ state: 'missed', media: 'audio', count: accepted.length });
   });
 
   it('limits the calls one callee receives from everyone together, and a fresh caller is refused too', async () => {
@@ -120,6 +121,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
     const messages = await callMessages(bob.client, alice.id);
     expect(messages).toHaveLength(1);
     expect(messages[0]?.content).toBe(`missed video call (${PER_CALLER})`);
+    expect(messages[0]?.call).toMatchObject({ state: 'missed', media: 'video', durationSec: 0, count: PER_CALLER });
   });
 
   it('folds unanswered calls into one message only while nothing was said since; each call keeps its record', async () => {
@@ -129,6 +131,8 @@ describe(`call abuse limits (${storageLabel})`, () => {
     for (let i = 0; i < 3; i++) placed.push((await alice.client.emit('call_request', { toUserId: bob.id, media: 'audio' })).callId);
     let messages = await callMessages(bob.client, alice.id);
     expect(messages.map((message) => message.content)).toEqual(['missed voice call (3)']);
+    // The fold is data too: the first call names it, the count says how many it holds.
+    expect(messages[0]?.call).toEqual({ callId: placed[0], state: 'missed', media: 'audio', durationSec: 0, count: 3 });
     // The shared message is the first call's; the callee has one unread message, not three.
     expect(messages[0]?.clientMsgId).toBe(`call:${placed[0]}`);
     const conversationId = await openPrivate(bob.client, alice.id);
@@ -144,6 +148,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
     messages = await callMessages(bob.client, alice.id);
     expect(messages.map((message) => message.content)).toEqual(['missed video call', 'missed voice call (3)']);
     expect(messages[0]?.clientMsgId).toBe(`call:${later.callId}`);
+    expect(messages.map((message) => message.call?.count)).toEqual([1, 3]);
   });
 
   it('an invisible callee looks exactly like an offline one: same ack, same call_state, no ring, no busy', async () => {

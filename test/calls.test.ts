@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyClient, type ParleySocket } from '../src/client/index.js';
+import { type CallRecord, ParleyClient, type ParleySocket } from '../src/client/index.js';
 import { expectFailure, history, type Page } from './support/messaging.js';
 import { collect, nextEvent, registerClient, secondDevice, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
@@ -20,23 +20,6 @@ interface Person {
   password: string;
   client: ParleyClient;
   socket: ParleySocket;
-}
-
-interface CallRecordView {
-  id: string;
-  callerId: string;
-  calleeId: string;
-  peer: { id: string } | null;
-  direction: 'outgoing' | 'incoming';
-  media: 'audio' | 'video';
-  state: string;
-  endReason: string | null;
-  endedBy: string | null;
-  startedAt: string;
-  answeredAt: string | null;
-  endedAt: string | null;
-  durationSec: number;
-  messageId: string | null;
 }
 
 const stateOf = (socket: ParleySocket, callId: string, state: string, timeoutMs = 5000) =>
@@ -84,8 +67,8 @@ describe(`calls (${storageLabel})`, () => {
     await b.client.request('POST', `/friend-requests/${request.id}/accept`);
   }
 
-  async function callsOf(client: ParleyClient, query = ''): Promise<Page<CallRecordView>> {
-    return client.request<Page<CallRecordView>>('GET', `/calls${query}`);
+  async function callsOf(client: ParleyClient, query = ''): Promise<Page<CallRecord>> {
+    return client.request<Page<CallRecord>>('GET', `/calls${query}`);
   }
 
   /** The `call` message a call left in the private conversation, found by its clientMsgId. */
@@ -199,6 +182,8 @@ describe(`calls (${storageLabel})`, () => {
     expect(theirs).toMatchObject({ id: callId, direction: 'incoming', state: 'ended', peer: { id: alice.id } });
     const message = await callMessage(bob.client, alice.id, callId);
     expect(message).toMatchObject({ type: 'call', senderId: alice.id, content: `video call 0:${String(mine?.durationSec).padStart(2, '0')}`, id: mine?.messageId });
+    // The call as data, for clients to say it in their own language; content is its English fallback.
+    expect(message?.call).toEqual({ callId, state: 'ended', media: 'video', durationSec: mine?.durationSec, count: 1 });
     expect(await bob.client.request('GET', `/calls/${callId}`)).toEqual(theirs);
     await expectFailure(carol.client.request('GET', `/calls/${callId}`), 'NOT_FOUND', 404);
   });
@@ -213,7 +198,7 @@ describe(`calls (${storageLabel})`, () => {
     for (const event of await Promise.all(heard)) expect(event).toMatchObject({ callId, state: 'rejected', by: bob.id, reason: 'in a meeting' });
     const [record] = (await callsOf(alice.client)).items;
     expect(record).toMatchObject({ id: callId, state: 'rejected', media: 'audio', answeredAt: null, durationSec: 0, endReason: 'in a meeting' });
-    expect((await callMessage(alice.client, bob.id, callId))?.content).toBe('declined voice call');
+    expect(await callMessage(alice.client, bob.id, callId)).toMatchObject({ content: 'declined voice call', call: { callId, state: 'rejected', media: 'audio', durationSec: 0, count: 1 } });
     // Both are free again: bob can call alice right away.
     const back = await ring(bob, alice);
     await bob.client.emit('call_cancel', { callId: back });
@@ -229,7 +214,7 @@ describe(`calls (${storageLabel})`, () => {
     for (const event of await Promise.all(heard)) expect(event).toMatchObject({ callId, state: 'cancelled', by: alice.id });
     await expectFailure(bob.client.emit('call_accept', { callId }), 'CONFLICT');
     expect((await callsOf(bob.client)).items[0]).toMatchObject({ id: callId, state: 'cancelled', direction: 'incoming' });
-    expect((await callMessage(bob.client, alice.id, callId))?.content).toBe('cancelled video call');
+    expect(await callMessage(bob.client, alice.id, callId)).toMatchObject({ content: 'cancelled video call', call: { callId, state: 'cancelled', media: 'video', durationSec: 0, count: 1 } });
   });
 
   it('call_hangup while ringing cancels (caller) or rejects (callee)', async () => {
@@ -246,9 +231,9 @@ describe(`calls (${storageLabel})`, () => {
     const heard = [stateOf(alice.socket, callId, 'missed', (RING_SEC + 5) * 1000), stateOf(bob.socket, callId, 'missed', (RING_SEC + 5) * 1000)];
     for (const event of await Promise.all(heard)) expect(event).toMatchObject({ callId, state: 'missed', reason: 'timeout' });
     expect(event(await callsOf(alice.client))).toMatchObject({ state: 'missed', endReason: 'timeout', durationSec: 0 });
-    expect((await callMessage(bob.client, alice.id, callId))?.content).toBe('missed video call');
+    expect(await callMessage(bob.client, alice.id, callId)).toMatchObject({ content: 'missed video call', call: { callId, state: 'missed', media: 'video', durationSec: 0, count: 1 } });
     await expectFailure(bob.client.emit('call_accept', { callId }), 'CONFLICT');
-    function event(page: Page<CallRecordView>) {
+    function event(page: Page<CallRecord>) {
       return page.items.find((item) => item.id === callId);
     }
   });
@@ -262,7 +247,7 @@ describe(`calls (${storageLabel})`, () => {
     expect(await heard).toMatchObject({ callId: result.callId, state: 'missed', reason: 'offline' });
     const [record] = (await callsOf(bob.client)).items;
     expect(record).toMatchObject({ id: result.callId, state: 'missed', endReason: 'offline', direction: 'incoming', media: 'audio' });
-    expect((await callMessage(bob.client, alice.id, result.callId))?.content).toBe('missed voice call');
+    expect(await callMessage(bob.client, alice.id, result.callId)).toMatchObject({ content: 'missed voice call', call: { callId: result.callId, state: 'missed', media: 'audio', count: 1 } });
     // Alice is free again at once.
     const again = await alice.client.emit('call_request', { toUserId: bob.id, media: 'video' });
     expect(again.state).toBe('missed');
@@ -280,7 +265,7 @@ describe(`calls (${storageLabel})`, () => {
     expect(busy.state).toBe('busy');
     expect(await carolHeard).toMatchObject({ callId: busy.callId, state: 'busy', reason: 'busy' });
     expect((await callsOf(carol.client)).items[0]).toMatchObject({ id: busy.callId, state: 'busy', calleeId: bob.id });
-    expect((await callMessage(carol.client, bob.id, busy.callId))?.content).toBe('voice call, line busy');
+    expect(await callMessage(carol.client, bob.id, busy.callId)).toMatchObject({ content: 'voice call, line busy', call: { callId: busy.callId, state: 'busy', media: 'audio', count: 1 } });
     await settle(100);
     expect(bobHeard.filter((event) => event.callId === busy.callId).map((event) => event.state)).toEqual(['busy']);
     // Ringing (not yet accepted) counts as busy too.
@@ -385,6 +370,39 @@ describe(`calls (${storageLabel})`, () => {
     await alice.client.emit('call_cancel', { callId });
   });
 
+  it('stores a call message as data, not words, and still reads messages stored as English text by earlier versions', async () => {
+    const alice = await person();
+    const bob = await registerClient(server.url);
+    const { callId } = await alice.client.emit('call_request', { toUserId: bob.id, media: 'video' });
+    const message = await callMessage(bob.client, alice.id, callId);
+    const { db } = server.app.database;
+    const row = await db.selectFrom('messages').select(['id', 'content']).where('id', '=', Number(message?.id)).executeTakeFirstOrThrow();
+    expect(JSON.parse(row.content)).toEqual({ callId, state: 'missed', media: 'video', durationSec: 0, count: 1 });
+    // The stored data is not text anyone wrote: search never matches its keys or values.
+    for (const q of ['missed', 'video', 'callId', callId]) {
+      expect((await bob.client.request<{ items: unknown[] }>('GET', `/messages/search?q=${encodeURIComponent(q)}`)).items, q).toEqual([]);
+    }
+
+    // What earlier versions wrote: read-time mapping, so rows need no rewrite.
+    const legacy: Array<[string, Record<string, unknown>]> = [
+      ['video call 3:12', { state: 'ended', media: 'video', durationSec: 192, count: 1 }],
+      ['voice call 1:02:03', { state: 'ended', media: 'audio', durationSec: 3723, count: 1 }],
+      ['missed voice call (3)', { state: 'missed', media: 'audio', durationSec: 0, count: 3 }],
+      ['declined video call', { state: 'rejected', media: 'video', durationSec: 0, count: 1 }],
+      ['cancelled voice call', { state: 'cancelled', media: 'audio', durationSec: 0, count: 1 }],
+      ['video call, line busy', { state: 'busy', media: 'video', durationSec: 0, count: 1 }],
+    ];
+    for (const [content, call] of legacy) {
+      await db.updateTable('messages').set({ content }).where('id', '=', Number(message?.id)).execute();
+      expect(await callMessage(bob.client, alice.id, callId), content).toMatchObject({ content, call: { callId, ...call } });
+    }
+    // Text that is neither form stays as it was, without a `call`.
+    await db.updateTable('messages').set({ content: 'something else' }).where('id', '=', Number(message?.id)).execute();
+    const unknown = await callMessage(bob.client, alice.id, callId);
+    expect(unknown?.content).toBe('something else');
+    expect(unknown).not.toHaveProperty('call');
+  });
+
   it('lists call history newest first with cursor paging', async () => {
     const alice = await person();
     const bob = await registerClient(server.url);
@@ -470,11 +488,11 @@ describe(`calls interrupted by a server stop (${storageLabel})`, () => {
     await again.login({ username: bob.username, password: bob.password });
     // In-memory state died with the first server: its record is closed as interrupted. With Redis the
     // state survived, and the second server's sweep ends it once the caller's grace is over.
-    let record = await again.request<CallRecordView>('GET', `/calls/${callId}`);
+    let record = await again.request<CallRecord>('GET', `/calls/${callId}`);
     for (let tries = 0; tries < 100 && record.state === 'ringing'; tries++) {
       await settle(200);
       await second.app.services.calls.recover();
-      record = await again.request<CallRecordView>('GET', `/calls/${callId}`);
+      record = await again.request<CallRecord>('GET', `/calls/${callId}`);
     }
     expect(['missed', 'cancelled']).toContain(record.state);
     expect(record.endedAt).not.toBeNull();

@@ -137,8 +137,8 @@ const SPECS: Record<ClientEvent, EventSpec> = {
     fields: {
       conversationId: { required: false, valid: isString(1, 36) },
       content: { required: true, valid: isString(1, 20_000) },
-      // The pattern (provider/model) is not judged here: any string of a valid length counts as valid.
-      model: { required: false, valid: isString(3, 200) },
+      // The pattern (provider/model, or a provider alone) is not judged here: any string of a valid length counts as valid.
+      model: { required: false, valid: isString(1, 200) },
     },
   },
   ai_cancel: {
@@ -356,7 +356,8 @@ function handPicked(event: ClientEvent): unknown[] {
       { content: ['hi'] },
       { conversationId: '', content: 'hi' },
       { conversationId: 'c'.repeat(37), content: 'hi' },
-      { content: 'hi', model: 'ab' },
+      { content: 'hi', model: '' },
+      { content: 'hi', model: 'm'.repeat(201) },
       { content: 'hi', model: 5 },
       { message: 'hi' },
     ],

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { type FakeLlm, signal, startFakeLlm } from './support/fake-llm.js';
 import { launchChromium } from './support/browser.js';
 import { apiClient, newUser, uniqueName } from './support/http.js';
+import { connectedUser, registerClient } from './support/realtime.js';
 import { ROOT } from './support/process.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
 import { useTestServer } from './support/suite.js';
@@ -135,6 +136,43 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     const chinese = await openPage({ width: 390, height: 844, locale: 'zh-CN' });
     await chinese.page.getByRole('button', { name: '以访客身份继续' }).waitFor();
     expect(chinese.errors).toEqual([]);
+  });
+
+  it('says call messages in the reader\'s language, in the chat and the conversation list, and follows a folded missed call live', async () => {
+    const caller = await connectedUser(suite.server.url);
+    const callee = await registerClient(suite.server.url);
+    try {
+      // The callee is offline: the call is missed at once and leaves a call message.
+      expect((await caller.client.emit('call_request', { toUserId: callee.id, media: 'video' })).state).toBe('missed');
+
+      const { page, errors } = await openPage({ width: 1000, height: 760, locale: 'zh-CN' });
+      await page.getByLabel('用户名').fill(callee.username);
+      await page.getByLabel('密码').fill(callee.password);
+      await page.getByRole('button', { name: '登录', exact: true }).click();
+      const list = page.getByTestId('conversation-list');
+      await list.getByText('未接视频通话', { exact: true }).waitFor();
+      await list.locator('a[data-conversation]').first().click();
+      await page.locator('li.msg .content', { hasText: '📞 未接视频通话' }).waitFor();
+
+      // A second unanswered call folds into the same message, updated live, still in Chinese.
+      const ringing = page.getByRole('dialog', { name: '视频来电' });
+      const { callId } = await caller.client.emit('call_request', { toUserId: callee.id, media: 'video' });
+      await ringing.waitFor();
+      await caller.client.emit('call_cancel', { callId });
+      await ringing.waitFor({ state: 'detached' });
+      await page.locator('li.msg .content', { hasText: '📞 未接视频通话（2）' }).waitFor();
+      await list.getByText('未接视频通话（2）', { exact: true }).waitFor();
+      expect(await page.locator('li.msg .content', { hasText: 'missed' }).count()).toBe(0);
+
+      // The same data in English once the reader switches.
+      await page.getByRole('navigation').getByRole('link', { name: '我' }).click();
+      await page.getByLabel('语言').selectOption('en');
+      await tab(page, 'Chats').click();
+      await page.getByTestId('conversation-list').getByText('Missed video call (2)', { exact: true }).waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      caller.client.disconnect();
+    }
   });
 
   it('lets a guest upgrade to a full account and stay signed in across a reload', async () => {

@@ -3,8 +3,9 @@
  * `rest(client).friends.list()` reads better than `client.request('GET', '/friends')` and keeps the
  * response shapes in one place for the web client and SDK users.
  */
-import type { AiConversation, AiMessage } from '../contract/ai.js';
-import type { CallMedia, CallStateName, FileRecord } from '../contract/events.js';
+import type { AiConversation, AiMessage, AiModelList } from '../contract/ai.js';
+import type { CallRecord } from '../contract/calls.js';
+import type { FileRecord } from '../contract/events.js';
 import type { Message } from '../contract/messages.js';
 import type { FriendRequest, User } from '../contract/users.js';
 import type { GroupInvitation } from '../contract/groups.js';
@@ -105,33 +106,10 @@ export interface Conversation {
   updatedAt: string;
 }
 
-export interface CallRecord {
-  id: string;
-  callerId: string;
-  calleeId: string;
-  peer: User | null;
-  direction: 'outgoing' | 'incoming';
-  media: CallMedia;
-  state: CallStateName;
-  endReason: string | null;
-  endedBy: string | null;
-  startedAt: string;
-  answeredAt: string | null;
-  endedAt: string | null;
-  durationSec: number | null;
-}
-
 export interface IceServers {
   iceServers: Array<{ urls: string[]; username?: string; credential?: string }>;
   /** Seconds the TURN credentials stay valid. */
   ttl: number;
-}
-
-export interface AiModel {
-  id: string;
-  provider: string;
-  model: string;
-  default: boolean;
 }
 
 const q = (params: Record<string, string | number | undefined>): string => {
@@ -239,7 +217,7 @@ export function rest(client: ParleyClient) {
         call<{ url: string; expiresAt: string }>('GET', `/files/${id(fileId)}/url${q({ variant })}`),
     },
     ai: {
-      models: () => call<{ items: AiModel[]; default: string }>('GET', '/ai/models'),
+      models: () => call<AiModelList>('GET', '/ai/models'),
       conversations: (cursor?: string, limit?: number) => call<Page<AiConversation>>('GET', `/ai/conversations${q({ cursor, limit })}`),
       createConversation: (input: { model?: string; title?: string; systemPrompt?: string } = {}) => call<AiConversation>('POST', '/ai/conversations', input),
       conversation: (conversationId: string) => call<AiConversation & { messages: AiMessage[] }>('GET', `/ai/conversations/${id(conversationId)}`),

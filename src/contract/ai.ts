@@ -1,8 +1,41 @@
 import Type, { type Static } from 'typebox';
 import type { ErrorBody } from './errors.js';
 
-/** `provider/model`, as listed by `GET /ai/models`. */
-export const AiModelId = Type.String({ minLength: 3, maxLength: 200, pattern: '^[^/\\s]+/\\S+$' });
+/**
+ * A model as requests name it: `provider/model` as listed by `GET /ai/models`, or a provider name
+ * alone (`deepseek`), which stands for that provider's default model.
+ */
+export const AiModelId = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  pattern: '^[^/\\s]+(/\\S+)?$',
+  description: '`provider/model` as listed by `GET /ai/models`, or a provider name alone (`deepseek`) for its default model',
+});
+
+export const AiModel = Type.Object({
+  id: Type.String({ description: '`provider/model`, what requests pass as `model`' }),
+  provider: Type.String(),
+  model: Type.String(),
+  /** The model a request naming none uses. */
+  default: Type.Boolean(),
+});
+export type AiModel = Static<typeof AiModel>;
+
+export const AiProvider = Type.Object({
+  /** What requests may pass alone as `model`. */
+  name: Type.String({ description: 'Provider name; passed alone as `model` it means `defaultModel`' }),
+  defaultModel: Type.String({ description: '`provider/model` used when a request names the provider alone' }),
+  models: Type.Array(Type.String(), { description: 'Every `provider/model` this provider offers' }),
+});
+export type AiProvider = Static<typeof AiProvider>;
+
+export const AiModelList = Type.Object({
+  items: Type.Array(AiModel),
+  /** `provider/model` used when neither the request nor the conversation names a model. */
+  default: Type.String({ description: '`provider/model` used when neither the request nor the conversation names a model' }),
+  providers: Type.Array(AiProvider),
+});
+export type AiModelList = Static<typeof AiModelList>;
 /** Longest user message to the AI, in characters (the context budget usually bites first). */
 export const MAX_AI_CONTENT_CHARS = 20_000;
 

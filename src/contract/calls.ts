@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { User } from './users.js';
 
 /** Opaque call ids (UUIDs today); bounded so junk is refused early. */
 const CallId = Type.String({ minLength: 1, maxLength: 64 });
@@ -7,10 +8,32 @@ const Reason = Type.String({ minLength: 1, maxLength: 64 });
 export const CallMedia = Type.Union([Type.Literal('audio'), Type.Literal('video')]);
 export type CallMedia = Static<typeof CallMedia>;
 
+/** How a call ended: the final states. */
+export const CallOutcome = Type.Union([Type.Literal('rejected'), Type.Literal('busy'), Type.Literal('missed'), Type.Literal('cancelled'), Type.Literal('ended')]);
+export type CallOutcome = Static<typeof CallOutcome>;
+
 /** States a call moves through; the last five are final. `answered_elsewhere` is sent, never stored. */
-export type CallStateName = 'ringing' | 'accepted' | 'rejected' | 'busy' | 'missed' | 'cancelled' | 'ended';
+export const CallStateName = Type.Union([Type.Literal('ringing'), Type.Literal('accepted'), ...CallOutcome.anyOf]);
+export type CallStateName = Static<typeof CallStateName>;
 export type CallStateEventName = CallStateName | 'answered_elsewhere';
 export const FINAL_CALL_STATES: readonly CallStateName[] = ['rejected', 'busy', 'missed', 'cancelled', 'ended'];
+
+/**
+ * What a `call` message says, as data: clients render it in their own language (`content` keeps
+ * an English summary for clients that do not know this field: `calls.text.ts`).
+ */
+export const CallSummary = Type.Object({
+  /** The call (for folded missed calls: the first of them). */
+  callId: Type.String(),
+  /** `missed` for several folded unanswered calls. */
+  state: CallOutcome,
+  media: CallMedia,
+  /** Seconds between answer and end; 0 for a call that was never answered. */
+  durationSec: Type.Integer({ minimum: 0 }),
+  /** Unanswered calls folded into this message (1 for a single call). */
+  count: Type.Integer({ minimum: 1 }),
+});
+export type CallSummary = Static<typeof CallSummary>;
 
 export const CallRequestPayload = Type.Object(
   { toUserId: Type.String({ minLength: 1, maxLength: 36 }), media: CallMedia },
@@ -102,3 +125,27 @@ export interface CallActionResult {
   callId: string;
   state: CallStateName;
 }
+
+/** A call as `GET /calls` and `GET /calls/:id` show it to one of its parties. */
+export const CallRecord = Type.Object({
+  id: Type.String(),
+  callerId: Type.String(),
+  calleeId: Type.String(),
+  /** The other party, as the caller of this route sees it. */
+  peer: Type.Union([User, Type.Null()]),
+  direction: Type.Union([Type.Literal('outgoing'), Type.Literal('incoming')]),
+  media: CallMedia,
+  /** `ringing` or `accepted` while the call goes on, then its final state. */
+  state: CallStateName,
+  /** Why it ended: `hangup`, `timeout`, `offline`, `busy`, `declined`, `connection_lost`, or what the client sent. */
+  endReason: Type.Union([Type.String(), Type.Null()]),
+  endedBy: Type.Union([Type.String(), Type.Null()]),
+  startedAt: Type.String({ format: 'date-time' }),
+  answeredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  endedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  /** Seconds between answer and end; 0 for a call that was never answered. */
+  durationSec: Type.Integer({ minimum: 0 }),
+  /** The `call` message the call left in the private conversation (its `clientMsgId` is `call:<id>`). */
+  messageId: Type.Union([Type.String(), Type.Null()]),
+});
+export type CallRecord = Static<typeof CallRecord>;

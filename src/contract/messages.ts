@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { CallSummary } from './calls.js';
 
 /** Longest message content accepted, in characters (code points). */
 export const MAX_CONTENT_CHARS = 10_000;
@@ -45,6 +46,11 @@ export const Message = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   editedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   recalledAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  /**
+   * On `call` messages (not recalled): the call as data, for clients to render in their language.
+   * `content` then holds an English summary of it, for clients that do not read this field.
+   */
+  call: Type.Optional(CallSummary),
 });
 export type Message = Static<typeof Message>;
 

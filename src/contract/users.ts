@@ -1,13 +1,16 @@
+import Type, { type Static } from 'typebox';
+
 /** A user as every route and event shows them (public profile fields only). */
-export interface User {
-  id: string;
-  username: string;
-  nickname: string;
-  avatarUrl: string | null;
-  isGuest: boolean;
-  bio: string;
-  createdAt: string;
-}
+export const User = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  nickname: Type.String(),
+  avatarUrl: Type.Union([Type.String(), Type.Null()]),
+  isGuest: Type.Boolean(),
+  bio: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+export type User = Static<typeof User>;
 
 /** A friend request as `GET /friend-requests` lists it and the `friend_request` event carries it. */
 export interface FriendRequest {

@@ -1,13 +1,26 @@
-/** Stable error codes clients switch on (API.md, Conventions). */
+import type { ErrorBody, ErrorCode, ErrorResponse } from '../contract/errors.js';
+
+export type { ErrorBody, ErrorCode, ErrorResponse } from '../contract/errors.js';
+
+/**
+ * The HTTP status of each stable error code (docs/api.md, Errors). `satisfies` makes a code of the
+ * contract without a status, or a status for a code outside it, a compile error.
+ */
 export const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** Node's request timeouts (slow headers or body), answered before the request reaches a route. */
+  REQUEST_TIMEOUT: 408,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
+  /** Request headers over Node's `maxHeaderSize`. */
+  HEADERS_TOO_LARGE: 431,
+  /** tus checksum extension: the status it defines for a chunk whose digest does not match. */
+  CHECKSUM_MISMATCH: 460,
   INTERNAL: 500,
   UNAVAILABLE: 503,
   // AI provider failures (docs/protocol.md, AI). Statuses unique to them or 5xx, so the
@@ -19,9 +32,7 @@ export const ERROR_STATUS = {
   AI_TIMEOUT: 504,
   /** The client cancelled the reply (ai_cancel, closed SSE connection); 499 as nginx logs it. */
   AI_CANCELLED: 499,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
+} as const satisfies Record<ErrorCode, number>;
 
 export interface FieldProblem {
   field: string;
@@ -53,4 +64,20 @@ export class AppError extends Error {
 
 export function isAppError(value: unknown): value is AppError {
   return value instanceof AppError;
+}
+
+/**
+ * The one builder of the wire error body, for HTTP responses, socket acks and handshake refusals,
+ * tus responses and AI error events: it takes an AppError, whose code the type system keeps inside
+ * the contract's `ErrorCode`.
+ */
+export function errorBody(error: AppError): ErrorBody {
+  const body: ErrorBody = { code: error.code, message: error.message };
+  if (error.details !== undefined) body.details = error.details;
+  return body;
+}
+
+/** A failed REST response's body: `{error: {code, message, details?}}` (docs/api.md, Errors). */
+export function errorResponse(error: AppError): ErrorResponse {
+  return { error: errorBody(error) };
 }

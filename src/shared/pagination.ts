@@ -1,6 +1,6 @@
 import { AppError } from './errors.js';
 
-/** A page of a list (API.md: `{items, nextCursor}`). */
+/** A page of a list (docs/api.md, Paging: `{items, nextCursor}`). */
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;

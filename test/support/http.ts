@@ -63,7 +63,7 @@ export async function newUser(api: Api, fields: { username?: string; password?: 
   return { id: res.body.user.id, username, password, accessToken: res.body.accessToken, refreshToken: res.body.refreshToken, user: res.body.user };
 }
 
-/** Asserts the error format of API.md and returns the error object. */
+/** Asserts the error format of docs/api.md (Errors) and returns the error object. */
 export function expectError(res: ApiResponse, status: number, code: string): { code: string; message: string; details?: any } {
   if (res.status !== status || res.body?.error?.code !== code) {
     throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(res.body)}`);

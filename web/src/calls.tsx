@@ -5,7 +5,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { CallMedia, IceCandidate, ParleySocket } from '../../src/client/index.js';
 import { Avatar } from './app.js';
-import { t } from './i18n.js';
+import { type StringKey, t } from './i18n.js';
 import { api, type CallView, client, getState, onSocket, showError, update, useStore } from './store.js';
 
 /** What the view cannot hold: the connection, the streams and candidates that came early. */
@@ -14,6 +14,9 @@ let localStream: MediaStream | null = null;
 let remoteStream: MediaStream | null = null;
 let earlyCandidates: IceCandidate[] = [];
 const FINAL = new Set(['rejected', 'busy', 'missed', 'cancelled', 'ended', 'answered_elsewhere']);
+/** Why a call ended, in the reader's language (the server sends state names, not sentences). */
+const ENDED_TEXT: Record<string, StringKey> = { missed: 'callStateMissed', rejected: 'callStateRejected', cancelled: 'callStateCancelled', busy: 'callStateBusy' };
+const endedText = (state: string) => t('callEnded', { state: ENDED_TEXT[state] ? t(ENDED_TEXT[state]) : state });
 
 function setCall(patch: Partial<CallView> | null): void {
   update((s) => ({ call: patch === null ? null : s.call ? { ...s.call, ...patch } : null }));
@@ -63,7 +66,7 @@ export async function startCall(peerUser: { id: string; nickname: string; userna
     const result = await client.emit('call_request', { toUserId: peerUser.id, media });
     if (FINAL.has(result.state)) {
       cleanUp();
-      showError(new Error(t('callEnded', { state: result.state })));
+      showError(new Error(endedText(result.state)));
       return;
     }
     update({
@@ -119,7 +122,7 @@ function handlers(socket: ParleySocket): void {
     if (!call || call.callId !== event.callId) return;
     if (FINAL.has(event.state)) {
       cleanUp();
-      if (event.state !== 'ended' && event.state !== 'answered_elsewhere') showError(new Error(t('callEnded', { state: event.state })));
+      if (event.state !== 'ended' && event.state !== 'answered_elsewhere') showError(new Error(endedText(event.state)));
       return;
     }
     if (event.state === 'accepted' && call.direction === 'outgoing') {

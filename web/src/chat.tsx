@@ -1,11 +1,12 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
+import { formatCallDuration } from '../../src/contract/calls.text.js';
 import { Avatar, useAction } from './app.js';
 import { SmartReplies } from './ai.js';
 import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
 import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
-import { formatTime, t } from './i18n.js';
+import { formatTime, type StringKey, t } from './i18n.js';
 import {
   api,
   compareIds,
@@ -27,12 +28,24 @@ export function conversationTitle(conversation: Conversation): string {
   return conversation.id;
 }
 
+type CallSummary = NonNullable<Message['call']>;
+const CALL_TEXT: Record<CallSummary['media'], Record<CallSummary['state'], StringKey>> = {
+  audio: { ended: 'callAudioEnded', missed: 'callAudioMissed', rejected: 'callAudioRejected', cancelled: 'callAudioCancelled', busy: 'callAudioBusy' },
+  video: { ended: 'callVideoEnded', missed: 'callVideoMissed', rejected: 'callVideoRejected', cancelled: 'callVideoCancelled', busy: 'callVideoBusy' },
+};
+
+/** A call message in the reader's language, from its data (`content` is the server's English fallback). */
+export function callText(call: CallSummary): string {
+  const text = t(CALL_TEXT[call.media][call.state], { duration: formatCallDuration(call.durationSec) });
+  return call.count > 1 ? t('callFolded', { text, count: call.count }) : text;
+}
+
 export function preview(message: Message | null): string {
   if (!message) return '';
   if (message.recalledAt) return t('recalled');
   if (message.type === 'image') return t('image');
   if (message.type === 'file') return t('file');
-  if (message.type === 'call') return message.content || t('call');
+  if (message.type === 'call') return message.call ? callText(message.call) : message.content || t('call');
   return message.content;
 }
 
@@ -131,7 +144,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
           {!recalled && message.attachments.map((attachment) => <AttachmentView attachment={attachment} />)}
           {(recalled || message.attachments.length === 0) && (
             <span class="content">
-              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.content}` : message.content}
+              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : message.content}
             </span>
           )}
           {message.editedAt && !recalled && <span class="small muted"> ({t('edited')})</span>}

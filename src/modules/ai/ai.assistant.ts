@@ -1,3 +1,4 @@
+import type { AiUsage } from '../../contract/ai.js';
 import type { Message, MessageType } from '../../contract/messages.js';
 import { MAX_CONTENT_CHARS } from '../../contract/messages.js';
 import type { Logger } from '../../platform/logger.js';
@@ -8,7 +9,6 @@ import type { Page } from '../../shared/pagination.js';
 import type { User } from '../users/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { type ChatTurn, LlmError } from './ai.providers.js';
-import type { AiService } from './ai.service.js';
 import { fitToBudget } from './ai.tokens.js';
 
 /**
@@ -37,10 +37,22 @@ export interface AssistantMessaging {
   open(actor: Actor, input: { peerId: string }): Promise<{ id: string }>;
 }
 
+/** What the assistant needs from the AI service: one model to answer with and the asker's limits. */
+export interface AssistantModel {
+  /** The prompt token budget of the model the assistant answers with. */
+  contextTokens: number;
+  /** Refuses (RATE_LIMITED, with when to retry) when the asker's AI request rate or daily token quota is used up. */
+  checkLimits(userId: string): Promise<void>;
+  /** Streams a reply to `turns`; `onDelta` sees each piece. Failures are LlmErrors. */
+  complete(turns: ChatTurn[], onDelta: (text: string) => void, signal: AbortSignal): Promise<{ text: string; usage: AiUsage }>;
+  /** Counts tokens against the asker's daily quota. */
+  recordUsage(userId: string, tokens: number): Promise<void>;
+}
+
 export interface AssistantDeps {
   users: UsersRepository;
   messaging: AssistantMessaging;
-  ai: AiService;
+  ai: AssistantModel;
   systemPrompt: string;
   clock: Clock;
   log: Logger;
@@ -101,7 +113,7 @@ export function createAssistant(deps: AssistantDeps) {
       .filter((message) => message.recalledAt === null && message.content.trim() !== '' && message.content !== PLACEHOLDER)
       .reverse()
       .map((message) => ({ role: message.senderId === ASSISTANT_USER_ID ? 'assistant' : 'user', content: message.content }));
-    return fitToBudget(deps.systemPrompt, history, ai.budgetFor(ai.defaultModel() as string)).turns;
+    return fitToBudget(deps.systemPrompt, history, ai.contextTokens).turns;
   }
 
   async function answer(question: Message): Promise<void> {
@@ -132,7 +144,7 @@ export function createAssistant(deps: AssistantDeps) {
           push(text);
         }, UPDATE_EVERY_MS);
       };
-      const result = await ai.complete(turns, ai.defaultModel() as string, onDelta, controller.signal);
+      const result = await ai.complete(turns, onDelta, controller.signal);
       clearTimeout(timer);
       push(result.text.trim() === '' ? '(no answer)' : result.text);
       await ai.recordUsage(question.senderId, result.usage.totalTokens);

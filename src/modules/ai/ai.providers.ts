@@ -60,9 +60,18 @@ export interface LlmModel {
   model: string;
 }
 
+/** A configured provider and the models it offers (names without the `provider/` prefix). */
+export interface LlmProviderInfo {
+  name: string;
+  /** The model a request naming only the provider gets. */
+  defaultModel: string;
+  models: string[];
+}
+
 /** What the AI service needs from a model provider. */
 export interface LlmProvider {
   models(): LlmModel[];
+  providers(): LlmProviderInfo[];
   /** Streams the reply to `turns`: text deltas in order, then one `done`. Throws `LlmError` on any failure. */
   stream(turns: ChatTurn[], options: LlmStreamOptions): AsyncIterable<LlmEvent>;
 }
@@ -118,6 +127,9 @@ function normaliseLlmError(sdk: Sdk, error: unknown, reason: { timedOut: boolean
 export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmProvider {
   const byName = new Map(providers.map((provider) => [provider.name, provider]));
   const models: LlmModel[] = providers.flatMap((provider) => provider.models.map((model) => ({ id: `${provider.name}/${model}`, provider: provider.name, model })));
+  // The first model a provider lists is its default: `<NAME>_MODEL` for the built-in ones, the
+  // first of `models` for an AI_PROVIDERS entry.
+  const infos: LlmProviderInfo[] = providers.map((provider) => ({ name: provider.name, defaultModel: provider.models[0] as string, models: [...provider.models] }));
   const cache = new Map<string, LanguageModel>();
 
   function resolve(sdk: Sdk, id: string): LanguageModel {
@@ -134,6 +146,7 @@ export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmPr
 
   return {
     models: () => models,
+    providers: () => infos,
 
     async *stream(turns, options) {
       const sdk = await loadSdk();

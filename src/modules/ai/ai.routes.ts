@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { actorOf, type HttpApp } from '../../platform/http/server.js';
 import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
-import { AppError, isAppError } from '../../shared/errors.js';
+import { AppError, errorBody, isAppError } from '../../shared/errors.js';
 import type { AiAssistant } from './ai.assistant.js';
 import {
   AiConversation,
@@ -68,7 +68,7 @@ async function streamReply(ai: AiService, prepared: PreparedReply, request: Fast
     send('done', { message: result.message, usage: result.usage });
   } catch (error) {
     const appError = isAppError(error) ? error : new AppError('INTERNAL', 'internal error');
-    send('error', { code: appError.code, message: appError.message, messageId: String(prepared.assistant.id) });
+    send('error', { ...errorBody(appError), messageId: String(prepared.assistant.id) });
   } finally {
     clearInterval(heartbeat);
     raw.off('close', onClose);
@@ -102,7 +102,16 @@ export function aiRoutes(ai: AiService, assistant: AiAssistant | undefined) {
 
     app.get(
       '/ai/models',
-      { schema: { tags, security, summary: 'Configured models (`provider/model`) and the default one', response: responses({ 200: AiModelList }, [401, 503]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Configured models (`provider/model`), the default one, and each provider with its default model',
+          description:
+            "Wherever a request takes `model`, it may pass a `provider/model` from `items` or a provider `name` alone, which means that provider's `defaultModel`. Unknown ones are refused with 400 VALIDATION_FAILED.",
+          response: responses({ 200: AiModelList }, [401, 503]),
+        },
+      },
       async () => ai.models(),
     );
     app.post(

@@ -1,16 +1,8 @@
 import Type, { type Static } from 'typebox';
-import { AiConversation, AiMessage, AiModelId, AiUsage, MAX_AI_CONTENT_CHARS } from '../../contract/ai.js';
+import { AiConversation, AiMessage, AiModel, AiModelId, AiModelList, AiProvider, AiUsage, MAX_AI_CONTENT_CHARS } from '../../contract/ai.js';
 import { User } from '../users/index.js';
 
-export { AiConversation, AiMessage, AiUsage };
-
-export const AiModel = Type.Object({
-  id: Type.String({ description: '`provider/model`, what requests pass as `model`' }),
-  provider: Type.String(),
-  model: Type.String(),
-  default: Type.Boolean(),
-});
-export const AiModelList = Type.Object({ items: Type.Array(AiModel), default: Type.String() });
+export { AiConversation, AiMessage, AiModel, AiModelList, AiProvider, AiUsage };
 
 export const CreateConversationBody = Type.Object(
   {

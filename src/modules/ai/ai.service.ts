@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AiChatAck, AiChatPayload, AiMessage, AiUsage } from '../../contract/ai.js';
+import type { AiChatAck, AiChatPayload, AiMessage, AiModelList, AiUsage } from '../../contract/ai.js';
 import type { Message } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
@@ -7,17 +7,24 @@ import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, errorBody } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeIdCursor, encodeIdCursor, type Page } from '../../shared/pagination.js';
+import type { AssistantModel } from './ai.assistant.js';
+import { type AiLimitSettings, createAiLimits } from './ai.limits.js';
+import { titleFrom, toAiMessage, toConversation } from './ai.mapping.js';
+import { createModelCatalog } from './ai.models.js';
 import { type ChatTurn, LlmError, type LlmProvider, type LlmUsage } from './ai.providers.js';
 import type { AiConversationRow, AiMessageRow, AiRepository } from './ai.repository.js';
+import { createRunningReplies } from './ai.running.js';
 import type { AiConversation, AskBody, ConversationListQuery, CreateConversationBody } from './ai.schemas.js';
 import { parseSuggestions, SUGGESTIONS_SYSTEM_PROMPT } from './ai.suggestions.js';
 import { estimateTokens, estimateTurns, fitToBudget } from './ai.tokens.js';
+import type { AccessPolicy } from '../policy/index.js';
 
 /** The part of `config.ai` the service uses. */
-export interface AiSettings {
+export interface AiSettings extends AiLimitSettings {
+  /** `provider/model`, or a provider name alone for its default model. */
   defaultModel?: string;
   systemPrompt: string;
   contextTokens: number;
@@ -25,9 +32,6 @@ export interface AiSettings {
   modelContextTokens?: Record<string, number>;
   maxOutputTokens: number;
   timeoutSec: number;
-  rateLimit: { max: number; windowSec: number };
-  /** Tokens per user per UTC day; 0: no limit. */
-  dailyTokenQuota: number;
 }
 
 /** What suggestions need from messaging: the caller's view of a chat conversation (NOT_FOUND for non-members). */
@@ -44,6 +48,8 @@ export interface AiServiceDeps {
   publisher: Publisher;
   bus: ClusterBus;
   chats: ChatHistoryReader;
+  /** Whose AI conversation is whose (the policy module). */
+  policy: Pick<AccessPolicy, 'ownsAiConversation'>;
   log: Logger;
 }
 
@@ -68,109 +74,25 @@ export const UNAVAILABLE_MESSAGE =
 
 /** Messages read from storage to build a prompt; the token budget usually keeps fewer. */
 const HISTORY_ROWS = 200;
-const CANCEL_TOPIC = 'ai:cancel';
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-
-export function toAiMessage(row: AiMessageRow): AiMessage {
-  const input = row.input_tokens === null ? null : Number(row.input_tokens);
-  const output = row.output_tokens === null ? null : Number(row.output_tokens);
-  return {
-    id: String(row.id),
-    conversationId: row.conversation_id,
-    role: row.role as AiMessage['role'],
-    content: row.content,
-    status: row.status as AiMessage['status'],
-    model: row.model,
-    error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? '' },
-    usage: input === null || output === null ? null : { inputTokens: input, outputTokens: output, totalTokens: input + output, estimated: false },
-    createdAt: iso(Number(row.created_at)) as string,
-    completedAt: iso(row.completed_at),
-  };
-}
-
-function toConversation(row: AiConversationRow): AiConversation {
-  return {
-    id: row.id,
-    title: row.title,
-    model: row.model,
-    systemPrompt: row.system_prompt,
-    createdAt: iso(Number(row.created_at)) as string,
-    updatedAt: iso(Number(row.updated_at)) as string,
-  };
-}
-
-function titleFrom(content: string): string {
-  const line = content.replace(/\s+/g, ' ').trim();
-  const chars = [...line];
-  return chars.length > 60 ? `${chars.slice(0, 59).join('')}…` : line || 'New conversation';
-}
 
 export function createAiService(deps: AiServiceDeps) {
   const { repository, llm, settings, cache, clock, publisher, bus, log } = deps;
-  const modelIds = llm.models().map((model) => model.id);
-  const available = modelIds.length > 0;
-  const defaultModel = settings.defaultModel && modelIds.includes(settings.defaultModel) ? settings.defaultModel : modelIds[0];
-  if (settings.defaultModel && !modelIds.includes(settings.defaultModel)) {
-    log.warn({ model: settings.defaultModel, using: defaultModel }, 'AI_DEFAULT_MODEL is not a configured model; using the first one');
-  }
-  /** Replies running in this process, by request id (socket) or message id (REST), for cancel and shutdown. */
-  const running = new Map<string, { userId: string; controller: AbortController; done: Promise<unknown> }>();
-
-  bus.subscribe(CANCEL_TOPIC, (payload) => {
-    const { requestId, userId } = JSON.parse(payload) as { requestId: string; userId: string };
-    const entry = running.get(requestId);
-    if (entry && entry.userId === userId) entry.controller.abort();
-  });
+  const catalog = createModelCatalog(llm, settings.defaultModel, log);
+  const { available, defaultModel } = catalog;
+  const limits = createAiLimits({ cache, clock, settings, log });
+  const running = createRunningReplies({ bus, cache, log });
 
   function requireAvailable(): void {
     if (!available) throw new AppError('UNAVAILABLE', UNAVAILABLE_MESSAGE);
   }
 
-  function resolveModel(...choices: Array<string | null | undefined>): string {
-    for (const choice of choices) {
-      if (choice === undefined || choice === null) continue;
-      if (!modelIds.includes(choice)) throw AppError.validation('model', `unknown model "${choice}"; GET /ai/models lists the configured ones`);
-      return choice;
-    }
-    return defaultModel as string;
-  }
+  const resolveModel = catalog.resolve;
 
-  const quotaKey = (userId: string, at: Date) => `ai:tokens:${userId}:${at.toISOString().slice(0, 10)}`;
-  const msUntilUtcMidnight = (at: Date) => {
-    const midnight = Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() + 1);
-    return midnight - at.getTime();
-  };
-
-  /** Per-user request rate and daily token quota, counted in the cache (shared by every process with Redis). */
   async function checkLimits(userId: string): Promise<void> {
     requireAvailable();
-    // The quota first: a request refused for it does not also use up the rate window.
-    if (settings.dailyTokenQuota > 0) {
-      const now = clock.now();
-      const used = Number((await cache.get(quotaKey(userId, now))) ?? 0);
-      if (used >= settings.dailyTokenQuota) {
-        throw new AppError('RATE_LIMITED', `the daily AI token quota (${settings.dailyTokenQuota}) is used up; it resets at 00:00 UTC`, { quota: settings.dailyTokenQuota, used }, Math.ceil(msUntilUtcMidnight(now) / 1000));
-      }
-    }
-    const { count, ttlMs } = await cache.incr(`ai:rate:${userId}`, settings.rateLimit.windowSec * 1000);
-    if (count > settings.rateLimit.max) throw new AppError('RATE_LIMITED', 'too many AI requests; wait a little', undefined, Math.ceil(ttlMs / 1000));
+    await limits.check(userId);
   }
-
-  /** Adds tokens to the user's count for today (compare-and-set, so concurrent replies add up). */
-  async function recordUsage(userId: string, tokens: number): Promise<void> {
-    if (settings.dailyTokenQuota <= 0 || tokens <= 0) return;
-    const now = clock.now();
-    const key = quotaKey(userId, now);
-    // The key names the day; it only has to outlive it.
-    const ttlMs = msUntilUtcMidnight(now) + 3_600_000;
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const current = await cache.get(key);
-      const stored = current === null ? await cache.setIfAbsent(key, String(tokens), ttlMs) : await cache.compareAndSet(key, current, String(Number(current) + tokens), ttlMs);
-      if (stored) return;
-    }
-    log.warn({ userId, tokens }, 'AI token usage not recorded: too much contention');
-  }
+  const recordUsage = limits.recordUsage;
 
   function usageOf(reported: LlmUsage | null, turns: ChatTurn[], text: string): AiUsage {
     const estimated = reported?.inputTokens == null || reported.outputTokens == null;
@@ -196,8 +118,9 @@ export function createAiService(deps: AiServiceDeps) {
   }
 
   async function ownConversation(actor: Actor, id: string): Promise<AiConversationRow> {
-    const row = await repository.findConversation(id, actor.userId);
-    if (!row) throw new AppError('NOT_FOUND', 'AI conversation not found');
+    const row = await repository.findConversation(id);
+    // Another user's conversation answers exactly like a missing one: ids cannot be probed.
+    if (!row || !deps.policy.ownsAiConversation(actor.userId, row)) throw new AppError('NOT_FOUND', 'AI conversation not found');
     return row;
   }
 
@@ -271,31 +194,24 @@ export function createAiService(deps: AiServiceDeps) {
     }
   }
 
-  /** Runs `work` as a cancellable reply under `key`; shutdown aborts it. */
-  async function tracked<T>(key: string, userId: string, controller: AbortController, work: () => Promise<T>): Promise<T> {
-    const done = work();
-    running.set(key, { userId, controller, done });
-    try {
-      return await done;
-    } finally {
-      running.delete(key);
-    }
-  }
-
   return {
     available,
     requireAvailable,
-    checkLimits,
-    recordUsage,
-    complete,
-    budgetFor,
-    /** The model a request without `model` uses. */
-    defaultModel: () => defaultModel,
 
-    /** Configured models; `default` marks the one used when a request names none. */
-    models() {
+    /** Configured models and providers; `default` marks the model used when a request names none. */
+    models(): AiModelList {
       requireAvailable();
-      return { items: llm.models().map((model) => ({ ...model, default: model.id === defaultModel })), default: defaultModel as string };
+      return catalog.list();
+    },
+
+    /** What the chat assistant may use: the default model and the asker's limits, nothing else. */
+    forAssistant(): AssistantModel {
+      return {
+        contextTokens: budgetFor(defaultModel),
+        checkLimits,
+        complete: (turns, onDelta, signal) => complete(turns, defaultModel, onDelta, signal),
+        recordUsage,
+      };
     },
 
     async createConversation(actor: Actor, input: CreateConversationBody): Promise<AiConversation> {
@@ -357,7 +273,7 @@ export function createAiService(deps: AiServiceDeps) {
 
     /** Generates a prepared reply (REST); aborting `controller` cancels it. */
     generate(prepared: PreparedReply, onDelta: (text: string) => void, controller: AbortController): Promise<ReplyResult> {
-      return tracked(`m:${prepared.assistant.id}`, prepared.userId, controller, () => generate(prepared, onDelta, controller.signal));
+      return running.track(`m:${prepared.assistant.id}`, prepared.userId, controller, () => generate(prepared, onDelta, controller.signal));
     },
 
     /**
@@ -388,11 +304,10 @@ export function createAiService(deps: AiServiceDeps) {
       const requestId = randomUUID();
       const messageId = String(prepared.assistant.id);
       const controller = new AbortController();
-      // Known in the cache too, so ai_cancel from a device on another process finds its owner.
-      await cache.set(`ai:request:${requestId}`, actor.userId, (settings.timeoutSec + 60) * 1000).catch((error: unknown) => log.warn({ err: error }, 'AI request not recorded in the cache; cancel works on this process only'));
+      await running.announce(requestId, actor.userId, (settings.timeoutSec + 60) * 1000);
       // Started on the next turn of the event loop: the ack (sent when this resolves) goes out before any chunk.
       const started = new Promise<void>((resolve) => setImmediate(resolve));
-      void tracked(requestId, actor.userId, controller, () =>
+      void running.track(requestId, actor.userId, controller, () =>
         started.then(() =>
           generate(prepared, (delta) => publisher.toUsers([actor.userId], 'ai_chunk', { requestId, conversationId: conversation.id, messageId, delta }), controller.signal),
         ),
@@ -400,18 +315,15 @@ export function createAiService(deps: AiServiceDeps) {
         (result) => publisher.toUsers([actor.userId], 'ai_done', { requestId, message: result.message, usage: result.usage }),
         (error: unknown) => {
           const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
-          publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: { code: appError.code, message: appError.message } });
+          publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: errorBody(appError) });
         },
-      ).finally(() => cache.del(`ai:request:${requestId}`).catch(() => {}));
+      ).finally(() => running.forget(requestId));
       return { requestId, conversationId: conversation.id, userMessage: prepared.userMessage as AiMessage, messageId };
     },
 
     /** Socket `ai_cancel`: stops the caller's reply, wherever it runs. */
     async cancel(actor: Actor, requestId: string): Promise<{ cancelled: boolean }> {
-      const owner = running.get(requestId)?.userId ?? (await cache.get(`ai:request:${requestId}`));
-      if (owner !== actor.userId) return { cancelled: false };
-      bus.publish(CANCEL_TOPIC, JSON.stringify({ requestId, userId: actor.userId }));
-      return { cancelled: true };
+      return { cancelled: await running.cancel(requestId, actor.userId) };
     },
 
     /**
@@ -441,11 +353,7 @@ export function createAiService(deps: AiServiceDeps) {
     },
 
     /** Aborts every reply running in this process and waits until each is stored as failed (shutdown). */
-    async stop(): Promise<void> {
-      const entries = [...running.values()];
-      for (const { controller } of entries) controller.abort();
-      await Promise.allSettled(entries.map((entry) => entry.done));
-    },
+    stop: running.stop,
 
     /**
      * Marks replies a stopped process left `streaming` as failed (retryable). Only those older than

@@ -1,14 +1,5 @@
 import type { Static } from 'typebox';
-import {
-  type CallActionResult,
-  type CallMedia,
-  type CallRequestPayload,
-  type CallRequestResult,
-  type CallStateEvent,
-  type CallStateName,
-  FINAL_CALL_STATES,
-  type IceCandidate,
-} from '../../contract/calls.js';
+import type { CallActionResult, CallMedia, CallOutcome, CallRequestPayload, CallRequestResult, CallStateEvent, IceCandidate } from '../../contract/calls.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
@@ -16,12 +7,16 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
+import type { Page } from '../../shared/pagination.js';
 import type { Policy } from '../policy/index.js';
-import { type MessagingService, privateConversationId } from '../messaging/index.js';
+import type { MessagingService } from '../messaging/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
-import type { CallRow, CallsRepository } from './calls.repository.js';
+import { createCallMessages } from './calls.messages.js';
+import { createCallRecords, type FinishedCall } from './calls.records.js';
+import type { CallsRepository } from './calls.repository.js';
 import type { CallRecord, IceServers } from './calls.schemas.js';
+import { type CallState, createCallStore, durationOf, isFinal, type Side, sideOf } from './calls.state.js';
+import { createCallTimers } from './calls.timers.js';
 import { turnCredential } from './turn.js';
 
 export interface CallsConfig {
@@ -41,7 +36,7 @@ export interface CallsServiceDeps {
   calls: CallsRepository;
   users: UsersRepository;
   /** Who may call whom (blocks, friends-only): the same rules as messages. */
-  policy: Pick<Policy, 'requireContact' | 'areFriends'>;
+  policy: Pick<Policy, 'requireContact' | 'areFriends' | 'isCallParty'>;
   messaging: Pick<MessagingService, 'postAs' | 'updateServerMessage' | 'describe'>;
   /**
    * This process's id, whether another process is alive (its presence heartbeat), and whether a
@@ -63,89 +58,9 @@ export interface DeviceRef {
   sessionId: string;
 }
 
-/** One party's device in the call. `socketId` null while it is away, until `graceUntil`. */
-interface Device {
-  socketId: string | null;
-  sessionId: string;
-  nodeId: string;
-  graceUntil: number | null;
-}
-
-/** A call as kept in the shared cache: every process reads and moves it with compare-and-set. */
-interface CallState {
-  id: string;
-  callerId: string;
-  calleeId: string;
-  media: CallMedia;
-  state: CallStateName;
-  startedAt: number;
-  ringUntil: number;
-  answeredAt: number | null;
-  endedAt: number | null;
-  endedBy: string | null;
-  endReason: string | null;
-  caller: Device;
-  /** Set when a device of the callee accepts. */
-  callee: Device | null;
-}
-
-type Side = 'caller' | 'callee';
-
-const callKey = (callId: string) => `call:${callId}`;
-const userCallKey = (userId: string) => `call:user:${userId}`;
-const ACTIVE_CALLS = 'call:active';
 const callerRateKey = (userId: string) => `call:rate:from:${userId}`;
 const calleeRateKey = (userId: string) => `call:rate:to:${userId}`;
 const RATE_WINDOW_MS = 60_000;
-/** The current fold of unanswered calls from one caller to one callee, and how many it holds. */
-const foldKey = (callerId: string, calleeId: string) => `call:fold:${callerId}:${calleeId}`;
-const foldCountKey = (firstCallId: string) => `call:fold:count:${firstCallId}`;
-/** Calls nobody answered: from the callee's side each is a missed call, so repeats fold into one message. */
-const FOLDED_STATES: readonly CallStateName[] = ['missed', 'cancelled'];
-
-interface Fold {
-  /** The first call of the fold: its `call:<id>` clientMsgId names the shared message. */
-  firstCallId: string;
-  messageId: string | null;
-}
-/** A finished call stays readable this long, so late actions get CONFLICT rather than NOT_FOUND. */
-const FINISHED_TTL_MS = 60_000;
-const isFinal = (state: CallStateName) => FINAL_CALL_STATES.includes(state);
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-
-/** What the chat history shows for a finished call. */
-export function callSummary(media: CallMedia, state: CallStateName, durationSec: number): string {
-  const kind = media === 'video' ? 'video call' : 'voice call';
-  switch (state) {
-    case 'ended':
-      return `${kind} ${formatDuration(durationSec)}`;
-    case 'missed':
-      return `missed ${kind}`;
-    case 'rejected':
-      return `declined ${kind}`;
-    case 'cancelled':
-      return `cancelled ${kind}`;
-    case 'busy':
-      return `${kind}, line busy`;
-    default:
-      return kind;
-  }
-}
-
-/** The shared message of `count` folded unanswered calls: the first keeps its own summary. */
-export function foldedCallSummary(media: CallMedia, state: CallStateName, count: number): string {
-  if (count <= 1) return callSummary(media, state, 0);
-  return `${callSummary(media, 'missed', 0)} (${count})`;
-}
-
-/** 3:12, or 1:02:03 past the hour. */
-export function formatDuration(totalSec: number): string {
-  const hours = Math.floor(totalSec / 3600);
-  const minutes = Math.floor((totalSec % 3600) / 60);
-  const seconds = totalSec % 60;
-  const ss = String(seconds).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${ss}` : `${minutes}:${ss}`;
-}
 
 /**
  * One-to-one calls: the state machine (ringing → accepted → ended, or rejected, cancelled, missed,
@@ -153,49 +68,23 @@ export function formatDuration(totalSec: number): string {
  * grace, records and `call` messages. The state lives in the shared cache and every move is a
  * compare-and-set, so any process may handle any event of any call, and each transition (with its
  * record and message) happens exactly once.
+ *
+ * This file holds the use cases; the parts they stand on are the compare-and-set store
+ * (`calls.state.ts`), this process's timers (`calls.timers.ts`), the records (`calls.records.ts`)
+ * and the `call` messages with their folding (`calls.messages.ts`).
  */
 export function createCallsService(deps: CallsServiceDeps) {
   const { calls, users, policy, messaging, presence, publisher, cache, clock, config, logger } = deps;
   const ringMs = config.ringTimeoutSec * 1000;
   const graceMs = config.reconnectGraceSec * 1000;
-  const foldMs = config.missedFoldWindowSec * 1000;
   const now = () => clock.now().getTime();
-  /** Local timers per call (ring timeout, reconnect grace); the sweep covers those of dead processes. */
-  const timers = new Map<string, Set<NodeJS.Timeout>>();
+  const store = createCallStore(cache);
+  const timers = createCallTimers(logger);
+  const records = createCallRecords({ calls, users, logger, policy, messages: createCallMessages({ messaging, cache, missedFoldWindowSec: config.missedFoldWindowSec }) });
   /** Call devices connected to this process, handed over (marked away) when it stops. */
   const localDevices = new Map<string, { callId: string; side: Side }>();
   let sweeper: NodeJS.Timeout | undefined;
   let recoverer: NodeJS.Timeout | undefined;
-  let stopped = false;
-
-  function schedule(callId: string, delayMs: number, task: () => Promise<unknown>): void {
-    if (stopped) return;
-    const set = timers.get(callId) ?? new Set<NodeJS.Timeout>();
-    timers.set(callId, set);
-    const timer = setTimeout(() => {
-      set.delete(timer);
-      if (set.size === 0) timers.delete(callId);
-      task().catch((error: unknown) => logger.error({ err: error, callId }, 'call timer failed'));
-    }, Math.max(0, delayMs));
-    timer.unref();
-    set.add(timer);
-  }
-
-  function clearTimers(callId: string): void {
-    for (const timer of timers.get(callId) ?? []) clearTimeout(timer);
-    timers.delete(callId);
-  }
-
-  async function load(callId: string): Promise<{ raw: string; call: CallState } | undefined> {
-    const raw = await cache.get(callKey(callId));
-    return raw === null ? undefined : { raw, call: JSON.parse(raw) as CallState };
-  }
-
-  function sideOf(call: CallState, userId: string): Side | undefined {
-    if (call.callerId === userId) return 'caller';
-    if (call.calleeId === userId) return 'callee';
-    return undefined;
-  }
 
   function requireSide(call: CallState, actor: Actor): Side {
     const side = sideOf(call, actor.userId);
@@ -207,38 +96,11 @@ export function createCallsService(deps: CallsServiceDeps) {
     if (isFinal(call.state)) throw new AppError('CONFLICT', `the call is over (${call.state})`);
   }
 
-  /**
-   * Moves a call with compare-and-set, retrying when another process moved it first. `change`
-   * returns the next state, or the same object to leave it as is; it may throw to refuse.
-   */
-  async function transition(callId: string, change: (call: CallState) => CallState): Promise<{ before: CallState; after: CallState; changed: boolean }> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const current = await load(callId);
-      if (!current) throw new AppError('NOT_FOUND', 'call not found');
-      const next = change(current.call);
-      if (next === current.call) return { before: current.call, after: next, changed: false };
-      const ttl = isFinal(next.state) ? FINISHED_TTL_MS : undefined;
-      if (await cache.compareAndSet(callKey(callId), current.raw, JSON.stringify(next), ttl)) return { before: current.call, after: next, changed: true };
-    }
-    throw new AppError('CONFLICT', 'the call changed too often; try again');
-  }
-
-  /** Takes the per-user "in a call" slot; a slot left by a call that is over (or gone) is reclaimed. */
-  async function claimUser(userId: string, callId: string): Promise<boolean> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      if (await cache.setIfAbsent(userCallKey(userId), callId)) return true;
-      const holder = await cache.get(userCallKey(userId));
-      if (holder === null) continue;
-      if (holder === callId) return true;
-      const held = await load(holder);
-      if (held && !isFinal(held.call.state)) return false;
-      await cache.compareAndSet(userCallKey(userId), holder, null);
-    }
-    return false;
-  }
-
-  async function releaseUser(userId: string, callId: string): Promise<void> {
-    await cache.compareAndSet(userCallKey(userId), callId, null);
+  /** A call in its final state, as its record takes it. */
+  function finalOf(call: CallState): FinishedCall {
+    const { state } = call;
+    if (!isFinal(state)) throw new AppError('CONFLICT', `the call is not over (${state})`);
+    return { ...call, state };
   }
 
   function stateEvent(call: CallState, extra: Partial<CallStateEvent> = {}): CallStateEvent {
@@ -249,115 +111,31 @@ export function createCallsService(deps: CallsServiceDeps) {
     return { ...event, ...extra };
   }
 
-  const durationOf = (call: { answeredAt: number | null; endedAt: number | null }) =>
-    call.answeredAt !== null && call.endedAt !== null ? Math.max(0, Math.round((Number(call.endedAt) - Number(call.answeredAt)) / 1000)) : 0;
-
   /**
    * Side effects of reaching a final state, run once by the process whose compare-and-set won: the
    * parties are freed, the record and the `call` message written, then both parties' devices hear
    * it (so a client reading history on `call_state` finds the call there).
    */
   async function finished(call: CallState): Promise<void> {
-    clearTimers(call.id);
+    timers.clear(call.id);
     for (const [socketId, device] of localDevices) if (device.callId === call.id) localDevices.delete(socketId);
     logger.info({ callId: call.id, state: call.state, reason: call.endReason, durationSec: durationOf(call) }, 'call finished');
     try {
-      await Promise.all([releaseUser(call.callerId, call.id), releaseUser(call.calleeId, call.id), cache.setRemove(ACTIVE_CALLS, call.id)]);
-      await record(call);
+      await Promise.all([store.releaseUser(call.callerId, call.id), store.releaseUser(call.calleeId, call.id), store.markInactive(call.id)]);
+      await records.complete(finalOf(call));
     } finally {
       publisher.toUsers([call.callerId, call.calleeId], 'call_state', stateEvent(call));
     }
   }
 
-  /** Completes the call's record and leaves the `call` message in the private conversation. */
-  async function record(call: Pick<CallState, 'id' | 'callerId' | 'calleeId' | 'media' | 'state' | 'answeredAt' | 'endedAt' | 'endedBy' | 'endReason'>): Promise<void> {
-    const durationSec = durationOf(call);
-    let messageId: number | null = null;
-    try {
-      const message =
-        foldMs > 0 && FOLDED_STATES.includes(call.state)
-          ? await postFolded(call)
-          : await messaging.postAs(call.callerId, privateConversationId(call.callerId, call.calleeId), {
-              type: 'call',
-              content: callSummary(call.media, call.state, durationSec),
-              clientMsgId: `call:${call.id}`,
-            });
-      messageId = Number(message.id);
-    } catch (error) {
-      logger.warn({ err: error, callId: call.id }, 'call message could not be written');
-    }
-    await calls.update(call.id, {
-      state: call.state,
-      answered_at: call.answeredAt,
-      ended_at: call.endedAt,
-      ended_by: call.endedBy,
-      end_reason: call.endReason,
-      duration_sec: durationSec,
-      message_id: messageId,
-    });
-  }
-
-  /** Whether the message is still the last, unrecalled one of the conversation (nothing was said since). */
-  async function isLastMessage(callerId: string, conversationId: string, messageId: string): Promise<boolean> {
-    const { lastMessage } = await messaging.describe({ userId: callerId, sessionId: 'server', isGuest: false }, conversationId);
-    return lastMessage?.id === messageId && lastMessage.recalledAt === null;
-  }
-
-  /**
-   * Leaves an unanswered call in the conversation without flooding it: while the fold's message is
-   * still the last one and its first call is younger than the fold window, the call is counted into
-   * that message (`missed voice call (3)`, sent as `message_updated`) instead of adding one. The fold
-   * lives in the shared cache; concurrent calls agree on its message through the clientMsgId dedupe
-   * (`call:<first call id>`), and each writer rewrites the content until it matches the count it
-   * reads after its write, so the last writer leaves the final count.
-   */
-  async function postFolded(call: Pick<CallState, 'id' | 'callerId' | 'calleeId' | 'media' | 'state'>) {
-    const conversationId = privateConversationId(call.callerId, call.calleeId);
-    const key = foldKey(call.callerId, call.calleeId);
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const raw = await cache.get(key);
-      let fold: Fold = { firstCallId: call.id, messageId: null };
-      if (raw === null) {
-        if (!(await cache.setIfAbsent(key, JSON.stringify(fold), foldMs))) continue;
-      } else {
-        const current = JSON.parse(raw) as Fold;
-        if (current.messageId !== null && !(await isLastMessage(call.callerId, conversationId, current.messageId))) {
-          // Something was said since: this call starts a new fold (a new message at the bottom).
-          if (!(await cache.compareAndSet(key, raw, JSON.stringify(fold), foldMs))) continue;
-        } else {
-          fold = current;
-        }
-      }
-      const countKey = foldCountKey(fold.firstCallId);
-      const { count } = await cache.incr(countKey, foldMs);
-      let message = await messaging.postAs(call.callerId, conversationId, {
-        type: 'call',
-        content: foldedCallSummary(call.media, call.state, count),
-        clientMsgId: `call:${fold.firstCallId}`,
-      });
-      if (fold.messageId === null) {
-        const left = await cache.ttl(key);
-        await cache.compareAndSet(key, JSON.stringify(fold), JSON.stringify({ ...fold, messageId: message.id }), left > 0 ? left : foldMs);
-      }
-      for (let round = 0; round < 10; round++) {
-        const total = Number((await cache.get(countKey)) ?? count);
-        const content = foldedCallSummary(call.media, call.state, Math.max(total, count));
-        if (message.content === content) break;
-        message = await messaging.updateServerMessage(message.id, content);
-      }
-      return message;
-    }
-    throw new AppError('CONFLICT', 'the missed-call message changed too often');
-  }
-
   /** Ends a call that is not over yet; the winner of the race runs `finished`. */
   async function finish(callId: string, change: (call: CallState) => CallState): Promise<CallState> {
-    const { after, changed } = await transition(callId, change);
+    const { after, changed } = await store.transition(callId, change);
     if (changed && isFinal(after.state)) await finished(after);
     return after;
   }
 
-  const ended = (call: CallState, state: CallStateName, by: string | null, reason: string): CallState => ({
+  const ended = (call: CallState, state: CallOutcome, by: string | null, reason: string): CallState => ({
     ...call,
     state,
     endedAt: now(),
@@ -386,7 +164,7 @@ export function createCallsService(deps: CallsServiceDeps) {
 
   /** Marks a party's device as away (its socket closed, or its process died) and starts the grace. */
   async function deviceLost(callId: string, side: Side, socketId: string): Promise<void> {
-    const { after, changed } = await transition(callId, (call) => {
+    const { after, changed } = await store.transition(callId, (call) => {
       const device = call[side];
       if (isFinal(call.state) || !device || device.socketId !== socketId) return call;
       return { ...call, [side]: { ...device, socketId: null, graceUntil: now() + graceMs } };
@@ -394,17 +172,17 @@ export function createCallsService(deps: CallsServiceDeps) {
     if (!changed) return;
     const userId = side === 'caller' ? after.callerId : after.calleeId;
     publisher.toUsers([after.callerId, after.calleeId], 'call_peer', { callId, userId, connection: 'lost' });
-    schedule(callId, graceMs, () => graceTimeout(callId, side));
+    timers.schedule(callId, graceMs, () => graceTimeout(callId, side));
   }
 
   /** Looks at every live call: deadlines that passed without their timer (its process died), dead devices. */
   async function sweep(): Promise<void> {
-    const ids = await cache.setMembers(ACTIVE_CALLS);
+    const ids = await store.activeIds();
     const t = now();
     for (const callId of ids) {
-      const current = await load(callId);
+      const current = await store.load(callId);
       if (!current || isFinal(current.call.state)) {
-        await cache.setRemove(ACTIVE_CALLS, callId);
+        await store.markInactive(callId);
         continue;
       }
       const { call } = current;
@@ -418,25 +196,6 @@ export function createCallsService(deps: CallsServiceDeps) {
         }
       }
     }
-  }
-
-  function toRecord(row: CallRow, viewerId: string, peer: CallRecord['peer']): CallRecord {
-    return {
-      id: row.id,
-      callerId: row.caller_id,
-      calleeId: row.callee_id,
-      peer,
-      direction: row.caller_id === viewerId ? 'outgoing' : 'incoming',
-      media: row.media as CallMedia,
-      state: row.state as CallStateName,
-      endReason: row.end_reason,
-      endedBy: row.ended_by,
-      startedAt: iso(Number(row.started_at)) as string,
-      answeredAt: iso(row.answered_at),
-      endedAt: iso(row.ended_at),
-      durationSec: Number(row.duration_sec ?? 0),
-      messageId: row.message_id === null ? null : String(row.message_id),
-    };
   }
 
   async function checkMayCall(actor: Actor, calleeId: string): Promise<void> {
@@ -491,28 +250,14 @@ export function createCallsService(deps: CallsServiceDeps) {
         caller: { socketId: device.socketId, sessionId: device.sessionId, nodeId: presence.nodeId, graceUntil: null },
         callee: null,
       };
-      if (!(await claimUser(actor.userId, callId))) throw new AppError('CONFLICT', 'you are already in a call');
-      const row: CallRow = {
-        id: callId,
-        caller_id: call.callerId,
-        callee_id: call.calleeId,
-        media: call.media,
-        state: 'ringing',
-        end_reason: null,
-        ended_by: null,
-        started_at: t,
-        answered_at: null,
-        ended_at: null,
-        duration_sec: null,
-        message_id: null,
-      };
+      if (!(await store.claimUser(actor.userId, callId))) throw new AppError('CONFLICT', 'you are already in a call');
 
       // Refused at once: nobody to ring (offline) or the callee is in another call (busy).
       const refuse = async (state: 'missed' | 'busy', reason: string): Promise<CallRequestResult> => {
         const over: CallState = { ...call, state, endedAt: t, endReason: reason };
         logger.info({ callId, state, reason }, 'call refused');
         try {
-          await record(over);
+          await records.complete(finalOf(over));
         } finally {
           publisher.toUsers([call.callerId, call.calleeId], 'call_state', stateEvent(over, { callerId: call.callerId, calleeId: call.calleeId, media: call.media }));
         }
@@ -526,39 +271,39 @@ export function createCallsService(deps: CallsServiceDeps) {
         // Both are read every time, so an invisible callee does not even take longer to answer for.
         const [sockets, invisible] = await Promise.all([publisher.socketsOf(call.calleeId), presence.isInvisible(call.calleeId)]);
         if (sockets.length === 0 || invisible) {
-          await releaseUser(actor.userId, callId);
-          await calls.insert(row);
+          await store.releaseUser(actor.userId, callId);
+          await records.open(call, t);
           return await refuse('missed', 'offline');
         }
-        await calls.insert(row);
+        await records.open(call, t);
         // The state exists before the callee's slot points at it: a slot without a state is reclaimable.
-        await cache.set(callKey(callId), JSON.stringify(call));
-        if (!(await claimUser(call.calleeId, callId))) {
-          await cache.del(callKey(callId));
-          await releaseUser(actor.userId, callId);
+        await store.create(call);
+        if (!(await store.claimUser(call.calleeId, callId))) {
+          await store.remove(callId);
+          await store.releaseUser(actor.userId, callId);
           return await refuse('busy', 'busy');
         }
       } catch (error) {
-        await releaseUser(actor.userId, callId).catch(() => {});
+        await store.releaseUser(actor.userId, callId).catch(() => {});
         throw error;
       }
-      await cache.setAdd(ACTIVE_CALLS, callId);
+      await store.markActive(callId);
       localDevices.set(device.socketId, { callId, side: 'caller' });
       const caller = await users.findById(actor.userId);
       const from = caller
         ? { id: caller.id, username: caller.username, nickname: caller.nickname, avatarUrl: caller.avatar_url, isGuest: Boolean(caller.is_guest) }
         : { id: actor.userId, username: '', nickname: '', avatarUrl: null, isGuest: actor.isGuest };
-      publisher.toUsers([call.calleeId], 'call_request', { callId, from, media: call.media, startedAt: iso(t) as string });
+      publisher.toUsers([call.calleeId], 'call_request', { callId, from, media: call.media, startedAt: new Date(t).toISOString() });
       publisher.toUsers([call.callerId, call.calleeId], 'call_state', stateEvent(call, { callerId: call.callerId, calleeId: call.calleeId, media: call.media }));
       logger.info({ callId, media: call.media }, 'call ringing');
-      schedule(callId, ringMs, () => ringTimeout(callId));
+      timers.schedule(callId, ringMs, () => ringTimeout(callId));
       return { callId, state: 'ringing' };
     },
 
     /** The callee answers on this device; the first device wins, the others hear `answered_elsewhere`. */
     async accept(actor: Actor, device: DeviceRef, callId: string): Promise<CallActionResult> {
       const t = now();
-      const { after, changed } = await transition(callId, (call) => {
+      const { after, changed } = await store.transition(callId, (call) => {
         const side = requireSide(call, actor);
         if (side !== 'callee') throw new AppError('FORBIDDEN', 'only the callee can accept a call');
         if (call.state === 'accepted') {
@@ -569,12 +314,12 @@ export function createCallsService(deps: CallsServiceDeps) {
         return { ...call, state: 'accepted', answeredAt: t, callee: { socketId: device.socketId, sessionId: device.sessionId, nodeId: presence.nodeId, graceUntil: null } };
       });
       if (changed) {
-        clearTimers(callId);
+        timers.clear(callId);
         localDevices.set(device.socketId, { callId, side: 'callee' });
         publisher.toUsers([after.calleeId], 'call_state', { callId, state: 'answered_elsewhere', by: after.calleeId }, { exceptSocketId: device.socketId });
         publisher.toUsers([after.callerId, after.calleeId], 'call_state', { callId, state: 'accepted', by: after.calleeId });
         logger.info({ callId }, 'call accepted');
-        await calls.markAccepted(callId, t);
+        await records.markAccepted(callId, t);
       }
       return { callId, state: after.state };
     },
@@ -623,7 +368,7 @@ export function createCallsService(deps: CallsServiceDeps) {
       event: 'webrtc_offer' | 'webrtc_answer' | 'ice_candidate',
       body: { sdp: string } | { candidate: IceCandidate },
     ): Promise<void> {
-      const current = await load(callId);
+      const current = await store.load(callId);
       if (!current) throw new AppError('NOT_FOUND', 'call not found');
       const { call } = current;
       const side = requireSide(call, actor);
@@ -641,9 +386,9 @@ export function createCallsService(deps: CallsServiceDeps) {
      * call over if it is the same session (device) as the one in the call, ending the grace.
      */
     async socketConnected(actor: Actor, socketId: string): Promise<void> {
-      const callId = await cache.get(userCallKey(actor.userId));
+      const callId = await store.callOf(actor.userId);
       if (callId === null) return;
-      const current = await load(callId);
+      const current = await store.load(callId);
       if (!current || isFinal(current.call.state)) return;
       const { call } = current;
       const side = sideOf(call, actor.userId);
@@ -656,13 +401,13 @@ export function createCallsService(deps: CallsServiceDeps) {
             callId,
             from: { id: user.id, username: user.username, nickname: user.nickname, avatarUrl: user.avatarUrl, isGuest: user.isGuest },
             media: call.media,
-            startedAt: iso(call.startedAt) as string,
+            startedAt: new Date(call.startedAt).toISOString(),
           });
         }
         return;
       }
       if (call[side]?.sessionId !== actor.sessionId) return;
-      const { after, changed } = await transition(callId, (latest) => {
+      const { after, changed } = await store.transition(callId, (latest) => {
         const device = latest[side];
         if (isFinal(latest.state) || !device || device.sessionId !== actor.sessionId || device.socketId === socketId) return latest;
         return { ...latest, [side]: { ...device, socketId, nodeId: presence.nodeId, graceUntil: null } };
@@ -676,9 +421,9 @@ export function createCallsService(deps: CallsServiceDeps) {
     /** A socket of the user closed: if it was their call device, the reconnect grace starts. */
     async socketDisconnected(actor: Actor, socketId: string): Promise<void> {
       localDevices.delete(socketId);
-      const callId = await cache.get(userCallKey(actor.userId));
+      const callId = await store.callOf(actor.userId);
       if (callId === null) return;
-      const current = await load(callId);
+      const current = await store.load(callId);
       if (!current || isFinal(current.call.state)) return;
       const side = sideOf(current.call, actor.userId);
       if (!side || current.call[side]?.socketId !== socketId) return;
@@ -686,23 +431,13 @@ export function createCallsService(deps: CallsServiceDeps) {
     },
 
     /** The caller's call history, newest first. */
-    async history(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<CallRecord>> {
-      const position = decodeTimeIdCursor(cursor);
-      const rows = await calls.page(actor.userId, position ? { startedAt: position.at, id: position.id } : undefined, limit + 1);
-      const page = rows.slice(0, limit);
-      const peerIds = [...new Set(page.map((row) => (row.caller_id === actor.userId ? row.callee_id : row.caller_id)))];
-      const peers = new Map((await users.findByIds(peerIds)).map((user) => [user.id, toUser(user)]));
-      const items = page.map((row) => toRecord(row, actor.userId, peers.get(row.caller_id === actor.userId ? row.callee_id : row.caller_id) ?? null));
-      const last = page.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.started_at), id: last.id }) : null };
+    history(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<CallRecord>> {
+      return records.history(actor, cursor, limit);
     },
 
     /** One call of the caller's. */
-    async get(actor: Actor, callId: string): Promise<CallRecord> {
-      const row = await calls.find(callId);
-      if (!row || (row.caller_id !== actor.userId && row.callee_id !== actor.userId)) throw new AppError('NOT_FOUND', 'call not found');
-      const peer = await users.findById(row.caller_id === actor.userId ? row.callee_id : row.caller_id);
-      return toRecord(row, actor.userId, peer ? toUser(peer) : null);
+    get(actor: Actor, callId: string): Promise<CallRecord> {
+      return records.get(actor, callId);
     },
 
     /** STUN servers, and TURN with a credential for this user that expires after the TTL. */
@@ -723,14 +458,15 @@ export function createCallsService(deps: CallsServiceDeps) {
      */
     async recover(): Promise<number> {
       // Older than a few seconds: a row this young may belong to a call whose state is being written.
-      const rows = await calls.unfinished(now() - 5000);
+      const rows = await records.unfinished(now() - 5000);
       let closed = 0;
       for (const row of rows) {
-        const current = await load(row.id);
+        const current = await store.load(row.id);
         if (current && !isFinal(current.call.state)) continue;
-        const over = current?.call;
+        // Here the cached state is gone or final.
+        const over = current && isFinal(current.call.state) ? { ...current.call, state: current.call.state } : undefined;
         const t = now();
-        await record({
+        await records.complete({
           id: row.id,
           callerId: row.caller_id,
           calleeId: row.callee_id,
@@ -747,7 +483,7 @@ export function createCallsService(deps: CallsServiceDeps) {
     },
 
     start(): void {
-      stopped = false;
+      timers.start();
       const interval = deps.sweepIntervalMs ?? 5000;
       sweeper = setInterval(() => {
         sweep().catch((error: unknown) => logger.warn({ err: error }, 'call sweep failed'));
@@ -765,10 +501,9 @@ export function createCallsService(deps: CallsServiceDeps) {
      * shared state, so another process ends their calls after the grace unless they reconnect there.
      */
     async stop(): Promise<void> {
-      stopped = true;
+      timers.stop();
       if (sweeper) clearInterval(sweeper);
       if (recoverer) clearInterval(recoverer);
-      for (const callId of [...timers.keys()]) clearTimers(callId);
       const devices = [...localDevices];
       localDevices.clear();
       for (const [socketId, { callId, side }] of devices) {

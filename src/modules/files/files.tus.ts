@@ -11,7 +11,7 @@ import { ERRORS, EVENTS, Metadata, Server as TusServer, type Upload } from '@tus
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, ERROR_STATUS, errorResponse } from '../../shared/errors.js';
 import type { FilesService, UploadMetadata } from './files.service.js';
 import type { FileStorage } from './files.storage.js';
 
@@ -28,9 +28,6 @@ const decided = new WeakMap<Request, { uploadId: string }>();
 const CHECKSUM_ALGORITHMS = ['sha1', 'sha256', 'md5'] as const;
 type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { sha1: 20, sha256: 32, md5: 16 };
-
-/** Status the tus checksum extension defines for a chunk whose digest does not match. */
-const CHECKSUM_MISMATCH_STATUS = 460;
 
 /** A request's `Upload-Checksum`: the digest its body must have. */
 interface ExpectedChecksum {
@@ -98,15 +95,13 @@ function webRequestOf(raw: IncomingMessage, pathname: string): Request {
   return new Request(new URL(pathname, `http://${raw.headers.host ?? 'localhost'}`), init);
 }
 
-/** A failure thrown into tus: tus sends `body` with `status_code`; the body is Parley's JSON error. */
-function jsonTusError(status_code: number, code: string, message: string): { status_code: number; body: string } {
-  return { status_code, body: JSON.stringify({ error: { code, message } }) };
-}
-
-/** A tus hook failure as Parley's JSON error. */
+/**
+ * A failure thrown into tus (from a hook or the store): tus sends `body` with `status_code`, so the
+ * client gets Parley's JSON error with the code's own status.
+ */
 function tusError(error: unknown): { status_code: number; body: string } {
   const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
-  return jsonTusError(appError.status, appError.code, appError.message);
+  return { status_code: appError.status, body: JSON.stringify(errorResponse(appError)) };
 }
 
 /**
@@ -175,7 +170,7 @@ class HashingFileStore extends FileStore {
         throw ERRORS.FILE_WRITE_ERROR;
       }
       if (hashing && hashBefore) hashing.hash = hashBefore;
-      throw jsonTusError(CHECKSUM_MISMATCH_STATUS, 'CHECKSUM_MISMATCH', `Upload-Checksum: the ${expected.algorithm} digest of the request body does not match; the chunk was discarded`);
+      throw tusError(new AppError('CHECKSUM_MISMATCH', `Upload-Checksum: the ${expected.algorithm} digest of the request body does not match; the chunk was discarded`));
     }
     const end = offset + received;
     if (hashing) hashing.offset = end;
@@ -321,7 +316,7 @@ export function tusRoutes(files: FilesService, tus: TusServer) {
       const unread = !request.raw.complete;
       if (unread) headers.connection = 'close';
       // Node knows no reason phrase for 460 ("unknown" otherwise).
-      if (response.status === CHECKSUM_MISMATCH_STATUS) reply.raw.statusMessage = 'Checksum Mismatch';
+      if (response.status === ERROR_STATUS.CHECKSUM_MISMATCH) reply.raw.statusMessage = 'Checksum Mismatch';
       reply.raw.writeHead(response.status, headers);
       reply.raw.end(body, () => {
         if (unread) request.raw.destroy();
@@ -329,7 +324,7 @@ export function tusRoutes(files: FilesService, tus: TusServer) {
     } catch (error) {
       request.log.error({ err: error }, 'tus request failed');
       if (!reply.raw.headersSent) reply.raw.writeHead(500, { 'content-type': 'application/json' });
-      reply.raw.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'internal error' } }));
+      reply.raw.end(JSON.stringify(errorResponse(new AppError('INTERNAL', 'internal error'))));
     }
   }
 

@@ -2,3 +2,4 @@ export { createMessagingRepository, type MessagingRepository } from './messaging
 export { createMessagingService, type MessagingService, type AttachmentResolver, privateConversationId } from './messaging.service.js';
 export { messagingRoutes } from './messaging.routes.js';
 export { messagingSocket } from './messaging.socket.js';
+export { encodeCallContent } from './messaging.call-content.js';

@@ -211,6 +211,8 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
         .selectAll()
         .where('conversation_id', 'in', conversationIds)
         .where('recalled_at', 'is', null)
+        // Call messages hold structured data (JSON), not words anyone wrote: never a search hit.
+        .where('type', '!=', 'call')
         .where(sql<boolean>`lower(content) like ${`%${escaped.toLowerCase()}%`} escape '!'`);
       if (beforeId !== undefined) query = query.where('id', '<', beforeId);
       return query.orderBy('id', 'desc').limit(limit).execute();

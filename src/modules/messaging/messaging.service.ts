@@ -1,3 +1,4 @@
+import { callSummaryText } from '../../contract/calls.text.js';
 import type { SyncResult } from '../../contract/events.js';
 import { type Attachment, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
@@ -9,6 +10,7 @@ import { decodeCursor, decodeTimeIdCursor, encodeCursor, encodeTimeIdCursor, typ
 import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
+import { decodeCallContent } from './messaging.call-content.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
 
@@ -125,7 +127,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     const recalled = row.recalled_at !== null;
     const grouped = new Map<string, string[]>();
     for (const reaction of reactionRows) grouped.set(reaction.emoji, [...(grouped.get(reaction.emoji) ?? []), reaction.user_id]);
-    return {
+    const message: Message = {
       id: String(row.id),
       conversationId: row.conversation_id,
       senderId: row.sender_id,
@@ -139,6 +141,14 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       editedAt: iso(row.edited_at),
       recalledAt: iso(row.recalled_at),
     };
+    if (row.type === 'call' && !recalled) {
+      const call = decodeCallContent(row.content, row.client_msg_id);
+      if (call) {
+        message.call = call;
+        message.content = callSummaryText(call);
+      }
+    }
+    return message;
   }
 
   /**

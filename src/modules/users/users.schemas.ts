@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { User } from '../../contract/users.js';
 
 /** 3-32 letters of any script (with their combining marks), digits, `_`, `.` and `-`. */
 export const Username = Type.String({
@@ -14,18 +15,8 @@ export const Email = Type.String({ format: 'email', maxLength: 254 });
 export const IsoTime = Type.String({ format: 'date-time' });
 export const Id = Type.String({ minLength: 1, maxLength: 64 });
 
-export const User = Type.Object(
-  {
-    id: Type.String(),
-    username: Type.String(),
-    nickname: Type.String(),
-    avatarUrl: Type.Union([Type.String(), Type.Null()]),
-    isGuest: Type.Boolean(),
-    bio: Type.String(),
-    createdAt: IsoTime,
-  },
-);
-export type User = Static<typeof User>;
+/** Declared once in the contract, which the SDK shares. */
+export { User };
 
 const Gender = Type.Union([Type.Literal('male'), Type.Literal('female'), Type.Literal('other'), Type.Literal('unspecified')]);
 const AllowMessagesFrom = Type.Union([Type.Literal('everyone'), Type.Literal('friends')], {

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERROR_STATUS, type ErrorCode, type FieldProblem } from '../../shared/errors.js';
+import { AppError, ERROR_STATUS, type ErrorCode, errorResponse, type FieldProblem } from '../../shared/errors.js';
 
 const CODE_BY_STATUS = new Map<number, ErrorCode>(
   Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
@@ -88,14 +88,10 @@ export function toAppError(error: unknown): AppError {
 
 function send(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfterSec !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSec))));
-  const body: { error: { code: string; message: string; details?: unknown } } = {
-    error: { code: error.code, message: error.message },
-  };
-  if (error.details !== undefined) body.error.details = error.details;
-  return reply.status(error.status).send(body);
+  return reply.status(error.status).send(errorResponse(error));
 }
 
-/** One place maps every failure to API.md's error format: `{error: {code, message, details?}}`. */
+/** One place maps every failure to the error format of docs/api.md: `{error: {code, message, details?}}`. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const appError = toAppError(error);

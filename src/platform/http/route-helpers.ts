@@ -1,9 +1,10 @@
 import Type, { type TSchema } from 'typebox';
+import { ERROR_CODES } from '../../contract/errors.js';
 
-/** The error body of API.md, for OpenAPI. */
+/** The error body of docs/api.md (Errors), for OpenAPI: `code` lists every code the server sends. */
 export const ErrorBody = Type.Object({
   error: Type.Object({
-    code: Type.String(),
+    code: Type.Enum([...ERROR_CODES], { description: 'stable error code (docs/api.md, Errors)' }),
     message: Type.String(),
     details: Type.Optional(Type.Unknown()),
   }),

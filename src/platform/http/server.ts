@@ -11,7 +11,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Actor, RequestOrigin } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, errorResponse } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
 import { type Logger, scrubUrl } from '../logger.js';
 import { registerErrorHandling } from './errors.js';
@@ -78,13 +78,14 @@ function nestingDepth(body: Buffer): number {
  */
 function refuseBrokenRequest(error: Error & { code?: string }, socket: import('node:net').Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message] =
+  const refusal =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? [431, 'HEADERS_TOO_LARGE', `request headers exceed ${MAX_HEADER_BYTES} bytes`]
+      ? new AppError('HEADERS_TOO_LARGE', `request headers exceed ${MAX_HEADER_BYTES} bytes`)
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
-        : [400, 'VALIDATION_FAILED', 'malformed HTTP request'];
-  const body = JSON.stringify({ error: { code, message } });
+        ? new AppError('REQUEST_TIMEOUT', 'the request was not received in time')
+        : new AppError('VALIDATION_FAILED', 'malformed HTTP request');
+  const { status } = refusal;
+  const body = JSON.stringify(errorResponse(refusal));
   if (socket.writable) {
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
   }
@@ -111,7 +112,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     // URLs the router refuses itself (malformed escapes, a path parameter over 100 characters).
     frameworkErrors: (error, _request, reply) => {
       const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'malformed URL';
-      void (reply as unknown as FastifyReply).status(400).send({ error: { code: 'VALIDATION_FAILED', message } });
+      void (reply as unknown as FastifyReply).status(400).send(errorResponse(new AppError('VALIDATION_FAILED', message)));
     },
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,

@@ -88,18 +88,18 @@ export function createGateway(options: GatewayOptions): Gateway {
   };
 
   io.use(async (socket, next) => {
-    if (shuttingDown) return next(new Error('UNAVAILABLE'));
+    if (shuttingDown) return next(HandshakeRefusal.of('UNAVAILABLE', 'the server is shutting down; reconnect'));
     let admitted: string | undefined;
     try {
       // Counted before anything else, so floods of bad or missing tokens are limited too.
       await withinLimit(limiter.checkIp(clientAddress(socket, options.trustProxy)));
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-      if (typeof token !== 'string' || token.length === 0) return next(new Error('UNAUTHORIZED'));
+      if (typeof token !== 'string' || token.length === 0) return next(HandshakeRefusal.of('UNAUTHORIZED', 'auth.token is required'));
       let authenticated: Awaited<ReturnType<GatewayOptions['authenticate']>>;
       try {
         authenticated = await options.authenticate(token);
       } catch {
-        return next(new Error('UNAUTHORIZED'));
+        return next(HandshakeRefusal.of('UNAUTHORIZED', 'the access token is invalid or expired'));
       }
       const { actor, expiresAt } = authenticated;
       await withinLimit(limiter.checkUser(actor.userId));
@@ -115,7 +115,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     } catch (error) {
       if (admitted !== undefined) trackWork(socket, limiter.release(admitted, socket.id).catch(() => {}));
       if (error instanceof HandshakeRefusal) return next(error);
-      next(new Error('UNAUTHORIZED'));
+      next(HandshakeRefusal.of('UNAUTHORIZED', 'the connection could not be authenticated'));
     }
   });
 

@@ -1,9 +1,10 @@
-import type { TSchema } from 'typebox';
+import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { Socket } from 'socket.io';
-import type { Ack, ErrorBody } from '../../contract/errors.js';
+import type { Ack } from '../../contract/errors.js';
+import type { ClientToServerEvents } from '../../contract/events.js';
 import type { Actor } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, errorBody } from '../../shared/errors.js';
 import type { Logger } from '../logger.js';
 import { toAppError } from '../http/errors.js';
 
@@ -17,12 +18,6 @@ export interface SocketData {
 export interface HandlerContext {
   actor: Actor;
   socket: Socket;
-}
-
-function errorBody(error: AppError): ErrorBody {
-  const body: ErrorBody = { code: error.code, message: error.message };
-  if (error.details !== undefined) body.details = error.details;
-  return body;
 }
 
 const validators = new WeakMap<TSchema, ReturnType<typeof Compile>>();
@@ -96,23 +91,35 @@ function compiled(schema: TSchema): ReturnType<typeof Compile> {
   return validator;
 }
 
+/** A client event of the contract (`ClientToServerEvents`). */
+export type ClientEvent = keyof ClientToServerEvents;
+/** The payload a client sends with event `E`. */
+export type EventPayload<E extends ClientEvent> = Parameters<ClientToServerEvents[E]>[0];
+/** The `data` of a successful ack of event `E`. */
+export type EventResult<E extends ClientEvent> = Parameters<ClientToServerEvents[E]>[1] extends (response: Ack<infer R>) => void ? R : never;
+
 /**
  * Registers a client event: checks the token is still valid, validates the payload against its
  * schema, runs the handler and answers the ack with `{ok, data}` or `{ok: false, error}`. A thrown
  * error never escapes: unknown ones become INTERNAL and an error log line.
+ *
+ * The event name comes from the contract's `ClientToServerEvents`, so a misspelt event does not
+ * compile; the schema must validate that event's payload type and the handler must resolve to its
+ * ack type.
  */
-export function onEvent<S extends TSchema, R>(
+export function onEvent<E extends ClientEvent, S extends TSchema>(
   socket: Socket,
-  event: string,
-  schema: S,
+  event: E,
+  schema: S & (Static<S> extends EventPayload<E> ? unknown : never),
   log: Logger,
-  handler: (payload: import('typebox').Static<S>, context: HandlerContext) => Promise<R>,
+  handler: (payload: EventPayload<E>, context: HandlerContext) => Promise<EventResult<E>>,
 ): void {
   const validator = compiled(schema);
   eventSchemas.set(event, schema);
-  socket.on(event, async (...args: unknown[]) => {
+  // Registered under a plain string: Socket.IO's typing of `on` cannot resolve a generic event name.
+  socket.on(event as string, async (...args: unknown[]) => {
     const last = args.at(-1);
-    const ack = typeof last === 'function' ? (last as (response: Ack<R>) => void) : () => {};
+    const ack = typeof last === 'function' ? (last as (response: Ack<EventResult<E>>) => void) : () => {};
     const payload = args[0];
     const data = socket.data as SocketData;
     try {
@@ -129,7 +136,7 @@ export function onEvent<S extends TSchema, R>(
         const message = first?.schemaPath.endsWith('/additionalProperties') ? 'is not a known field' : (first?.message ?? 'is invalid');
         throw new AppError('VALIDATION_FAILED', `${field}: ${message}`, [{ field, message }]);
       }
-      const work = handler(payload as import('typebox').Static<S>, { actor: data.actor, socket });
+      const work = handler(payload as EventPayload<E>, { actor: data.actor, socket });
       const set = running.get(socket.nsp.server) ?? new Set<Promise<unknown>>();
       running.set(socket.nsp.server, set);
       set.add(work);

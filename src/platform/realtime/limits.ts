@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'socket.io';
-import type { Ack, ErrorBody } from '../../contract/errors.js';
+import type { Ack, ErrorBody, ErrorCode } from '../../contract/errors.js';
+import { AppError, errorBody } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
 
 /** A refill rate and the most a client may spend at once. */
@@ -59,7 +60,7 @@ export class TokenBucket {
 }
 
 function rateLimited(message: string, retryAfterMs: number): ErrorBody {
-  return { code: 'RATE_LIMITED', message, details: { retryAfterMs } };
+  return errorBody(new AppError('RATE_LIMITED', message, { retryAfterMs }));
 }
 
 /**
@@ -102,6 +103,11 @@ export function limitEvents(socket: Socket, limits: Pick<SocketLimits, 'events' 
 export class HandshakeRefusal extends Error {
   constructor(readonly data: ErrorBody) {
     super(data.code);
+  }
+
+  /** A refusal with this code (the `connect_error` message) and a human-readable explanation. */
+  static of(code: ErrorCode, message: string): HandshakeRefusal {
+    return new HandshakeRefusal(errorBody(new AppError(code, message)));
   }
 }
 
