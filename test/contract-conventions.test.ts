@@ -147,6 +147,12 @@ describe(`contract conventions (${storageLabel})`, () => {
       }
     });
 
+    it('refuses an unknown query parameter on the HEAD twin of a GET route too', async () => {
+      const user = await newUser(t.api);
+      expect((await t.api('HEAD', '/users/me?colour=blue', { token: user.accessToken })).status).toBe(400);
+      expect((await t.api('HEAD', '/users/me', { token: user.accessToken })).status).toBe(200);
+    });
+
     it('refuses a misplaced profile object on PATCH /users/me instead of answering 200', async () => {
       const user = await newUser(t.api);
       const res = await t.api('PATCH', '/users/me', { token: user.accessToken, body: { profile: { location: 'Paris' } } });
