@@ -129,7 +129,7 @@ async function startWorkers(url: string, clients: ClientSpec[], procs: number): 
   const workers = Array.from({ length: procs }, () => forkWorker(benchFile('fanout-client.js')));
   const shares = workers.map((_, w) => clients.filter((_, i) => i % procs === w));
   const answers = workers.map((worker) => nextMessage(worker, 'connected', 120_000));
-  workers.forEach((worker, w) => tell(worker, { type: 'connect', url, clients: shares[w] as ClientSpec[], concurrency: 50 }));
+  for (const [w, worker] of workers.entries()) tell(worker, { type: 'connect', url, clients: shares[w] as ClientSpec[], concurrency: 50 });
   const connected = await Promise.all(answers);
   const failed = connected.reduce((sum, answer) => sum + answer.failed, 0);
   if (failed > 0) throw new Error(`${failed} of ${clients.length} clients failed to connect: ${connected.find((a) => a.firstError)?.firstError}`);

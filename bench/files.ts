@@ -111,11 +111,11 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
       flushDirtyPages();
       const cpuBefore = server ? cpuSeconds(server.pid) : 0;
       const ms = await transfer();
-      if (server) (cpu[server.kind] ??= []).push((cpuSeconds(server.pid) - cpuBefore) / (size / (1024 * MiB)));
+      if (server) cpu[server.kind] = [...(cpu[server.kind] ?? []), (cpuSeconds(server.pid) - cpuBefore) / (size / (1024 * MiB))];
       const syncStarted = performance.now();
       flushDirtyPages();
       rates[name].push(mbps(size, ms));
-      (onDisk[name] ??= []).push(mbps(size, ms + performance.now() - syncStarted));
+      onDisk[name] = [...(onDisk[name] ?? []), mbps(size, ms + performance.now() - syncStarted)];
       if (existsSync(target) && statSync(target).size !== size) throw new Error(`a transfer wrote ${statSync(target).size} of ${size} bytes`);
     };
     let afterUpload = { rss: 0, hwm: 0 };

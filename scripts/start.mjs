@@ -3,4 +3,6 @@ import { ensureBuild, ensureWebBuild } from './ensure-build.mjs';
 
 ensureBuild();
 ensureWebBuild();
-await import('../dist/src/main.js');
+// Named through a variable: the type-check of scripts/ runs before anything is built.
+const main = '../dist/src/main.js';
+await import(main);

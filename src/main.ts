@@ -1,12 +1,12 @@
 import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
 
 async function main(): Promise<void> {
   // Everything the server writes (database, WAL, uploads, thumbnails, avatars, logs, backups) is
   // private to its user: one mask here covers every writer, including libraries that create their
   // own files (SQLite, tus, the log rotator), where passing modes one by one would miss some.
   process.umask(0o077);
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {

@@ -119,7 +119,7 @@ describe('calls across two server processes sharing MariaDB and Redis', () => {
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(1);
     expect(lost[0]?.reason).toBeInstanceOf(ParleyError);
-    expect((lost[0]?.reason as ParleyError).code).toBe('CONFLICT');
+    expect((lost[0] as PromiseRejectedResult).reason.code).toBe('CONFLICT');
     await (alice.devices[0] as Device).emit('call_hangup', { callId });
   });
 

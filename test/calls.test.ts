@@ -62,11 +62,6 @@ describe(`calls (${storageLabel})`, () => {
     return client as ParleyClient & { socket: ParleySocket };
   }
 
-  async function befriend(a: Person, b: Person): Promise<void> {
-    const request = await a.client.request<{ id: string }>('POST', '/friend-requests', { toUserId: b.id });
-    await b.client.request('POST', `/friend-requests/${request.id}/accept`);
-  }
-
   async function callsOf(client: ParleyClient, query = ''): Promise<Page<CallRecord>> {
     return client.request<Page<CallRecord>>('GET', `/calls${query}`);
   }

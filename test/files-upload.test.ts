@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FileTransferEvent, ParleySocket } from '../src/client/index.js';
+import type { ParleySocket } from '../src/client/index.js';
 import { bodyOf, download, MiB, randomData, sha256, statusOf, tusUpload } from './support/files.js';
 import { apiClient, newUser } from './support/http.js';
 import { collect, connectedUser, nextEvent, secondDevice } from './support/realtime.js';

@@ -117,7 +117,7 @@ function casesFor(operation: Operation): fc.Arbitrary<Case> {
 describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
   let env: TestEnvironment;
   let server: TestServer;
-  let operations: Operation[] = [];
+  const operations: Operation[] = [];
   let totalCases = 0;
 
   beforeAll(async () => {

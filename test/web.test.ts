@@ -175,6 +175,49 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     }
   });
 
+  it('shows a group invitation from a stranger under Contacts with a badge, in Chinese on a phone; accepting opens the group chat, declining removes it', async () => {
+    const stranger = await connectedUser(suite.server.url);
+    const invitee = await registerClient(suite.server.url);
+    try {
+      const { page, errors } = await openPage({ width: 390, height: 844, locale: 'zh-CN' });
+      await page.getByLabel('用户名').fill(invitee.username);
+      await page.getByLabel('密码').fill(invitee.password);
+      await page.getByRole('button', { name: '登录', exact: true }).click();
+      await page.getByRole('heading', { name: '会话' }).first().waitFor();
+
+      // Not friends: creating a group with the invitee invites them; it arrives live.
+      const weekend = await stranger.client.request<{ conversationId: string; invited: unknown[] }>('POST', '/groups', { name: '周末徒步', memberIds: [invitee.id] });
+      expect(weekend.invited).toHaveLength(1);
+      const contacts = page.getByRole('navigation').getByRole('link', { name: /联系人/ });
+      await contacts.getByText('1', { exact: true }).waitFor();
+      await contacts.click();
+      const invitations = page.getByTestId('group-invitations');
+      await invitations.getByText('周末徒步').waitFor();
+      await invitations.getByText(`${stranger.username} 邀请你加入 · 1 位成员`).waitFor();
+      // For a person to look at (SCREENSHOT_DIR=…): the run itself leaves the tree clean.
+      if (process.env.SCREENSHOT_DIR) await page.screenshot({ path: path.join(process.env.SCREENSHOT_DIR, 'web-group-invitation-zh-phone.png') });
+
+      await invitations.getByRole('button', { name: '接受' }).click();
+      // Accepting opens the group's chat, and the invitation is gone.
+      await page.waitForURL(`**/chats/${encodeURIComponent(weekend.conversationId)}`);
+      await page.getByRole('heading', { name: '周末徒步' }).first().waitFor();
+      expect((await stranger.client.request<{ items: unknown[] }>('GET', `/groups/${weekend.conversationId.slice(2)}/members`)).items).toHaveLength(2);
+
+      // A second invitation, declined: it leaves the list and the invitee never joins.
+      const chess = await stranger.client.request<{ id: string }>('POST', '/groups', { name: '象棋社', memberIds: [invitee.id] });
+      // On a phone an open chat fills the screen: back to the lists first.
+      await page.getByRole('button', { name: '返回' }).first().click();
+      await contacts.click();
+      await invitations.getByText('象棋社').waitFor();
+      await invitations.getByRole('button', { name: '谢绝' }).click();
+      await invitations.waitFor({ state: 'detached' });
+      expect((await stranger.client.request<{ items: unknown[] }>('GET', `/groups/${chess.id}/members`)).items).toHaveLength(1);
+      expect(errors).toEqual([]);
+    } finally {
+      stranger.client.disconnect();
+    }
+  });
+
   it('lets a guest upgrade to a full account and stay signed in across a reload', async () => {
     const { page, errors } = await openPage({ width: 390, height: 844 });
     await page.getByRole('button', { name: 'Continue as guest' }).click();

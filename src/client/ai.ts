@@ -3,8 +3,8 @@
  * cannot POST or send an Authorization header). Socket users can emit `ai_chat` instead.
  */
 import type { AiMessage, AiUsage } from '../contract/ai.js';
-import type { ParleyClient } from './index.js';
-import { ParleyError } from './index.js';
+import type { ParleyClient } from './core.js';
+import { ParleyError } from './core.js';
 
 export interface AiStreamHandlers {
   /** The question is stored; `messageId` is the reply being written. */

@@ -9,7 +9,7 @@ import type { FileRecord } from '../contract/events.js';
 import type { Message } from '../contract/messages.js';
 import type { FriendRequest, User } from '../contract/users.js';
 import type { GroupInvitation } from '../contract/groups.js';
-import type { ParleyClient, Tokens } from './index.js';
+import type { ParleyClient, Tokens } from './core.js';
 
 export type { FriendRequest, User } from '../contract/users.js';
 

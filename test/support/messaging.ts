@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { type Attachment, type Message, type MessageType, ParleyClient, ParleyError, type ParleySocket } from '../../src/client/index.js';
+import { type Attachment, type Message, type MessageType, type ParleyClient, ParleyError, type ParleySocket } from '../../src/client/index.js';
 import { collect, type ConnectedUser, connectedUser, secondDevice } from './realtime.js';
 
 /** The fields every stored message carries, on acks, REST results, events and history alike. */

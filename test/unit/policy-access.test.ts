@@ -48,11 +48,12 @@ describe('access policy', () => {
     expect(await policy.mayReadFile('carol', attachment, async () => ['d.x.y', 'g.g1'])).toBe(false);
   });
 
-  it('gives uploads to their uploader, calls to their two parties and AI conversations to their owner', () => {
+  it('gives uploads to their uploader, calls to their two parties, AI conversations to their owner and invitations to their invitee', () => {
     expect(policy.isUploader('a', { uploader_id: 'a' })).toBe(true);
     expect(policy.isUploader('b', { uploader_id: 'a' })).toBe(false);
     const call = { caller_id: 'a', callee_id: 'b' };
     expect([policy.isCallParty('a', call), policy.isCallParty('b', call), policy.isCallParty('c', call)]).toEqual([true, true, false]);
     expect([policy.ownsAiConversation('a', { user_id: 'a' }), policy.ownsAiConversation('b', { user_id: 'a' })]).toEqual([true, false]);
+    expect([policy.isInvitee('a', { invitee_id: 'a' }), policy.isInvitee('b', { invitee_id: 'a' })]).toEqual([true, false]);
   });
 });

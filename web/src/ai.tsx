@@ -4,7 +4,7 @@
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AiConversation, AiMessage, AiModel, Message, ParleySocket } from '../../src/client/index.js';
-import { useAction } from './app.js';
+import { useAction } from './ui.js';
 import { t } from './i18n.js';
 import { api, client, getState, navigate, onSocket, sendMessage, showError, update, useStore } from './store.js';
 
@@ -131,7 +131,7 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
           </select>
         </label>
       </div>
-      <div class="messages" ref={scroller} tabIndex={0} aria-label={t('assistant')} aria-live="polite">
+      <div class="messages" ref={scroller} tabIndex={0} role="region" aria-label={t('assistant')} aria-live="polite">
         <ul class="msg-list" data-testid="ai-messages">
           {messages.map((m) => (
             <li class={`msg ${m.role === 'user' ? 'mine' : ''}`} data-role={m.role} data-status={m.status}>

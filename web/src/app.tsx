@@ -4,56 +4,10 @@ import { AssistantPage } from './ai.js';
 import { CallOverlay } from './calls.js';
 import { ChatList, ConversationView } from './chat.js';
 import { Contacts, GroupInfo, NewGroup } from './contacts.js';
-import { language, setLanguage, t } from './i18n.js';
+import { t } from './i18n.js';
 import { MePage } from './me.js';
-import { client, navigate, showError, signedIn, update, useStore } from './store.js';
-
-/** Initials or the avatar picture; `status` adds a presence dot. */
-export function Avatar(props: { name: string; url?: string | null; status?: 'online' | 'away' | 'offline' | undefined; size?: number }) {
-  const size = props.size ?? 40;
-  return (
-    <span class="avatar" style={{ width: `${size}px`, height: `${size}px`, fontSize: `${size * 0.42}px` }} aria-hidden="true">
-      {props.url ? <img src={props.url} alt="" width={size} height={size} /> : [...props.name][0]?.toUpperCase()}
-      {props.status && <span class={`dot ${props.status}`} data-status={props.status} />}
-    </span>
-  );
-}
-
-export function LanguageSwitch() {
-  const lang = language();
-  return (
-    <label class="lang">
-      <span class="sr-only">{t('language')}</span>
-      <select
-        value={lang}
-        onChange={(event) => {
-          setLanguage((event.currentTarget as HTMLSelectElement).value === 'zh' ? 'zh' : 'en');
-          update({});
-        }}
-      >
-        <option value="en">English</option>
-        <option value="zh">简体中文</option>
-      </select>
-    </label>
-  );
-}
-
-/** Runs an async action with a busy flag; failures show in the toast. */
-export function useAction() {
-  const [pending, setPending] = useState(0);
-  // Actions may overlap (change a role, then mute at once); forms disable their submit button while busy.
-  const run = async (action: () => Promise<unknown>) => {
-    setPending((n) => n + 1);
-    try {
-      await action();
-    } catch (error) {
-      showError(error);
-    } finally {
-      setPending((n) => n - 1);
-    }
-  };
-  return { busy: pending > 0, run };
-}
+import { client, navigate, signedIn, update, useStore } from './store.js';
+import { LanguageSwitch, useAction } from './ui.js';
 
 function AuthScreen() {
   const [mode, setMode] = useState<'login' | 'signup'>('login');
@@ -123,7 +77,7 @@ function AuthScreen() {
 
 function TabBar({ route }: { route: string }) {
   const unread = useStore().conversations.reduce((sum, c) => sum + c.unreadCount, 0);
-  const incoming = useStore().incoming.length;
+  const incoming = useStore().incoming.length + useStore().invitations.length;
   const tabs = [
     { path: '/chats', label: t('chats'), badge: unread },
     { path: '/contacts', label: t('contacts'), badge: incoming },

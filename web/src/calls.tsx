@@ -4,7 +4,7 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import type { CallMedia, IceCandidate, ParleySocket } from '../../src/client/index.js';
-import { Avatar } from './app.js';
+import { Avatar } from './ui.js';
 import { type StringKey, t } from './i18n.js';
 import { api, type CallView, client, getState, onSocket, showError, update, useStore } from './store.js';
 

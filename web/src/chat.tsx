@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
-import { Avatar, useAction } from './app.js';
+import { Avatar, useAction } from './ui.js';
 import { SmartReplies } from './ai.js';
 import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
@@ -81,7 +81,7 @@ export function ChatList() {
                   <span class="row-bottom">
                     <span class="preview muted">{preview(c.lastMessage)}</span>
                     {c.unreadCount > 0 && (
-                      <span class="badge" aria-label={`${c.unreadCount} unread`}>
+                      <span class="badge" role="img" aria-label={`${c.unreadCount} unread`}>
                         {c.unreadCount > 99 ? '99+' : c.unreadCount}
                       </span>
                     )}
@@ -348,7 +348,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
           </button>
         )}
       </header>
-      <div class="messages" ref={scroller} onScroll={onScroll} tabIndex={0} aria-label={t('chats')}>
+      <div class="messages" ref={scroller} onScroll={onScroll} tabIndex={0} role="region" aria-label={t('chats')}>
         <p class="small muted center">{list?.loading ? t('loadingOlder') : list && list.nextCursor === null ? t('startOfChat') : ''}</p>
         <ul class="msg-list" data-testid="messages">
           {items.map((message, index) => (

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
-import { Avatar, useAction } from './app.js';
+import { Avatar, useAction } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { api, loadContacts, loadConversations, navigate, openPrivateChat, rememberUsers, showError, useStore } from './store.js';
 
@@ -111,6 +111,40 @@ export function Contacts() {
                   {t('reject')}
                 </button>
               </UserRow>
+            ))}
+          </ul>
+        </>
+      )}
+      {s.invitations.length > 0 && (
+        <>
+          <h3 class="pad">{t('groupInvitations')}</h3>
+          <ul class="rows" data-testid="group-invitations">
+            {s.invitations.map((invitation) => (
+              <li class="row static" data-invitation={invitation.id}>
+                <Avatar name={invitation.group.name} />
+                <span class="row-main">
+                  <span class="name">{invitation.group.name}</span>
+                  <span class="small muted">{t('invitedBy', { name: displayName(invitation.inviter), n: invitation.group.memberCount })}</span>
+                </span>
+                <span class="row-actions">
+                  <button
+                    type="button"
+                    class="primary"
+                    onClick={() =>
+                      void run(async () => {
+                        const group = await api.groups.acceptInvitation(invitation.id);
+                        await Promise.all([loadContacts(), loadConversations()]);
+                        navigate(`/chats/${encodeURIComponent(group.conversationId)}`);
+                      })
+                    }
+                  >
+                    {t('accept')}
+                  </button>
+                  <button type="button" onClick={() => void run(async () => (await api.groups.declineInvitation(invitation.id), await loadContacts()))}>
+                    {t('decline')}
+                  </button>
+                </span>
+              </li>
             ))}
           </ul>
         </>

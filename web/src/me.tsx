@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { LoginLog, Session } from '../../src/client/index.js';
-import { Avatar, LanguageSwitch, useAction } from './app.js';
+import { Avatar, LanguageSwitch, useAction } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { api, logout, rememberUsers, showError, update, upgradeGuest, useStore } from './store.js';
 

@@ -9,6 +9,7 @@ import {
   type Conversation,
   type Friend,
   type FriendRequest,
+  type GroupInvitation,
   type Me,
   type Message,
   type MessageType,
@@ -38,6 +39,8 @@ export interface State {
   friends: Friend[];
   incoming: FriendRequest[];
   outgoing: FriendRequest[];
+  /** Pending invitations into groups (someone who is not a friend added me: I join by accepting). */
+  invitations: GroupInvitation[];
   presence: Record<string, 'online' | 'away' | 'offline'>;
   users: Record<string, User>;
   messages: Record<string, MessageList>;
@@ -73,6 +76,7 @@ let state: State = {
   friends: [],
   incoming: [],
   outgoing: [],
+  invitations: [],
   presence: {},
   users: {},
   messages: {},
@@ -222,8 +226,10 @@ async function start(): Promise<void> {
   rememberUsers([me]);
   update({ me, booting: false });
   if (state.route === '/' || state.route === '/login') navigate('/chats', true);
-  await Promise.all([loadConversations(), loadContacts()]);
+  // Live first, then load: what changes once the socket is up arrives as an event, what changed
+  // before is in the lists, so nothing (an invitation, a friend request) falls between the two.
   await connectSocket();
+  await Promise.all([loadConversations(), loadContacts()]);
 }
 
 export async function boot(): Promise<void> {
@@ -261,7 +267,7 @@ export async function upgradeGuest(input: { username: string; password: string }
 export async function signedOut(): Promise<void> {
   client.disconnect();
   client.forget();
-  update({ me: null, conversations: [], friends: [], incoming: [], outgoing: [], messages: {}, readBy: {}, typing: {}, connected: false, call: null, aiMessages: {} });
+  update({ me: null, conversations: [], friends: [], incoming: [], outgoing: [], invitations: [], messages: {}, readBy: {}, typing: {}, connected: false, call: null, aiMessages: {} });
   navigate('/login', true);
 }
 
@@ -287,11 +293,16 @@ export async function loadConversations(): Promise<void> {
 }
 
 export async function loadContacts(): Promise<void> {
-  const [friends, incoming, outgoing] = await Promise.all([api.friends.list(), api.friends.requests('incoming'), api.friends.requests('outgoing')]);
+  const [friends, incoming, outgoing, invitations] = await Promise.all([
+    api.friends.list(),
+    api.friends.requests('incoming'),
+    api.friends.requests('outgoing'),
+    api.groups.invitations(undefined, 200),
+  ]);
   rememberUsers(friends.items.map((f) => f.user));
   const presence = { ...state.presence };
   for (const friend of friends.items) presence[friend.user.id] = friend.presence.status;
-  update({ friends: friends.items, incoming: incoming.items, outgoing: outgoing.items, presence });
+  update({ friends: friends.items, incoming: incoming.items, outgoing: outgoing.items, invitations: invitations.items, presence });
 }
 
 const activity = (c: Conversation): string => c.lastMessage?.createdAt ?? c.updatedAt;
@@ -394,8 +405,10 @@ async function connectSocket(): Promise<void> {
   update({ connected: true });
   socket.on('connect', () => {
     update({ connected: true });
-    // Back after a drop: catch up the list and the open conversation.
+    // Back after a drop: catch up the list, the requests and invitations that came meanwhile, and
+    // the open conversation. (Registered after the first connect: this runs on reconnects only.)
     void loadConversations().catch(() => {});
+    void loadContacts().catch(() => {});
     const open = openConversationId();
     const last = open ? state.messages[open]?.items.at(-1) : undefined;
     if (open && last) {
@@ -439,6 +452,8 @@ async function connectSocket(): Promise<void> {
   socket.on('session_revoked', () => void signedOut());
   socket.on('friend_request', () => void loadContacts().catch(() => {}));
   socket.on('friend_removed', () => void loadContacts().catch(() => {}));
+  // A new invitation, or one answered on another device (accepting it adds a conversation).
+  socket.on('group_invitation', () => void Promise.all([loadContacts(), loadConversations()]).catch(() => {}));
   for (const hook of socketHooks) hook(socket);
   clearInterval(typingTimer);
   typingTimer = setInterval(() => {

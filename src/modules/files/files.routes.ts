@@ -40,7 +40,7 @@ function parseRange(header: string | undefined, size: number): Range | null | un
 
 /** An If-None-Match list holds the ETag (or `*`). */
 const matchesEtag = (header: string | undefined, etag: string) =>
-  header !== undefined && header.split(',').some((tag) => {
+  header?.split(',').some((tag) => {
     const value = tag.trim().replace(/^W\//, '');
     return value === '*' || value === etag;
   });

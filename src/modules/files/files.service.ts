@@ -326,7 +326,7 @@ export function createFilesService(deps: FilesServiceDeps) {
       const resolved: Attachment[] = [];
       for (const given of attachments) {
         const row = UPLOAD_ID.test(given.fileId) ? await files.findFile(given.fileId) : undefined;
-        if (!row || row.purpose !== 'attachment' || !(await deps.policy.mayReadFile(actor.userId, row, () => files.linkedConversations(row.id)))) {
+        if (row?.purpose !== 'attachment' || !(await deps.policy.mayReadFile(actor.userId, row, () => files.linkedConversations(row.id)))) {
           throw new AppError('NOT_FOUND', `file ${given.fileId} not found`, [{ field: 'attachments', message: `unknown file ${given.fileId}` }]);
         }
         const attachment: Attachment = { fileId: row.id, filename: row.filename, contentType: row.content_type, size: row.size };

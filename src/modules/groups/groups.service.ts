@@ -157,6 +157,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     cache: deps.cache,
     clock,
     limits: { ...deps.invitationLimits, maxMembers: MAX_GROUP_MEMBERS },
+    policy: deps.policy,
     joined,
   });
 

@@ -9,6 +9,7 @@ import { toUser, type UsersRepository } from '../users/index.js';
 import type { GroupRow, GroupsRepository } from './groups.repository.js';
 import type { GroupInvitation } from './groups.schemas.js';
 import type { InvitationRow, InvitationsRepository } from './invitations.repository.js';
+import type { AccessPolicy } from '../policy/index.js';
 
 export interface InvitationLimits {
   /** New invitations one user may send per hour (an abuse limit: invitations reach other people). */
@@ -27,6 +28,8 @@ export interface InvitationsDeps {
   cache: Cache;
   clock: Clock;
   limits: InvitationLimits;
+  /** Whose invitation is whose (the policy module). */
+  policy: Pick<AccessPolicy, 'isInvitee'>;
   /** The invitee just became a member: rooms, membership events and caches are the group module's. */
   joined(groupId: string, userId: string): void;
 }
@@ -77,7 +80,7 @@ export function createInvitationsService(deps: InvitationsDeps) {
   /** The invitee's own invitation, or NOT_FOUND (anyone else's looks like one that does not exist). */
   async function requireOwn(actor: Actor, id: string): Promise<InvitationRow> {
     const row = await invitations.find(id);
-    if (!row || row.invitee_id !== actor.userId) throw new AppError('NOT_FOUND', 'invitation not found');
+    if (!row || !deps.policy.isInvitee(actor.userId, row)) throw new AppError('NOT_FOUND', 'invitation not found');
     if (row.state !== 'pending') throw new AppError('CONFLICT', 'this invitation was already answered');
     return row;
   }

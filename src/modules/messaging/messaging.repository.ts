@@ -1,16 +1,14 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { ConversationsTable, Database, MessagesTable } from '../../platform/db/schema.js';
+import type { ConversationsTable, Database } from '../../platform/db/schema.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
+import type { MessageRow, NewMessage } from './messaging.rows.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
-export type MessageRow = Selectable<MessagesTable>;
-
-/** A message as the service hands it over: everything but the id and the later edits. */
-export type NewMessage = Omit<MessageRow, 'id' | 'edited_at' | 'recalled_at'>;
+export type { MessageRow, NewMessage } from './messaging.rows.js';
 
 /** `sqlite`: the embedded database's connection, for the group-committed message writer. */
 export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database } = {}) {

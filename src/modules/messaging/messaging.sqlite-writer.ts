@@ -1,5 +1,5 @@
 import type SqliteDatabase from 'better-sqlite3';
-import type { MessageRow, NewMessage } from './messaging.repository.js';
+import type { MessageRow, NewMessage } from './messaging.rows.js';
 
 interface PendingInsert {
   message: NewMessage;
@@ -102,7 +102,7 @@ export function createSqliteMessageWriter(sqlite: SqliteDatabase.Database) {
       for (const item of batch) item.reject(error);
       return;
     }
-    batch.forEach((item, index) => item.resolve(rows[index]));
+    for (const [index, item] of batch.entries()) item.resolve(rows[index]);
   }
 
   return {

@@ -78,6 +78,9 @@ export function createAccessPolicy(deps: AccessPolicyDeps) {
     /** A call and its record belong to its two parties. */
     isCallParty: (userId: string, call: { caller_id: string; callee_id: string }): boolean => call.caller_id === userId || call.callee_id === userId,
 
+    /** A group invitation is answered (and seen) by its invitee alone. */
+    isInvitee: (userId: string, invitation: { invitee_id: string }): boolean => invitation.invitee_id === userId,
+
     /** An AI conversation is its owner's alone. */
     ownsAiConversation: (userId: string, conversation: { user_id: string }): boolean => conversation.user_id === userId,
   };

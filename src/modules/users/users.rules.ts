@@ -18,7 +18,6 @@ export function normalizeNickname(raw: string): string {
   const length = [...nickname].length;
   if (length < 1) throw AppError.validation('nickname', 'must not be blank');
   if (length > 64) throw AppError.validation('nickname', 'must NOT have more than 64 characters');
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/\p{Cc}/u.test(nickname)) throw AppError.validation('nickname', 'must not contain control characters');
   return nickname;
 }

@@ -35,7 +35,7 @@ class RecordingDriver implements Driver {
         statements.push(query.sql);
         return { rows: [] };
       },
-      async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+      streamQuery(): never {
         throw new Error('the schema recorder does not stream');
       },
     };
