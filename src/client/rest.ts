@@ -221,6 +221,9 @@ export function rest(client: ParleyClient) {
       conversations: (cursor?: string, limit?: number) => call<Page<AiConversation>>('GET', `/ai/conversations${q({ cursor, limit })}`),
       createConversation: (input: { model?: string; title?: string; systemPrompt?: string } = {}) => call<AiConversation>('POST', '/ai/conversations', input),
       conversation: (conversationId: string) => call<AiConversation & { messages: AiMessage[] }>('GET', `/ai/conversations/${id(conversationId)}`),
+      /** The conversation's messages, newest first; pass the previous page's `nextCursor` as `cursor`. */
+      messages: (conversationId: string, cursor?: string, limit?: number) =>
+        call<Page<AiMessage>>('GET', `/ai/conversations/${id(conversationId)}/messages${q({ cursor, limit })}`),
       deleteConversation: (conversationId: string) => call<null>('DELETE', `/ai/conversations/${id(conversationId)}`),
       /** Three short replies the caller might send next in a chat conversation. */
       suggestions: (conversationId: string) => call<{ suggestions: string[] }>('POST', '/ai/suggestions', { conversationId }),
