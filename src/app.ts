@@ -22,6 +22,7 @@ import type { ClusterBus } from './platform/realtime/cluster-bus.js';
 import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { API_PREFIX } from './contract/api.js';
 
 export interface BuildOptions {
   clock?: Clock;
@@ -82,7 +83,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     users: usersRepository,
     store: createFileAvatarStore(path.join(config.dataDir, 'avatars')),
     clock,
-    publicPath: `/api/v1${AVATARS_PATH}`,
+    publicPath: `${API_PREFIX}${AVATARS_PATH}`,
     log: logger,
   });
   const auth = createAuthService({
@@ -120,7 +121,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     // Its own key, derived from the JWT secret: a signed URL can never pass for a token or the reverse.
     urlSecret: createHmac('sha256', jwtSecret).update('parley:signed-file-urls').digest('hex'),
     policy,
-    apiPath: '/api/v1',
+    apiPath: API_PREFIX,
     log: logger,
   });
   const messaging = createMessagingService({
@@ -163,7 +164,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     ? createAssistant({ users: usersRepository, messaging, ai: ai.forAssistant(), systemPrompt: config.ai.systemPrompt, clock, log: logger })
     : undefined;
   // The tus server is kept here (not only in its routes) so its store's state can be observed.
-  const tus = createTusServer({ files, storage: fileStorage, endpointPath: `/api/v1${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins });
+  const tus = createTusServer({ files, storage: fileStorage, endpointPath: `${API_PREFIX}${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins });
   /**
    * Run before user rows are deleted (guest expiry, account deletion): the rows cascade in the
    * database, but bytes on disk (files, thumbnails, uploads, avatars) must be removed by name.
@@ -272,7 +273,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(callsRoutes(built.calls));
       await api.register(aiRoutes(built.ai, built.assistant));
     },
-    { prefix: '/api/v1' },
+    { prefix: API_PREFIX },
   );
   await registerWebClient(http, logger, { features: () => ({ ai: built.ai.available }) });
   await http.ready();

@@ -5,6 +5,7 @@
 import type { AiMessage, AiUsage } from '../contract/ai.js';
 import type { ParleyClient } from './core.js';
 import { ParleyError } from './core.js';
+import { API_PREFIX } from '../contract/api.js';
 
 export interface AiStreamHandlers {
   /** The question is stored; `messageId` is the reply being written. */
@@ -26,7 +27,7 @@ export async function streamAiReply(
   handlers: AiStreamHandlers = {},
   signal?: AbortSignal,
 ): Promise<{ message: AiMessage; usage: AiUsage }> {
-  const base = `${client.baseUrl}/api/v1/ai/conversations/${encodeURIComponent(conversationId)}/messages`;
+  const base = `${client.baseUrl}${API_PREFIX}/ai/conversations/${encodeURIComponent(conversationId)}/messages`;
   const url = input.retryMessageId === undefined ? base : `${base}/${encodeURIComponent(input.retryMessageId)}/retry`;
   const body = input.retryMessageId === undefined ? { content: input.content, model: input.model } : { model: input.model };
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };

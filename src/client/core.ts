@@ -6,6 +6,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { Ack, ErrorBody } from '../contract/errors.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
+import { API_PREFIX } from '../contract/api.js';
 
 export type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -52,7 +53,7 @@ export class ParleyClient {
     const isForm = typeof FormData !== 'undefined' && body instanceof FormData;
     if (body !== undefined && !isForm) headers['content-type'] = 'application/json';
     const payload = body === undefined ? undefined : isForm ? body : JSON.stringify(body);
-    const response = await fetch(`${this.baseUrl}/api/v1${path}`, { method, headers, body: payload });
+    const response = await fetch(`${this.baseUrl}${API_PREFIX}${path}`, { method, headers, body: payload });
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : null;
     if (!response.ok) {

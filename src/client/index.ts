@@ -7,6 +7,7 @@ export type * from '../contract/events.js';
 export type * from '../contract/groups.js';
 export type { Message, SendMessage, Attachment, Reaction, MessageType } from '../contract/messages.js';
 
+export { API_PREFIX } from '../contract/api.js';
 export * from './core.js';
 export * from './rest.js';
 export { streamAiReply, type AiStreamHandlers } from './ai.js';

@@ -7,6 +7,7 @@ import type { Upload as TusUpload } from 'tus-js-client';
 import type { Attachment, MessageType } from '../../src/client/index.js';
 import { t } from './i18n.js';
 import { api, client, sendMessage, showError } from './store.js';
+import { API_PREFIX } from '../../src/contract/api.js';
 
 export interface PendingUpload {
   key: string;
@@ -43,7 +44,7 @@ function startUpload(Upload: typeof TusUpload, file: File, conversationId: strin
   const contentType = file.type || 'application/octet-stream';
   let pending: PendingUpload;
   const upload = new Upload(file, {
-    endpoint: `${client.baseUrl}/api/v1/uploads`,
+    endpoint: `${client.baseUrl}${API_PREFIX}/uploads`,
     chunkSize: CHUNK_BYTES,
     // A dropped connection is retried with these pauses, resuming from the server's offset.
     retryDelays: [0, 1000, 3000, 5000, 10000, 20000],

@@ -2,8 +2,8 @@
 import type { AiMessage } from '../../contract/ai.js';
 import type { AiConversationRow, AiMessageRow } from './ai.repository.js';
 import type { AiConversation } from './ai.schemas.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 /** A stored AI message as clients see it. */
 export function toAiMessage(row: AiMessageRow): AiMessage {

@@ -8,8 +8,8 @@ import type { AccessPolicy } from '../policy/index.js';
 import type { CallMessages } from './calls.messages.js';
 import type { CallRow, CallsRepository } from './calls.repository.js';
 import { type CallState, durationOf } from './calls.state.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 export interface CallRecordsDeps {
   calls: CallsRepository;

@@ -13,6 +13,7 @@ import { sanitizeFilename } from './files.names.js';
 import type { FileRow, FilesRepository, UploadRow } from './files.repository.js';
 import { type FileStorage, thumbnailKey, UPLOAD_ID, uploadKey } from './files.storage.js';
 import type { AccessPolicy } from '../policy/index.js';
+import { isoTime as iso } from '../../shared/time.js';
 
 export interface FileLimits {
   maxBytes: number;
@@ -59,7 +60,6 @@ const AVATAR_TYPES = new Set(['image/jpeg', 'image/png', 'image/apng', 'image/we
 const PROGRESS_INTERVAL_MS = 250;
 export type FileVariant = 'content' | 'thumbnail';
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const notFound = () => new AppError('NOT_FOUND', 'file not found');
 const uploadNotFound = () => new AppError('NOT_FOUND', 'upload not found');
 

@@ -7,6 +7,7 @@ import { decodeCursor, decodeTimeIdCursor, encodeCursor, encodeTimeIdCursor, typ
 import { toUser, type UserRow, type UsersRepository } from '../users/index.js';
 import type { FriendRequestRow, FriendsRepository } from './friends.repository.js';
 import type { Blocked, Friend, FriendRequest, Presence, SendFriendRequestBody } from './friends.schemas.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 
 /** Reads live presence; the realtime layer provides it. Without one everybody reads as offline. */
 export interface PresenceReader {
@@ -25,7 +26,6 @@ export interface FriendsServiceDeps {
 const isAfterCursor = (value: unknown): value is { after: string } =>
   typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 export function createFriendsService(deps: FriendsServiceDeps) {
   const { friends, users, clock } = deps;

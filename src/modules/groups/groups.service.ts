@@ -14,6 +14,7 @@ import { type GroupRow, groupConversationId, type GroupsRepository, type MemberR
 import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, Role, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
 import type { InvitationsRepository } from './invitations.repository.js';
 import { createInvitationsService, type InvitationLimits } from './invitations.service.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 
 export const MAX_GROUP_MEMBERS = 2000;
 
@@ -38,7 +39,6 @@ const MEMBERSHIP_CACHE_GROUPS = 10_000;
 const INVALIDATE_TOPIC = 'groups:membership';
 
 const RANK: Record<Role, number> = { owner: 3, admin: 2, member: 1 };
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 export function createGroupsService(deps: GroupsServiceDeps) {
   const { groups, users, publisher, clock } = deps;

@@ -10,6 +10,7 @@ import type { GroupRow, GroupsRepository } from './groups.repository.js';
 import type { GroupInvitation } from './groups.schemas.js';
 import type { InvitationRow, InvitationsRepository } from './invitations.repository.js';
 import type { AccessPolicy } from '../policy/index.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 
 export interface InvitationLimits {
   /** New invitations one user may send per hour (an abuse limit: invitations reach other people). */
@@ -43,7 +44,6 @@ export interface InvitationPlan {
   unchanged: InvitationRow[];
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 
 /**
  * Group invitations: the consent step for joining a group on someone else's initiative. A pending

@@ -13,6 +13,7 @@ import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 
 export interface MessagingServiceDeps {
   messages: MessagingRepository;
@@ -51,7 +52,6 @@ const ATTACHMENT_TYPES = new Set<MessageType>(['image', 'file', 'audio', 'video'
 const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}|[0-9#*]\uFE0F?\u20E3/u;
 const NOT_IN_REACTION = /[\p{Cc}\s]/u;
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 export const privateConversationId = (a: string, b: string) => (a < b ? `d.${a}.${b}` : `d.${b}.${a}`);
 const codePoints = (text: string) => {
   let n = 0;
