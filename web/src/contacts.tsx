@@ -37,7 +37,7 @@ export function Contacts() {
   const [groups, setGroups] = useState<Group[]>([]);
   const { busy, run } = useAction();
   const refresh = () =>
-    Promise.all([loadContacts(), api.friends.blocks().then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(showError);
+    Promise.all([loadContacts(), api.friends.blocks(undefined, 200).then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(showError);
   useEffect(() => void refresh(), []);
 
   const friendIds = new Set(s.friends.map((f) => f.user.id));

@@ -55,7 +55,7 @@ export async function loadMessages(conversationId: string, older: boolean): Prom
   if (list?.loading || (older && (!list || list.nextCursor === null)) || (!older && list)) return;
   apply((s) => messagesLoading(s, conversationId, true));
   try {
-    const page = await api.conversations.messages(conversationId, { limit: 30, ...(older && list?.nextCursor ? { before: list.nextCursor } : {}) });
+    const page = await api.conversations.messages(conversationId, { limit: 30, ...(older && list?.nextCursor ? { cursor: list.nextCursor } : {}) });
     apply((s) => messagePageLoaded(s, conversationId, page));
   } catch (error) {
     apply((s) => messagesLoading(s, conversationId, false));
