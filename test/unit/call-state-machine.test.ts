@@ -302,4 +302,35 @@ describe('call state machine', () => {
     await world.service.relay(alice.actor, alice.ref.socketId, callId, 'webrtc_offer', { sdp: 'v=0' });
     expect(world.events('webrtc_offer').map((entry) => entry.to)).toEqual([[winner.ref.socketId]]);
   });
+
+  it('settles an accept racing the caller’s cancel on one outcome, which both parties hear and the record keeps', async () => {
+    world.online(alice, bob1);
+    for (const acceptFirst of [true, false]) {
+      const callId = await ring(alice, 'bob');
+      const accept = () => world.service.accept(bob1.actor, bob1.ref, callId);
+      const cancel = () => world.service.cancel(alice.actor, callId);
+      const results = await Promise.allSettled(acceptFirst ? [accept(), cancel()] : [cancel(), accept()]);
+      const won = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value.state] : []));
+      const lost = results.flatMap((result) => (result.status === 'rejected' ? [(result.reason as { code?: string }).code] : []));
+      expect(won).toEqual([acceptFirst ? 'accepted' : 'cancelled']);
+      expect(lost).toEqual(['CONFLICT']);
+      const heard = statesOf(callId).map((entry) => entry.payload.state);
+      expect(heard).toEqual(acceptFirst ? ['ringing', 'answered_elsewhere', 'accepted'] : ['ringing', 'cancelled']);
+      expect(world.rows.get(callId)?.state).toBe(won[0]);
+      if (acceptFirst) await world.service.hangup(alice.actor, callId);
+    }
+  });
+
+  it('counts the calls a user places in a one-minute window on the cache’s clock', async () => {
+    await world.close();
+    world = createCallWorld({ perCallerPerMinute: 2 });
+    world.online(alice, bob1);
+    for (let n = 0; n < 2; n++) await world.service.cancel(alice.actor, await ring(alice, 'bob'));
+    await advance(20_000);
+    const refused = await world.service.request(alice.actor, alice.ref, { toUserId: 'bob', media: 'audio' }).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSec: 40 } });
+    expect(world.events('call_request')).toHaveLength(2);
+    await advance(40_000);
+    await ring(alice, 'bob');
+  });
 });
