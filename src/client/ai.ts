@@ -2,7 +2,8 @@
  * Streaming an AI reply over Server-Sent Events with fetch (Node 20+ and browsers; EventSource
  * cannot POST or send an Authorization header). Socket users can emit `ai_chat` instead.
  */
-import type { AiMessage, AiUsage } from '../contract/ai.js';
+import type { AiMessage, AiReplyResult } from '../contract/ai.js';
+import type { ErrorResponse } from '../contract/errors.js';
 import type { ParleyClient } from './core.js';
 import { ParleyError } from './core.js';
 import { API_PREFIX } from '../contract/api.js';
@@ -26,7 +27,7 @@ export async function streamAiReply(
   input: { content?: string; model?: string; retryMessageId?: string },
   handlers: AiStreamHandlers = {},
   signal?: AbortSignal,
-): Promise<{ message: AiMessage; usage: AiUsage }> {
+): Promise<Pick<AiReplyResult, 'message' | 'usage'>> {
   const base = `${client.baseUrl}${API_PREFIX}/ai/conversations/${encodeURIComponent(conversationId)}/messages`;
   const url = input.retryMessageId === undefined ? base : `${base}/${encodeURIComponent(input.retryMessageId)}/retry`;
   const body = input.retryMessageId === undefined ? { content: input.content, model: input.model } : { model: input.model };
@@ -34,7 +35,7 @@ export async function streamAiReply(
   if (client.accessToken) headers.authorization = `Bearer ${client.accessToken}`;
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal });
   if (!response.ok || !response.body || !response.headers.get('content-type')?.startsWith('text/event-stream')) {
-    const parsed = (await response.json().catch(() => null)) as { error?: { code: string; message: string; details?: unknown } } | null;
+    const parsed = (await response.json().catch(() => null)) as Partial<ErrorResponse> | null;
     throw new ParleyError(parsed?.error?.code ?? 'INTERNAL', parsed?.error?.message ?? response.statusText, response.status, parsed?.error?.details);
   }
   const reader = response.body.getReader();

@@ -4,6 +4,7 @@
  * so neither of them has to import the entry point back.
  */
 import { io, type Socket } from 'socket.io-client';
+import type { AuthResult, LoginBody, RegisterBody, Tokens } from '../contract/auth.js';
 import type { Ack, ErrorBody } from '../contract/errors.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
 import { API_PREFIX } from '../contract/api.js';
@@ -23,11 +24,7 @@ export class ParleyError extends Error {
   }
 }
 
-export interface Tokens {
-  accessToken: string;
-  refreshToken: string;
-  expiresIn: number;
-}
+export type { Tokens };
 
 type AckData<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends Ack<infer R> ? R : never;
 type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
@@ -69,21 +66,21 @@ export class ParleyClient {
     return result;
   }
 
-  register(input: { username: string; password: string; nickname?: string; email?: string }) {
-    return this.request<Tokens & { user: { id: string } }>('POST', '/auth/register', input).then((r) => this.remember(r));
+  register(input: RegisterBody) {
+    return this.request<AuthResult>('POST', '/auth/register', input).then((r) => this.remember(r));
   }
 
-  login(input: { username: string; password: string }) {
-    return this.request<Tokens & { user: { id: string } }>('POST', '/auth/login', input).then((r) => this.remember(r));
+  login(input: LoginBody) {
+    return this.request<AuthResult>('POST', '/auth/login', input).then((r) => this.remember(r));
   }
 
   guest(nickname?: string) {
-    return this.request<Tokens & { user: { id: string } }>('POST', '/auth/guest', nickname === undefined ? {} : { nickname }).then((r) => this.remember(r));
+    return this.request<AuthResult>('POST', '/auth/guest', nickname === undefined ? {} : { nickname }).then((r) => this.remember(r));
   }
 
   /** Rotates the token pair; with a connected socket, hands it the new access token too. */
-  async refresh(): Promise<Tokens> {
-    const result = this.remember(await this.request<Tokens>('POST', '/auth/refresh', { refreshToken: this.refreshToken }));
+  async refresh(): Promise<AuthResult> {
+    const result = this.remember(await this.request<AuthResult>('POST', '/auth/refresh', { refreshToken: this.refreshToken }));
     if (this.socket?.connected) await this.emit('auth_refresh', { token: result.accessToken });
     return result;
   }

@@ -1,11 +1,18 @@
 /**
  * Typed client SDK for Parley: REST calls and a Socket.IO connection whose events and acks are
  * typed by `src/contract`. Used by the tests and the web client; works in Node 20+ and browsers.
+ * Every wire type is the contract's (re-exported here as types only, so no schema code is bundled).
  */
-export type { Ack, ErrorBody } from '../contract/errors.js';
+export type { Ack, ErrorBody, ErrorCode } from '../contract/errors.js';
 export type * from '../contract/events.js';
+export type * from '../contract/auth.js';
+export type * from '../contract/conversations.js';
+export type * from '../contract/friends.js';
 export type * from '../contract/groups.js';
-export type { Message, SendMessage, Attachment, Reaction, MessageType } from '../contract/messages.js';
+export type * from '../contract/messages.js';
+export type * from '../contract/paging.js';
+export type * from '../contract/presence.js';
+export type * from '../contract/users.js';
 
 export { API_PREFIX } from '../contract/api.js';
 export * from './core.js';

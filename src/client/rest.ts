@@ -3,114 +3,22 @@
  * `rest(client).friends.list()` reads better than `client.request('GET', '/friends')` and keeps the
  * response shapes in one place for the web client and SDK users.
  */
-import type { AiConversation, AiMessage, AiModelList } from '../contract/ai.js';
-import type { CallRecord } from '../contract/calls.js';
-import type { FileRecord } from '../contract/events.js';
+// Every wire type comes from the contract (TypeBox schemas' Static types, imported as types only so
+// no schema code reaches a bundle): the SDK declares none of its own, so it cannot drift from the server.
+import type { AiConversation, AiConversationWithMessages, AiCreateConversationBody, AiMessage, AiModelList, AssistantInfo, SuggestionsResult } from '../contract/ai.js';
+import type { AuthResult, ChangePasswordBody, LoginLog, SessionList, UpgradeBody } from '../contract/auth.js';
+import type { CallRecord, IceServers } from '../contract/calls.js';
+import type { Conversation } from '../contract/conversations.js';
+import type { FileRecord, SignedUrl } from '../contract/files.js';
+import type { Blocked, Friend, FriendRequest } from '../contract/friends.js';
+import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, MemberList, UpdateGroupBody, UpdateMemberBody } from '../contract/groups.js';
 import type { Message } from '../contract/messages.js';
-import type { FriendRequest, User } from '../contract/users.js';
-import type { GroupInvitation } from '../contract/groups.js';
-import type { ParleyClient, Tokens } from './core.js';
+import type { Page } from '../contract/paging.js';
+import type { AvatarUrls, Me, ProfileUpdate, User } from '../contract/users.js';
+import type { ParleyClient } from './core.js';
 
-export type { FriendRequest, User } from '../contract/users.js';
-
-export interface Profile {
-  gender: 'male' | 'female' | 'other' | 'unspecified' | null;
-  birthday: string | null;
-  location: string | null;
-  website: string | null;
-  statusText: string | null;
-  allowMessagesFrom: 'everyone' | 'friends';
-}
-
-export interface Me extends User {
-  email: string | null;
-  lastLoginAt: string;
-  profile: Profile;
-}
-
-export type ProfileUpdate = Partial<Pick<Me, 'nickname' | 'bio'> & Profile>;
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface AuthResult extends Tokens {
-  user: User;
-}
-
-export interface Session {
-  id: string;
-  ip: string;
-  userAgent: string;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  current: boolean;
-}
-
-export interface LoginLog {
-  id: string;
-  createdAt: string;
-  ip: string;
-  userAgent: string;
-  success: boolean;
-  method: 'password' | 'guest' | 'refresh';
-  reason: string | null;
-}
-
-export interface Presence {
-  status: 'online' | 'away' | 'offline';
-  lastSeenAt: string | null;
-}
-
-export interface Friend {
-  user: User;
-  since: string;
-  presence: Presence;
-}
-
-export interface Blocked {
-  user: User;
-  blockedAt: string;
-}
-
-export type GroupRole = 'owner' | 'admin' | 'member';
-
-export interface Group {
-  id: string;
-  name: string;
-  description: string;
-  ownerId: string;
-  memberCount: number;
-  conversationId: string;
-  createdAt: string;
-}
-
-export interface Member {
-  user: User;
-  role: GroupRole;
-  mutedUntil: string | null;
-  joinedAt: string;
-  presence: Presence;
-}
-
-export interface Conversation {
-  id: string;
-  type: 'private' | 'group';
-  peer?: User;
-  group?: { id: string; name: string; memberCount: number };
-  lastMessage: Message | null;
-  unreadCount: number;
-  lastReadMessageId: string | null;
-  updatedAt: string;
-}
-
-export interface IceServers {
-  iceServers: Array<{ urls: string[]; username?: string; credential?: string }>;
-  /** Seconds the TURN credentials stay valid. */
-  ttl: number;
-}
+// Kept importable from this file, where they used to be declared.
+export type { FriendRequest, Group, Member, User };
 
 const q = (params: Record<string, string | number | undefined>): string => {
   const search = new URLSearchParams();
@@ -126,16 +34,16 @@ export function rest(client: ParleyClient) {
   return {
     auth: {
       /** Guest only: becomes a full account with the same id; the answer carries a new token pair. */
-      upgrade: (input: { username: string; password: string; email?: string }) =>
+      upgrade: (input: UpgradeBody) =>
         call<AuthResult>('POST', '/auth/upgrade', input).then((result) => {
           client.accessToken = result.accessToken;
           client.refreshToken = result.refreshToken;
           return result;
         }),
       logout: () => call<null>('POST', '/auth/logout'),
-      sessions: () => call<{ items: Session[] }>('GET', '/auth/sessions'),
+      sessions: () => call<SessionList>('GET', '/auth/sessions'),
       revokeSession: (sessionId: string) => call<null>('DELETE', `/auth/sessions/${id(sessionId)}`),
-      changePassword: (input: { currentPassword: string; newPassword: string }) => call<null>('PUT', '/users/me/password', input),
+      changePassword: (input: ChangePasswordBody) => call<null>('PUT', '/users/me/password', input),
       loginLogs: (cursor?: string, limit?: number) => call<Page<LoginLog>>('GET', `/users/me/login-logs${q({ cursor, limit })}`),
     },
     users: {
@@ -147,7 +55,7 @@ export function rest(client: ParleyClient) {
       setAvatar: (image: Blob, filename = 'avatar') => {
         const form = new FormData();
         form.append('file', image, filename);
-        return call<{ avatarUrl: string }>('PUT', '/users/me/avatar', form);
+        return call<AvatarUrls>('PUT', '/users/me/avatar', form);
       },
       removeAvatar: () => call<null>('DELETE', '/users/me/avatar'),
     },
@@ -165,21 +73,21 @@ export function rest(client: ParleyClient) {
     },
     groups: {
       /** Friends among `memberIds` join at once; everyone else is invited (listed in `invited`). */
-      create: (input: { name: string; description?: string; memberIds?: string[] }) => call<Group & { invited: GroupInvitation[] }>('POST', '/groups', input),
+      create: (input: CreateGroupBody) => call<CreatedGroup>('POST', '/groups', input),
       list: (cursor?: string, limit?: number) => call<Page<Group>>('GET', `/groups${q({ cursor, limit })}`),
       get: (groupId: string) => call<Group>('GET', `/groups/${id(groupId)}`),
-      update: (groupId: string, fields: { name?: string; description?: string }) => call<Group>('PATCH', `/groups/${id(groupId)}`, fields),
+      update: (groupId: string, fields: UpdateGroupBody) => call<Group>('PATCH', `/groups/${id(groupId)}`, fields),
       dissolve: (groupId: string) => call<null>('DELETE', `/groups/${id(groupId)}`),
       members: (groupId: string, cursor?: string, limit?: number) => call<Page<Member>>('GET', `/groups/${id(groupId)}/members${q({ cursor, limit })}`),
       /** Friends join at once; everyone else is invited (listed in `invited`). */
-      addMembers: (groupId: string, userIds: string[]) => call<{ items: Member[]; invited: GroupInvitation[] }>('POST', `/groups/${id(groupId)}/members`, { userIds }),
+      addMembers: (groupId: string, userIds: string[]) => call<MemberList>('POST', `/groups/${id(groupId)}/members`, { userIds }),
       /** The caller's pending invitations, newest first. */
       invitations: (cursor?: string, limit?: number) => call<Page<GroupInvitation>>('GET', `/group-invitations${q({ cursor, limit })}`),
       acceptInvitation: (invitationId: string) => call<Group>('POST', `/group-invitations/${id(invitationId)}/accept`),
       declineInvitation: (invitationId: string) => call<null>('POST', `/group-invitations/${id(invitationId)}/decline`),
       /** Leave (own id) or remove a member (owner, admins). */
       removeMember: (groupId: string, userId: string) => call<null>('DELETE', `/groups/${id(groupId)}/members/${id(userId)}`),
-      updateMember: (groupId: string, userId: string, fields: { role?: GroupRole; mutedUntil?: string | null }) =>
+      updateMember: (groupId: string, userId: string, fields: UpdateMemberBody) =>
         call<Member>('PATCH', `/groups/${id(groupId)}/members/${id(userId)}`, fields),
     },
     conversations: {
@@ -214,20 +122,20 @@ export function rest(client: ParleyClient) {
       get: (fileId: string) => call<FileRecord>('GET', `/files/${id(fileId)}`),
       /** A short-lived URL usable in `<img src>` without the Authorization header. */
       signedUrl: (fileId: string, variant: 'content' | 'thumbnail' = 'content') =>
-        call<{ url: string; expiresAt: string }>('GET', `/files/${id(fileId)}/url${q({ variant })}`),
+        call<SignedUrl>('GET', `/files/${id(fileId)}/url${q({ variant })}`),
     },
     ai: {
       models: () => call<AiModelList>('GET', '/ai/models'),
       conversations: (cursor?: string, limit?: number) => call<Page<AiConversation>>('GET', `/ai/conversations${q({ cursor, limit })}`),
-      createConversation: (input: { model?: string; title?: string; systemPrompt?: string } = {}) => call<AiConversation>('POST', '/ai/conversations', input),
-      conversation: (conversationId: string) => call<AiConversation & { messages: AiMessage[] }>('GET', `/ai/conversations/${id(conversationId)}`),
+      createConversation: (input: AiCreateConversationBody = {}) => call<AiConversation>('POST', '/ai/conversations', input),
+      conversation: (conversationId: string) => call<AiConversationWithMessages>('GET', `/ai/conversations/${id(conversationId)}`),
       /** The conversation's messages, newest first; pass the previous page's `nextCursor` as `cursor`. */
       messages: (conversationId: string, cursor?: string, limit?: number) =>
         call<Page<AiMessage>>('GET', `/ai/conversations/${id(conversationId)}/messages${q({ cursor, limit })}`),
       deleteConversation: (conversationId: string) => call<null>('DELETE', `/ai/conversations/${id(conversationId)}`),
       /** Three short replies the caller might send next in a chat conversation. */
-      suggestions: (conversationId: string) => call<{ suggestions: string[] }>('POST', '/ai/suggestions', { conversationId }),
-      assistant: () => call<{ user: User; conversationId: string }>('GET', '/ai/assistant'),
+      suggestions: (conversationId: string) => call<SuggestionsResult>('POST', '/ai/suggestions', { conversationId }),
+      assistant: () => call<AssistantInfo>('GET', '/ai/assistant'),
     },
   };
 }

@@ -1,5 +1,7 @@
 import Type, { type Static } from 'typebox';
 import type { ErrorBody } from './errors.js';
+import { Page, PageQuery } from './paging.js';
+import { User } from './users.js';
 
 /**
  * A model as requests name it: `provider/model` as listed by `GET /ai/models`, or a provider name
@@ -115,3 +117,54 @@ export interface AiErrorEvent {
   messageId: string;
   error: ErrorBody;
 }
+
+export const AiCreateConversationBody = Type.Object(
+  {
+    model: Type.Optional(AiModelId),
+    title: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    systemPrompt: Type.Optional(Type.String({ minLength: 1, maxLength: 8000 })),
+  },
+  { additionalProperties: false },
+);
+export type AiCreateConversationBody = Static<typeof AiCreateConversationBody>;
+
+export const AiConversationListQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  limit: PageQuery.limit,
+});
+export type AiConversationListQuery = Static<typeof AiConversationListQuery>;
+export const AiConversationPage = Page(AiConversation);
+
+/** An AI conversation's messages, newest first, paged like every list. */
+export const AiMessageListQuery = AiConversationListQuery;
+export type AiMessageListQuery = Static<typeof AiMessageListQuery>;
+export const AiMessagePage = Page(AiMessage);
+
+/** `GET /ai/conversations/:id`: the conversation with its messages. */
+export const AiConversationWithMessages = Type.Intersect([AiConversation, Type.Object({ messages: Type.Array(AiMessage) })]);
+export type AiConversationWithMessages = Static<typeof AiConversationWithMessages>;
+
+export const AiAskBody = Type.Object(
+  {
+    content: Type.String({ minLength: 1, maxLength: MAX_AI_CONTENT_CHARS }),
+    model: Type.Optional(AiModelId),
+  },
+  { additionalProperties: false },
+);
+export type AiAskBody = Static<typeof AiAskBody>;
+
+export const AiRetryBody = Type.Object({ model: Type.Optional(AiModelId) }, { additionalProperties: false });
+export type AiRetryBody = Static<typeof AiRetryBody>;
+
+/** The whole reply, when the request did not ask for `text/event-stream`. */
+export const AiReplyResult = Type.Object({ userMessage: Type.Union([AiMessage, Type.Null()]), message: AiMessage, usage: AiUsage });
+export type AiReplyResult = Static<typeof AiReplyResult>;
+
+export const SuggestionsBody = Type.Object({ conversationId: Type.String({ minLength: 1, maxLength: 80 }), model: Type.Optional(AiModelId) }, { additionalProperties: false });
+export type SuggestionsBody = Static<typeof SuggestionsBody>;
+export const SuggestionsResult = Type.Object({ suggestions: Type.Array(Type.String(), { minItems: 3, maxItems: 3 }) });
+export type SuggestionsResult = Static<typeof SuggestionsResult>;
+
+/** `GET /ai/assistant`: the assistant's user and the caller's chat with it. */
+export const AssistantInfo = Type.Object({ user: User, conversationId: Type.String() });
+export type AssistantInfo = Static<typeof AssistantInfo>;

@@ -1,4 +1,6 @@
 import Type, { type Static } from 'typebox';
+import { Id } from './common.js';
+import { Page, PageQuery } from './paging.js';
 import { User } from './users.js';
 
 /** Opaque call ids (UUIDs today); bounded so junk is refused early. */
@@ -149,3 +151,21 @@ export const CallRecord = Type.Object({
   messageId: Type.Union([Type.String(), Type.Null()]),
 });
 export type CallRecord = Static<typeof CallRecord>;
+export const CallPage = Page(CallRecord);
+export const CallListQuery = Type.Object({ ...PageQuery });
+export const CallParams = Type.Object({ id: Id });
+
+export const IceServer = Type.Object({
+  urls: Type.Array(Type.String()),
+  username: Type.Optional(Type.String()),
+  credential: Type.Optional(Type.String()),
+});
+export type IceServer = Static<typeof IceServer>;
+
+/** `GET /calls/ice-servers`: STUN and TURN servers for RTCPeerConnection. */
+export const IceServers = Type.Object({
+  iceServers: Type.Array(IceServer),
+  /** Seconds the TURN credential stays valid: fetch a new list before then. */
+  ttl: Type.Integer(),
+});
+export type IceServers = Static<typeof IceServers>;

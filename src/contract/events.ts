@@ -15,8 +15,9 @@ import type {
   SdpPayload,
 } from './calls.js';
 import type { FileTransferEvent } from './files.js';
-import type { FriendRequest } from './users.js';
-import type { GroupInvitationEvent } from './groups.js';
+import type { FriendRequest } from './friends.js';
+import type { PresenceStatus } from './presence.js';
+import type { GroupInvitationEvent, GroupRole } from './groups.js';
 import type { AiCancelPayload, AiChatAck, AiChatPayload, AiChunkEvent, AiDoneEvent, AiErrorEvent } from './ai.js';
 
 export * from './calls.js';
@@ -54,7 +55,7 @@ export type RefreshTokenPayload = Static<typeof RefreshTokenPayload>;
 
 export { SendMessage };
 
-export type PresenceStatus = 'online' | 'away' | 'offline';
+export type { PresenceStatus } from './presence.js';
 
 export interface UserStatusEvent {
   userId: string;
@@ -86,7 +87,7 @@ export interface MembershipEvent {
   conversationId: string;
   userId: string;
   change: 'added' | 'removed' | 'left' | 'dissolved' | 'role' | 'muted';
-  role?: string;
+  role?: GroupRole;
   mutedUntil?: string | null;
 }
 

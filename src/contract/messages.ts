@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { CallSummary } from './calls.js';
+import { Page, PageQuery } from './paging.js';
 
 /** Longest message content accepted, in characters (code points). */
 export const MAX_CONTENT_CHARS = 10_000;
@@ -68,3 +69,23 @@ export const SendMessage = Type.Object(
   { additionalProperties: false },
 );
 export type SendMessage = Static<typeof SendMessage>;
+export const MessagePage = Page(Message);
+
+/** A message id in paths, bodies and queries: the decimal string of an increasing integer. */
+export const MessageIdString = Type.String({ pattern: '^[0-9]{1,19}$' });
+
+/** REST send body: the socket `chat` payload without the conversation id (it is in the path). */
+export const SendMessageBody = Type.Omit(SendMessage, ['conversationId']);
+export type SendMessageBody = Static<typeof SendMessageBody>;
+
+export const EditBody = Type.Object({ content: Type.String({ minLength: 1, maxLength: 20_000 }) }, { additionalProperties: false });
+export type EditBody = Static<typeof EditBody>;
+
+/** Newest first; `before` (a message id) starts below it, `cursor` continues; not both. */
+export const SearchQuery = Type.Object({
+  q: Type.String({ minLength: 1, maxLength: 200 }),
+  conversationId: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
+  before: Type.Optional(MessageIdString),
+  ...PageQuery,
+});
+export type SearchQuery = Static<typeof SearchQuery>;

@@ -1,13 +1,7 @@
 import { AppError } from './errors.js';
 
-/** A page of a list (docs/api.md, Paging: `{items, nextCursor}`). */
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export const DEFAULT_PAGE_LIMIT = 50;
-export const MAX_PAGE_LIMIT = 200;
+// The page's shape and limits are the contract's (the SDK shares them); the cursors are the server's.
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page } from '../contract/paging.js';
 
 /** Cursors are opaque to clients: base64url of a JSON value the repository understands. */
 export function encodeCursor(value: unknown): string {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { User } from '../../src/client/index.js';
 
 export interface ApiResponse<T = any> {
   status: number;
@@ -51,7 +52,7 @@ export interface TestUser {
   password: string;
   accessToken: string;
   refreshToken: string;
-  user: any;
+  user: User;
 }
 
 /** Registers a fresh user through the real API. */

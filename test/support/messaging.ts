@@ -1,25 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { type Attachment, type Message, type MessageType, type ParleyClient, ParleyError, type ParleySocket } from '../../src/client/index.js';
+import { type Attachment, type Conversation, type Message, type MessageType, type Page, type ParleyClient, ParleyError, type ParleySocket } from '../../src/client/index.js';
 import { collect, type ConnectedUser, connectedUser, secondDevice } from './realtime.js';
 
 /** The fields every stored message carries, on acks, REST results, events and history alike. */
 export const MESSAGE_FIELDS = ['attachments', 'clientMsgId', 'content', 'conversationId', 'createdAt', 'editedAt', 'id', 'reactions', 'recalledAt', 'replyToId', 'senderId', 'type'];
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface ConversationView {
-  id: string;
-  type: 'private' | 'group';
-  peer?: { id: string; username: string };
-  group?: { id: string; name: string; memberCount: number };
-  lastMessage: Message | null;
-  unreadCount: number;
-  updatedAt: string;
-}
+// The wire types are the SDK's (the contract's); the old names stay for the suites that use them.
+export type { Page };
+export type ConversationView = Conversation;
 
 /**
  * Connected users and extra devices opened by a suite, closed together at the end of each test so a

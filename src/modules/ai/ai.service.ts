@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AiChatAck, AiChatPayload, AiMessage, AiModelList, AiUsage } from '../../contract/ai.js';
+import type { AiChatAck, AiChatPayload, AiMessage, AiModelList, AiReplyResult, AiUsage } from '../../contract/ai.js';
 import type { Message } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
@@ -63,11 +63,8 @@ export interface PreparedReply {
   turns: ChatTurn[];
 }
 
-export interface ReplyResult {
-  userMessage: AiMessage | null;
-  message: AiMessage;
-  usage: AiUsage;
-}
+/** The whole reply, as `POST /ai/conversations/:id/messages` answers it without streaming. */
+export type ReplyResult = AiReplyResult;
 
 export const UNAVAILABLE_MESSAGE =
   'AI is not configured on this server: set DOUBAO_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY or GROK_API_KEY (or AI_PROVIDERS) and restart';

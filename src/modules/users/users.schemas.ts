@@ -1,80 +1,9 @@
-import Type, { type Static } from 'typebox';
-import { User } from '../../contract/users.js';
+import Type from 'typebox';
+import { Id } from '../../contract/common.js';
 
-/** 3-32 letters of any script (with their combining marks), digits, `_`, `.` and `-`. */
-export const Username = Type.String({
-  minLength: 3,
-  maxLength: 32,
-  pattern: '^[\\p{L}\\p{M}\\p{N}_.\\-]+$',
-  description: '3-32 letters (any script), digits, _ . -; unique regardless of case',
-});
-export const Password = Type.String({ minLength: 8, maxLength: 256, description: 'at least 8 characters' });
-/** Trimmed by the server; control characters are refused. */
-export const Nickname = Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\p{Cc}]*$' });
-export const Email = Type.String({ format: 'email', maxLength: 254 });
-export const IsoTime = Type.String({ format: 'date-time' });
-export const Id = Type.String({ minLength: 1, maxLength: 64 });
-
-/** Declared once in the contract, which the SDK shares. */
-export { User };
-
-const Gender = Type.Union([Type.Literal('male'), Type.Literal('female'), Type.Literal('other'), Type.Literal('unspecified')]);
-const AllowMessagesFrom = Type.Union([Type.Literal('everyone'), Type.Literal('friends')], {
-  description: 'who may open a private chat with this user',
-});
-
-export const Profile = Type.Object({
-  gender: Type.Union([Gender, Type.Null()]),
-  birthday: Type.Union([Type.String({ format: 'date' }), Type.Null()]),
-  location: Type.Union([Type.String(), Type.Null()]),
-  website: Type.Union([Type.String(), Type.Null()]),
-  statusText: Type.Union([Type.String(), Type.Null()]),
-  allowMessagesFrom: AllowMessagesFrom,
-});
-export type Profile = Static<typeof Profile>;
-
-/** The caller: public fields, the private ones, and the profile. */
-export const Me = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  nickname: Type.String(),
-  avatarUrl: Type.Union([Type.String(), Type.Null()]),
-  isGuest: Type.Boolean(),
-  bio: Type.String(),
-  createdAt: IsoTime,
-  email: Type.Union([Type.String(), Type.Null()]),
-  lastLoginAt: IsoTime,
-  profile: Profile,
-});
-export type Me = Static<typeof Me>;
-
-export const UpdateProfileBody = Type.Object(
-  {
-    nickname: Type.Optional(Nickname),
-    bio: Type.Optional(Type.String({ maxLength: 500 })),
-    // `null` clears a field. Null comes first in these unions: the validator coerces types, and a
-    // string branch tried first would turn `null` into "" before the null branch is reached.
-    gender: Type.Optional(Type.Union([Type.Null(), Gender])),
-    birthday: Type.Optional(Type.Union([Type.Null(), Type.String({ format: 'date' })])),
-    location: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 100 })])),
-    website: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 255, pattern: '^https?://' })])),
-    statusText: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 140 })])),
-    allowMessagesFrom: Type.Optional(AllowMessagesFrom),
-  },
-  { additionalProperties: false },
-);
-export type UpdateProfileBody = Static<typeof UpdateProfileBody>;
+// The wire types live in the contract, which the SDK shares; routes and services take them from here.
+export { IsoTime, Id } from '../../contract/common.js';
+export { PageQuery } from '../../contract/paging.js';
+export { Email, Me, Nickname, Password, Profile, SearchUsersQuery, UpdateProfileBody, User, Username, UserPage } from '../../contract/users.js';
 
 export const UserIdParams = Type.Object({ id: Id });
-
-export const PageQuery = {
-  cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
-};
-
-export const SearchUsersQuery = Type.Object({
-  q: Type.String({ minLength: 1, maxLength: 64 }),
-  ...PageQuery,
-});
-
-export const UserPage = Type.Object({ items: Type.Array(User), nextCursor: Type.Union([Type.String(), Type.Null()]) });

@@ -2,13 +2,10 @@
  * The shape of the web client's state and the state a fresh page starts from. Plain data: no
  * browser, no framework, so the reducers and their unit tests take their types from here.
  */
-import type { AiMessage, Conversation, Friend, FriendRequest, GroupInvitation, Me, Message, User } from '../../../src/client/index.js';
+import type { AiMessage, Conversation, Friend, FriendRequest, GroupInvitation, Me, Message, Page, User } from '../../../src/client/index.js';
 
-export interface MessageList {
-  /** Oldest first. */
-  items: Message[];
-  /** Cursor for the page before `items[0]`; null once the start is reached. */
-  nextCursor: string | null;
+/** A conversation's loaded history as a page: items oldest first, `nextCursor` for the page before `items[0]` (null at the start). */
+export interface MessageList extends Page<Message> {
   loading: boolean;
 }
 

@@ -1,0 +1,40 @@
+import Type, { type Static } from 'typebox';
+import { Id, IsoTime } from './common.js';
+import { GroupSummary } from './groups.js';
+import { Message, MessageIdString } from './messages.js';
+import { Page, PageQuery } from './paging.js';
+import { User } from './users.js';
+
+/** A chat as the caller's conversation list shows it: `peer` for private chats, `group` for groups. */
+export const Conversation = Type.Object({
+  id: Type.String(),
+  type: Type.Union([Type.Literal('private'), Type.Literal('group')]),
+  peer: Type.Optional(User),
+  group: Type.Optional(GroupSummary),
+  lastMessage: Type.Union([Type.Null(), Message]),
+  unreadCount: Type.Integer(),
+  lastReadMessageId: Type.Union([Type.Null(), Type.String()]),
+  updatedAt: IsoTime,
+});
+export type Conversation = Static<typeof Conversation>;
+export const ConversationPage = Page(Conversation);
+export const ConversationListQuery = Type.Object({ ...PageQuery });
+
+/** Exactly one of the two (checked by the service). */
+export const OpenConversationBody = Type.Object({ peerId: Type.Optional(Id), groupId: Type.Optional(Id) }, { additionalProperties: false });
+export type OpenConversationBody = Static<typeof OpenConversationBody>;
+
+/**
+ * `cursor` (the previous page's nextCursor) continues a walk in the direction it started; `before`
+ * or `after` (a message id) starts one: newest first below it, or oldest first above it. A cursor
+ * already holds its position, so it is refused together with either.
+ */
+export const HistoryQuery = Type.Object({
+  before: Type.Optional(MessageIdString),
+  after: Type.Optional(MessageIdString),
+  ...PageQuery,
+});
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const ReadBody = Type.Object({ messageId: MessageIdString }, { additionalProperties: false });
+export type ReadBody = Static<typeof ReadBody>;
