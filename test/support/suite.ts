@@ -1,22 +1,47 @@
 import { afterAll, beforeAll } from 'vitest';
+import type { BuildOptions } from '../../src/app.js';
 import { type Api, apiClient } from './http.js';
-import { createTestEnvironment, type Overrides, startServer, type TestEnvironment, type TestServer } from './server.js';
+import {
+  createTestEnvironment,
+  type Overrides,
+  startServer,
+  type TestEnvironment,
+  type TestEnvironmentOptions,
+  type TestServer,
+} from './server.js';
+
+export interface TestServerOptions {
+  /** Where the environment's database and cache live; defaults to TEST_DATABASE_URL and TEST_REDIS_URL. */
+  environment?: TestEnvironmentOptions;
+  /**
+   * Servers sharing the one environment (database, cache, DATA_DIR), like processes of one
+   * deployment; started one at a time so the first applies the migrations. Defaults to 1.
+   */
+  servers?: number;
+  /** buildApp options; jobs stay off unless a suite is about them. */
+  build?: BuildOptions;
+}
 
 /**
- * One real server for a describe block: started in beforeAll on a fresh environment, closed and
+ * The real server(s) of a describe block: started in beforeAll on a fresh environment, closed and
  * cleaned up in afterAll. `api` may be captured at declaration time; it reaches the server once started.
+ *
+ * `overrides` may be a function, called in beforeAll: for values only known once an earlier
+ * beforeAll has run (a fake provider's URL, a TURN server's port). Hooks declared before this call
+ * run before the server starts; afterAll hooks declared after it run before the server closes.
  */
-export function useTestServer(overrides: Overrides = {}) {
+export function useTestServer(overrides: Overrides | (() => Overrides) = {}, options: TestServerOptions = {}) {
   let env: TestEnvironment | undefined;
-  let server: TestServer | undefined;
+  const servers: TestServer[] = [];
   let client: Api | undefined;
   beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, overrides);
-    client = apiClient(server.url);
+    env = await createTestEnvironment(options.environment);
+    const vars = typeof overrides === 'function' ? overrides() : overrides;
+    for (let i = 0; i < (options.servers ?? 1); i++) servers.push(await startServer(env, vars, options.build));
+    client = apiClient(servers[0]!.url);
   });
   afterAll(async () => {
-    await server?.close();
+    for (const server of servers.splice(0)) await server.close();
     await env?.dispose();
   });
   const started = <T>(value: T | undefined): T => {
@@ -27,8 +52,14 @@ export function useTestServer(overrides: Overrides = {}) {
     get env(): TestEnvironment {
       return started(env);
     },
+    /** The (first) server. */
     get server(): TestServer {
-      return started(server);
+      return started(servers[0]);
+    },
+    /** Every server, in the order they started. */
+    get servers(): readonly TestServer[] {
+      started(servers[0]);
+      return servers;
     },
     api: ((...args: Parameters<Api>) => started(client)(...args)) as Api,
   };
