@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { RTCIceServer } from 'werift';
 import type { ParleyClient } from '../src/client/index.js';
 import { turnCredential } from '../src/modules/calls/index.js';
@@ -115,24 +115,21 @@ describe(`calls through a real coturn turnserver (${storageLabel})`, () => {
   let turn: { child: ChildProcess; log: () => string };
   let port: number;
   const clients: ParleyClient[] = [];
-
-  beforeAll(async () => {
+  // The server's configuration points at coturn, started first on a port found free.
+  const suite = useTestServer(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'parley-turn-'));
     port = await freeUdpPort();
     turn = await startTurnserver(dir, port);
+    return { STUN_URLS: `stun:127.0.0.1:${port}`, TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: SECRET, TURN_TTL: '600' };
   });
   afterAll(async () => {
+    for (const client of clients) client.disconnect();
     if (turn && turn.child.exitCode === null) {
       const exited = new Promise((resolve) => turn.child.once('exit', resolve));
       turn.child.kill('SIGTERM');
       await exited;
     }
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  // Declared after coturn's hooks: starts once its port is known, and closes before it stops.
-  const suite = useTestServer(() => ({ STUN_URLS: `stun:127.0.0.1:${port}`, TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: SECRET, TURN_TTL: '600' }));
-  afterAll(() => {
-    for (const client of clients) client.disconnect();
   });
 
   async function user(): Promise<ConnectedUser> {
