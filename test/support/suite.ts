@@ -26,19 +26,21 @@ export interface TestServerOptions {
  * The real server(s) of a describe block: started in beforeAll on a fresh environment, closed and
  * cleaned up in afterAll. `api` may be captured at declaration time; it reaches the server once started.
  *
- * `overrides` may be an (async) function, run in beforeAll just before the servers start: there a
- * suite starts what their configuration points at (a fake AI provider, a TURN server) and returns
- * its address. A suite's own beforeAll, declared after this call, runs once the servers are up, and
- * its afterAll runs before they close (Vitest runs after-hooks in reverse order).
+ * `overrides` may be an (async) function of the fresh environment, run in beforeAll just before the
+ * servers start: there a suite starts what their configuration points at (a fake AI provider, a TURN
+ * server, a certificate in DATA_DIR) and returns its address. A suite's own beforeAll, declared
+ * after this call, runs once the servers are up, and its afterAll runs before they close (Vitest
+ * runs after-hooks in reverse order).
  */
-export function useTestServer(overrides: Overrides | (() => Overrides | Promise<Overrides>) = {}, options: TestServerOptions = {}) {
+export function useTestServer(overrides: Overrides | ((env: TestEnvironment) => Overrides | Promise<Overrides>) = {}, options: TestServerOptions = {}) {
   let env: TestEnvironment | undefined;
   const servers: TestServer[] = [];
   let client: Api | undefined;
   beforeAll(async () => {
-    env = await createTestEnvironment(options.environment);
-    const vars = typeof overrides === 'function' ? await overrides() : overrides;
-    for (let i = 0; i < (options.servers ?? 1); i++) servers.push(await startServer(env, vars, options.build));
+    const fresh = await createTestEnvironment(options.environment);
+    env = fresh;
+    const vars = typeof overrides === 'function' ? await overrides(fresh) : overrides;
+    for (let i = 0; i < (options.servers ?? 1); i++) servers.push(await startServer(fresh, vars, options.build));
     client = apiClient(servers[0]!.url);
   });
   afterAll(async () => {
