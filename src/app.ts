@@ -14,7 +14,7 @@ import { createUsersRepository, createUsersService, usersRoutes } from './module
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
-import { createHttpApp, type HttpApp, registerPlatformPlugins } from './platform/http/server.js';
+import { createHttpApp, type HttpApp, refuseUndeclaredQuery, registerPlatformPlugins } from './platform/http/server.js';
 import { registerWebClient } from './platform/http/web.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createGateway, type Gateway } from './platform/realtime/gateway.js';
@@ -261,6 +261,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await registerPlatformPlugins(http, httpDeps);
   await http.register(
     async (api) => {
+      refuseUndeclaredQuery(api);
       await api.register(authRoutes(built.auth));
       await api.register(usersRoutes(built.users));
       await api.register(avatarsRoutes(built.avatars, built.files));

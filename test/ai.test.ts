@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AiChunkEvent, type AiConversation, type AiErrorEvent, type AiMessage, type Message, ParleyError, streamAiReply } from '../src/client/index.js';
 import { estimateTokens } from '../src/modules/ai/ai.tokens.js';
 import { type FakeBehaviour, type FakeLlm, type RecordedRequest, signal, startFakeLlm } from './support/fake-llm.js';
-import { type Api, apiClient, expectError, newUser, type TestUser } from './support/http.js';
+import { type Api, type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
 import { collect, connectedUser, nextEvent, registerClient, secondDevice } from './support/realtime.js';
 import { type Overrides, storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
@@ -571,6 +571,28 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     expectError(await api('POST', '/ai/conversations', { token: alice.accessToken, body: { model: 'nope/none' } }), 400, 'VALIDATION_FAILED');
     expect((await api('DELETE', `/ai/conversations/${conversationId}`, { token: alice.accessToken })).status).toBe(204);
     expectError(await api('GET', `/ai/conversations/${conversationId}`, { token: alice.accessToken }), 404, 'NOT_FOUND');
+  });
+
+  it("pages a conversation's messages newest first with cursor, to the end and none twice, to its owner only", async () => {
+    const conversationId = await newConversation(api, alice);
+    for (let i = 0; i < 3; i++) expect((await api('POST', `/ai/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: `question ${i}` } })).status).toBe(201);
+    const everything = (await api('GET', `/ai/conversations/${conversationId}`, { token: alice.accessToken })).body.messages as Array<{ id: string }>;
+    expect(everything).toHaveLength(6);
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: ApiResponse<{ items: Array<{ id: string }>; nextCursor: string | null }> = await api('GET', `/ai/conversations/${conversationId}/messages?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: alice.accessToken });
+      expect(res.status).toBe(200);
+      sizes.push(res.body.items.length);
+      seen.push(...res.body.items.map((m) => m.id));
+      cursor = res.body.nextCursor;
+    } while (cursor !== null && sizes.length < 5);
+    expect(sizes).toEqual([4, 2]);
+    expect(seen).toEqual(everything.map((m) => m.id).reverse());
+    expectError(await api('GET', `/ai/conversations/${conversationId}/messages?cursor=garbage`, { token: alice.accessToken }), 400, 'VALIDATION_FAILED');
+    const mallory = await newUser(api);
+    expectError(await api('GET', `/ai/conversations/${conversationId}/messages`, { token: mallory.accessToken }), 404, 'NOT_FOUND');
   });
 
   it('suggests exactly 3 short replies from the last chat messages, to members only', async () => {

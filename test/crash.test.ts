@@ -43,13 +43,13 @@ async function start(env: TestEnvironment): Promise<ServerProcess> {
 /** The whole history, paged back from the newest, returned oldest first. */
 async function fullHistory(client: ParleyClient, conversationId: string): Promise<Message[]> {
   const all: Message[] = [];
-  let before: string | null = null;
+  let cursor: string | null = null;
   do {
-    const query: string = `limit=37${before ? `&before=${before}` : ''}`;
+    const query: string = `limit=37${cursor ? `&cursor=${cursor}` : ''}`;
     const page: { items: Message[]; nextCursor: string | null } = await client.request('GET', `/conversations/${conversationId}/messages?${query}`);
     all.push(...page.items);
-    before = page.nextCursor;
-  } while (before);
+    cursor = page.nextCursor;
+  } while (cursor);
   return all.reverse();
 }
 

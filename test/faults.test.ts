@@ -62,12 +62,12 @@ async function send(client: ParleyClient, conversationId: string, content: strin
 /** The whole history of a conversation, oldest first. */
 async function fullHistory(client: ParleyClient, conversationId: string): Promise<Message[]> {
   const all: Message[] = [];
-  let before: string | null = null;
+  let cursor: string | null = null;
   do {
-    const page: { items: Message[]; nextCursor: string | null } = await client.request('GET', `/conversations/${conversationId}/messages?limit=100${before ? `&before=${before}` : ''}`);
+    const page: { items: Message[]; nextCursor: string | null } = await client.request('GET', `/conversations/${conversationId}/messages?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
     all.push(...page.items);
-    before = page.nextCursor;
-  } while (before);
+    cursor = page.nextCursor;
+  } while (cursor);
   return all.reverse();
 }
 

@@ -449,12 +449,12 @@ describe(`friends and blocks (${storageLabel})`, () => {
       expect(self.details).toEqual([expect.objectContaining({ field: 'userId' })]);
       const missing = expectError(await api('POST', '/blocks', { token: a.accessToken, body: {} }), 400, 'VALIDATION_FAILED');
       expect(missing.details).toEqual([expect.objectContaining({ field: 'userId' })]);
-      expect((await api('GET', '/blocks', { token: a.accessToken })).body).toEqual({ items: [] });
+      expect((await api('GET', '/blocks', { token: a.accessToken })).body).toEqual({ items: [], nextCursor: null });
     });
 
     it('lists the users the caller has blocked, with when', async () => {
       const [me, first, second] = await Promise.all([user(), user(), user()]);
-      expect((await api('GET', '/blocks', { token: me.accessToken })).body).toEqual({ items: [] });
+      expect((await api('GET', '/blocks', { token: me.accessToken })).body).toEqual({ items: [], nextCursor: null });
       expect((await block(me, first)).status).toBe(204);
       expect((await block(me, second)).status).toBe(204);
 
@@ -468,11 +468,12 @@ describe(`friends and blocks (${storageLabel})`, () => {
         ]),
       );
       // Being blocked does not show up in one's own list.
-      expect((await api('GET', '/blocks', { token: first.accessToken })).body).toEqual({ items: [] });
+      expect((await api('GET', '/blocks', { token: first.accessToken })).body).toEqual({ items: [], nextCursor: null });
 
       expect((await unblock(me, first)).status).toBe(204);
       expect((await api('GET', '/blocks', { token: me.accessToken })).body).toEqual({
         items: [{ user: second.user, blockedAt: expect.stringMatching(ISO) }],
+        nextCursor: null,
       });
     });
 

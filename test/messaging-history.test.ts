@@ -299,13 +299,13 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       return { alice, bob, conversationId, sent };
     }
 
-    it('pages newest first with before=nextCursor, covering all 25 messages exactly once', async () => {
+    it('pages newest first with cursor=nextCursor, covering all 25 messages exactly once', async () => {
       const { alice, conversationId, sent } = await twentyFive();
       const seen: Message[] = [];
       const sizes: number[] = [];
       let cursor: string | null = null;
       do {
-        const page: Page<Message> = await history(alice.client, conversationId, `?limit=10${cursor ? `&before=${cursor}` : ''}`);
+        const page: Page<Message> = await history(alice.client, conversationId, `?limit=10${cursor ? `&cursor=${cursor}` : ''}`);
         sizes.push(page.items.length);
         seen.push(...page.items);
         cursor = page.nextCursor;
@@ -315,15 +315,15 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       expect(seen.map((m) => m.content)).toEqual(sent.map((m) => m.content).reverse());
     });
 
-    it('pages forward oldest first with after=', async () => {
+    it('pages forward oldest first from after=, going on with cursor=nextCursor', async () => {
       const { alice, conversationId, sent } = await twentyFive();
       const seen: Message[] = [];
-      let after = '0';
+      let query = '?limit=10&after=0';
       for (let guard = 0; guard < 10; guard++) {
-        const page: Page<Message> = await history(alice.client, conversationId, `?limit=10&after=${after}`);
+        const page: Page<Message> = await history(alice.client, conversationId, query);
         seen.push(...page.items);
         if (page.nextCursor === null) break;
-        after = page.nextCursor;
+        query = `?limit=10&cursor=${page.nextCursor}`;
       }
       expect(seen.map((m) => m.id)).toEqual(sent.map((m) => m.id));
       // Catch-up from the middle: only what came after.
@@ -335,7 +335,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
     it('refuses garbage cursors and limits with 400', async () => {
       const { alice, conversationId } = await pair();
       await sendText(alice.client, conversationId, 'x');
-      for (const query of ['?before=garbage', '?after=-1', '?before=1.5', '?after=%F0%9F%98%80', '?before=1&after=2', '?limit=0', '?limit=201', '?limit=ten']) {
+      for (const query of ['?before=garbage', '?after=-1', '?before=1.5', '?after=%F0%9F%98%80', '?before=1&after=2', '?limit=0', '?limit=201', '?limit=ten', '?cursor=garbage', '?cursor=1', '?cursor=eyJiZWZvcmUiOjF9&before=1', '?cursor=eyJiZWZvcmUiOjF9&after=1']) {
         await expectFailure(history(alice.client, conversationId, query), 'VALIDATION_FAILED', 400);
       }
     });

@@ -215,8 +215,9 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
         burstIds.forEach((clientMsgId, index) => {
           const conversationId = targets[index % targets.length]!;
           // Rounds 1 and 2 retry round 0's clientMsgIds, over the socket and over REST.
-          const payload = { conversationId, type: 'text' as const, content: `burst ${index}`, clientMsgId };
-          sends.push(round === 1 ? postMessage(alice.client, conversationId, payload) : alice.client.emit('chat', payload));
+          const body = { type: 'text' as const, content: `burst ${index}`, clientMsgId };
+          // REST takes the conversation from the path: its body has no conversationId field.
+          sends.push(round === 1 ? postMessage(alice.client, conversationId, body) : alice.client.emit('chat', { conversationId, ...body }));
         });
       }
       const acks = await Promise.all(sends);

@@ -142,7 +142,7 @@ export function rest(client: ParleyClient) {
       me: () => call<Me>('GET', '/users/me'),
       updateMe: (fields: ProfileUpdate) => call<Me>('PATCH', '/users/me', fields),
       get: (userId: string) => call<User>('GET', `/users/${id(userId)}`),
-      search: (text: string, cursor?: string) => call<Page<User>>('GET', `/users${q({ q: text, cursor })}`),
+      search: (text: string, cursor?: string, limit?: number) => call<Page<User>>('GET', `/users${q({ q: text, cursor, limit })}`),
       /** Multipart upload of an image (JPEG, PNG, WebP, GIF); answers the new avatar URL. */
       setAvatar: (image: Blob, filename = 'avatar') => {
         const form = new FormData();
@@ -152,13 +152,14 @@ export function rest(client: ParleyClient) {
       removeAvatar: () => call<null>('DELETE', '/users/me/avatar'),
     },
     friends: {
-      list: (cursor?: string) => call<Page<Friend>>('GET', `/friends${q({ cursor, limit: 200 })}`),
+      list: (cursor?: string, limit = 200) => call<Page<Friend>>('GET', `/friends${q({ cursor, limit })}`),
       remove: (userId: string) => call<null>('DELETE', `/friends/${id(userId)}`),
       request: (toUserId: string, message?: string) => call<FriendRequest>('POST', '/friend-requests', message ? { toUserId, message } : { toUserId }),
-      requests: (direction: 'incoming' | 'outgoing') => call<Page<FriendRequest>>('GET', `/friend-requests${q({ direction })}`),
+      requests: (direction: 'incoming' | 'outgoing', cursor?: string, limit?: number) => call<Page<FriendRequest>>('GET', `/friend-requests${q({ direction, cursor, limit })}`),
       accept: (requestId: string) => call<FriendRequest>('POST', `/friend-requests/${id(requestId)}/accept`),
       reject: (requestId: string) => call<FriendRequest>('POST', `/friend-requests/${id(requestId)}/reject`),
-      blocks: () => call<{ items: Blocked[] }>('GET', '/blocks'),
+      /** Most recent first. */
+      blocks: (cursor?: string, limit?: number) => call<Page<Blocked>>('GET', `/blocks${q({ cursor, limit })}`),
       block: (userId: string) => call<null>('POST', '/blocks', { userId }),
       unblock: (userId: string) => call<null>('DELETE', `/blocks/${id(userId)}`),
     },
@@ -186,8 +187,11 @@ export function rest(client: ParleyClient) {
       list: (cursor?: string, limit?: number) => call<Page<Conversation>>('GET', `/conversations${q({ cursor, limit })}`),
       get: (conversationId: string) => call<Conversation>('GET', `/conversations/${id(conversationId)}`),
       open: (target: { peerId: string } | { groupId: string }) => call<Conversation>('POST', '/conversations', target),
-      /** Newest first; page back with `before = nextCursor`, or catch up oldest first with `after`. */
-      messages: (conversationId: string, page: { before?: string; after?: string; limit?: number } = {}) =>
+      /**
+       * Newest first; start below a message with `before`, or oldest first above one with `after`;
+       * pass the previous page's `nextCursor` as `cursor` (alone) to go on in the same direction.
+       */
+      messages: (conversationId: string, page: { cursor?: string; before?: string; after?: string; limit?: number } = {}) =>
         call<Page<Message>>('GET', `/conversations/${id(conversationId)}/messages${q(page)}`),
       markRead: (conversationId: string, messageId: string) => call<null>('POST', `/conversations/${id(conversationId)}/read`, { messageId }),
     },
@@ -196,11 +200,13 @@ export function rest(client: ParleyClient) {
       recall: (messageId: string) => call<Message>('DELETE', `/messages/${id(messageId)}`),
       react: (messageId: string, emoji: string) => call<Message>('PUT', `/messages/${id(messageId)}/reactions/${id(emoji)}`),
       unreact: (messageId: string, emoji: string) => call<Message>('DELETE', `/messages/${id(messageId)}/reactions/${id(emoji)}`),
-      search: (text: string, conversationId?: string) => call<Page<Message>>('GET', `/messages/search${q({ q: text, conversationId })}`),
+      /** Newest first; pass the previous page's `nextCursor` as `cursor` for the next page. */
+      search: (text: string, conversationId?: string, page: { cursor?: string; before?: string; limit?: number } = {}) =>
+        call<Page<Message>>('GET', `/messages/search${q({ q: text, conversationId, ...page })}`),
     },
     calls: {
       iceServers: () => call<IceServers>('GET', '/calls/ice-servers'),
-      list: (cursor?: string) => call<Page<CallRecord>>('GET', `/calls${q({ cursor })}`),
+      list: (cursor?: string, limit?: number) => call<Page<CallRecord>>('GET', `/calls${q({ cursor, limit })}`),
       get: (callId: string) => call<CallRecord>('GET', `/calls/${id(callId)}`),
     },
     files: {
@@ -212,9 +218,12 @@ export function rest(client: ParleyClient) {
     },
     ai: {
       models: () => call<AiModelList>('GET', '/ai/models'),
-      conversations: (cursor?: string) => call<Page<AiConversation>>('GET', `/ai/conversations${q({ cursor })}`),
+      conversations: (cursor?: string, limit?: number) => call<Page<AiConversation>>('GET', `/ai/conversations${q({ cursor, limit })}`),
       createConversation: (input: { model?: string; title?: string; systemPrompt?: string } = {}) => call<AiConversation>('POST', '/ai/conversations', input),
       conversation: (conversationId: string) => call<AiConversation & { messages: AiMessage[] }>('GET', `/ai/conversations/${id(conversationId)}`),
+      /** The conversation's messages, newest first; pass the previous page's `nextCursor` as `cursor`. */
+      messages: (conversationId: string, cursor?: string, limit?: number) =>
+        call<Page<AiMessage>>('GET', `/ai/conversations/${id(conversationId)}/messages${q({ cursor, limit })}`),
       deleteConversation: (conversationId: string) => call<null>('DELETE', `/ai/conversations/${id(conversationId)}`),
       /** Three short replies the caller might send next in a chat conversation. */
       suggestions: (conversationId: string) => call<{ suggestions: string[] }>('POST', '/ai/suggestions', { conversationId }),

@@ -25,7 +25,8 @@ export const Attachment = Type.Object({
   height: Type.Optional(Type.Integer({ minimum: 0 })),
   durationSec: Type.Optional(Type.Number({ minimum: 0 })),
   thumbnailUrl: Type.Optional(Type.String({ maxLength: 1024 })),
-});
+  // Closed like every payload: a misspelt field in a sent attachment is refused, not dropped.
+}, { additionalProperties: false });
 export type Attachment = Static<typeof Attachment>;
 
 export const Reaction = Type.Object({ emoji: Type.String(), count: Type.Integer(), userIds: Type.Array(Type.String()) });

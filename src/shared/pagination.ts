@@ -42,3 +42,15 @@ export function decodeTimeIdCursor(cursor: string | undefined): TimeIdPosition |
 }
 
 export const encodeTimeIdCursor = (position: TimeIdPosition): string => encodeCursor([position.at, position.id]);
+
+const isIdPosition = (value: unknown): value is { id: string } =>
+  typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && Object.keys(value).length === 1;
+
+/** Reads a cursor of a list ordered by id alone (the last row's id); one this API did not hand out is VALIDATION_FAILED. */
+export function decodeIdCursor(cursor: string | undefined): string | undefined {
+  const value = decodeCursor(cursor, isIdPosition);
+  if (cursor && !value) throw AppError.validation('cursor', 'is not a cursor this list returned');
+  return value?.id;
+}
+
+export const encodeIdCursor = (id: string): string => encodeCursor({ id });

@@ -6,15 +6,15 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { AiConversation, AiMessage, AiModel, Message, ParleySocket } from '../../src/client/index.js';
 import { useAction } from './ui.js';
 import { t } from './i18n.js';
-import { api, client, getState, navigate, onSocket, sendMessage, showError, update, useStore } from './store.js';
+import { sendMessage } from './state/actions.js';
+import { api, client, showError } from './state/client.js';
+import { onSocket } from './state/live.js';
+import { aiMessageUpserted } from './state/reducers.js';
+import { navigate } from './state/router.js';
+import { apply, getState, update, useStore } from './state/state.js';
 
 function upsert(conversationId: string, id: string, change: (previous: AiMessage | undefined) => AiMessage): void {
-  update((s) => {
-    const list = s.aiMessages[conversationId] ?? [];
-    const previous = list.find((m) => m.id === id);
-    const next = previous ? list.map((m) => (m.id === id ? change(m) : m)) : [...list, change(undefined)];
-    return { aiMessages: { ...s.aiMessages, [conversationId]: next } };
-  });
+  apply((s) => aiMessageUpserted(s, conversationId, id, change));
 }
 
 const placeholder = (conversationId: string, id: string): AiMessage => ({

@@ -6,7 +6,10 @@ import { ChatList, ConversationView } from './chat.js';
 import { Contacts, GroupInfo, NewGroup } from './contacts.js';
 import { t } from './i18n.js';
 import { MePage } from './me.js';
-import { client, navigate, signedIn, update, useStore } from './store.js';
+import { client } from './state/client.js';
+import { navigate } from './state/router.js';
+import { signedIn } from './state/session.js';
+import { update, useStore } from './state/state.js';
 import { LanguageSwitch, useAction } from './ui.js';
 
 function AuthScreen() {

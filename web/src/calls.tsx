@@ -6,7 +6,10 @@ import { useEffect, useRef } from 'preact/hooks';
 import type { CallMedia, IceCandidate, ParleySocket } from '../../src/client/index.js';
 import { Avatar } from './ui.js';
 import { type StringKey, t } from './i18n.js';
-import { api, type CallView, client, getState, onSocket, showError, update, useStore } from './store.js';
+import { api, client, showError } from './state/client.js';
+import { onSocket } from './state/live.js';
+import type { CallView } from './state/model.js';
+import { getState, update, useStore } from './state/state.js';
 
 /** What the view cannot hold: the connection, the streams and candidates that came early. */
 let peer: RTCPeerConnection | null = null;

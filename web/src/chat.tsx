@@ -7,20 +7,12 @@ import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
 import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
 import { formatTime, type StringKey, t } from './i18n.js';
-import {
-  api,
-  compareIds,
-  loadMessages,
-  markRead,
-  navigate,
-  replaceMessage,
-  sendMessage,
-  showError,
-  typingNotifier,
-  update,
-  userName,
-  useStore,
-} from './store.js';
+import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
+import { api, showError } from './state/client.js';
+import { loadMessages, userName } from './state/loaders.js';
+import { compareIds } from './state/reducers.js';
+import { navigate } from './state/router.js';
+import { update, useStore } from './state/state.js';
 
 export function conversationTitle(conversation: Conversation): string {
   if (conversation.group) return conversation.group.name;

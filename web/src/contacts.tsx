@@ -3,7 +3,11 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
 import { Avatar, useAction } from './ui.js';
 import { formatTime, t } from './i18n.js';
-import { api, loadContacts, loadConversations, navigate, openPrivateChat, rememberUsers, showError, useStore } from './store.js';
+import { openPrivateChat } from './state/actions.js';
+import { api, showError } from './state/client.js';
+import { loadContacts, loadConversations, rememberUsers } from './state/loaders.js';
+import { navigate } from './state/router.js';
+import { useStore } from './state/state.js';
 
 const displayName = (user: User) => user.nickname || user.username;
 
@@ -33,7 +37,7 @@ export function Contacts() {
   const [groups, setGroups] = useState<Group[]>([]);
   const { busy, run } = useAction();
   const refresh = () =>
-    Promise.all([loadContacts(), api.friends.blocks().then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(showError);
+    Promise.all([loadContacts(), api.friends.blocks(undefined, 200).then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(showError);
   useEffect(() => void refresh(), []);
 
   const friendIds = new Set(s.friends.map((f) => f.user.id));

@@ -6,8 +6,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Upload as TusUpload } from 'tus-js-client';
 import type { Attachment, MessageType } from '../../src/client/index.js';
 import { t } from './i18n.js';
-import { api, client, sendMessage, showError } from './store.js';
 import { API_PREFIX } from '../../src/contract/api.js';
+import { sendMessage } from './state/actions.js';
+import { api, client, showError } from './state/client.js';
 
 export interface PendingUpload {
   key: string;

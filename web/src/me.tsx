@@ -2,7 +2,10 @@ import { useEffect, useState } from 'preact/hooks';
 import type { LoginLog, Session } from '../../src/client/index.js';
 import { Avatar, LanguageSwitch, useAction } from './ui.js';
 import { formatTime, t } from './i18n.js';
-import { api, logout, rememberUsers, showError, update, upgradeGuest, useStore } from './store.js';
+import { api, showError } from './state/client.js';
+import { rememberUsers } from './state/loaders.js';
+import { logout, upgradeGuest } from './state/session.js';
+import { update, useStore } from './state/state.js';
 
 function shortAgent(agent: string): string {
   const browser = /(Edg|Chrome|Firefox|Safari)\/[\d.]+/.exec(agent)?.[0];

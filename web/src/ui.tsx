@@ -1,7 +1,8 @@
 /** Small pieces every page uses; apart from app.tsx so pages need not import the shell that imports them. */
 import { useState } from 'preact/hooks';
 import { language, setLanguage, t } from './i18n.js';
-import { showError, update } from './store.js';
+import { showError } from './state/client.js';
+import { update } from './state/state.js';
 
 /** Initials or the avatar picture; `status` adds a presence dot. */
 export function Avatar(props: { name: string; url?: string | null; status?: 'online' | 'away' | 'offline' | undefined; size?: number }) {

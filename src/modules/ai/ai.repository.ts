@@ -58,6 +58,13 @@ export function createAiRepository(db: Kysely<Database>) {
       return db.selectFrom('ai_messages').selectAll().where('conversation_id', '=', conversationId).orderBy('id', 'asc').execute();
     },
 
+    /** A page of a conversation's messages, newest first, below message `beforeId` when given. */
+    pageMessages(conversationId: string, beforeId: number | undefined, limit: number): Promise<AiMessageRow[]> {
+      let query = db.selectFrom('ai_messages').selectAll().where('conversation_id', '=', conversationId);
+      if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+      return query.orderBy('id', 'desc').limit(limit).execute();
+    },
+
     /** The newest `limit` messages before message `beforeId`, newest first (for context building). */
     recentMessages(conversationId: string, beforeId: number, limit: number): Promise<AiMessageRow[]> {
       return db

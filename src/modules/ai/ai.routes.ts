@@ -13,6 +13,8 @@ import {
   ConversationParams,
   ConversationWithMessages,
   CreateConversationBody,
+  MessageListQuery,
+  MessagePage,
   ReplyResult,
   RetryBody,
   RetryParams,
@@ -128,6 +130,13 @@ export function aiRoutes(ai: AiService, assistant: AiAssistant | undefined) {
       '/ai/conversations/:id',
       { schema: { tags, security, summary: 'One AI conversation with its messages, oldest first', params: ConversationParams, response: responses({ 200: ConversationWithMessages }, [401, 404, 503]) } },
       async (request) => ai.getConversation(actorOf(request), request.params.id),
+    );
+    app.get(
+      '/ai/conversations/:id/messages',
+      {
+        schema: { tags, security, summary: "An AI conversation's messages, newest first (paged)", params: ConversationParams, querystring: MessageListQuery, response: responses({ 200: MessagePage }, [401, 404, 503]) },
+      },
+      async (request) => ai.listMessages(actorOf(request), request.params.id, request.query),
     );
     app.delete(
       '/ai/conversations/:id',

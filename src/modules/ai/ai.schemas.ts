@@ -15,12 +15,17 @@ export const CreateConversationBody = Type.Object(
 export type CreateConversationBody = Static<typeof CreateConversationBody>;
 
 export const ConversationListQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 36 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 });
 export type ConversationListQuery = Static<typeof ConversationListQuery>;
 
 export const ConversationPage = Type.Object({ items: Type.Array(AiConversation), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+/** An AI conversation's messages, newest first, paged like every list. */
+export const MessageListQuery = ConversationListQuery;
+export type MessageListQuery = Static<typeof MessageListQuery>;
+export const MessagePage = Type.Object({ items: Type.Array(AiMessage), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
 export const ConversationWithMessages = Type.Intersect([AiConversation, Type.Object({ messages: Type.Array(AiMessage) })]);
 
 export const ConversationParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 36 }) });

@@ -9,7 +9,7 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, errorBody } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Page } from '../../shared/pagination.js';
+import { decodeIdCursor, encodeIdCursor, type Page } from '../../shared/pagination.js';
 import type { AssistantModel } from './ai.assistant.js';
 import { type AiLimitSettings, createAiLimits } from './ai.limits.js';
 import { titleFrom, toAiMessage, toConversation } from './ai.mapping.js';
@@ -17,7 +17,7 @@ import { createModelCatalog } from './ai.models.js';
 import { type ChatTurn, LlmError, type LlmProvider, type LlmUsage } from './ai.providers.js';
 import type { AiConversationRow, AiMessageRow, AiRepository } from './ai.repository.js';
 import { createRunningReplies } from './ai.running.js';
-import type { AiConversation, AskBody, ConversationListQuery, CreateConversationBody } from './ai.schemas.js';
+import type { AiConversation, AskBody, ConversationListQuery, CreateConversationBody, MessageListQuery } from './ai.schemas.js';
 import { parseSuggestions, SUGGESTIONS_SYSTEM_PROMPT } from './ai.suggestions.js';
 import { estimateTokens, estimateTurns, fitToBudget } from './ai.tokens.js';
 import type { AccessPolicy } from '../policy/index.js';
@@ -226,9 +226,23 @@ export function createAiService(deps: AiServiceDeps) {
     async listConversations(actor: Actor, query: ConversationListQuery): Promise<Page<AiConversation>> {
       requireAvailable();
       const limit = query.limit ?? 50;
-      const rows = await repository.listConversations(actor.userId, limit + 1, query.cursor);
+      const rows = await repository.listConversations(actor.userId, limit + 1, decodeIdCursor(query.cursor));
       const items = rows.slice(0, limit).map(toConversation);
-      return { items, nextCursor: rows.length > limit ? (items.at(-1)?.id ?? null) : null };
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.id) : null };
+    },
+
+    /** The conversation's messages, newest first, a page at a time. */
+    async listMessages(actor: Actor, id: string, query: MessageListQuery): Promise<Page<AiMessage>> {
+      requireAvailable();
+      await ownConversation(actor, id);
+      const limit = query.limit ?? 50;
+      const before = decodeIdCursor(query.cursor);
+      if (before !== undefined && !/^[0-9]{1,18}$/.test(before)) throw AppError.validation('cursor', 'is not a cursor this list returned');
+      const rows = await repository.pageMessages(id, before === undefined ? undefined : Number(before), limit + 1);
+      const items = rows.slice(0, limit).map(toAiMessage);
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.id) : null };
     },
 
     async getConversation(actor: Actor, id: string) {

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, FriendRequestsTable } from '../../platform/db/schema.js';
+import type { TimeIdPosition } from '../../shared/pagination.js';
 
 export type FriendRequestRow = Selectable<FriendRequestsTable>;
 
@@ -167,8 +168,13 @@ export function createFriendsRepository(db: Kysely<Database>) {
       return Number(result.numDeletedRows) > 0;
     },
 
-    listBlocked(blockerId: string) {
-      return db.selectFrom('blocks').select(['blocked_id', 'created_at']).where('blocker_id', '=', blockerId).orderBy('created_at', 'desc').execute();
+    /** Who `blockerId` blocked, most recent first, below `before` (time, blocked id). */
+    listBlocked(blockerId: string, before: TimeIdPosition | undefined, limit: number) {
+      let query = db.selectFrom('blocks').select(['blocked_id', 'created_at']).where('blocker_id', '=', blockerId);
+      if (before) {
+        query = query.where((eb) => eb.or([eb('created_at', '<', before.at), eb.and([eb('created_at', '=', before.at), eb('blocked_id', '<', before.id)])]));
+      }
+      return query.orderBy('created_at', 'desc').orderBy('blocked_id', 'desc').limit(limit).execute();
     },
   };
 }

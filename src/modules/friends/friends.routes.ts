@@ -1,9 +1,11 @@
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
 import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
+import { DEFAULT_PAGE_LIMIT } from '../../shared/pagination.js';
 import {
   BlockBody,
-  BlockedList,
+  BlockedPage,
+  BlockListQuery,
   FriendListQuery,
   FriendPage,
   FriendRequest,
@@ -25,7 +27,7 @@ export function friendsRoutes(friends: FriendsService) {
     app.get(
       '/friends',
       { schema: { tags, security, summary: "The caller's friends with presence", querystring: FriendListQuery, response: responses({ 200: FriendPage }, [401]) } },
-      async (request) => friends.listFriends(actorOf(request), request.query.cursor, request.query.limit ?? 50),
+      async (request) => friends.listFriends(actorOf(request), request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
 
     app.delete(
@@ -54,7 +56,7 @@ export function friendsRoutes(friends: FriendsService) {
     app.get(
       '/friend-requests',
       { schema: { tags, security, summary: 'Pending requests to or from the caller', querystring: FriendRequestQuery, response: responses({ 200: FriendRequestPage }, [401]) } },
-      async (request) => friends.listRequests(actorOf(request), request.query.direction, request.query.cursor, request.query.limit ?? 50),
+      async (request) => friends.listRequests(actorOf(request), request.query.direction, request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
 
     app.post(
@@ -71,8 +73,8 @@ export function friendsRoutes(friends: FriendsService) {
 
     app.get(
       '/blocks',
-      { schema: { tags, security, summary: 'Users the caller has blocked', response: responses({ 200: BlockedList }, [401]) } },
-      async (request) => ({ items: await friends.listBlocked(actorOf(request)) }),
+      { schema: { tags, security, summary: 'Users the caller has blocked, most recent first (paged)', querystring: BlockListQuery, response: responses({ 200: BlockedPage }, [400, 401]) } },
+      async (request) => friends.listBlocked(actorOf(request), request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
 
     app.post(

@@ -44,7 +44,8 @@ export const FriendRequestQuery = Type.Object({
 export const BlockBody = Type.Object({ userId: Id }, { additionalProperties: false });
 export const Blocked = Type.Object({ user: User, blockedAt: IsoTime });
 export type Blocked = Static<typeof Blocked>;
-export const BlockedList = Type.Object({ items: Type.Array(Blocked) });
+export const BlockedPage = Type.Object({ items: Type.Array(Blocked), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export const BlockListQuery = Type.Object({ ...PageQuery });
 
 export const UserIdParam = Type.Object({ userId: Id });
 export const RequestIdParam = Type.Object({ id: Id });

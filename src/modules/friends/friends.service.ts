@@ -3,7 +3,7 @@ import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
+import { decodeCursor, decodeTimeIdCursor, encodeCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import { toUser, type UserRow, type UsersRepository } from '../users/index.js';
 import type { FriendRequestRow, FriendsRepository } from './friends.repository.js';
 import type { Blocked, Friend, FriendRequest, Presence, SendFriendRequestBody } from './friends.schemas.js';
@@ -178,13 +178,17 @@ export function createFriendsService(deps: FriendsServiceDeps) {
       if (!(await friends.unblock(actor.userId, userId))) throw new AppError('NOT_FOUND', 'that user is not blocked');
     },
 
-    async listBlocked(actor: Actor): Promise<Blocked[]> {
-      const rows = await friends.listBlocked(actor.userId);
-      const people = await usersById(rows.map((row) => row.blocked_id));
-      return rows.flatMap((row) => {
+    /** Users the caller blocked, most recent first, a page at a time. */
+    async listBlocked(actor: Actor, cursor: string | undefined, limit: number): Promise<Page<Blocked>> {
+      const rows = await friends.listBlocked(actor.userId, decodeTimeIdCursor(cursor), limit + 1);
+      const page = rows.slice(0, limit);
+      const people = await usersById(page.map((row) => row.blocked_id));
+      const items = page.flatMap((row) => {
         const user = people.get(row.blocked_id);
         return user ? [{ user: toUser(user), blockedAt: iso(Number(row.created_at)) as string }] : [];
       });
+      const last = page.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeTimeIdCursor({ at: Number(last.created_at), id: last.blocked_id }) : null };
     },
 
     friendIds: (userId: string) => friends.friendIds(userId),

@@ -46,7 +46,7 @@ export function messagingRoutes(messaging: MessagingService) {
         schema: {
           tags: ['conversations'],
           security,
-          summary: 'History: newest first (page back with before=nextCursor), or oldest first after a message id (after=)',
+          summary: 'History: newest first (or from a message id: below it with before=, oldest first above it with after=); go on with cursor=nextCursor',
           params: ConversationParams,
           querystring: HistoryQuery,
           response: responses({ 200: MessagePage }, [401, 404]),

@@ -18,16 +18,21 @@ export type Conversation = Static<typeof Conversation>;
 
 export const ConversationPage = Type.Object({ items: Type.Array(Conversation), nextCursor: Type.Union([Type.Null(), Type.String()]) });
 
-/** Exactly one of the two (checked by the service: a union would trip the validator's stripping of unknown fields). */
+/** Exactly one of the two (checked by the service). */
 export const OpenConversationBody = Type.Object({ peerId: Type.Optional(Id), groupId: Type.Optional(Id) }, { additionalProperties: false });
 export type OpenConversationBody = Static<typeof OpenConversationBody>;
 
 const MessageIdString = Type.String({ pattern: '^[0-9]{1,19}$' });
 
+/**
+ * `cursor` (the previous page's nextCursor) continues a walk in the direction it started; `before`
+ * or `after` (a message id) starts one: newest first below it, or oldest first above it. A cursor
+ * already holds its position, so it is refused together with either.
+ */
 export const HistoryQuery = Type.Object({
   before: Type.Optional(MessageIdString),
   after: Type.Optional(MessageIdString),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  ...PageQuery,
 });
 export type HistoryQuery = Static<typeof HistoryQuery>;
 
@@ -44,11 +49,12 @@ export const ConversationParams = Type.Object({ id: Type.String({ minLength: 1, 
 export const MessageParams = Type.Object({ id: MessageIdString });
 export const ReactionParams = Type.Object({ id: MessageIdString, emoji: Type.String({ minLength: 1, maxLength: 64 }) });
 
+/** Newest first; `before` (a message id) starts below it, `cursor` continues; not both. */
 export const SearchQuery = Type.Object({
   q: Type.String({ minLength: 1, maxLength: 200 }),
   conversationId: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
   before: Type.Optional(MessageIdString),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  ...PageQuery,
 });
 export type SearchQuery = Static<typeof SearchQuery>;
 export const ConversationListQuery = Type.Object({ ...PageQuery });

@@ -6,7 +6,7 @@ import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
+import { decodeCursor, decodeTimeIdCursor, encodeCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
@@ -66,6 +66,33 @@ function parseMessageId(id: string, field = 'messageId'): number {
   const n = Number(id);
   if (!Number.isSafeInteger(n) || n < 0) throw AppError.validation(field, 'is not a message id');
   return n;
+}
+
+/** Where a history page stopped and which way the walk reads: newest first (`before`) or oldest first (`after`). */
+type HistoryPosition = { before: number } | { after: number };
+
+const isMessageIdNumber = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+const isHistoryPosition = (value: unknown): value is HistoryPosition =>
+  typeof value === 'object' &&
+  value !== null &&
+  Object.keys(value).length === 1 &&
+  (isMessageIdNumber((value as { before?: unknown }).before) || isMessageIdNumber((value as { after?: unknown }).after));
+
+/**
+ * The position a history or search request starts from: its cursor, or a `before`/`after` message
+ * id; a cursor already holds its position, so it is refused together with either.
+ */
+function historyPosition(query: { cursor?: string; before?: string; after?: string }): Partial<HistoryPosition> {
+  if (query.cursor !== undefined && query.cursor !== '') {
+    if (query.before !== undefined || query.after !== undefined) throw AppError.validation('cursor', 'cannot be combined with before or after: the cursor holds its own position');
+    const position = decodeCursor(query.cursor, isHistoryPosition);
+    if (!position) throw AppError.validation('cursor', 'is not a cursor this list returned');
+    return position;
+  }
+  if (query.before !== undefined && query.after !== undefined) throw AppError.validation('after', 'use either before or after');
+  if (query.after !== undefined) return { after: parseMessageId(query.after, 'after') };
+  if (query.before !== undefined) return { before: parseMessageId(query.before, 'before') };
+  return {};
 }
 
 export function createMessagingService(deps: MessagingServiceDeps) {
@@ -357,16 +384,19 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       );
     },
 
-    /** History: newest first by default (`before` pages back); `after` pages forward, oldest first. */
+    /**
+     * History: newest first by default (`before` starts below a message); `after` reads forward,
+     * oldest first. `nextCursor` continues in the same direction.
+     */
     async history(actor: Actor, conversationId: string, query: HistoryQuery): Promise<Page<Message>> {
       const where = await access(actor, conversationId);
-      if (query.before !== undefined && query.after !== undefined) throw AppError.validation('after', 'use either before or after');
+      const position = historyPosition(query);
       const limit = query.limit ?? 50;
-      const cursor = { before: query.before === undefined ? undefined : parseMessageId(query.before, 'before'), after: query.after === undefined ? undefined : parseMessageId(query.after, 'after') };
-      const rows = await messages.page(where.id, cursor, limit + 1);
+      const rows = await messages.page(where.id, position, limit + 1);
       const items = await toMessages(rows.slice(0, limit));
-      const last = items.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? last.id : null };
+      const last = rows.length > limit ? rows[limit - 1] : undefined;
+      const next: HistoryPosition | undefined = last && ('after' in position ? { after: Number(last.id) } : { before: Number(last.id) });
+      return { items, nextCursor: next ? encodeCursor(next) : null };
     },
 
     /** Edits the caller's own text message. */
@@ -461,11 +491,13 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         const groupIds = await groups.groupIdsOf(actor.userId);
         conversationIds = [...(await messages.privateConversationIds(actor.userId)), ...groupIds.map(groupConversationId)];
       }
+      const position = historyPosition(query);
+      if ('after' in position) throw AppError.validation('cursor', 'is not a cursor this list returned');
       const limit = query.limit ?? 50;
-      const rows = await messages.search(conversationIds, query.q.normalize('NFC'), query.before === undefined ? undefined : parseMessageId(query.before, 'before'), limit + 1);
+      const rows = await messages.search(conversationIds, query.q.normalize('NFC'), 'before' in position ? position.before : undefined, limit + 1);
       const items = await toMessages(rows.slice(0, limit));
-      const last = items.at(-1);
-      return { items, nextCursor: rows.length > limit && last ? last.id : null };
+      const last = rows.length > limit ? rows[limit - 1] : undefined;
+      return { items, nextCursor: last ? encodeCursor({ before: Number(last.id) }) : null };
     },
 
     /** Conversation rooms a newly connected socket of this user joins. */

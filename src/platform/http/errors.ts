@@ -23,19 +23,25 @@ interface ValidationIssue {
   message?: string;
 }
 
+/** The dotted path of the field an Ajv issue is about: a missing or unknown property is named itself. */
 function fieldOf(issue: ValidationIssue, context: string | undefined): string {
-  const missing = issue.params?.missingProperty;
+  const named = issue.params?.missingProperty ?? issue.params?.additionalProperty;
   const pathPart = (issue.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.');
-  const field = [pathPart, typeof missing === 'string' ? missing : ''].filter(Boolean).join('.');
+  const field = [pathPart, typeof named === 'string' ? named : ''].filter(Boolean).join('.');
   if (field) return field;
   return context ?? 'body';
+}
+
+function messageOf(issue: ValidationIssue): string {
+  if (typeof issue.params?.additionalProperty === 'string') return 'is not a known field';
+  return issue.message ?? 'is invalid';
 }
 
 function validationError(error: FastifyError): AppError {
   const issues = (error.validation ?? []) as ValidationIssue[];
   const problems: FieldProblem[] = issues.map((issue) => ({
     field: fieldOf(issue, error.validationContext),
-    message: issue.message ?? 'is invalid',
+    message: messageOf(issue),
   }));
   const first = problems[0];
   return new AppError('VALIDATION_FAILED', first ? `${first.field}: ${first.message}` : 'invalid request', problems);

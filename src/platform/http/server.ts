@@ -16,7 +16,7 @@ import type { Cache } from '../cache/cache.js';
 import { type Logger, scrubUrl } from '../logger.js';
 import { registerErrorHandling } from './errors.js';
 import { cacheRateLimitStore } from './rate-limit-store.js';
-import { validatorCompiler } from './validation.js';
+import { closeObjects, NoQuery, validatorCompiler } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -192,6 +192,8 @@ export async function registerPlatformPlugins(app: HttpApp, deps: HttpDeps): Pro
       new AppError('RATE_LIMITED', `too many requests; retry in ${context.after}`, undefined, Math.ceil(context.ttl / 1000)),
   });
   await app.register(swagger, {
+    // The document shows bodies as the validator enforces them: closed to undeclared fields.
+    transform: ({ schema, url }) => ({ schema: schema?.body === undefined ? schema : { ...schema, body: closeObjects(schema.body) as typeof schema.body }, url }),
     openapi: {
       openapi: '3.0.3',
       info: {
@@ -236,6 +238,17 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
         reject(error);
       },
     );
+  });
+}
+
+/**
+ * Gives every route registered from now on in `scope` (and its children) a query schema: those
+ * that declare none accept no parameter at all, so an unknown or misspelt one is refused with
+ * VALIDATION_FAILED naming it, like on routes that declare theirs.
+ */
+export function refuseUndeclaredQuery(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    if (route.schema?.querystring === undefined) route.schema = { ...route.schema, querystring: NoQuery };
   });
 }
 
