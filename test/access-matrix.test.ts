@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, ParleySocket } from '../src/client/index.js';
 import { type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
 import { connectedUser, type ConnectedUser } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * "User X tries Y on Z's resource", table-driven: every REST route and socket event that takes an
@@ -131,22 +132,19 @@ async function attempt(api: ReturnType<typeof apiClient>, socket: ParleySocket, 
 }
 
 describe(`access matrix: who may touch whose resources (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
+  const suite = useTestServer();
   let r: Resources;
   let tried = 0;
 
   beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
     const withToken = async () => {
-      const user = await connectedUser(server.url);
+      const user = await connectedUser(suite.server.url);
       return Object.assign(user, { accessToken: user.client.accessToken as string });
     };
     const owner = await withToken();
     const member = await withToken();
     const stranger = await withToken();
-    const bystander = await newUser(apiClient(server.url));
+    const bystander = await newUser(apiClient(suite.server.url));
     const ids: Resources['ids'] = { strangerId: stranger.id, memberId: member.id, user: owner.id };
     const as = (user: { client: ConnectedUser['client'] }) => user.client;
     // Owner and member are friends, with a private conversation, a group, messages in both.
@@ -167,16 +165,14 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
       .emitWithAck('call_request', { toUserId: member.id, media: 'audio' })
       .catch(() => null);
     if (call?.ok) ids.call = call.data.callId ?? call.data.call?.id ?? call.data.id;
-    ids.file = await uploadFile(server.url, owner.accessToken, ids.conversation);
-    const ai = await apiClient(server.url)('POST', '/ai/conversations', { token: owner.accessToken, body: {} });
+    ids.file = await uploadFile(suite.server.url, owner.accessToken, ids.conversation);
+    const ai = await apiClient(suite.server.url)('POST', '/ai/conversations', { token: owner.accessToken, body: {} });
     if (ai.status < 300) ids.aiConversation = ai.body.id;
     r = { owner, member, stranger, ids };
   });
-  afterAll(async () => {
+  afterAll(() => {
     console.log(`access matrix: ${tried} attempts over ${ROWS.length} rows (${ROWS.filter((row) => !r?.ids[row.target]).map((row) => row.name).join(', ') || 'none'} skipped: resource not available)`);
     for (const user of [r?.owner, r?.member, r?.stranger]) user?.client.disconnect();
-    await server?.close();
-    await env?.dispose();
   });
 
   for (const row of ROWS) {
@@ -184,7 +180,7 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
       const id = r.ids[row.target];
       if (id === undefined) return; // this server has no such resource (module not present)
       const actor = r[row.actor ?? 'stranger'];
-      const api = apiClient(server.url);
+      const api = apiClient(suite.server.url);
       const foreign = await attempt(api, actor.socket, actor.accessToken, row.attempt(id, r.ids));
       tried++;
       const allowed = row.expect ?? ['NOT_FOUND'];
@@ -215,19 +211,10 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
 });
 
 describe(`brute force and enumeration at login (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, { LOGIN_MAX_FAILURES: '5' });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer({ LOGIN_MAX_FAILURES: '5' });
 
   it('locks a username out after LOGIN_MAX_FAILURES wrong passwords, even for the right one', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const victim: TestUser = await newUser(api);
     for (let i = 0; i < 5; i++) expectError(await api('POST', '/auth/login', { body: { username: victim.username, password: `guess-${i}-xxxxxxxx` } }), 401, 'UNAUTHORIZED');
     const locked = await api('POST', '/auth/login', { body: { username: victim.username, password: victim.password } });
@@ -236,7 +223,7 @@ describe(`brute force and enumeration at login (${storageLabel})`, () => {
   });
 
   it('answers an unknown username exactly like a wrong password', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const known: TestUser = await newUser(api);
     const wrong = await api('POST', '/auth/login', { body: { username: known.username, password: 'not-the-password' } });
     const unknown = await api('POST', '/auth/login', { body: { username: `nobody${randomUUID().slice(0, 8)}`, password: 'not-the-password' } });

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ParleyClient, type ParleySocket } from '../src/client/index.js';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
 import { apiClient } from './support/http.js';
 import { nextEvent, registerClient } from './support/realtime.js';
-import { createTestEnvironment, startServer, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnvironment, type TestServer } from './support/server.js';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, type TestServer } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Two servers sharing MariaDB and Redis (always the machine's real services, like cluster.test.ts):
@@ -14,27 +15,21 @@ const CLUSTER_DATABASE_URL = TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/p
 const CLUSTER_REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe('AI across two servers sharing MariaDB and Redis', () => {
-  let env: TestEnvironment;
   let fake: FakeLlm;
-  let a: TestServer;
-  let b: TestServer;
-
-  beforeAll(async () => {
-    fake = await startFakeLlm();
-    env = await createTestEnvironment({ databaseUrl: CLUSTER_DATABASE_URL, redisUrl: CLUSTER_REDIS_URL });
-    const overrides = { DEEPSEEK_API_KEY: 'k', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_TIMEOUT: '10' };
-    // One at a time: the first applies the migrations and creates the bot, the second finds both done.
-    a = await startServer(env, overrides);
-    b = await startServer(env, overrides);
-  });
+  // One at a time: the first applies the migrations and creates the bot, the second finds both done.
+  const suite = useTestServer(
+    async () => {
+      fake = await startFakeLlm();
+      return { DEEPSEEK_API_KEY: 'k', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_TIMEOUT: '10' };
+    },
+    { environment: { databaseUrl: CLUSTER_DATABASE_URL, redisUrl: CLUSTER_REDIS_URL }, servers: 2 },
+  );
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await env?.dispose();
     await fake?.close();
   });
 
   it('delivers chunks to devices on both servers and cancels from the other server', async () => {
+    const [a, b] = suite.servers as [TestServer, TestServer];
     const user = await registerClient(a.url);
     const onA = await user.client.connect();
     const second = new ParleyClient(b.url);
@@ -60,6 +55,7 @@ describe('AI across two servers sharing MariaDB and Redis', () => {
   });
 
   it('both servers find the same assistant bot', async () => {
+    const [a, b] = suite.servers as [TestServer, TestServer];
     const user = await registerClient(a.url);
     const fromA = await user.client.request<{ user: { id: string } }>('GET', '/ai/assistant');
     const token = user.client.accessToken as string;

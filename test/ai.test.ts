@@ -4,7 +4,8 @@ import { estimateTokens } from '../src/modules/ai/ai.tokens.js';
 import { type FakeBehaviour, type FakeLlm, type RecordedRequest, signal, startFakeLlm } from './support/fake-llm.js';
 import { type Api, type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
 import { collect, connectedUser, nextEvent, registerClient, secondDevice } from './support/realtime.js';
-import { createTestEnvironment, type Overrides, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { type Overrides, storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 // ---- helpers ----
 
@@ -94,18 +95,8 @@ function aiEnv(fake: FakeLlm, extra: Overrides = {}): Overrides {
 // ---- suites ----
 
 describe(`AI without any provider configured (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let api: Api;
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    api = apiClient(server.url);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer();
+  const { api } = suite;
 
   it('answers every AI route with 503 UNAVAILABLE naming the variables to set', async () => {
     const user = await newUser(api);
@@ -130,7 +121,7 @@ describe(`AI without any provider configured (${storageLabel})`, () => {
   });
 
   it('answers ai_chat with UNAVAILABLE over the socket', async () => {
-    const user = await connectedUser(server.url);
+    const user = await connectedUser(suite.server.url);
     const ack = await user.client.emitRaw('ai_chat', { content: 'hello' });
     expect(ack).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
     user.client.disconnect();
@@ -138,21 +129,17 @@ describe(`AI without any provider configured (${storageLabel})`, () => {
 });
 
 describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
   let fake: FakeLlm;
-  let api: Api;
   let alice: TestUser;
-  beforeAll(async () => {
+  const suite = useTestServer(async () => {
     fake = await startFakeLlm();
-    env = await createTestEnvironment();
-    server = await startServer(env, aiEnv(fake));
-    api = apiClient(server.url);
+    return aiEnv(fake);
+  });
+  const { api } = suite;
+  beforeAll(async () => {
     alice = await newUser(api);
   });
   afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
     await fake?.close();
   });
 
@@ -182,7 +169,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
       const conversationId = await newConversation(api, alice, { model });
       fake.enqueue({ kind: 'reply', chunks: ['你好', '，', 'Parley', ' 👋', '!'], usage: { input: 17, output: 5 } });
       const requested = fake.nextRequest();
-      const { response, events } = await askAll(server.url, alice.accessToken, conversationId, { content: '打个招呼' });
+      const { response, events } = await askAll(suite.server.url, alice.accessToken, conversationId, { content: '打个招呼' });
       expect(response.status).toBe(201);
       expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
       expect(response.headers.get('cache-control')).toBe('no-cache, no-transform');
@@ -216,7 +203,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
   }
 
   it('streams through the SDK (streamAiReply), which surfaces AI errors with their code and retries', async () => {
-    const { client } = await registerClient(server.url);
+    const { client } = await registerClient(suite.server.url);
     const conversation = await client.request<{ id: string }>('POST', '/ai/conversations', {});
     const deltas: string[] = [];
     const starts: string[] = [];
@@ -246,7 +233,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
   });
 
   it('streams a reply for "model": "deepseek" through the SDK, stored as the provider default deepseek/deepseek-chat', async () => {
-    const { client } = await registerClient(server.url);
+    const { client } = await registerClient(suite.server.url);
     // A provider name alone when creating the conversation is stored resolved too.
     const conversation = await client.request<AiConversation>('POST', '/ai/conversations', { model: 'local' });
     expect(conversation.model).toBe('local/m1');
@@ -270,7 +257,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
   });
 
   it('takes a provider name alone on ai_chat, retry and suggestions, and refuses an unknown one with VALIDATION_FAILED', async () => {
-    const user = await connectedUser(server.url);
+    const user = await connectedUser(suite.server.url);
     const done = nextEvent(user.socket, 'ai_done');
     const ack = await user.client.emit('ai_chat', { content: 'hello gemini', model: 'gemini' });
     expect((await done).message).toMatchObject({ id: ack.messageId, status: 'complete', model: 'gemini/gemini-2.5-flash' });
@@ -289,7 +276,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     expect(retried.message).toMatchObject({ id: failedId, status: 'complete', model: 'grok/grok-3-mini' });
     expect((await viaGrok).headers.authorization).toBe('Bearer grok-test-key');
 
-    const peer = await registerClient(server.url);
+    const peer = await registerClient(suite.server.url);
     const { id: chatId } = await user.client.request<{ id: string }>('POST', '/conversations', { peerId: peer.id });
     await peer.client.connect();
     await peer.client.emit('chat', { conversationId: chatId, type: 'text', content: 'lunch?', clientMsgId: 'provider-alone-1' });
@@ -328,7 +315,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const release = signal();
     fake.enqueue({ kind: 'reply', chunks: ['first', ' second', ' third'], holdAfter: 1, release: release.promise });
     const requested = fake.nextRequest();
-    const response = await askStream(server.url, alice.accessToken, conversationId, { content: 'stream please' });
+    const response = await askStream(suite.server.url, alice.accessToken, conversationId, { content: 'stream please' });
     // next() by hand: breaking out of for-await would close the stream.
     const events = sseEvents(response);
     let first: SseEvent | undefined;
@@ -350,8 +337,8 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
   });
 
   it('streams ai_chat over Socket.IO: ack, then ai_chunk in order to every device, then ai_done', async () => {
-    const user = await connectedUser(server.url);
-    const other = await secondDevice(server.url, user);
+    const user = await connectedUser(suite.server.url);
+    const other = await secondDevice(suite.server.url, user);
     const chunks = collect(user.socket, 'ai_chunk');
     const otherChunks = collect(other.socket as NonNullable<typeof other.socket>, 'ai_chunk');
     fake.enqueue({ kind: 'reply', chunks: ['one', ' two', ' three', ' four'] });
@@ -425,7 +412,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
   });
 
   it('ai_cancel stops the reply: the upstream request is closed and the message is stored as failed', async () => {
-    const user = await connectedUser(server.url);
+    const user = await connectedUser(suite.server.url);
     fake.enqueue({ kind: 'stall', chunks: ['partial'] });
     const requested = fake.nextRequest();
     const firstChunk = nextEvent(user.socket, 'ai_chunk');
@@ -441,7 +428,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const stored = await user.client.request<{ messages: Array<{ id: string; status: string; content: string; error: { code: string } | null }> }>('GET', `/ai/conversations/${ack.conversationId}`);
     expect(stored.messages.at(-1)).toMatchObject({ id: ack.messageId, status: 'failed', content: 'partial', error: { code: 'AI_CANCELLED' } });
     // Someone else's request id cancels nothing.
-    const stranger = await connectedUser(server.url);
+    const stranger = await connectedUser(suite.server.url);
     expect(await stranger.client.emit('ai_cancel', { requestId: ack.requestId })).toEqual({ cancelled: false });
     user.client.disconnect();
     stranger.client.disconnect();
@@ -452,7 +439,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     fake.enqueue({ kind: 'stall', chunks: ['half an ans'] });
     const requested = fake.nextRequest();
     const client = new AbortController();
-    const response = await askStream(server.url, alice.accessToken, conversationId, { content: 'tell me' }, client.signal);
+    const response = await askStream(suite.server.url, alice.accessToken, conversationId, { content: 'tell me' }, client.signal);
     let messageId = '';
     for await (const event of sseEvents(response)) {
       if (event.event === 'start') messageId = event.data.messageId;
@@ -483,7 +470,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
       it(`maps ${label} from ${model} to ${code} (SSE error event, JSON status ${status}, socket ai_error)`, async () => {
         const conversationId = await newConversation(api, alice, { model });
         fake.enqueue(behaviour);
-        const { events } = await askAll(server.url, alice.accessToken, conversationId, { content: 'hi' });
+        const { events } = await askAll(suite.server.url, alice.accessToken, conversationId, { content: 'hi' });
         const last = events.at(-1);
         expect(last?.event).toBe('error');
         expect(last?.data).toMatchObject({ code, messageId: expect.any(String) });
@@ -492,7 +479,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
         fake.enqueue(behaviour);
         expectError(await api('POST', `/ai/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: 'hi again' } }), status, code);
 
-        const user = await connectedUser(server.url);
+        const user = await connectedUser(suite.server.url);
         fake.enqueue(behaviour);
         const failed = nextEvent(user.socket, 'ai_error');
         const ack = await user.client.emit('ai_chat', { content: 'hi socket', model });
@@ -506,7 +493,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const conversationId = await newConversation(api, alice);
     fake.enqueue({ kind: 'stall' });
     const requested = fake.nextRequest();
-    const { events } = await askAll(server.url, alice.accessToken, conversationId, { content: 'are you there?' });
+    const { events } = await askAll(suite.server.url, alice.accessToken, conversationId, { content: 'are you there?' });
     expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'AI_TIMEOUT' } });
     const request = await requested;
     await request.aborted;
@@ -519,7 +506,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const conversationId = await newConversation(api, alice);
     await api('POST', `/ai/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: 'first question' } });
     fake.enqueue({ kind: 'malformed', chunks: ['Half'] });
-    const { events } = await askAll(server.url, alice.accessToken, conversationId, { content: 'second question' });
+    const { events } = await askAll(suite.server.url, alice.accessToken, conversationId, { content: 'second question' });
     const failedId = events.at(-1)?.data.messageId as string;
     expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'AI_BAD_RESPONSE' } });
     const before = await api('GET', `/ai/conversations/${conversationId}`, { token: alice.accessToken });
@@ -527,7 +514,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
 
     fake.enqueue({ kind: 'reply', chunks: ['Second', ' answer'] });
     const requested = fake.nextRequest();
-    const retried = await askAll(server.url, alice.accessToken, conversationId, { model: 'grok/grok-3-mini' }, `/conversations/${conversationId}/messages/${failedId}/retry`);
+    const retried = await askAll(suite.server.url, alice.accessToken, conversationId, { model: 'grok/grok-3-mini' }, `/conversations/${conversationId}/messages/${failedId}/retry`);
     expect(retried.response.status).toBe(200);
     expect(retried.events.at(-1)).toMatchObject({ event: 'done', data: { message: { id: failedId, status: 'complete', content: 'Second answer', model: 'grok/grok-3-mini', error: null } } });
     expect((await requested).turns.slice(1)).toEqual([
@@ -547,11 +534,11 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const conversationId = await newConversation(api, alice);
     await api('POST', `/ai/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: 'before the crash' } });
     // What a process killed mid-reply leaves behind: a question and a reply still `streaming`.
-    const { db } = server.app.database;
+    const { db } = suite.server.app.database;
     const startedAt = Date.now() - 3_600_000;
     await db.insertInto('ai_messages').values({ conversation_id: conversationId, role: 'user', content: 'during the crash', status: 'complete', created_at: startedAt, completed_at: startedAt }).execute();
     await db.insertInto('ai_messages').values({ conversation_id: conversationId, role: 'assistant', content: 'half', status: 'streaming', model: 'deepseek/deepseek-chat', created_at: startedAt }).execute();
-    expect(await server.app.services.ai.recoverInterrupted()).toBe(1);
+    expect(await suite.server.app.services.ai.recoverInterrupted()).toBe(1);
     const stored = await api('GET', `/ai/conversations/${conversationId}`, { token: alice.accessToken });
     const interrupted = stored.body.messages.at(-1);
     expect(interrupted).toMatchObject({ status: 'failed', content: 'half', error: { code: 'AI_CANCELLED' } });
@@ -561,10 +548,10 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     // A reply that is streaming right now is left alone.
     fake.enqueue({ kind: 'stall', chunks: ['still going'] });
     const client = new AbortController();
-    const response = await askStream(server.url, alice.accessToken, conversationId, { content: 'and now?' }, client.signal);
+    const response = await askStream(suite.server.url, alice.accessToken, conversationId, { content: 'and now?' }, client.signal);
     const events = sseEvents(response);
     for (let next = await events.next(); next.value?.event !== 'delta'; next = await events.next()) if (next.done) throw new Error('stream ended early');
-    expect(await server.app.services.ai.recoverInterrupted()).toBe(0);
+    expect(await suite.server.app.services.ai.recoverInterrupted()).toBe(0);
     const live = await api('GET', `/ai/conversations/${conversationId}`, { token: alice.accessToken });
     expect(live.body.messages.at(-1)).toMatchObject({ status: 'streaming' });
     client.abort();
@@ -609,8 +596,8 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
   });
 
   it('suggests exactly 3 short replies from the last chat messages, to members only', async () => {
-    const li = await connectedUser(server.url);
-    const wang = await connectedUser(server.url);
+    const li = await connectedUser(suite.server.url);
+    const wang = await connectedUser(suite.server.url);
     const { id: chatId } = await li.client.request<{ id: string }>('POST', '/conversations', { peerId: wang.id });
     await wang.client.emit('chat', { conversationId: chatId, type: 'text', content: '明天一起吃午饭吗？', clientMsgId: 'lunch-1' });
     await li.client.emit('chat', { conversationId: chatId, type: 'text', content: '几点？', clientMsgId: 'lunch-2' });
@@ -646,7 +633,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
   });
 
   it('runs an assistant bot in chat: its reply streams in as chat then message_updated events', async () => {
-    const user = await connectedUser(server.url);
+    const user = await connectedUser(suite.server.url);
     const info = await user.client.request<{ user: { id: string; username: string; nickname: string }; conversationId: string }>('GET', '/ai/assistant');
     expect(info.user).toMatchObject({ username: 'assistant', nickname: 'Parley Assistant', isGuest: false });
     expect(info.conversationId).toContain(info.user.id);
@@ -702,20 +689,14 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
 });
 
 describe(`AI rate limit and daily token quota (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
   let fake: FakeLlm;
-  let api: Api;
-  beforeAll(async () => {
+  const suite = useTestServer(async () => {
     fake = await startFakeLlm();
     fake.defaultReply = { kind: 'reply', chunks: ['ok'], usage: { input: 80, output: 30 } };
-    env = await createTestEnvironment();
-    server = await startServer(env, aiEnv(fake, { AI_RATE_LIMIT_MAX: '3', AI_RATE_LIMIT_WINDOW: '600', AI_DAILY_TOKEN_QUOTA: '200' }));
-    api = apiClient(server.url);
+    return aiEnv(fake, { AI_RATE_LIMIT_MAX: '3', AI_RATE_LIMIT_WINDOW: '600', AI_DAILY_TOKEN_QUOTA: '200' });
   });
+  const { api } = suite;
   afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
     await fake?.close();
   });
 
@@ -733,7 +714,7 @@ describe(`AI rate limit and daily token quota (${storageLabel})`, () => {
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(fake.requests.length).toBe(sent);
     // Over the socket the same user is refused in the ack; another user is not affected.
-    const again = await connectedUser(server.url);
+    const again = await connectedUser(suite.server.url);
     expect((await api('POST', `/ai/conversations/${conversationId}/messages`, { token: user.accessToken, body: { content: 'still no' } })).status).toBe(429);
     const done = nextEvent(again.socket, 'ai_done');
     expect((await again.client.emit('ai_chat', { content: 'hi' })).requestId).toBeTruthy();
@@ -742,7 +723,7 @@ describe(`AI rate limit and daily token quota (${storageLabel})`, () => {
   });
 
   it('stops a user at the daily token quota until the next UTC day', async () => {
-    const user = await connectedUser(server.url);
+    const user = await connectedUser(suite.server.url);
     const token = user.client.accessToken as string;
     const conversationId = await newConversation(api, { accessToken: token } as TestUser);
     // 110 tokens per reply: 0 → 110 → 220; the next request finds the quota (200) used up.
@@ -765,31 +746,26 @@ describe(`AI rate limit and daily token quota (${storageLabel})`, () => {
 });
 
 describe(`AI replies during a graceful shutdown (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
   let fake: FakeLlm;
-  beforeAll(async () => {
+  const suite = useTestServer(async () => {
     fake = await startFakeLlm();
-    env = await createTestEnvironment();
-    server = await startServer(env, aiEnv(fake, { AI_TIMEOUT: '600' }));
+    return aiEnv(fake, { AI_TIMEOUT: '600' });
   });
   afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
     await fake?.close();
   });
 
   it('ends a stream in progress with an error event and lets the server stop at once', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const user = await newUser(api);
     const conversationId = await newConversation(api, user);
     fake.enqueue({ kind: 'stall', chunks: ['never finished'] });
     const requested = fake.nextRequest();
-    const response = await askStream(server.url, user.accessToken, conversationId, { content: 'long job' });
+    const response = await askStream(suite.server.url, user.accessToken, conversationId, { content: 'long job' });
     const events = sseEvents(response);
     for (let next = await events.next(); next.value?.event !== 'delta'; next = await events.next()) if (next.done) throw new Error('stream ended early');
     // The provider would stall for 10 minutes (AI_TIMEOUT 600): shutdown must not wait for it.
-    const closed = server.close();
+    const closed = suite.server.close();
     const rest: SseEvent[] = [];
     for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
     expect(rest.at(-1)).toMatchObject({ event: 'error', data: { code: 'AI_CANCELLED' } });

@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { CallRecord, Message, ParleyClient } from '../src/client/index.js';
 import { expectFailure, failure, history, openPrivate, people, type Page } from './support/messaging.js';
-import { collect, nextEvent, registerClient, settle } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { barrier, collect, nextEvent, registerClient } from './support/realtime.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Calls as a spam channel (issue 16.5): call_request is limited per caller and per callee, repeated
@@ -13,23 +14,13 @@ const PER_CALLER = 5;
 const PER_CALLEE = 8;
 
 describe(`call abuse limits (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const crowd = people(() => server.url);
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, {
-      CALL_RING_TIMEOUT: '30',
-      CALLS_PER_CALLER_PER_MINUTE: String(PER_CALLER),
-      CALLS_PER_CALLEE_PER_MINUTE: String(PER_CALLEE),
-    });
+  const suite = useTestServer({
+    CALL_RING_TIMEOUT: '30',
+    CALLS_PER_CALLER_PER_MINUTE: String(PER_CALLER),
+    CALLS_PER_CALLEE_PER_MINUTE: String(PER_CALLEE),
   });
+  const crowd = people(() => suite.server.url);
   afterEach(() => crowd.closeAll());
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
 
   /** The `call` messages of the private conversation between the client and the peer, newest first. */
   async function callMessages(client: ParleyClient, peerId: string): Promise<Message[]> {
@@ -39,7 +30,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
 
   it('30 rapid call_requests to an offline stranger: at most the per-caller limit get through, the rest are RATE_LIMITED', async () => {
     const alice = await crowd.user();
-    const bob = await registerClient(server.url);
+    const bob = await registerClient(suite.server.url);
     const outcomes = await Promise.allSettled(Array.from({ length: 30 }, () => alice.client.emit('call_request', { toUserId: bob.id, media: 'audio' })));
     const accepted = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const codes = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [(outcome.reason as { code: string }).code] : []));
@@ -66,7 +57,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
   });
 
   it('limits the calls one callee receives from everyone together, and a fresh caller is refused too', async () => {
-    const target = await registerClient(server.url);
+    const target = await registerClient(suite.server.url);
     const callers = await Promise.all([crowd.user(), crowd.user(), crowd.user()]);
     const [first, second, third] = callers as [(typeof callers)[0], (typeof callers)[0], (typeof callers)[0]];
     for (let i = 0; i < PER_CALLER; i++) expect((await first.client.emit('call_request', { toUserId: target.id, media: 'audio' })).state).toBe('missed');
@@ -75,7 +66,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
     await expectFailure(second.client.emit('call_request', { toUserId: target.id, media: 'audio' }), 'RATE_LIMITED');
     await expectFailure(third.client.emit('call_request', { toUserId: target.id, media: 'audio' }), 'RATE_LIMITED');
     // The third caller can still call someone else.
-    const other = await registerClient(server.url);
+    const other = await registerClient(suite.server.url);
     expect((await third.client.emit('call_request', { toUserId: other.id, media: 'audio' })).state).toBe('missed');
   });
 
@@ -115,7 +106,8 @@ describe(`call abuse limits (${storageLabel})`, () => {
         limited++;
       }
     }
-    await settle(200);
+    // Every ring the server sent went out before its call_request's ack (ring timers are 30 s away).
+    await barrier(bob.socket);
     expect(rings).toHaveLength(PER_CALLER);
     expect(limited).toBe(30 - PER_CALLER);
     const messages = await callMessages(bob.client, alice.id);
@@ -126,7 +118,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
 
   it('folds unanswered calls into one message only while nothing was said since; each call keeps its record', async () => {
     const alice = await crowd.user();
-    const bob = await registerClient(server.url);
+    const bob = await registerClient(suite.server.url);
     const placed: string[] = [];
     for (let i = 0; i < 3; i++) placed.push((await alice.client.emit('call_request', { toUserId: bob.id, media: 'audio' })).callId);
     let messages = await callMessages(bob.client, alice.id);
@@ -153,7 +145,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
 
   it('an invisible callee looks exactly like an offline one: same ack, same call_state, no ring, no busy', async () => {
     const [alice, bob, carol] = await Promise.all([crowd.user(), crowd.user(), crowd.user()]);
-    const offline = await registerClient(server.url);
+    const offline = await registerClient(suite.server.url);
     expect(await bob.client.emit('user_status', { status: 'invisible' })).toEqual({ status: 'invisible' });
     const bobRang = collect(bob.socket, 'call_request');
 
@@ -171,7 +163,7 @@ describe(`call abuse limits (${storageLabel})`, () => {
     expect(toInvisible).toEqual(toOffline);
     expect(toInvisible.ack.state).toBe('missed');
     expect(toInvisible.event).toMatchObject({ state: 'missed', reason: 'offline' });
-    await settle(200);
+    await barrier(bob.socket);
     expect(bobRang).toHaveLength(0);
 
     // Invisible and in a call: still looks offline, not busy.

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CallPageWindow, serveCallPage } from './support/call-page.js';
 import { launchChromium } from './support/browser.js';
 import { registerClient } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Two headless Chromium pages, logged in as two users, place a video call through Parley (fake
@@ -11,14 +12,11 @@ import { createTestEnvironment, startServer, storageLabel, type TestEnvironment,
  */
 
 describe(`a video call between two Chromium pages (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
+  const suite = useTestServer({ STUN_URLS: 'stun:127.0.0.1:3478' });
   let page: Awaited<ReturnType<typeof serveCallPage>>;
   let browser: Browser;
 
   beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, { STUN_URLS: 'stun:127.0.0.1:3478' });
     page = await serveCallPage();
     // Both pages are on this machine: let WebRTC use the loopback interface, with plain IPs (no mDNS names).
     browser = await launchChromium(['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']);
@@ -26,15 +24,13 @@ describe(`a video call between two Chromium pages (${storageLabel})`, () => {
   afterAll(async () => {
     await browser?.close();
     await page?.close();
-    await server?.close();
-    await env?.dispose();
   });
 
   async function openAs(user: { username: string; password: string }): Promise<Page> {
     const context = await browser.newContext();
     const tab = await context.newPage();
     tab.on('pageerror', (error) => console.error('page error:', error.message));
-    const query = new URLSearchParams({ api: server.url, user: user.username, pass: user.password });
+    const query = new URLSearchParams({ api: suite.server.url, user: user.username, pass: user.password });
     await tab.goto(`${page.url}?${query}`);
     await tab.waitForFunction(() => (globalThis as unknown as CallPageWindow).ready || (globalThis as unknown as CallPageWindow).failed, undefined, { timeout: 20_000 });
     const failed = await tab.evaluate(() => (globalThis as unknown as CallPageWindow).failed);
@@ -43,7 +39,7 @@ describe(`a video call between two Chromium pages (${storageLabel})`, () => {
   }
 
   it('each page receives the other page’s live remote video', async () => {
-    const [alice, bob] = await Promise.all([registerClient(server.url), registerClient(server.url)]);
+    const [alice, bob] = await Promise.all([registerClient(suite.server.url), registerClient(suite.server.url)]);
     const [alicePage, bobPage] = await Promise.all([openAs(alice), openAs(bob)]);
 
     const placed = await alicePage.evaluate((toUserId) => (globalThis as unknown as CallPageWindow).call(toUserId), bob.id);

@@ -3,12 +3,13 @@ import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { RTCIceServer } from 'werift';
 import type { ParleyClient } from '../src/client/index.js';
 import { turnCredential } from '../src/modules/calls/index.js';
 import { connectedUser, type ConnectedUser } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 import { callAndTalk, loopbackPeer } from './support/webrtc.js';
 
 /**
@@ -113,21 +114,16 @@ describe(`calls through a real coturn turnserver (${storageLabel})`, () => {
   let dir: string;
   let turn: { child: ChildProcess; log: () => string };
   let port: number;
-  let env: TestEnvironment;
-  let server: TestServer;
   const clients: ParleyClient[] = [];
-
-  beforeAll(async () => {
+  // The server's configuration points at coturn, started first on a port found free.
+  const suite = useTestServer(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'parley-turn-'));
     port = await freeUdpPort();
     turn = await startTurnserver(dir, port);
-    env = await createTestEnvironment();
-    server = await startServer(env, { STUN_URLS: `stun:127.0.0.1:${port}`, TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: SECRET, TURN_TTL: '600' });
+    return { STUN_URLS: `stun:127.0.0.1:${port}`, TURN_URLS: `turn:127.0.0.1:${port}?transport=udp`, TURN_SECRET: SECRET, TURN_TTL: '600' };
   });
   afterAll(async () => {
     for (const client of clients) client.disconnect();
-    await server?.close();
-    await env?.dispose();
     if (turn && turn.child.exitCode === null) {
       const exited = new Promise((resolve) => turn.child.once('exit', resolve));
       turn.child.kill('SIGTERM');
@@ -137,7 +133,7 @@ describe(`calls through a real coturn turnserver (${storageLabel})`, () => {
   });
 
   async function user(): Promise<ConnectedUser> {
-    const person = await connectedUser(server.url);
+    const person = await connectedUser(suite.server.url);
     clients.push(person.client);
     return person;
   }

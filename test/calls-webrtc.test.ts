@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ParleyClient } from '../src/client/index.js';
 import { connectedUser, type ConnectedUser } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 import { callAndTalk } from './support/webrtc.js';
 
 /**
@@ -10,21 +11,14 @@ import { callAndTalk } from './support/webrtc.js';
  * pass a data channel message over loopback.
  */
 describe(`WebRTC peers calling through Parley (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
+  const suite = useTestServer({ STUN_URLS: 'stun:127.0.0.1:3478' });
   const clients: ParleyClient[] = [];
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, { STUN_URLS: 'stun:127.0.0.1:3478' });
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const client of clients) client.disconnect();
-    await server?.close();
-    await env?.dispose();
   });
 
   async function user(): Promise<ConnectedUser> {
-    const person = await connectedUser(server.url);
+    const person = await connectedUser(suite.server.url);
     clients.push(person.client);
     return person;
   }

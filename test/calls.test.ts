@@ -2,8 +2,9 @@ import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CallRecord, ParleyClient, type ParleySocket } from '../src/client/index.js';
 import { expectFailure, history, type Page } from './support/messaging.js';
-import { collect, nextEvent, registerClient, secondDevice, settle } from './support/realtime.js';
+import { barrier, collect, nextEvent, registerClient, secondDevice, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Calls end to end: the state machine, every refusal, multi-device ringing, the signaling relay,
@@ -26,38 +27,28 @@ const stateOf = (socket: ParleySocket, callId: string, state: string, timeoutMs 
   nextEvent(socket, 'call_state', (event) => event.callId === callId && event.state === state, timeoutMs);
 
 describe(`calls (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const opened: ParleyClient[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, {
-      CALL_RING_TIMEOUT: String(RING_SEC),
-      CALL_RECONNECT_GRACE: String(GRACE_SEC),
-      STUN_URLS: 'stun:127.0.0.1:3478',
-      TURN_URLS: 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp',
-      TURN_SECRET,
-      TURN_TTL: '3600',
-    });
+  const suite = useTestServer({
+    CALL_RING_TIMEOUT: String(RING_SEC),
+    CALL_RECONNECT_GRACE: String(GRACE_SEC),
+    STUN_URLS: 'stun:127.0.0.1:3478',
+    TURN_URLS: 'turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp',
+    TURN_SECRET,
+    TURN_TTL: '3600',
   });
+  const opened: ParleyClient[] = [];
   afterEach(() => {
     for (const client of opened.splice(0)) client.disconnect();
   });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
 
   async function person(): Promise<Person> {
-    const user = await registerClient(server.url);
+    const user = await registerClient(suite.server.url);
     const socket = await user.client.connect();
     opened.push(user.client);
     return { ...user, socket };
   }
 
   async function device(of: { username: string; password: string }): Promise<ParleyClient & { socket: ParleySocket }> {
-    const client = await secondDevice(server.url, of);
+    const client = await secondDevice(suite.server.url, of);
     opened.push(client);
     return client as ParleyClient & { socket: ParleySocket };
   }
@@ -156,7 +147,7 @@ describe(`calls (${storageLabel})`, () => {
     await expectFailure(alice.client.emit('webrtc_offer', { callId, sdp: 'v=0 late' }), 'CONFLICT');
     await expectFailure(bob.client.emit('call_hangup', { callId }), 'CONFLICT');
 
-    await settle();
+    await Promise.all([alice.socket, alice2.socket, bob.socket, bob2.socket, carol.socket].map((socket) => barrier(socket)));
     // Every device of both parties saw every transition; the non-winning callee device also heard answered_elsewhere.
     expect(aliceSaw.filter((e) => e.callId === callId).map((e) => e.state)).toEqual(['ringing', 'accepted', 'ended']);
     expect(alice2Saw.filter((e) => e.callId === callId).map((e) => e.state)).toEqual(['ringing', 'accepted', 'ended']);
@@ -235,7 +226,7 @@ describe(`calls (${storageLabel})`, () => {
 
   it('missed at once: calling a user with no connected device, with a record and a missed-call message', async () => {
     const alice = await person();
-    const bob = await registerClient(server.url);
+    const bob = await registerClient(suite.server.url);
     const heard = nextEvent(alice.socket, 'call_state', (event) => event.state === 'missed');
     const result = await alice.client.emit('call_request', { toUserId: bob.id, media: 'audio' });
     expect(result.state).toBe('missed');
@@ -261,7 +252,7 @@ describe(`calls (${storageLabel})`, () => {
     expect(await carolHeard).toMatchObject({ callId: busy.callId, state: 'busy', reason: 'busy' });
     expect((await callsOf(carol.client)).items[0]).toMatchObject({ id: busy.callId, state: 'busy', calleeId: bob.id });
     expect(await callMessage(carol.client, bob.id, busy.callId)).toMatchObject({ content: 'voice call, line busy', call: { callId: busy.callId, state: 'busy', media: 'audio', count: 1 } });
-    await settle(100);
+    await barrier(bob.socket);
     expect(bobHeard.filter((event) => event.callId === busy.callId).map((event) => event.state)).toEqual(['busy']);
     // Ringing (not yet accepted) counts as busy too.
     const dave = await person();
@@ -289,11 +280,11 @@ describe(`calls (${storageLabel})`, () => {
     await expectFailure(alice.client.emit('call_request', { toUserId: bob.id, media: 'audio' }), 'FORBIDDEN');
     await expectFailure(bob.client.emit('call_request', { toUserId: alice.id, media: 'audio' }), 'FORBIDDEN');
     await bob.client.request('DELETE', `/blocks/${alice.id}`);
-    await settle(100);
+    await barrier(bob.socket);
     expect(silent).toEqual([]);
     expect((await callsOf(alice.client)).items).toEqual([]);
 
-    const guest = new ParleyClient(server.url);
+    const guest = new ParleyClient(suite.server.url);
     opened.push(guest);
     const { user } = await guest.guest('visitor');
     await guest.connect();
@@ -354,7 +345,7 @@ describe(`calls (${storageLabel})`, () => {
   it('a callee device that connects while the call rings rings too', async () => {
     const [alice, bob] = await cast();
     const callId = await ring(alice, bob);
-    const late = new ParleyClient(server.url);
+    const late = new ParleyClient(suite.server.url);
     opened.push(late);
     await late.login({ username: bob.username, password: bob.password });
     const connecting = late.connect();
@@ -367,10 +358,10 @@ describe(`calls (${storageLabel})`, () => {
 
   it('stores a call message as data, not words, and still reads messages stored as English text by earlier versions', async () => {
     const alice = await person();
-    const bob = await registerClient(server.url);
+    const bob = await registerClient(suite.server.url);
     const { callId } = await alice.client.emit('call_request', { toUserId: bob.id, media: 'video' });
     const message = await callMessage(bob.client, alice.id, callId);
-    const { db } = server.app.database;
+    const { db } = suite.server.app.database;
     const row = await db.selectFrom('messages').select(['id', 'content']).where('id', '=', Number(message?.id)).executeTakeFirstOrThrow();
     expect(JSON.parse(row.content)).toEqual({ callId, state: 'missed', media: 'video', durationSec: 0, count: 1 });
     // The stored data is not text anyone wrote: search never matches its keys or values.
@@ -400,7 +391,7 @@ describe(`calls (${storageLabel})`, () => {
 
   it('lists call history newest first with cursor paging', async () => {
     const alice = await person();
-    const bob = await registerClient(server.url);
+    const bob = await registerClient(suite.server.url);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await alice.client.emit('call_request', { toUserId: bob.id, media: i % 2 ? 'audio' : 'video' })).callId);
     const first = await callsOf(alice.client, '?limit=2');
@@ -410,7 +401,7 @@ describe(`calls (${storageLabel})`, () => {
     expect(second.items.map((item) => item.id)).toEqual([ids[0]]);
     expect(second.nextCursor).toBeNull();
     await expectFailure(alice.client.request('GET', '/calls?cursor=garbage'), 'VALIDATION_FAILED', 400);
-    await expectFailure(new ParleyClient(server.url).request('GET', '/calls'), 'UNAUTHORIZED', 401);
+    await expectFailure(new ParleyClient(suite.server.url).request('GET', '/calls'), 'UNAUTHORIZED', 401);
   });
 
   it('hands out STUN and TURN servers with a coturn use-auth-secret credential for the caller', async () => {
@@ -426,24 +417,15 @@ describe(`calls (${storageLabel})`, () => {
     expect(Number(expiry)).toBeGreaterThanOrEqual(before + 3600);
     expect(Number(expiry)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 3600);
     expect(turn?.credential).toBe(createHmac('sha1', TURN_SECRET).update(turn?.username ?? '').digest('base64'));
-    await expectFailure(new ParleyClient(server.url).request('GET', '/calls/ice-servers'), 'UNAUTHORIZED', 401);
+    await expectFailure(new ParleyClient(suite.server.url).request('GET', '/calls/ice-servers'), 'UNAUTHORIZED', 401);
   });
 });
 
 describe(`calls without TURN (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, { STUN_URLS: 'stun:127.0.0.1:3478,stun:[::1]:3478' });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer({ STUN_URLS: 'stun:127.0.0.1:3478,stun:[::1]:3478' });
 
   it('hands out STUN only, with the configured TTL', async () => {
-    const user = await registerClient(server.url);
+    const user = await registerClient(suite.server.url);
     const result = await user.client.request<{ iceServers: unknown[]; ttl: number }>('GET', '/calls/ice-servers');
     expect(result).toEqual({ iceServers: [{ urls: ['stun:127.0.0.1:3478', 'stun:[::1]:3478'] }], ttl: 86_400 });
   });
@@ -485,6 +467,7 @@ describe(`calls interrupted by a server stop (${storageLabel})`, () => {
     // state survived, and the second server's sweep ends it once the caller's grace is over.
     let record = await again.request<CallRecord>('GET', `/calls/${callId}`);
     for (let tries = 0; tries < 100 && record.state === 'ringing'; tries++) {
+      // Polls until the caller's reconnect grace (a timer) has run out: nothing to wait on but time.
       await settle(200);
       await second.app.services.calls.recover();
       record = await again.request<CallRecord>('GET', `/calls/${callId}`);

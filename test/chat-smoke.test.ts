@@ -1,29 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ParleyClient, ParleyError } from '../src/client/index.js';
-import { collect, connectedUser, nextEvent, secondDevice, settle } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { barrier, collect, connectedUser, nextEvent, secondDevice } from './support/realtime.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 describe(`chat basics (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer();
 
   it('refuses a socket without a valid token with UNAUTHORIZED', async () => {
-    const client = new ParleyClient(server.url, { accessToken: 'not-a-token' });
+    const client = new ParleyClient(suite.server.url, { accessToken: 'not-a-token' });
     await expect(client.connect()).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
   it('commits, acks, then delivers a private message to the peer and the sender’s other device, once', async () => {
-    const alice = await connectedUser(server.url);
-    const bob = await connectedUser(server.url);
-    const aliceTablet = await secondDevice(server.url, alice);
+    const alice = await connectedUser(suite.server.url);
+    const bob = await connectedUser(suite.server.url);
+    const aliceTablet = await secondDevice(suite.server.url, alice);
     const { id: conversationId } = await alice.client.request<{ id: string }>('POST', '/conversations', { peerId: bob.id });
     const bobGot = nextEvent(bob.socket, 'chat');
     const tabletGot = nextEvent(aliceTablet.socket!, 'chat');
@@ -35,7 +27,7 @@ describe(`chat basics (${storageLabel})`, () => {
     expect((await tabletGot).id).toBe(stored.id);
     const again = await alice.client.emit('chat', { conversationId, type: 'text', content, clientMsgId: 'c1' });
     expect(again.id).toBe(stored.id);
-    await settle();
+    await barrier(alice.socket);
     expect(senderEchoes).toHaveLength(0);
     const history = await bob.client.request<{ items: Array<{ id: string; content: string }> }>('GET', `/conversations/${conversationId}/messages`);
     expect(history.items.map((m) => m.content)).toEqual([content]);
@@ -43,7 +35,7 @@ describe(`chat basics (${storageLabel})`, () => {
   });
 
   it('answers malformed payloads with VALIDATION_FAILED and keeps the connection', async () => {
-    const carol = await connectedUser(server.url);
+    const carol = await connectedUser(suite.server.url);
     for (const payload of [null, 42, 'x', [], { conversationId: 5 }, { conversationId: 'x', type: 'nope', content: '', clientMsgId: 'a' }]) {
       const ack = await carol.client.emitRaw('chat', payload as never);
       expect(ack).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
@@ -54,8 +46,8 @@ describe(`chat basics (${storageLabel})`, () => {
   });
 
   it('delivers group messages to members added later without reconnecting', async () => {
-    const owner = await connectedUser(server.url);
-    const late = await connectedUser(server.url);
+    const owner = await connectedUser(suite.server.url);
+    const late = await connectedUser(suite.server.url);
     const group = await owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name: '测试群 🎉' });
     const added = nextEvent(late.socket, 'group_member');
     const { invited } = await owner.client.request<{ invited: Array<{ id: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [late.id] });

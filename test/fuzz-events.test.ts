@@ -7,7 +7,8 @@ import { CLIENT_EVENTS } from '../src/contract/events.js';
 import { registeredEventSchemas } from '../src/platform/realtime/handlers.js';
 import { apiClient } from './support/http.js';
 import { connectedUser, type ConnectedUser } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Schema-driven complement to fuzz.test.ts (whose hand-written specs judge each field generously):
@@ -86,22 +87,17 @@ function send(socket: ParleySocket, event: string, payload: unknown): Promise<Ac
 }
 
 describe(`schema-driven fuzzing of every client event (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
+  const suite = useTestServer();
   let fuzzer: ConnectedUser;
   const counts: Record<string, number> = {};
 
   beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    fuzzer = await connectedUser(server.url);
+    fuzzer = await connectedUser(suite.server.url);
   });
-  afterAll(async () => {
+  afterAll(() => {
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     console.log(`socket event fuzz: ${total} cases over ${Object.keys(counts).length} events\n  ${Object.entries(counts).map(([event, n]) => `${event}: ${n}`).join('\n  ')}`);
     fuzzer?.client.disconnect();
-    await server?.close();
-    await env?.dispose();
   });
 
   it('has a registered payload schema for every client event of the contract', () => {
@@ -126,7 +122,7 @@ describe(`schema-driven fuzzing of every client event (${storageLabel})`, () => 
         }),
         { seed: SEED, numRuns: RUNS_PER_EVENT, endOnFailure: true },
       );
-      expect((await apiClient(server.url)('GET', '/healthz')).status).toBe(200);
+      expect((await apiClient(suite.server.url)('GET', '/healthz')).status).toBe(200);
     });
   }
 });

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, ParleySocket } from '../src/client/index.js';
 import { CLIENT_EVENTS } from '../src/contract/events.js';
 import { apiClient } from './support/http.js';
-import { connectedUser, type ConnectedUser, nextEvent, settle } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { barrier, connectedUser, type ConnectedUser, nextEvent } from './support/realtime.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Every client event is sent payloads that break its contract (src/contract/events.ts) in every
@@ -382,24 +383,19 @@ function send(socket: ParleySocket, event: string, ...args: unknown[]): Promise<
 }
 
 describe(`malformed socket payloads (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
+  const suite = useTestServer();
   let fuzzer: ConnectedUser;
   let peer: ConnectedUser;
   let sent = 0;
 
   beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    fuzzer = await connectedUser(server.url);
-    peer = await connectedUser(server.url);
+    fuzzer = await connectedUser(suite.server.url);
+    peer = await connectedUser(suite.server.url);
     conversationId = (await fuzzer.client.request<{ id: string }>('POST', '/conversations', { peerId: peer.id })).id;
   });
-  afterAll(async () => {
+  afterAll(() => {
     fuzzer?.client.disconnect();
     peer?.client.disconnect();
-    await server?.close();
-    await env?.dispose();
   });
 
   /** The socket is still up and the server still serves, with a real message delivered end to end. */
@@ -410,7 +406,7 @@ describe(`malformed socket payloads (${storageLabel})`, () => {
     expect(message.content).toBe(`still here ${sent}`);
     expect((await delivered).id).toBe(message.id);
     sent++;
-    expect((await apiClient(server.url)('GET', '/healthz')).status).toBe(200);
+    expect((await apiClient(suite.server.url)('GET', '/healthz')).status).toBe(200);
   }
 
   it('covers every client event of the contract', () => {
@@ -453,7 +449,8 @@ describe(`malformed socket payloads (${storageLabel})`, () => {
         for (const payload of payloads) emit(event, payload);
         // And with no payload and no ack at all.
         emit(event);
-        await settle();
+        // Every packet above is read and dispatched before the barrier's ack comes back.
+        await barrier(fuzzer.socket);
         await stillServing();
       });
     });
@@ -468,8 +465,8 @@ describe(`malformed socket payloads (${storageLabel})`, () => {
   });
 
   it('never logged an error while answering all of that', async () => {
-    await server.close();
-    const logDir = path.join(env.dataDir, 'logs');
+    await suite.server.close();
+    const logDir = path.join(suite.env.dataDir, 'logs');
     const lines = readdirSync(logDir)
       .flatMap((file) => readFileSync(path.join(logDir, file), 'utf8').split('\n'))
       .filter(Boolean)

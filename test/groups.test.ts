@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { MembershipEvent, ParleyClient, ParleySocket } from '../src/client/index.js';
 import type { Group, Member } from '../src/client/rest.js';
-import { type Api, apiClient, type ApiResponse, expectError } from './support/http.js';
-import { collect, connectedUser, nextEvent, registerClient, secondDevice, settle } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { type ApiResponse, expectError } from './support/http.js';
+import { barrier, collect, connectedUser, nextEvent, registerClient, secondDevice } from './support/realtime.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -22,39 +23,28 @@ interface Online extends Person {
 }
 
 describe(`groups (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let api: Api;
+  const suite = useTestServer();
+  const { api } = suite;
   const openClients: ParleyClient[] = [];
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    api = apiClient(server.url);
-  });
   afterEach(() => {
     for (const client of openClients.splice(0)) client.disconnect();
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
   });
 
   /** A registered user without a socket (presence: offline). */
   async function person(): Promise<Person> {
-    return registerClient(server.url);
+    return registerClient(suite.server.url);
   }
 
   /** A registered user with one connected socket. */
   async function online(): Promise<Online> {
-    const user = await connectedUser(server.url);
+    const user = await connectedUser(suite.server.url);
     openClients.push(user.client);
     return user;
   }
 
   /** Another connected device (a new session) of the same user. */
   async function device(user: Person): Promise<ParleySocket> {
-    const client = await secondDevice(server.url, user);
+    const client = await secondDevice(suite.server.url, user);
     openClients.push(client);
     return client.socket!;
   }
@@ -328,7 +318,7 @@ describe(`groups (${storageLabel})`, () => {
       expect(res.body).toBeNull();
       expect(await memberTold).toEqual({ groupId: group.id, conversationId: group.conversationId, userId: owner.id, change: 'dissolved' });
       await adminTold;
-      await settle();
+      await Promise.all([member.socket, admin.socket].map((socket) => barrier(socket)));
       expect(memberEvents).toHaveLength(1);
       expect(adminEvents).toHaveLength(1);
 
@@ -455,7 +445,7 @@ describe(`groups (${storageLabel})`, () => {
         [member.id, 'admin'],
       ]);
       expect((await getGroup(owner, group.id)).memberCount).toBe(2);
-      await settle();
+      await barrier(member.socket);
       expect(events).toEqual([]);
     });
   });
@@ -617,7 +607,7 @@ describe(`groups (${storageLabel})`, () => {
       expect(await sendOverSocket(member, group.conversationId, 'let me speak')).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
       expectError(await sendOverRest(member, group.conversationId, 'let me speak'), 403, 'FORBIDDEN');
       expect(member.socket.connected).toBe(true);
-      await settle();
+      await barrier(watcher.socket);
       expect(watcherChats).toEqual([]);
       expect((await call(owner, 'GET', `/conversations/${group.conversationId}/messages`)).body.items).toEqual([]);
 
@@ -683,7 +673,7 @@ describe(`groups (${storageLabel})`, () => {
       const got = [bob.socket, bobTablet].map((socket) => nextEvent(socket, 'chat', (m) => m.conversationId === group.conversationId));
       expect((await sendOverSocket(owner, group.conversationId, 'welcome 🎈')).ok).toBe(true);
       for (const message of await Promise.all(got)) expect(message).toMatchObject({ senderId: owner.id, content: 'welcome 🎈' });
-      await settle();
+      await Promise.all([bob.socket, bobTablet].map((socket) => barrier(socket)));
       for (const events of bobEvents) {
         expect(events).toEqual([{ groupId: group.id, conversationId: group.conversationId, userId: bob.id, change: 'added', role: 'member' }]);
       }
@@ -712,7 +702,7 @@ describe(`groups (${storageLabel})`, () => {
       await memberHears;
       const history = await call<{ items: Array<{ content: string }> }>(newcomer, 'GET', `/conversations/${group.conversationId}/messages`);
       expect(history.body.items.map((m) => m.content)).toEqual(['thanks 谢谢', 'hello newcomer']);
-      await settle();
+      await Promise.all([member.socket, newcomer.socket, newcomerTablet].map((socket) => barrier(socket)));
       for (const events of eventLogs) expect(events).toHaveLength(1);
     });
 
@@ -735,7 +725,7 @@ describe(`groups (${storageLabel})`, () => {
       expect((await sendOverSocket(owner, group.conversationId, 'after')).ok).toBe(true);
       await stayerHears;
       for (const event of await Promise.all(told)) expect(event).toEqual({ groupId: group.id, conversationId: group.conversationId, userId: removed.id, change: 'removed' });
-      await settle();
+      await Promise.all([removed.socket, removedTablet].map((socket) => barrier(socket)));
       for (const chats of removedChats) expect(chats).toEqual([]);
       for (const events of removedEvents) expect(events).toHaveLength(1);
 
@@ -758,7 +748,7 @@ describe(`groups (${storageLabel})`, () => {
       const ack = await sendOverSocket(owner, group.conversationId, 'anyone left?');
       expect(ack.ok).toBe(true);
       await Promise.all(told);
-      await settle();
+      await Promise.all([leaver.socket, leaverTablet].map((socket) => barrier(socket)));
       for (const chats of leaverChats) expect(chats).toEqual([]);
       for (const events of leaverEvents) expect(events).toHaveLength(1);
       expectError(await call(leaver, 'GET', `/conversations/${group.conversationId}/messages`), 404, 'NOT_FOUND');
@@ -790,7 +780,7 @@ describe(`groups (${storageLabel})`, () => {
       await ownerLeft;
       const ownerChats = collect(owner.socket, 'chat');
       expect((await sendOverSocket(heir, group.conversationId, 'mine now')).ok).toBe(true);
-      await settle();
+      await barrier(owner.socket);
       expect(ownerChats).toEqual([]);
     });
   });

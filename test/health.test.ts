@@ -1,21 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Api, apiClient, expectError } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { describe, expect, it } from 'vitest';
+import { expectError } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 describe(`platform endpoints (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let api: Api;
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, { CORS_ORIGINS: 'https://chat.example.com' });
-    api = apiClient(server.url);
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer({ CORS_ORIGINS: 'https://chat.example.com' });
+  const { api } = suite;
 
   it('answers /healthz and /readyz with the database and cache checked', async () => {
     expect((await api('GET', '/healthz')).body).toEqual({ status: 'ok' });
@@ -32,7 +22,7 @@ describe(`platform endpoints (${storageLabel})`, () => {
       expect(Object.keys(spec.body.paths)).toContain(route);
     }
     expect(spec.body.paths['/api/v1/auth/register'].post.requestBody.content['application/json'].schema.properties.username.maxLength).toBe(32);
-    const docs = await fetch(`${server.url}/docs/`);
+    const docs = await fetch(`${suite.server.url}/docs/`);
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');
   });
@@ -63,13 +53,13 @@ describe(`platform endpoints (${storageLabel})`, () => {
   });
 
   it('sends security headers and CORS only to configured origins', async () => {
-    const res = await fetch(`${server.url}/healthz`, { headers: { origin: 'https://chat.example.com' } });
+    const res = await fetch(`${suite.server.url}/healthz`, { headers: { origin: 'https://chat.example.com' } });
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('content-security-policy')).toContain("default-src 'self'");
     expect(res.headers.get('access-control-allow-origin')).toBe('https://chat.example.com');
-    const other = await fetch(`${server.url}/healthz`, { headers: { origin: 'https://evil.example.net' } });
+    const other = await fetch(`${suite.server.url}/healthz`, { headers: { origin: 'https://evil.example.net' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
-    const preflight = await fetch(`${server.url}/api/v1/auth/login`, {
+    const preflight = await fetch(`${suite.server.url}/api/v1/auth/login`, {
       method: 'OPTIONS',
       headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
     });

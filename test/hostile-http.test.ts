@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, expectError, newUser } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { describe, expect, it } from 'vitest';
+import { expectError, newUser } from './support/http.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Requests that are hostile as HTTP rather than as JSON: oversized and deeply nested bodies, bytes
@@ -36,25 +37,15 @@ function parseRaw(answer: string): { status: number; body: any } {
 }
 
 describe(`hostile HTTP input (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const api = (...args: Parameters<ReturnType<typeof apiClient>>) => apiClient(server.url)(...args);
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, { BODY_LIMIT_BYTES: '65536', HTTP_HEADERS_TIMEOUT: '1', HTTP_REQUEST_TIMEOUT: '2' });
-  });
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
+  const suite = useTestServer({ BODY_LIMIT_BYTES: '65536', HTTP_HEADERS_TIMEOUT: '1', HTTP_REQUEST_TIMEOUT: '2' });
+  const { api } = suite;
 
   it('refuses a body over BODY_LIMIT_BYTES with 413 PAYLOAD_TOO_LARGE', async () => {
     const user = await newUser(api);
     const res = await api('PATCH', '/users/me', { token: user.accessToken, body: { nickname: 'x'.repeat(70_000) } });
     expectError(res, 413, 'PAYLOAD_TOO_LARGE');
     // Also when the length is not announced up front (chunked): the stream is cut at the limit.
-    const chunked = await raw(server.url, [
+    const chunked = await raw(suite.server.url, [
       `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
       ...Array.from({ length: 20 }, () => `1000\r\n${'a'.repeat(0x1000)}\r\n`),
       '0\r\n\r\n',
@@ -78,7 +69,7 @@ describe(`hostile HTTP input (${storageLabel})`, () => {
   it('refuses a body that is not valid UTF-8 with 400 VALIDATION_FAILED', async () => {
     const user = await newUser(api);
     const body = Buffer.concat([Buffer.from('{"nickname":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('"}')]);
-    const res = await fetch(`${server.url}/api/v1/users/me`, {
+    const res = await fetch(`${suite.server.url}/api/v1/users/me`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${user.accessToken}` },
       body,
@@ -87,23 +78,23 @@ describe(`hostile HTTP input (${storageLabel})`, () => {
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'VALIDATION_FAILED', message: 'body: is not valid UTF-8' });
     // Overlong encodings and lone surrogates (CESU) are invalid UTF-8 too.
     for (const bytes of [[0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
-      const again = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from('{"username":"'), Buffer.from(bytes), Buffer.from('","password":"xxxxxxxxxx"}')]) });
+      const again = await fetch(`${suite.server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from('{"username":"'), Buffer.from(bytes), Buffer.from('","password":"xxxxxxxxxx"}')]) });
       expect(again.status).toBe(400);
     }
   });
 
   it('refuses headers over 16 KiB with 431 HEADERS_TOO_LARGE in the API error format', async () => {
-    const answer = await raw(server.url, [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]);
+    const answer = await raw(suite.server.url, [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]);
     expect(parseRaw(answer)).toEqual({ status: 431, body: { error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } } });
     // Many small headers add up the same way.
     const many = Array.from({ length: 900 }, (_, i) => `X-H${i}: ${'v'.repeat(20)}\r\n`).join('');
-    expect(parseRaw(await raw(server.url, [`GET /healthz HTTP/1.1\r\nHost: x\r\n${many}\r\n`])).status).toBe(431);
+    expect(parseRaw(await raw(suite.server.url, [`GET /healthz HTTP/1.1\r\nHost: x\r\n${many}\r\n`])).status).toBe(431);
   });
 
   it('closes a client that sends its headers too slowly (slowloris) with 408 REQUEST_TIMEOUT', async () => {
     // One header line every 400 ms: the 1 s headers timeout runs out long before the 40 lines do.
     const lines = ['GET /healthz HTTP/1.1\r\n', 'Host: x\r\n', ...Array.from({ length: 40 }, (_, i) => `X-Slow-${i}: 1\r\n`), '\r\n'];
-    const answer = await raw(server.url, lines, 400);
+    const answer = await raw(suite.server.url, lines, 400);
     expect(parseRaw(answer)).toEqual({ status: 408, body: { error: { code: 'REQUEST_TIMEOUT', message: expect.any(String) } } });
   });
 
@@ -111,7 +102,7 @@ describe(`hostile HTTP input (${storageLabel})`, () => {
     const body = JSON.stringify({ username: 'slowpoke', password: 'correct horse battery' });
     const head = `POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
     // One byte every 300 ms: ~20 s for the body, against a 2 s request timeout.
-    const answer = await raw(server.url, [head, ...body.split('')], 300);
+    const answer = await raw(suite.server.url, [head, ...body.split('')], 300);
     expect(parseRaw(answer).status).toBe(408);
   });
 

@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { ParleyClient, ParleySocket } from '../src/client/index.js';
 import { createGroup, expectFailure, openPrivate, people, sendText } from './support/messaging.js';
-import { nextEvent, settle } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { barrier, nextEvent } from './support/realtime.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /** Resolves with the reason once the server closes the socket (not on client-side closes). */
 function disconnected(socket: ParleySocket, timeoutMs = 5000): Promise<string> {
@@ -16,19 +17,9 @@ function disconnected(socket: ParleySocket, timeoutMs = 5000): Promise<string> {
 }
 
 describe(`messaging: sessions and sockets (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const crowd = people(() => server.url);
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-  });
+  const suite = useTestServer();
+  const crowd = people(() => suite.server.url);
   afterEach(() => crowd.closeAll());
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
 
   /** Checks a socket still works end to end: a private message from `from` reaches it. */
   async function stillReceives(socket: ParleySocket, from: ParleyClient, conversationId: string): Promise<void> {
@@ -49,7 +40,7 @@ describe(`messaging: sessions and sockets (${storageLabel})`, () => {
     expect(await closed).toBe('io server disconnect');
     expect(alice.socket.connected).toBe(false);
 
-    await settle();
+    await barrier(aliceTablet.socket);
     expect(aliceTablet.socket.connected).toBe(true);
     await stillReceives(aliceTablet.socket, bob.client, conversationId);
     // The ended session's token no longer opens a socket.
@@ -70,7 +61,7 @@ describe(`messaging: sessions and sockets (${storageLabel})`, () => {
     expect((await revoked).reason).toEqual(expect.any(String));
     expect(await closed).toBe('io server disconnect');
 
-    await settle();
+    await barrier(alice.socket);
     expect(alice.socket.connected).toBe(true);
     await stillReceives(alice.socket, bob.client, conversationId);
     await expect(alicePhone.request('GET', '/users/me')).rejects.toMatchObject({ code: 'UNAUTHORIZED', status: 401 });

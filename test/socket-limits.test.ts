@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { type ParleyClient, ParleyError } from '../src/client/index.js';
 import type { Ack } from '../src/contract/errors.js';
-import { collect, connectedUser, registerClient, settle } from './support/realtime.js';
+import { barrier, collect, connectedUser, registerClient } from './support/realtime.js';
 import { newClientMsgId, openPrivate, sendText } from './support/messaging.js';
-import { createTestEnvironment, type Overrides, startServer, storageLabel, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnvironment, type TestServer } from './support/server.js';
+import { type Overrides, storageLabel, TEST_DATABASE_URL, TEST_REDIS_URL, type TestServer } from './support/server.js';
+import { type TestServerOptions, useTestServer } from './support/suite.js';
 
 /** How a handshake ended: connected, or refused with the connect_error's message and data. */
 type Outcome = { connected: true; socket: Socket } | { connected: false; message: string; data?: { code?: string; message?: string; details?: { retryAfterMs?: number } } };
@@ -32,26 +33,22 @@ function tokenOf(client: ParleyClient): string {
 }
 
 /** A server with the given limits (the limits under test are set explicitly, whatever the test defaults). */
-function useServer(overrides: Overrides, environment: () => Promise<TestEnvironment> = () => createTestEnvironment()) {
-  const state: { env?: TestEnvironment; server?: TestServer } = {};
+function useServer(overrides: Overrides, options: TestServerOptions = {}) {
+  const suite = useTestServer(overrides, options);
   const opened: Socket[] = [];
   const clients: ParleyClient[] = [];
-  beforeAll(async () => {
-    state.env = await environment();
-    state.server = await startServer(state.env, overrides);
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const socket of opened) socket.close();
     for (const client of clients) client.disconnect();
-    await state.server?.close();
-    await state.env?.dispose();
   });
   return {
     opened,
     clients,
     get server(): TestServer {
-      if (!state.server) throw new Error('server starts in beforeAll');
-      return state.server;
+      return suite.server;
+    },
+    get servers(): readonly TestServer[] {
+      return suite.servers;
     },
   };
 }
@@ -96,26 +93,13 @@ describe('sockets per user across two processes sharing MariaDB and Redis', () =
   const databaseUrl = TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/parley_test';
   const redisUrl = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const limits = { SOCKETS_PER_USER: '10', SOCKET_HANDSHAKES_PER_MINUTE_USER: '1000', SOCKET_HANDSHAKES_PER_MINUTE_IP: '1000' };
-  let env: TestEnvironment;
-  let first: TestServer;
-  let second: TestServer;
-  const opened: Socket[] = [];
-  beforeAll(async () => {
-    env = await createTestEnvironment({ databaseUrl, redisUrl });
-    first = await startServer(env, limits);
-    second = await startServer(env, limits);
-  });
-  afterAll(async () => {
-    for (const socket of opened) socket.close();
-    await first?.close();
-    await second?.close();
-    await env?.dispose();
-  });
+  const ctx = useServer(limits, { environment: { databaseUrl, redisUrl }, servers: 2 });
 
   it('holds the cap over the sockets of both processes together', async () => {
+    const [first, second] = ctx.servers as [TestServer, TestServer];
     const user = await registerClient(first.url);
     const token = tokenOf(user.client);
-    const outcomes = await Promise.all(Array.from({ length: 24 }, (_, i) => handshake(i % 2 === 0 ? first.url : second.url, token, opened)));
+    const outcomes = await Promise.all(Array.from({ length: 24 }, (_, i) => handshake(i % 2 === 0 ? first.url : second.url, token, ctx.opened)));
     expect(outcomes.filter((outcome) => outcome.connected)).toHaveLength(10);
     expect(outcomes.filter(refusedAsRateLimited)).toHaveLength(14);
   });
@@ -189,7 +173,7 @@ describe(`client events per socket (${storageLabel})`, () => {
     const seen = collect(bob.socket, 'typing');
     const acks = await Promise.all(Array.from({ length: 300 }, (_, i) => alice.client.emitRaw('typing', { conversationId, typing: i % 2 === 0 })));
     expectRateLimited(acks, 5);
-    await settle();
+    await barrier(bob.socket);
     expect(seen).toHaveLength(5);
     // The typing flood did not use up the socket's other events.
     await sendText(alice.client, conversationId, 'still here');
@@ -203,7 +187,7 @@ describe(`client events per socket (${storageLabel})`, () => {
     const reads: Array<Ack<unknown>> = [];
     for (let i = 0; i < 30; i++) reads.push(await alice.client.emitRaw('read', { conversationId, messageId: message.id }));
     expectRateLimited(reads, 10);
-    await settle();
+    await barrier(bob.socket);
     expect(receipts.length).toBeLessThanOrEqual(10);
     const syncs = await Promise.all(Array.from({ length: 10 }, () => alice.client.emitRaw('sync', { since: { [conversationId]: '0' } })));
     expectRateLimited(syncs, 3);
@@ -217,7 +201,7 @@ describe(`client events per socket (${storageLabel})`, () => {
     // Events no handler knows spend from the same bucket: the socket is out of tokens now.
     const unknown = await (alice.socket.timeout(5000) as unknown as { emitWithAck(event: string, payload: unknown): Promise<Ack<unknown>> }).emitWithAck('no_such_event', {});
     expectRateLimited([unknown], 0);
-    await settle();
+    await barrier(bob.socket);
     expect(delivered).toHaveLength(100);
   });
 });

@@ -8,7 +8,7 @@ import { launchChromium } from './support/browser.js';
 import { apiClient, newUser, uniqueName } from './support/http.js';
 import { connectedUser, registerClient } from './support/realtime.js';
 import { ROOT } from './support/process.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel, type TestServer } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 const PASSWORD = 'correct horse battery';
@@ -388,29 +388,23 @@ describe(`web client in Chromium (${storageLabel})`, () => {
 });
 
 describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
   let fake: FakeLlm;
-
-  beforeAll(async () => {
+  const suite = useTestServer(async () => {
     fake = await startFakeLlm();
-    env = await createTestEnvironment();
-    server = await startServer(env, {
+    return {
       AI_PROVIDERS: JSON.stringify([{ name: 'local', baseUrl: fake.openaiBaseUrl, apiKey: 'local-key', models: ['m1', 'm2'] }]),
       // The shortest access token life: these tests outlive the first tokens, so rotation happens mid-way.
       ACCESS_TOKEN_TTL: '30',
-    });
+    };
   });
   afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
     await fake?.close();
   });
-  const openPage = useBrowser(() => server);
+  const openPage = useBrowser(() => suite.server);
 
   /** Two friends made over REST, each logged in through the UI with their private chat open. */
   async function friendsInChat() {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const [a, b] = await Promise.all([newUser(api, { username: uniqueName('ann') }), newUser(api, { username: uniqueName('ben') })]);
     const asked = await api('POST', '/friend-requests', { token: a.accessToken, body: { toUserId: b.id } });
     await api('POST', `/friend-requests/${asked.body.id}/accept`, { token: b.accessToken });
@@ -420,7 +414,7 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
     const ben = await openPage({ width: 390, height: 844 });
     await logIn(ann.page, a.username);
     await logIn(ben.page, b.username);
-    for (const page of [ann.page, ben.page]) await page.goto(`${server.url}/chats/${encodeURIComponent(conversationId)}`);
+    for (const page of [ann.page, ben.page]) await page.goto(`${suite.server.url}/chats/${encodeURIComponent(conversationId)}`);
     await composer(ann.page).waitFor();
     await composer(ben.page).waitFor();
     return { a, b, ann, ben, conversationId };
@@ -472,7 +466,7 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
   });
 
   it('streams an assistant reply token by token from the (fake) provider, and offers smart replies', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const user = await newUser(api, { username: uniqueName('asker') });
     const { page, errors } = await openPage({ width: 390, height: 844 });
     await logIn(page, user.username);
@@ -504,7 +498,7 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
   it('keeps a long session going: the access token rotates over REST before it expires and the socket stays usable', async () => {
     if (!veterans) throw new Error('runs after the upload test, whose pages are still open');
     const { a, ann, ben } = veterans;
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const observer = await api('POST', '/auth/login', { body: { username: a.username, password: PASSWORD } });
     // Ann's tab rotates at three quarters of the 30 s token life; the login history records it.
     await expect

@@ -61,7 +61,31 @@ export function collect<E extends keyof ServerToClientEvents>(socket: ParleySock
   return received;
 }
 
-/** Waits long enough for in-flight events to arrive, to assert that something did NOT arrive. */
+/**
+ * Resolves once every event the server sent this socket before the call has been delivered to its
+ * listeners: proof that an event did NOT arrive, once the action that would have sent it has been
+ * answered (its ack or HTTP response is in).
+ *
+ * Why it is sound: services publish before they answer, and in one server process a publish writes
+ * the packet to each target socket's connection at once (the Redis adapter, too, delivers to local
+ * sockets synchronously and only publishes for other processes). This socket's acked `sync`,
+ * sent after the action's answer arrived, is acknowledged on the same connection, so its ack is
+ * written after any such event and the client dispatches them in order. `sync` with no
+ * conversations reads and changes nothing; any answer will do, even a refusal (RATE_LIMITED on a
+ * socket with tight event limits), since it travels the same ordered connection.
+ *
+ * NOT sound across processes (an event for a socket on another server travels through Redis and
+ * may arrive after the ack), nor for events sent later by a timer or background job: use a
+ * bounded wait (`settle`) there and say why.
+ */
+export async function barrier(socket: ParleySocket, timeoutMs = 5000): Promise<void> {
+  await socket.timeout(timeoutMs).emitWithAck('sync', { since: {} });
+}
+
+/**
+ * A bounded wait for events that may still be on their way. Only for what `barrier` cannot prove:
+ * events sent by a timer or background job, or across processes through Redis.
+ */
 export async function settle(ms = 300): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }

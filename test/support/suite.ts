@@ -1,22 +1,50 @@
 import { afterAll, beforeAll } from 'vitest';
+import type { BuildOptions } from '../../src/app.js';
 import { type Api, apiClient } from './http.js';
-import { createTestEnvironment, type Overrides, startServer, type TestEnvironment, type TestServer } from './server.js';
+import {
+  createTestEnvironment,
+  type Overrides,
+  startServer,
+  type TestEnvironment,
+  type TestEnvironmentOptions,
+  type TestServer,
+} from './server.js';
+
+export interface TestServerOptions {
+  /** Where the environment's database and cache live; defaults to TEST_DATABASE_URL and TEST_REDIS_URL. */
+  environment?: TestEnvironmentOptions;
+  /**
+   * Servers sharing the one environment (database, cache, DATA_DIR), like processes of one
+   * deployment; started one at a time so the first applies the migrations. Defaults to 1.
+   */
+  servers?: number;
+  /** buildApp options; jobs stay off unless a suite is about them. */
+  build?: BuildOptions;
+}
 
 /**
- * One real server for a describe block: started in beforeAll on a fresh environment, closed and
+ * The real server(s) of a describe block: started in beforeAll on a fresh environment, closed and
  * cleaned up in afterAll. `api` may be captured at declaration time; it reaches the server once started.
+ *
+ * `overrides` may be an (async) function of the fresh environment, run in beforeAll just before the
+ * servers start: there a suite starts what their configuration points at (a fake AI provider, a TURN
+ * server, a certificate in DATA_DIR) and returns its address. A suite's own beforeAll, declared
+ * after this call, runs once the servers are up, and its afterAll runs before they close (Vitest
+ * runs after-hooks in reverse order).
  */
-export function useTestServer(overrides: Overrides = {}) {
+export function useTestServer(overrides: Overrides | ((env: TestEnvironment) => Overrides | Promise<Overrides>) = {}, options: TestServerOptions = {}) {
   let env: TestEnvironment | undefined;
-  let server: TestServer | undefined;
+  const servers: TestServer[] = [];
   let client: Api | undefined;
   beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, overrides);
-    client = apiClient(server.url);
+    const fresh = await createTestEnvironment(options.environment);
+    env = fresh;
+    const vars = typeof overrides === 'function' ? await overrides(fresh) : overrides;
+    for (let i = 0; i < (options.servers ?? 1); i++) servers.push(await startServer(fresh, vars, options.build));
+    client = apiClient(servers[0]!.url);
   });
   afterAll(async () => {
-    await server?.close();
+    for (const server of servers.splice(0)) await server.close();
     await env?.dispose();
   });
   const started = <T>(value: T | undefined): T => {
@@ -27,8 +55,14 @@ export function useTestServer(overrides: Overrides = {}) {
     get env(): TestEnvironment {
       return started(env);
     },
+    /** The (first) server. */
     get server(): TestServer {
-      return started(server);
+      return started(servers[0]);
+    },
+    /** Every server, in the order they started. */
+    get servers(): readonly TestServer[] {
+      started(servers[0]);
+      return servers;
     },
     api: ((...args: Parameters<Api>) => started(client)(...args)) as Api,
   };
