@@ -4,6 +4,7 @@ import type { Ack, ParleySocket } from '../src/client/index.js';
 import { type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
 import { connectedUser, type ConnectedUser } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
+import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
 import { useTestServer } from './support/suite.js';
 
 /**
@@ -25,7 +26,7 @@ type Attempt = { via: 'rest'; method: string; path: string; body?: unknown } | {
 interface Row {
   /** What is tried, in words. */
   name: string;
-  /** The kind of id it targets (a key of Resources.ids); rows whose resource this server lacks are skipped. */
+  /** The kind of id it targets (a key of Resources.ids). */
   target: string;
   attempt(id: string, ids: Resources['ids']): Attempt;
   /** Who tries: the stranger by default, or a member who lacks the right. */
@@ -75,7 +76,7 @@ const ROWS: Row[] = [
   { name: 'react to a message', target: 'message', attempt: (id) => rest('PUT', `/messages/${id}/reactions/${encodeURIComponent('👍')}`) },
   { name: 'remove a reaction from a message', target: 'message', attempt: (id) => rest('DELETE', `/messages/${id}/reactions/${encodeURIComponent('👍')}`) },
   { name: 'edit a group message as another member', target: 'groupMessage', actor: 'member', expect: ['FORBIDDEN', 'NOT_FOUND'], attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'edited' }) },
-  // calls (issue 4), files (issue 5), AI (issue 6): rows apply once those resources exist here
+  // calls, files, AI
   { name: 'read a call record', target: 'call', attempt: (id) => rest('GET', `/calls/${id}`) },
   { name: 'accept a call meant for someone else', target: 'call', attempt: (id) => event('call_accept', { callId: id }) },
   { name: 'reject a call meant for someone else', target: 'call', attempt: (id) => event('call_reject', { callId: id }) },
@@ -88,6 +89,12 @@ const ROWS: Row[] = [
   { name: 'read an AI conversation', target: 'aiConversation', attempt: (id) => rest('GET', `/ai/conversations/${id}`) },
   { name: 'delete an AI conversation', target: 'aiConversation', attempt: (id) => rest('DELETE', `/ai/conversations/${id}`) },
   { name: 'post into an AI conversation', target: 'aiConversation', attempt: (id) => rest('POST', `/ai/conversations/${id}/messages`, { content: 'hi' }) },
+  { name: 'page an AI conversation’s messages', target: 'aiConversation', attempt: (id) => rest('GET', `/ai/conversations/${id}/messages`) },
+  { name: 'retry a reply in an AI conversation', target: 'aiConversation', attempt: (id, ids) => rest('POST', `/ai/conversations/${id}/messages/${ids.aiMessage}/retry`, {}) },
+  { name: 'ask in an AI conversation over the socket', target: 'aiConversation', attempt: (id) => event('ai_chat', { conversationId: id, content: 'hi' }) },
+  { name: 'read a file’s bytes', target: 'file', attempt: (id) => rest('GET', `/files/${id}/content`) },
+  { name: 'read a file’s thumbnail', target: 'file', attempt: (id) => rest('GET', `/files/${id}/thumbnail`) },
+  { name: 'send an SDP answer into someone else’s call', target: 'call', attempt: (id) => event('webrtc_answer', { callId: id, sdp: 'v=0' }) },
 ];
 
 /** A small file uploaded with tus (issue 5) into a conversation; undefined when this server has no uploads. */
@@ -132,7 +139,12 @@ async function attempt(api: ReturnType<typeof apiClient>, socket: ParleySocket, 
 }
 
 describe(`access matrix: who may touch whose resources (${storageLabel})`, () => {
-  const suite = useTestServer();
+  // A provider pointed at a local fake, so AI conversations exist and their rows run too.
+  let fake: FakeLlm | undefined;
+  const suite = useTestServer(async () => {
+    fake = await startFakeLlm();
+    return { DEEPSEEK_API_KEY: 'deepseek-test-key', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_DEFAULT_MODEL: 'deepseek' };
+  });
   let r: Resources;
   let tried = 0;
 
@@ -166,19 +178,24 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
       .catch(() => null);
     if (call?.ok) ids.call = call.data.callId ?? call.data.call?.id ?? call.data.id;
     ids.file = await uploadFile(suite.server.url, owner.accessToken, ids.conversation);
-    const ai = await apiClient(suite.server.url)('POST', '/ai/conversations', { token: owner.accessToken, body: {} });
-    if (ai.status < 300) ids.aiConversation = ai.body.id;
+    const ai = await owner.client.request<{ id: string }>('POST', '/ai/conversations', {});
+    ids.aiConversation = ai.id;
+    const asked = await owner.client.request<{ message: { id: string } }>('POST', `/ai/conversations/${ai.id}/messages`, { content: 'hello' });
+    ids.aiMessage = asked.message.id;
     r = { owner, member, stranger, ids };
   });
-  afterAll(() => {
-    console.log(`access matrix: ${tried} attempts over ${ROWS.length} rows (${ROWS.filter((row) => !r?.ids[row.target]).map((row) => row.name).join(', ') || 'none'} skipped: resource not available)`);
+  afterAll(async () => {
+    console.log(`access matrix: ${tried} attempts over ${ROWS.length} rows`);
     for (const user of [r?.owner, r?.member, r?.stranger]) user?.client.disconnect();
+    await fake?.close();
   });
 
   for (const row of ROWS) {
     it(`${row.actor ?? 'stranger'} may not ${row.name}`, async () => {
       const id = r.ids[row.target];
-      if (id === undefined) return; // this server has no such resource (module not present)
+      // Every resource is made in beforeAll: a row without its resource is a broken set-up, not a skip.
+      expect(id, `${row.target} was not created`).toEqual(expect.any(String));
+      if (id === undefined) return;
       const actor = r[row.actor ?? 'stranger'];
       const api = apiClient(suite.server.url);
       const foreign = await attempt(api, actor.socket, actor.accessToken, row.attempt(id, r.ids));
