@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Ack, type Message, ParleyClient } from '../src/client/index.js';
-import { collect, registerClient, settle } from './support/realtime.js';
+import { barrier, collect, registerClient } from './support/realtime.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
 import { createTestEnvironment, storageLabel, type TestEnvironment, testEnvVars } from './support/server.js';
 
@@ -171,7 +171,7 @@ describe(`a server crash in the middle of a burst (${storageLabel})`, () => {
     expect(final.slice(0, history.length)).toEqual(history);
 
     // Only messages stored for the first time by the retry were delivered again.
-    await settle();
+    await barrier(receiver2.socket!);
     const newlyStored = final.slice(history.length).map((m) => m.id);
     expect(deliveredAfterRetry.map((m) => m.id).sort()).toEqual([...newlyStored].sort());
   });

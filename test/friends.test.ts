@@ -4,7 +4,7 @@ import type { FriendRequest } from '../src/client/rest.js';
 import { type ApiResponse, expectError, newUser, type TestUser } from './support/http.js';
 import { storageLabel } from './support/server.js';
 import { people } from './support/messaging.js';
-import { collect, nextEvent, settle } from './support/realtime.js';
+import { barrier, collect, nextEvent } from './support/realtime.js';
 import { useTestServer } from './support/suite.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -539,7 +539,7 @@ describe(`friend request and unfriend events (${storageLabel})`, () => {
     const rejectedAtCarol = nextEvent(carol.socket, 'friend_request', (event) => event.request.status === 'rejected');
     await carol.client.request('POST', `/friend-requests/${toCarol.id}/reject`);
     expect((await rejectedAtCarol).request).toMatchObject({ id: toCarol.id, status: 'rejected' });
-    await settle(300);
+    await barrier(alice.socket);
     expect(quietAlice.filter((event) => event.request.id === toCarol.id)).toEqual([]);
 
     // Unfriended: each side learns which user left their list.

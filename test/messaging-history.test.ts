@@ -13,7 +13,7 @@ import {
   postMessage,
   sendText,
 } from './support/messaging.js';
-import { collect, nextEvent, settle } from './support/realtime.js';
+import { barrier, collect, nextEvent } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
 import { uploadFile } from './support/files.js';
 
@@ -139,7 +139,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       const updates = collect(bob.socket, 'message_updated');
       await expectFailure(alice.client.request('DELETE', `/messages/${message.id}`), 'CONFLICT', 409);
       await expectFailure(alice.client.request('PUT', `/messages/${message.id}/reactions/${enc('👍')}`), 'CONFLICT', 409);
-      await settle();
+      await barrier(bob.socket);
       expect(updates).toHaveLength(0);
     });
   });
@@ -169,11 +169,11 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       expect(result.reactions).toHaveLength(3);
 
       // The same reaction again counts once and tells nobody.
-      await settle();
+      await Promise.all([barrier(bob.socket), barrier(alice.socket)]);
       const before = atBob.length;
       const twice = await alice.client.request<Message>('PUT', `/messages/${message.id}/reactions/${enc(heart)}`);
       expect(twice.reactions.find((r) => r.emoji === heart)?.count).toBe(2);
-      await settle();
+      await Promise.all([barrier(bob.socket), barrier(alice.socket)]);
       expect(atBob).toHaveLength(before);
       expect(before).toBe(4);
       expect(atAlice).toHaveLength(4);
@@ -222,7 +222,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       expect(await stopped).toEqual({ conversationId: direct, userId: alice.id, typing: false });
 
       await expectFailure(alice.client.emit('typing', { conversationId: direct, typing: 'yes' as never }), 'VALIDATION_FAILED');
-      await settle();
+      await Promise.all([barrier(alice.socket), barrier(aliceTablet.socket), barrier(carol.socket)]);
       expect(ownEchoes.flat()).toHaveLength(0);
       expect(carolSees).toHaveLength(0);
       expect(await history(carol.client, group.conversationId)).toEqual(historyBefore);
@@ -256,7 +256,7 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
       await bob.client.request('POST', `/conversations/${enc(conversationId)}/read`, { messageId: sent[2]!.id });
       expect(await restRead).toEqual({ conversationId, userId: bob.id, messageId: sent[2]!.id });
       expect(await unread()).toBe(0);
-      await settle();
+      await barrier(bob.socket);
       // REST reads reach every device of the reader; the socket read was not echoed to the socket that
       // sent it, and the backward read moved nothing, so it told nobody.
       expect(echo.map((e) => e.messageId)).toEqual([sent[2]!.id]);

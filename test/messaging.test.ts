@@ -18,7 +18,7 @@ import {
   sendText,
   type ConversationView,
 } from './support/messaging.js';
-import { collect, nextEvent, settle } from './support/realtime.js';
+import { barrier, collect, nextEvent } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
 import { uploadFile } from './support/files.js';
 
@@ -136,7 +136,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const carolSees = collect(carol.socket, 'chat');
       const privateMessage = await sendText(alice.client, direct, 'just us');
       for (const got of await Promise.all(privateArrivals)) expect(got).toEqual(privateMessage);
-      await settle();
+      await Promise.all([barrier(alice.socket), barrier(carol.socket)]);
       expect(echoes).toHaveLength(0);
       expect(carolSees).toHaveLength(0);
     });
@@ -194,7 +194,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       await expectFailure(sendText(alice.client, other, 'once', 'retry-1'), 'CONFLICT');
       await expectFailure(postMessage(alice.client, other, { type: 'text', content: 'once', clientMsgId: 'retry-1' }), 'CONFLICT', 409);
 
-      await settle(500);
+      await Promise.all([barrier(bob.socket), barrier(aliceTablet.socket)]);
       expect(atBob.map((m) => m.id)).toEqual([first.id, restFirst.id, racing[0].id]);
       expect(atTablet.filter((m) => m.id === first.id || m.id === restFirst.id)).toHaveLength(2);
       expect(atTablet.filter((m) => m.id === racing[0].id).length).toBeLessThanOrEqual(1);
@@ -302,7 +302,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const raw = await alice.client.emitRaw('chat', { conversationId, type: 'sticker', content: 'x', clientMsgId: newClientMsgId() } as never);
       expect(raw).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
       await expectFailure(postMessage(alice.client, conversationId, { type: 'sticker' as never, content: 'x' }), 'VALIDATION_FAILED', 400);
-      await settle();
+      await barrier(bob.socket);
       expect(seen).toHaveLength(0);
       expect((await history(bob.client, conversationId)).items).toHaveLength(0);
     });
@@ -381,7 +381,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       await bob.client.request('POST', '/blocks', { userId: alice.id });
       await expectFailure(sendText(alice.client, conversationId, 'to my blocker'), 'FORBIDDEN');
       await expectFailure(postMessage(bob.client, conversationId, { type: 'text', content: 'to whom I blocked' }), 'FORBIDDEN', 403);
-      await settle();
+      await barrier(bob.socket);
       expect(bobSees).toHaveLength(0);
       expect((await history(alice.client, conversationId)).items).toHaveLength(0);
 
@@ -457,7 +457,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       expect(await messageAnswers(inDirect.id)).toEqual(messageReference);
       expect(await messageAnswers(inGroup.id)).toEqual(messageReference);
 
-      await settle();
+      await barrier(eve.socket);
       expect(eveSees.flat()).toHaveLength(0);
       expect((await history(alice.client, direct)).items.map((m) => m.content)).toEqual(['private words']);
       expect((await history(alice.client, group.conversationId)).items).toEqual([inGroup]);
@@ -503,7 +503,7 @@ describe(`messaging: send rate limit (${storageLabel})`, () => {
     // The limit is per sender: Bob can still write.
     await sendText(bob.client, conversationId, 'I am fine');
 
-    await settle();
+    await barrier(bob.socket);
     expect(bobSees.map((m) => m.id)).toEqual(accepted.map((m) => m.id));
     expect((await history(bob.client, conversationId)).items).toHaveLength(6);
   });
