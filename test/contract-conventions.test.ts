@@ -5,6 +5,7 @@ import { type Ack, ParleyClient, type ParleySocket } from '../src/client/index.j
 import { CLIENT_EVENTS } from '../src/contract/events.js';
 import { registeredEventSchemas } from '../src/platform/realtime/handlers.js';
 import { type ApiResponse, expectError, newUser, type TestUser, uniqueName } from './support/http.js';
+import { documentedOperations, type Operation } from './support/openapi.js';
 import { connectedUser } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
@@ -16,21 +17,6 @@ import { useTestServer } from './support/suite.js';
  * every list, walked with the opaque `cursor` its `nextCursor` gives, reaches its end without
  * repeating or skipping an item.
  */
-
-interface Parameter {
-  in: 'path' | 'query' | 'header' | 'cookie';
-  name: string;
-  required?: boolean;
-  schema?: Record<string, unknown>;
-}
-
-interface Operation {
-  method: string;
-  /** OpenAPI path with `{name}` placeholders. */
-  path: string;
-  parameters: Parameter[];
-  jsonBody?: Record<string, unknown>;
-}
 
 type JsonSchema = Record<string, unknown>;
 
@@ -108,24 +94,11 @@ describe(`contract conventions (${storageLabel})`, () => {
   // An AI provider is configured so the AI routes validate their input (none is ever called).
   const t = useTestServer({ DEEPSEEK_API_KEY: 'unused', DEEPSEEK_BASE_URL: 'http://127.0.0.1:9/v1' });
 
-  async function documentedOperations(): Promise<Operation[]> {
-    const doc = (await t.api('GET', '/openapi.json')).body as {
-      paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>>;
-    };
-    return Object.entries(doc.paths).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, spec]) => ({
-        method: method.toUpperCase(),
-        path,
-        parameters: spec.parameters ?? [],
-        jsonBody: spec.requestBody?.content?.['application/json']?.schema,
-      })),
-    );
-  }
 
   describe('unknown fields', () => {
     it('refuses an unknown query parameter on every documented route, naming it', async () => {
       const user = await newUser(t.api);
-      const operations = await documentedOperations();
+      const operations = await documentedOperations(t.server.url);
       expect(operations.length).toBeGreaterThan(40);
       for (const operation of operations) {
         const url = `${concretePath(operation)}${requiredQuery(operation)}colour=blue`;
@@ -137,7 +110,7 @@ describe(`contract conventions (${storageLabel})`, () => {
 
     it('refuses an unknown body field on every documented route taking JSON, naming it', async () => {
       const user = await newUser(t.api);
-      const operations = (await documentedOperations()).filter((operation) => operation.jsonBody);
+      const operations = (await documentedOperations(t.server.url)).filter((operation) => operation.jsonBody);
       expect(operations.length).toBeGreaterThan(10);
       for (const operation of operations) {
         const url = `${concretePath(operation)}${requiredQuery(operation)}`;

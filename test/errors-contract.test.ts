@@ -3,16 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'socket.io';
 import { io } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, type ErrorCode } from '../src/contract/errors.js';
 import { CLIENT_EVENTS, type ClientToServerEvents, ReadPayload, TypingPayload } from '../src/contract/events.js';
 import type { Logger } from '../src/platform/logger.js';
 import { onEvent } from '../src/platform/realtime/handlers.js';
 import { ERROR_STATUS } from '../src/shared/errors.js';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
-import { type Api, apiClient, newUser } from './support/http.js';
+import { newUser } from './support/http.js';
 import { connectedUser } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * The error contract: every code the server actually sends, whichever way it leaves (REST body,
@@ -61,27 +62,20 @@ function codeEnums(node: unknown, found: unknown[][] = []): unknown[][] {
 }
 
 describe(`error codes the server sends are the contract's (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  let fake: FakeLlm;
-  let api: Api;
-
-  beforeAll(async () => {
+  let fake: FakeLlm | undefined;
+  const suite = useTestServer(async () => {
     fake = await startFakeLlm();
-    env = await createTestEnvironment();
-    server = await startServer(env, {
+    return {
       BODY_LIMIT_BYTES: '65536',
       HTTP_HEADERS_TIMEOUT: '1',
       HTTP_REQUEST_TIMEOUT: '2',
       DEEPSEEK_API_KEY: 'deepseek-test-key',
       DEEPSEEK_BASE_URL: fake.openaiBaseUrl,
       AI_DEFAULT_MODEL: 'deepseek/deepseek-chat',
-    });
-    api = apiClient(server.url);
+    };
   });
+  const { api } = suite;
   afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
     await fake?.close();
   });
 
@@ -97,11 +91,11 @@ describe(`error codes the server sends are the contract's (${storageLabel})`, ()
   });
 
   it('requests Node refuses before Fastify (431 headers too large, 408 too slow) carry contract codes', async () => {
-    const large = await raw(server.url, [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]);
+    const large = await raw(suite.server.url, [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`]);
     expect(large.body.error.code).toBe('HEADERS_TOO_LARGE');
     expectContractCode(large.body.error.code, large.status);
     // One header line every 400 ms: the 1 s headers timeout runs out first.
-    const slow = await raw(server.url, ['GET /healthz HTTP/1.1\r\n', 'Host: x\r\n', ...Array.from({ length: 40 }, (_, i) => `X-Slow-${i}: 1\r\n`), '\r\n'], 400);
+    const slow = await raw(suite.server.url, ['GET /healthz HTTP/1.1\r\n', 'Host: x\r\n', ...Array.from({ length: 40 }, (_, i) => `X-Slow-${i}: 1\r\n`), '\r\n'], 400);
     expect(slow.body.error.code).toBe('REQUEST_TIMEOUT');
     expectContractCode(slow.body.error.code, slow.status);
   });
@@ -109,12 +103,12 @@ describe(`error codes the server sends are the contract's (${storageLabel})`, ()
   it('a tus chunk with a wrong Upload-Checksum is refused with a contract code (460 CHECKSUM_MISMATCH)', async () => {
     const user = await newUser(api);
     const tus = { authorization: `Bearer ${user.accessToken}`, 'tus-resumable': '1.0.0' };
-    const created = await fetch(`${server.url}/api/v1/uploads`, {
+    const created = await fetch(`${suite.server.url}/api/v1/uploads`, {
       method: 'POST',
       headers: { ...tus, 'upload-length': '4', 'upload-metadata': `filename ${Buffer.from('a.bin').toString('base64')},purpose ${Buffer.from('attachment').toString('base64')}` },
     });
     expect(created.status).toBe(201);
-    const uploadUrl = new URL(created.headers.get('location') ?? '', server.url).href;
+    const uploadUrl = new URL(created.headers.get('location') ?? '', suite.server.url).href;
     const wrongDigest = `sha1 ${createHash('sha1').update('other').digest('base64')}`;
     const res = await fetch(uploadUrl, {
       method: 'PATCH',
@@ -127,14 +121,14 @@ describe(`error codes the server sends are the contract's (${storageLabel})`, ()
   });
 
   it('a refused socket event acks a contract code, and a refused handshake carries an error body', async () => {
-    const alice = await connectedUser(server.url);
+    const alice = await connectedUser(suite.server.url);
     const ack = await alice.client.emitRaw('typing', { conversationId: '', typing: true });
     if (ack.ok) throw new Error('an empty conversationId was accepted');
     expect(ack.error.code).toBe('VALIDATION_FAILED');
     expectContractCode(ack.error.code);
     alice.client.disconnect();
 
-    const socket = io(server.url, { path: '/socket.io', transports: ['websocket'], auth: { token: 'not-a-token' }, reconnection: false, forceNew: true });
+    const socket = io(suite.server.url, { path: '/socket.io', transports: ['websocket'], auth: { token: 'not-a-token' }, reconnection: false, forceNew: true });
     const refusal = await new Promise<Error & { data?: { code?: unknown; message?: unknown } }>((resolve) => socket.once('connect_error', resolve));
     socket.close();
     expect(refusal.message).toBe('UNAUTHORIZED');
@@ -146,8 +140,8 @@ describe(`error codes the server sends are the contract's (${storageLabel})`, ()
     const user = await newUser(api);
     const conversation = await api('POST', '/ai/conversations', { token: user.accessToken, body: {} });
     expect(conversation.status).toBe(201);
-    fake.enqueue({ kind: 'fail', status: 401 });
-    const response = await fetch(`${server.url}/api/v1/ai/conversations/${conversation.body.id}/messages`, {
+    fake!.enqueue({ kind: 'fail', status: 401 });
+    const response = await fetch(`${suite.server.url}/api/v1/ai/conversations/${conversation.body.id}/messages`, {
       method: 'POST',
       headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify({ content: 'hello' }),
@@ -161,7 +155,7 @@ describe(`error codes the server sends are the contract's (${storageLabel})`, ()
   });
 
   it('the OpenAPI error schema enumerates exactly the contract codes', async () => {
-    const res = await fetch(`${server.url}/openapi.json`);
+    const res = await fetch(`${suite.server.url}/openapi.json`);
     expect(res.status).toBe(200);
     const enums = codeEnums(await res.json());
     expect(enums.length).toBeGreaterThan(0);

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatorCompiler } from '../src/platform/http/validation.js';
 import { apiClient, newUser, type TestUser } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { documentedOperations, type Operation, type Parameter } from './support/openapi.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * Every REST operation the running server documents in /openapi.json (so routes added later are
@@ -14,24 +16,6 @@ import { createTestEnvironment, startServer, storageLabel, type TestEnvironment,
 
 const SEED = 20_251_125;
 const RUNS_PER_OPERATION = 40;
-
-interface Parameter {
-  in: 'path' | 'query' | 'header' | 'cookie';
-  name: string;
-  required?: boolean;
-  schema?: Record<string, unknown>;
-}
-
-interface Operation {
-  method: string;
-  /** OpenAPI path with `{name}` placeholders. */
-  path: string;
-  parameters: Parameter[];
-  jsonBody?: Record<string, unknown>;
-  /** The route takes a body, in JSON or another media type. */
-  hasBody: boolean;
-  secured: boolean;
-}
 
 type Check = (value: unknown) => boolean;
 
@@ -115,35 +99,15 @@ function casesFor(operation: Operation): fc.Arbitrary<Case> {
 // ---- the suite ----
 
 describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const operations: Operation[] = [];
+  const suite = useTestServer();
+  let operations: Operation[] = [];
   let totalCases = 0;
 
   beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
-      paths: Record<string, Record<string, { parameters?: Parameter[]; requestBody?: { content?: Record<string, { schema?: Record<string, unknown> }> }; security?: unknown[] }>>;
-    };
-    for (const [path, methods] of Object.entries(doc.paths)) {
-      for (const [method, spec] of Object.entries(methods)) {
-        const content = spec.requestBody?.content ?? {};
-        operations.push({
-          method: method.toUpperCase(),
-          path,
-          parameters: spec.parameters ?? [],
-          jsonBody: content['application/json']?.schema,
-          hasBody: Object.keys(content).length > 0,
-          secured: (spec.security ?? []).length > 0,
-        });
-      }
-    }
+    operations = await documentedOperations(suite.server.url);
   });
-  afterAll(async () => {
+  afterAll(() => {
     console.log(`REST fuzz: ${operations.length} operations, ${totalCases} requests`);
-    await server?.close();
-    await env?.dispose();
   });
 
   it('finds the documented routes of every module', () => {
@@ -153,7 +117,7 @@ describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
   });
 
   it(`answers ${RUNS_PER_OPERATION} random requests per route without a 5xx, in the error format, refusing schema breaks with 400`, { timeout: 600_000 }, async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const perRoute: string[] = [];
     for (const operation of operations) {
       let user: TestUser = await newUser(api);
@@ -202,7 +166,7 @@ describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
   });
 
   it('refuses every secured route without a token with 401, and none answers 5xx', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     for (const operation of operations) {
       const url = operation.path.replace(/\{(\w+)\}/g, '1');
       const res = await api(operation.method, url, operation.method === 'GET' ? {} : { body: {} });
