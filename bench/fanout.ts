@@ -307,7 +307,13 @@ export async function benchParleyFanout(options: FanoutOptions, pool: UserPool):
     const url = server.url;
     const conversations = await mapLimit(groups, 5, async (members, g) => {
       const [owner, ...rest] = members as [BenchUser, ...BenchUser[]];
-      const group = await api<{ conversationId: string; invited: Array<{ id: string; inviteeId: string }> }>(url, 'POST', '/groups', { name: `bench ${g}`, memberIds: rest.map((user) => user.id) }, owner.token);
+      const group = await api<{ conversationId: string; invited: Array<{ id: string; inviteeId: string }> }>(
+        url,
+        'POST',
+        '/groups',
+        { name: `bench ${g}`, memberIds: rest.map((user) => user.id) },
+        owner.token,
+      );
       // The bench users are strangers to each other: each joins by accepting the invitation.
       const tokens = new Map(rest.map((user) => [user.id, user.token]));
       for (const invitation of group.invited) await api(url, 'POST', `/group-invitations/${invitation.id}/accept`, undefined, tokens.get(invitation.inviteeId) as string);

@@ -14,7 +14,10 @@ const server = createServer((req, res) => {
     res.end();
   };
   if (req.method === 'PUT') {
-    pipeline(req, createWriteStream(file, { highWaterMark: 1 << 20 })).then(() => done(204), () => done(500));
+    pipeline(req, createWriteStream(file, { highWaterMark: 1 << 20 })).then(
+      () => done(204),
+      () => done(500),
+    );
     return;
   }
   if (req.method === 'GET') {

@@ -96,7 +96,15 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
     const token = (await api<{ accessToken: string }>(server.url, 'POST', '/auth/register', { username: 'filebench', password: 'bench password 1234' })).accessToken;
     const { rss: idleRss, hwm: idleHwm } = memoryMiB(server.pid);
 
-    const rates = { copy: [] as number[], upload: [] as number[], download: [] as number[], downloadDiscard: [] as number[], bareUp: [] as number[], bareDown: [] as number[], bareDownDiscard: [] as number[] };
+    const rates = {
+      copy: [] as number[],
+      upload: [] as number[],
+      download: [] as number[],
+      downloadDiscard: [] as number[],
+      bareUp: [] as number[],
+      bareDown: [] as number[],
+      bareDownDiscard: [] as number[],
+    };
     type Transfer = keyof typeof rates;
     /** The same transfers timed until their bytes are on the disk (the trailing `sync` included). */
     const onDisk: Partial<Record<Transfer, number[]>> = {};
@@ -147,7 +155,10 @@ export async function benchFiles(options: FilesBenchOptions): Promise<boolean> {
       await measure('downloadDiscard', async () => (await clientTransfer({ ...download, file: '/dev/null' })).ms, parley);
       await measure('bareUp', async () => (await clientTransfer({ kind: 'put', url: `${bare.url}/x`, file: source, size })).ms, { pid: bare.pid, kind: 'bareUp' });
       await measure('bareDown', async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: target })).ms, { pid: bare.pid, kind: 'bareDown' });
-      await measure('bareDownDiscard', async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: '/dev/null' })).ms, { pid: bare.pid, kind: 'bareDown' });
+      await measure('bareDownDiscard', async () => (await clientTransfer({ kind: 'get', url: `${bare.url}/x`, headers: {}, file: '/dev/null' })).ms, {
+        pid: bare.pid,
+        kind: 'bareDown',
+      });
     }
     const peak = memoryMiB(server.pid).hwm;
 

@@ -5,7 +5,21 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import SqliteDatabase from 'better-sqlite3';
-import { api, type BenchUser, fixed, makeTempDir, percentile, printTable, registerUsers, removeTempDir, say, type ServerProcess, sleep, startParleyProcess, thousands } from './lib.js';
+import {
+  api,
+  type BenchUser,
+  fixed,
+  makeTempDir,
+  percentile,
+  printTable,
+  registerUsers,
+  removeTempDir,
+  say,
+  type ServerProcess,
+  sleep,
+  startParleyProcess,
+  thousands,
+} from './lib.js';
 
 export interface HistoryOptions {
   messages: number;
@@ -76,13 +90,23 @@ export async function benchHistory(options: HistoryOptions): Promise<boolean> {
     }
     const ids = Array.from({ length: options.requests }, (_, i) => `hist-${i + options.warmup}`);
     for (let wait = 0; wait < 40 && ids.some((id) => !serverTimes.has(id)); wait++) await sleep(50);
-    const server_ = ids.map((id) => serverTimes.get(id)).filter((ms): ms is number => ms !== undefined).sort((a, b) => a - b);
+    const server_ = ids
+      .map((id) => serverTimes.get(id))
+      .filter((ms): ms is number => ms !== undefined)
+      .sort((a, b) => a - b);
     clientTimes.sort((a, b) => a - b);
-    const row = (name: string, times: number[]) => [name, thousands(times.length), fixed(percentile(times, 50), 2), fixed(percentile(times, 90), 2), fixed(percentile(times, 99), 2), fixed(times.at(-1) ?? NaN, 2)];
-    printTable(['GET messages?limit=50&before=random', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], [
-      row('server responseTime (Fastify log)', server_),
-      row('client round trip (fetch, same host)', clientTimes),
-    ]);
+    const row = (name: string, times: number[]) => [
+      name,
+      thousands(times.length),
+      fixed(percentile(times, 50), 2),
+      fixed(percentile(times, 90), 2),
+      fixed(percentile(times, 99), 2),
+      fixed(times.at(-1) ?? NaN, 2),
+    ];
+    printTable(
+      ['GET messages?limit=50&before=random', 'requests', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+      [row('server responseTime (Fastify log)', server_), row('client round trip (fetch, same host)', clientTimes)],
+    );
     const p99 = percentile(server_, 99);
     say(`  ${options.warmup} warm-up requests not counted; sequential, one at a time; target p99 < 5 ms (server side): ${p99 < 5 ? 'met' : 'NOT met'}\n`);
     if (short > 0) say(`  warning: ${short} pages were shorter than expected\n`);

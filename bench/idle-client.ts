@@ -4,7 +4,10 @@
 import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 
-export type ToIdleWorker = { type: 'connect'; url: string; /** One connection per entry (a token repeats once per device). */ tokens: string[]; concurrency: number; deadline: number } | { type: 'count' } | { type: 'close' };
+export type ToIdleWorker =
+  | { type: 'connect'; url: string /** One connection per entry (a token repeats once per device). */; tokens: string[]; concurrency: number; deadline: number }
+  | { type: 'count' }
+  | { type: 'close' };
 export type FromIdleWorker =
   | { type: 'connected'; connected: number; failed: number; skipped: number; firstError?: string; ms: number; cpuMs: number }
   | { type: 'count'; connected: number; disconnected: number }

@@ -75,7 +75,9 @@ export async function benchIdle(options: IdleOptions, pool: UserPool): Promise<b
     const cap = fds.limit - fds.open - 64;
     const total = Math.min(wanted, cap);
     if (total < wanted) {
-      say(`  idle: the server may open ${thousands(fds.limit)} files (ulimit -n, hard limit) and holds ${fds.open}: connecting ${thousands(total)} of ${thousands(wanted)} sockets\n`);
+      say(
+        `  idle: the server may open ${thousands(fds.limit)} files (ulimit -n, hard limit) and holds ${fds.open}: connecting ${thousands(total)} of ${thousands(wanted)} sockets\n`,
+      );
     }
     const jobs = users.flatMap((user) => Array.from({ length: options.socketsPerUser }, () => user.token)).slice(0, total);
 
@@ -120,7 +122,14 @@ export async function benchIdle(options: IdleOptions, pool: UserPool): Promise<b
       ['idle connections', 'sockets', 'server RSS MiB', 'peak RSS MiB', 'per socket KiB', 'server CPU'],
       [
         ['none (fresh process)', '0', fixed(rss0, 0), fixed(hwm0, 0), '-', '-'],
-        [`${users.length} users x ${options.socketsPerUser}`, thousands(stillConnected), fixed(rssN, 0), fixed(hwm, 0), fixed(perConnKiB, 1), `${fixed(idleCpuShare * 100, 1)} % idle`],
+        [
+          `${users.length} users x ${options.socketsPerUser}`,
+          thousands(stillConnected),
+          fixed(rssN, 0),
+          fixed(hwm, 0),
+          fixed(perConnKiB, 1),
+          `${fixed(idleCpuShare * 100, 1)} % idle`,
+        ],
         ['extrapolated', '20,000', fixed(at20k, 0), '-', fixed(perConnKiB, 1), '-'],
       ],
     );

@@ -82,7 +82,6 @@ async function startBare(): Promise<{ url: string; close: () => Promise<void> }>
   return { url, close: () => bare.close() };
 }
 
-
 async function registerUser(baseUrl: string, username: string, password: string): Promise<string> {
   const response = await fetch(`${baseUrl}/api/v1/auth/register`, {
     method: 'POST',
@@ -142,8 +141,7 @@ async function httpBench(): Promise<number> {
     ];
 
     process.stdout.write(
-      `Parley HTTP bench: in-process server (buildApp), SQLite + memory cache, ` +
-        `${DURATION_SEC} s per scenario after ${WARMUP_SEC} s warm-up, load from a worker thread\n\n`,
+      `Parley HTTP bench: in-process server (buildApp), SQLite + memory cache, ` + `${DURATION_SEC} s per scenario after ${WARMUP_SEC} s warm-up, load from a worker thread\n\n`,
     );
     const rows: Row[] = [];
     for (const scenario of scenarios) rows.push(await measure(scenario));
@@ -180,7 +178,10 @@ function fanoutOptions(deadlineAt: number): FanoutOptions {
     procs: envInt('BENCH_GEN_PROCS', 2),
     // Steps of 400 msg/s up to 6,400: the ratio compares the last passing steps of both servers,
     // so coarser steps near where they saturate would move it by up to the step size.
-    rates: (process.env.BENCH_RATES ?? [...Array.from({ length: 16 }, (_, i) => (i + 1) * 400), 7200, 8000, 9600, 12800].join(',')).split(',').map(Number).filter((n) => n > 0),
+    rates: (process.env.BENCH_RATES ?? [...Array.from({ length: 16 }, (_, i) => (i + 1) * 400), 7200, 8000, 9600, 12800].join(','))
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0),
     stepMs: envInt('BENCH_STEP_SEC', 5) * 1000,
     drainMs: 4000,
     contentBytes: 200,
@@ -224,7 +225,9 @@ function printPairs(pairs: Array<{ parley: FanoutResult; relay: FanoutResult }>)
     parleySum += p;
     relaySum += r;
     const caution = !relay.saturating || !parley.saturating ? ' (a side did not saturate)' : '';
-    say(`  pair ${index + 1}: Parley ${thousands(p)} at ${parley.best?.label} msg/s (p99 ${fixed(parley.best?.p99 ?? NaN)} ms), relay ${thousands(r)} at ${relay.best?.label} msg/s (p99 ${fixed(relay.best?.p99 ?? NaN)} ms) = ${fixed((p / r) * 100)} %${caution}\n`);
+    say(
+      `  pair ${index + 1}: Parley ${thousands(p)} at ${parley.best?.label} msg/s (p99 ${fixed(parley.best?.p99 ?? NaN)} ms), relay ${thousands(r)} at ${relay.best?.label} msg/s (p99 ${fixed(relay.best?.p99 ?? NaN)} ms) = ${fixed((p / r) * 100)} %${caution}\n`,
+    );
     for (const note of [...parley.notes.map((note) => `Parley ${note}`), ...relay.notes.map((note) => `relay ${note}`)]) say(`    note: ${note}\n`);
   }
   say(`Parley / bare relay over ${pairs.length} pairs (summed best passing delivered/s) = ${fixed((parleySum / relaySum) * 100)} % (DESIGN.md aims for at least 80 %)\n`);
@@ -323,7 +326,9 @@ async function main(): Promise<number> {
   }
   if (only.has('soak')) {
     const options = soakOptions();
-    failures += await scenario(`soak: ${options.clients} clients for ${options.seconds} s at ${options.ratePerSec} msg/s (memory must level off, no errors)`, () => benchSoak(options));
+    failures += await scenario(`soak: ${options.clients} clients for ${options.seconds} s at ${options.ratePerSec} msg/s (memory must level off, no errors)`, () =>
+      benchSoak(options),
+    );
   }
   say(`\nbench finished in ${fixed((Date.now() - STARTED) / 1000, 0)} s, load average ${loadAverage()}\n`);
   return failures > 0 ? 1 : 0;

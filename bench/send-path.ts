@@ -51,8 +51,10 @@ export async function benchSendPath(options: SendPathOptions): Promise<boolean> 
   try {
     const { auth, groups, messaging } = app.services;
     const origin = { ip: '127.0.0.1', userAgent: 'parley-bench' };
-    const registered = await mapLimit(Array.from({ length: options.users }, (_, i) => i), 8, (i) =>
-      auth.register({ username: `send${i}`, password: 'correct horse battery staple' }, origin),
+    const registered = await mapLimit(
+      Array.from({ length: options.users }, (_, i) => i),
+      8,
+      (i) => auth.register({ username: `send${i}`, password: 'correct horse battery staple' }, origin),
     );
     const actors = registered.map((result) => ({ userId: result.user.id, sessionId: 'bench', isGuest: false }));
     const conversations: string[] = [];
@@ -95,9 +97,13 @@ export async function benchSendPath(options: SendPathOptions): Promise<boolean> 
 
     const messages = options.turns * options.perTurn;
     const perThousand = (value: number) => (value / messages) * 1000;
-    say(`  ${thousands(messages)} messages by ${actors.length} users in ${conversations.length} groups, ${options.perTurn} per turn, in ${fixed(wallMs / 1000)} s (${thousands(messages / (wallMs / 1000))} msg/s on one thread)\n`);
+    say(
+      `  ${thousands(messages)} messages by ${actors.length} users in ${conversations.length} groups, ${options.perTurn} per turn, in ${fixed(wallMs / 1000)} s (${thousands(messages / (wallMs / 1000))} msg/s on one thread)\n`,
+    );
     say(`  CPU per message: ${fixed((cpu.user + cpu.system) / messages)} µs (GC helper threads included)\n`);
-    say(`  young-generation GC: ${fixed(perThousand(tally.minor), 2)} pauses and ${fixed(perThousand(tally.minorMs), 2)} ms per 1,000 messages (${fixed(tally.minor ? tally.minorMs / tally.minor : 0, 2)} ms each)\n`);
+    say(
+      `  young-generation GC: ${fixed(perThousand(tally.minor), 2)} pauses and ${fixed(perThousand(tally.minorMs), 2)} ms per 1,000 messages (${fixed(tally.minor ? tally.minorMs / tally.minor : 0, 2)} ms each)\n`,
+    );
     say(`  full GC: ${tally.major} pauses, ${fixed(tally.majorMs)} ms in all\n`);
     return true;
   } finally {

@@ -8,11 +8,7 @@ export interface SoakJob {
   conversationId: string;
 }
 
-export type ToSoakWorker =
-  | { type: 'connect'; url: string; jobs: SoakJob[]; concurrency: number }
-  | { type: 'send'; perSecond: number }
-  | { type: 'stats' }
-  | { type: 'close' };
+export type ToSoakWorker = { type: 'connect'; url: string; jobs: SoakJob[]; concurrency: number } | { type: 'send'; perSecond: number } | { type: 'stats' } | { type: 'close' };
 
 export interface SoakStats {
   connected: number;
@@ -69,16 +65,22 @@ function sendOne(): void {
   if (!client?.socket.connected) return;
   stats.sent++;
   const clientMsgId = `soak-${process.pid}-${counter++}`;
-  client.socket.timeout(10_000).emit('chat', { conversationId: client.conversationId, type: 'text', content: `soak message ${counter} ${'x'.repeat(60)}`, clientMsgId }, (error: Error | null, ack: { ok: boolean; error?: { code: string } }) => {
-    if (error) {
-      stats.timeouts++;
-      stats.firstError ??= 'ack timeout';
-    } else if (ack.ok) stats.acked++;
-    else {
-      stats.refused++;
-      stats.firstError ??= `refused: ${ack.error?.code}`;
-    }
-  });
+  client.socket
+    .timeout(10_000)
+    .emit(
+      'chat',
+      { conversationId: client.conversationId, type: 'text', content: `soak message ${counter} ${'x'.repeat(60)}`, clientMsgId },
+      (error: Error | null, ack: { ok: boolean; error?: { code: string } }) => {
+        if (error) {
+          stats.timeouts++;
+          stats.firstError ??= 'ack timeout';
+        } else if (ack.ok) stats.acked++;
+        else {
+          stats.refused++;
+          stats.firstError ??= `refused: ${ack.error?.code}`;
+        }
+      },
+    );
 }
 
 function startSending(perSecond: number): void {

@@ -138,7 +138,17 @@ export async function benchSoak(options: SoakOptions): Promise<boolean> {
     loop.enable();
     const started = Date.now();
     const sample = async () => {
-      const stats = sum((await Promise.all(generators.map((child) => { const answer = reply(child, 'stats', 30_000); child.send({ type: 'stats' } satisfies ToSoakWorker); return answer; }))).map((m) => m.stats));
+      const stats = sum(
+        (
+          await Promise.all(
+            generators.map((child) => {
+              const answer = reply(child, 'stats', 30_000);
+              child.send({ type: 'stats' } satisfies ToSoakWorker);
+              return answer;
+            }),
+          )
+        ).map((m) => m.stats),
+      );
       collect();
       const memory = process.memoryUsage();
       // (read below, then reset: each sample shows the worst stall of its own interval)
@@ -168,7 +178,17 @@ export async function benchSoak(options: SoakOptions): Promise<boolean> {
 
     printTable(
       ['t s', 'RSS MiB', 'heap after GC MiB', 'ext+buf MiB', 'max loop stall ms', 'load avg', 'sockets', 'acked', 'errors'],
-      samples.map((s) => [fixed(s.atSec, 0), fixed(s.rssMiB), fixed(s.heapMiB), fixed(s.externalMiB), fixed(s.loopMaxMs, 0), fixed(s.load, 1), String(s.sockets), thousands(s.acked), String(s.errors)]),
+      samples.map((s) => [
+        fixed(s.atSec, 0),
+        fixed(s.rssMiB),
+        fixed(s.heapMiB),
+        fixed(s.externalMiB),
+        fixed(s.loopMaxMs, 0),
+        fixed(s.load, 1),
+        String(s.sockets),
+        thousands(s.acked),
+        String(s.errors),
+      ]),
       (text) => say(text.replace(/^(?=.)/gm, '  ')),
     );
     // Levelled off: over the second half, the heap retained after a full GC grows less than 1 MiB

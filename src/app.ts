@@ -164,7 +164,14 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     ? createAssistant({ users: usersRepository, messaging, ai: ai.forAssistant(), systemPrompt: config.ai.systemPrompt, clock, log: logger })
     : undefined;
   // The tus server is kept here (not only in its routes) so its store's state can be observed.
-  const tus = createTusServer({ files, storage: fileStorage, endpointPath: `${API_PREFIX}${UPLOADS_PATH}`, maxBytes: config.files.maxBytes, expiryHours: config.files.expiryHours, corsOrigins: config.corsOrigins });
+  const tus = createTusServer({
+    files,
+    storage: fileStorage,
+    endpointPath: `${API_PREFIX}${UPLOADS_PATH}`,
+    maxBytes: config.files.maxBytes,
+    expiryHours: config.files.expiryHours,
+    corsOrigins: config.corsOrigins,
+  });
   /**
    * Run before user rows are deleted (guest expiry, account deletion): the rows cascade in the
    * database, but bytes on disk (files, thumbnails, uploads, avatars) must be removed by name.
@@ -180,7 +187,9 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const { logger, close: closeLogger } = await createLogger(config.log);
-  const database = openDatabase(config.database, { onBackgroundError: (message) => logger.warn({ err: message }, 'SQLite background checkpoint failed; the main connection checkpoints again') });
+  const database = openDatabase(config.database, {
+    onBackgroundError: (message) => logger.warn({ err: message }, 'SQLite background checkpoint failed; the main connection checkpoints again'),
+  });
   const cache = createCache(config.redisUrl, config.redisKeyPrefix);
   try {
     const applied = await database.migrate();

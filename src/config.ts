@@ -139,7 +139,9 @@ function toConfig(env: Env) {
     jwtSecret: env.JWT_SECRET,
     accessTokenTtlSec: env.ACCESS_TOKEN_TTL,
     refreshTokenTtlSec: env.REFRESH_TOKEN_TTL,
-    corsOrigins: env.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    corsOrigins: env.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
     trustProxy: env.TRUST_PROXY,
     tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
     log: {
@@ -216,7 +218,10 @@ function parseEventLimits(value: string): Record<string, { perSecond: number; bu
 }
 
 function splitList(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function parseTurn(env: Env): { urls: string[]; secret: string; ttlSec: number } | undefined {
@@ -334,9 +339,7 @@ function readRawEnv(source: NodeJS.ProcessEnv, cwd: string): Record<string, stri
  * Reads and validates the configuration. Throws ConfigError naming the first bad variable.
  * `overrides` lets tests and tools build a config without touching process.env.
  */
-export function loadConfig(
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; overrides?: Partial<Record<keyof Env, string>> } = {},
-): Config {
+export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; overrides?: Partial<Record<keyof Env, string>> } = {}): Config {
   const raw: Record<string, unknown> = { ...readRawEnv(options.env ?? process.env, options.cwd ?? process.cwd()) };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (value !== undefined) raw[key] = value;

@@ -58,16 +58,34 @@ const ROWS: Row[] = [
   // group invitations: only the invitee answers; anyone else sees an id that does not exist
   { name: 'accept an invitation sent to someone else', target: 'groupInvitation', attempt: (id) => rest('POST', `/group-invitations/${id}/accept`) },
   { name: 'decline an invitation sent to someone else', target: 'groupInvitation', attempt: (id) => rest('POST', `/group-invitations/${id}/decline`) },
-  { name: 'accept an invitation as a member of the group', target: 'groupInvitation', actor: 'member', expect: ['NOT_FOUND'], attempt: (id) => rest('POST', `/group-invitations/${id}/accept`) },
+  {
+    name: 'accept an invitation as a member of the group',
+    target: 'groupInvitation',
+    actor: 'member',
+    expect: ['NOT_FOUND'],
+    attempt: (id) => rest('POST', `/group-invitations/${id}/accept`),
+  },
   // conversations
   { name: 'read a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}`) },
   { name: 'read a private conversation’s history', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
-  { name: 'post into a private conversation', target: 'conversation', attempt: (id) => rest('POST', `/conversations/${id}/messages`, { type: 'text', content: 'hi', clientMsgId: randomUUID() }) },
+  {
+    name: 'post into a private conversation',
+    target: 'conversation',
+    attempt: (id) => rest('POST', `/conversations/${id}/messages`, { type: 'text', content: 'hi', clientMsgId: randomUUID() }),
+  },
   { name: 'mark a private conversation read', target: 'conversation', attempt: (id, ids) => rest('POST', `/conversations/${id}/read`, { messageId: ids.message }) },
   { name: 'search a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/messages/search?q=secret&conversationId=${encodeURIComponent(id)}`) },
   { name: 'read a group conversation’s history', target: 'groupConversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
-  { name: 'chat into a private conversation', target: 'conversation', attempt: (id) => event('chat', { conversationId: id, type: 'text', content: 'hi', clientMsgId: randomUUID() }) },
-  { name: 'chat into a group conversation', target: 'groupConversation', attempt: (id) => event('chat', { conversationId: id, type: 'text', content: 'hi', clientMsgId: randomUUID() }) },
+  {
+    name: 'chat into a private conversation',
+    target: 'conversation',
+    attempt: (id) => event('chat', { conversationId: id, type: 'text', content: 'hi', clientMsgId: randomUUID() }),
+  },
+  {
+    name: 'chat into a group conversation',
+    target: 'groupConversation',
+    attempt: (id) => event('chat', { conversationId: id, type: 'text', content: 'hi', clientMsgId: randomUUID() }),
+  },
   { name: 'type into a conversation', target: 'conversation', attempt: (id) => event('typing', { conversationId: id, typing: true }) },
   { name: 'mark read via socket', target: 'conversation', attempt: (id, ids) => event('read', { conversationId: id, messageId: ids.message }) },
   // messages
@@ -75,7 +93,13 @@ const ROWS: Row[] = [
   { name: 'recall a message', target: 'message', attempt: (id) => rest('DELETE', `/messages/${id}`) },
   { name: 'react to a message', target: 'message', attempt: (id) => rest('PUT', `/messages/${id}/reactions/${encodeURIComponent('👍')}`) },
   { name: 'remove a reaction from a message', target: 'message', attempt: (id) => rest('DELETE', `/messages/${id}/reactions/${encodeURIComponent('👍')}`) },
-  { name: 'edit a group message as another member', target: 'groupMessage', actor: 'member', expect: ['FORBIDDEN', 'NOT_FOUND'], attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'edited' }) },
+  {
+    name: 'edit a group message as another member',
+    target: 'groupMessage',
+    actor: 'member',
+    expect: ['FORBIDDEN', 'NOT_FOUND'],
+    attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'edited' }),
+  },
   // calls, files, AI
   { name: 'read a call record', target: 'call', attempt: (id) => rest('GET', `/calls/${id}`) },
   { name: 'accept a call meant for someone else', target: 'call', attempt: (id) => event('call_accept', { callId: id }) },

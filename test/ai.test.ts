@@ -147,13 +147,26 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const res = await api('GET', '/ai/models', { token: alice.accessToken });
     expect(res.status).toBe(200);
     expect(res.body.default).toBe('deepseek/deepseek-chat');
-    expect(res.body.items.map((m: { id: string }) => m.id)).toEqual(['doubao/doubao-test', 'gemini/gemini-2.5-flash', 'deepseek/deepseek-chat', 'grok/grok-3-mini', 'local/m1', 'local/m2']);
+    expect(res.body.items.map((m: { id: string }) => m.id)).toEqual([
+      'doubao/doubao-test',
+      'gemini/gemini-2.5-flash',
+      'deepseek/deepseek-chat',
+      'grok/grok-3-mini',
+      'local/m1',
+      'local/m2',
+    ]);
     expect(res.body.items.find((m: { id: string }) => m.id === 'deepseek/deepseek-chat')).toMatchObject({ provider: 'deepseek', model: 'deepseek-chat', default: true });
     expect(res.body.items.filter((m: { default: boolean }) => m.default)).toHaveLength(1);
     // Documented in the OpenAPI description like every route.
     const openapi = await api('GET', '/openapi.json');
     expect(openapi.status).toBe(200);
-    for (const path of ['/api/v1/ai/models', '/api/v1/ai/conversations/{id}/messages', '/api/v1/ai/conversations/{id}/messages/{messageId}/retry', '/api/v1/ai/suggestions', '/api/v1/ai/assistant']) {
+    for (const path of [
+      '/api/v1/ai/models',
+      '/api/v1/ai/conversations/{id}/messages',
+      '/api/v1/ai/conversations/{id}/messages/{messageId}/retry',
+      '/api/v1/ai/suggestions',
+      '/api/v1/ai/assistant',
+    ]) {
       expect(Object.keys(openapi.body.paths)).toContain(path);
     }
   });
@@ -241,7 +254,12 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const requested = fake.nextRequest();
     const deltas: string[] = [];
     const starts: string[] = [];
-    const result = await streamAiReply(client, conversation.id, { content: 'which model?', model: 'deepseek' }, { onStart: (e) => starts.push(e.model), onDelta: (text) => deltas.push(text) });
+    const result = await streamAiReply(
+      client,
+      conversation.id,
+      { content: 'which model?', model: 'deepseek' },
+      { onStart: (e) => starts.push(e.model), onDelta: (text) => deltas.push(text) },
+    );
     expect(starts).toEqual(['deepseek/deepseek-chat']);
     expect(deltas).toEqual(['Deep', 'Seek']);
     expect(result.message).toMatchObject({ role: 'assistant', content: 'DeepSeek', status: 'complete', model: 'deepseek/deepseek-chat' });
@@ -269,7 +287,11 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     expect(failed).toMatchObject({ code: 'AI_PROVIDER_ERROR' });
     const failedId = (failed as ParleyError & { details: { messageId: string } }).details.messageId;
     const beforeRefusal = fake.requests.length;
-    expectError(await api('POST', `/ai/conversations/${ack.conversationId}/messages/${failedId}/retry`, { token: user.client.accessToken as string, body: { model: 'nope' } }), 400, 'VALIDATION_FAILED');
+    expectError(
+      await api('POST', `/ai/conversations/${ack.conversationId}/messages/${failedId}/retry`, { token: user.client.accessToken as string, body: { model: 'nope' } }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(fake.requests.length).toBe(beforeRefusal);
     const viaGrok = fake.nextRequest();
     const retried = await streamAiReply(user.client, ack.conversationId, { retryMessageId: failedId, model: 'grok' });
@@ -292,7 +314,11 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     expect(unknownProvider.message).toContain('"nope"');
     expect(unknownProvider.message).toContain('deepseek');
     expect(unknownProvider.details).toEqual([expect.objectContaining({ field: 'model' })]);
-    const unknownModel = expectError(await api('POST', `/ai/conversations/${ack.conversationId}/messages`, { token, body: { content: 'hi', model: 'deepseek/nope' } }), 400, 'VALIDATION_FAILED');
+    const unknownModel = expectError(
+      await api('POST', `/ai/conversations/${ack.conversationId}/messages`, { token, body: { content: 'hi', model: 'deepseek/nope' } }),
+      400,
+      'VALIDATION_FAILED',
+    );
     expect(unknownModel.message).toContain('deepseek/deepseek-chat');
     expectError(await api('POST', '/ai/suggestions', { token, body: { conversationId: chatId, model: 'nope' } }), 400, 'VALIDATION_FAILED');
     expect(await user.client.emitRaw('ai_chat', { content: 'hi', model: 'nope' })).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
@@ -350,7 +376,10 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     expect(ack.userMessage).toMatchObject({ role: 'user', content: 'count to four' });
     const finished = await done;
     await otherDone;
-    expect(finished).toMatchObject({ requestId: ack.requestId, message: { id: ack.messageId, content: 'one two three four', status: 'complete', model: 'gemini/gemini-2.5-flash' } });
+    expect(finished).toMatchObject({
+      requestId: ack.requestId,
+      message: { id: ack.messageId, content: 'one two three four', status: 'complete', model: 'gemini/gemini-2.5-flash' },
+    });
     for (const received of [chunks, otherChunks]) {
       expect(received.map((c: AiChunkEvent) => c.delta)).toEqual(['one', ' two', ' three', ' four']);
       expect(new Set(received.map((c: AiChunkEvent) => c.requestId))).toEqual(new Set([ack.requestId]));
@@ -425,7 +454,10 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     expect(request.wasAborted).toBe(true);
     const error: AiErrorEvent = await failed;
     expect(error).toMatchObject({ requestId: ack.requestId, messageId: ack.messageId, error: { code: 'AI_CANCELLED' } });
-    const stored = await user.client.request<{ messages: Array<{ id: string; status: string; content: string; error: { code: string } | null }> }>('GET', `/ai/conversations/${ack.conversationId}`);
+    const stored = await user.client.request<{ messages: Array<{ id: string; status: string; content: string; error: { code: string } | null }> }>(
+      'GET',
+      `/ai/conversations/${ack.conversationId}`,
+    );
     expect(stored.messages.at(-1)).toMatchObject({ id: ack.messageId, status: 'failed', content: 'partial', error: { code: 'AI_CANCELLED' } });
     // Someone else's request id cancels nothing.
     const stranger = await connectedUser(suite.server.url);
@@ -516,7 +548,10 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const requested = fake.nextRequest();
     const retried = await askAll(suite.server.url, alice.accessToken, conversationId, { model: 'grok/grok-3-mini' }, `/conversations/${conversationId}/messages/${failedId}/retry`);
     expect(retried.response.status).toBe(200);
-    expect(retried.events.at(-1)).toMatchObject({ event: 'done', data: { message: { id: failedId, status: 'complete', content: 'Second answer', model: 'grok/grok-3-mini', error: null } } });
+    expect(retried.events.at(-1)).toMatchObject({
+      event: 'done',
+      data: { message: { id: failedId, status: 'complete', content: 'Second answer', model: 'grok/grok-3-mini', error: null } },
+    });
     expect((await requested).turns.slice(1)).toEqual([
       { role: 'user', content: 'first question' },
       { role: 'assistant', content: 'Hello, world!' },
@@ -536,8 +571,14 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     // What a process killed mid-reply leaves behind: a question and a reply still `streaming`.
     const { db } = suite.server.app.database;
     const startedAt = Date.now() - 3_600_000;
-    await db.insertInto('ai_messages').values({ conversation_id: conversationId, role: 'user', content: 'during the crash', status: 'complete', created_at: startedAt, completed_at: startedAt }).execute();
-    await db.insertInto('ai_messages').values({ conversation_id: conversationId, role: 'assistant', content: 'half', status: 'streaming', model: 'deepseek/deepseek-chat', created_at: startedAt }).execute();
+    await db
+      .insertInto('ai_messages')
+      .values({ conversation_id: conversationId, role: 'user', content: 'during the crash', status: 'complete', created_at: startedAt, completed_at: startedAt })
+      .execute();
+    await db
+      .insertInto('ai_messages')
+      .values({ conversation_id: conversationId, role: 'assistant', content: 'half', status: 'streaming', model: 'deepseek/deepseek-chat', created_at: startedAt })
+      .execute();
     expect(await suite.server.app.services.ai.recoverInterrupted()).toBe(1);
     const stored = await api('GET', `/ai/conversations/${conversationId}`, { token: alice.accessToken });
     const interrupted = stored.body.messages.at(-1);
@@ -575,14 +616,19 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
 
   it("pages a conversation's messages newest first with cursor, to the end and none twice, to its owner only", async () => {
     const conversationId = await newConversation(api, alice);
-    for (let i = 0; i < 3; i++) expect((await api('POST', `/ai/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: `question ${i}` } })).status).toBe(201);
+    for (let i = 0; i < 3; i++)
+      expect((await api('POST', `/ai/conversations/${conversationId}/messages`, { token: alice.accessToken, body: { content: `question ${i}` } })).status).toBe(201);
     const everything = (await api('GET', `/ai/conversations/${conversationId}`, { token: alice.accessToken })).body.messages as Array<{ id: string }>;
     expect(everything).toHaveLength(6);
     const seen: string[] = [];
     const sizes: number[] = [];
     let cursor: string | null = null;
     do {
-      const res: ApiResponse<{ items: Array<{ id: string }>; nextCursor: string | null }> = await api('GET', `/ai/conversations/${conversationId}/messages?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: alice.accessToken });
+      const res: ApiResponse<{ items: Array<{ id: string }>; nextCursor: string | null }> = await api(
+        'GET',
+        `/ai/conversations/${conversationId}/messages?limit=4${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        { token: alice.accessToken },
+      );
       expect(res.status).toBe(200);
       sizes.push(res.body.items.length);
       seen.push(...res.body.items.map((m) => m.id));

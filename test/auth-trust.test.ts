@@ -4,8 +4,7 @@ import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 const statusesOf = (responses: ApiResponse[]) => responses.map((res) => `${res.status} ${res.body?.error?.code ?? 'OK'}`);
-const count = (responses: ApiResponse[], status: number, code: string) =>
-  responses.filter((res) => res.status === status && res.body?.error?.code === code).length;
+const count = (responses: ApiResponse[], status: number, code: string) => responses.filter((res) => res.status === status && res.body?.error?.code === code).length;
 
 function loginWith(api: Api) {
   return (username: string, password: string) => api('POST', '/auth/login', { body: { username, password } });
@@ -94,7 +93,10 @@ describe(`auth trust: guest creation is limited per IP (${storageLabel})`, () =>
 
   it('creates 3 guests from one IP in an hour, even in a concurrent burst, and refuses the rest with RATE_LIMITED', async () => {
     const responses = await Promise.all(Array.from({ length: 6 }, () => api('POST', '/auth/guest', { body: {} })));
-    expect(responses.filter((res) => res.status === 201), statusesOf(responses).join(', ')).toHaveLength(3);
+    expect(
+      responses.filter((res) => res.status === 201),
+      statusesOf(responses).join(', '),
+    ).toHaveLength(3);
     const refused = responses.filter((res) => res.status !== 201);
     expect(refused).toHaveLength(3);
     for (const res of refused) {
@@ -140,7 +142,11 @@ describe(`auth trust: guest expiry counts activity, not age (${storageLabel})`, 
 function shapeOf(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(shapeOf);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([key, inner]) => [key, shapeOf(inner)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, inner]) => [key, shapeOf(inner)]),
+    );
   }
   return value === null ? 'null' : typeof value;
 }

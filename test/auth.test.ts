@@ -273,7 +273,11 @@ describe(`users and auth: authentication routes (${storageLabel})`, () => {
     it('refuses a username already taken, regardless of case', async () => {
       const taken = await newUser(api, { username: `Taken${uniqueDigits()}` });
       const guest = (await api('POST', '/auth/guest', { body: {} })).body;
-      const clash = expectError(await api('POST', '/auth/upgrade', { token: guest.accessToken, body: { username: taken.username.toLowerCase(), password: PASSWORD } }), 409, 'CONFLICT');
+      const clash = expectError(
+        await api('POST', '/auth/upgrade', { token: guest.accessToken, body: { username: taken.username.toLowerCase(), password: PASSWORD } }),
+        409,
+        'CONFLICT',
+      );
       expect(fieldsOf(clash)).toContain('username');
       expect((await me(guest.accessToken)).body.isGuest).toBe(true);
     });
@@ -464,7 +468,11 @@ describe(`users and auth: authentication routes (${storageLabel})`, () => {
     it('is forbidden with a wrong current password, and keeps the old one', async () => {
       const user = await newUser(api);
       const other = await login(user.username, user.password);
-      expectError(await api('PUT', '/users/me/password', { token: user.accessToken, body: { currentPassword: 'not my password', newPassword: 'whatever else 123' } }), 403, 'FORBIDDEN');
+      expectError(
+        await api('PUT', '/users/me/password', { token: user.accessToken, body: { currentPassword: 'not my password', newPassword: 'whatever else 123' } }),
+        403,
+        'FORBIDDEN',
+      );
       expect((await me(other.body.accessToken)).status).toBe(200);
       expect((await login(user.username, user.password)).status).toBe(200);
     });

@@ -22,7 +22,9 @@ type Format = 'png' | 'jpeg' | 'webp' | 'gif';
  * keeps only red. Carries an EXIF copyright where the format can hold one.
  */
 async function photo(format: Format): Promise<Buffer> {
-  const band = await sharp({ create: { width: 100, height: 600, channels: 3, background: BLUE } }).png().toBuffer();
+  const band = await sharp({ create: { width: 100, height: 600, channels: 3, background: BLUE } })
+    .png()
+    .toBuffer();
   const image = sharp({ create: { width: 800, height: 600, channels: 3, background: RED } })
     .composite([
       { input: band, left: 0, top: 0 },
@@ -41,7 +43,9 @@ async function animatedGif(): Promise<Buffer> {
     const colour = i < width * height ? GREEN : RED;
     pixels.set([colour.r, colour.g, colour.b], i * 3);
   }
-  return sharp(pixels, { raw: { width, height: height * 2, channels: 3, pageHeight: height } }).gif().toBuffer();
+  return sharp(pixels, { raw: { width, height: height * 2, channels: 3, pageHeight: height } })
+    .gif()
+    .toBuffer();
 }
 
 async function pixelAt(image: Buffer, x: number, y: number): Promise<{ r: number; g: number; b: number }> {
@@ -59,11 +63,7 @@ describe(`avatars (${storageLabel})`, () => {
   const { api } = suite;
 
   /** PUT /users/me/avatar with `bytes` as multipart field `field` (default `file`). */
-  async function upload(
-    token: string | undefined,
-    bytes: Buffer,
-    options: { filename?: string; type?: string; field?: string } = {},
-  ): Promise<ApiResponse> {
+  async function upload(token: string | undefined, bytes: Buffer, options: { filename?: string; type?: string; field?: string } = {}): Promise<ApiResponse> {
     const form = new FormData();
     form.append(options.field ?? 'file', new Blob([bytes], { type: options.type ?? 'application/octet-stream' }), options.filename ?? 'avatar');
     const response = await fetch(`${suite.server.url}/api/v1/users/me/avatar`, {
@@ -88,7 +88,10 @@ describe(`avatars (${storageLabel})`, () => {
   }
 
   const me = async (user: TestUser) => (await api('GET', '/users/me', { token: user.accessToken })).body as { avatarUrl: string | null };
-  const storedFiles = (user: TestUser) => readdirSync(path.join(suite.env.dataDir, 'avatars')).filter((name) => name.startsWith(user.id)).sort();
+  const storedFiles = (user: TestUser) =>
+    readdirSync(path.join(suite.env.dataDir, 'avatars'))
+      .filter((name) => name.startsWith(user.id))
+      .sort();
 
   async function uploadOk(user: TestUser, bytes: Buffer, filename = 'me.png'): Promise<{ avatarUrl: string; avatarSmallUrl: string }> {
     const res = await upload(user.accessToken, bytes, { filename, type: 'image/png' });
@@ -123,7 +126,14 @@ describe(`avatars (${storageLabel})`, () => {
       expect(large.bytes.includes(SECRET)).toBe(false);
       // Cropped to cover, centred: the blue side bands are cut away (a few pixels in from the edge,
       // where resampling and WebP's chroma subsampling may blend in a trace of the cut-off band).
-      for (const [x, y] of [[4, 4], [251, 4], [4, 251], [251, 251], [128, 128]] as const) expectColour(await pixelAt(large.bytes, x, y), RED);
+      for (const [x, y] of [
+        [4, 4],
+        [251, 4],
+        [4, 251],
+        [251, 251],
+        [128, 128],
+      ] as const)
+        expectColour(await pixelAt(large.bytes, x, y), RED);
 
       const small = await fetchAvatar(res.body.avatarSmallUrl);
       expect(small.status).toBe(200);
@@ -163,7 +173,9 @@ describe(`avatars (${storageLabel})`, () => {
       const user = await newUser(api);
       // Stored 200×100, green left and red right, with orientation 6: shown turned a quarter clockwise,
       // green on top and red below.
-      const half = await sharp({ create: { width: 100, height: 100, channels: 3, background: RED } }).png().toBuffer();
+      const half = await sharp({ create: { width: 100, height: 100, channels: 3, background: RED } })
+        .png()
+        .toBuffer();
       const sideways = await sharp({ create: { width: 200, height: 100, channels: 3, background: GREEN } })
         .composite([{ input: half, left: 100, top: 0 }])
         .jpeg()
@@ -195,7 +207,9 @@ describe(`avatars (${storageLabel})`, () => {
       const before = await uploadOk(user, await photo('png'));
       const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script><rect width="10" height="10"/></svg>';
       const html = '<!doctype html><html><body><img src=x onerror=alert(1)></body></html>';
-      const tiff = await sharp({ create: { width: 32, height: 32, channels: 3, background: RED } }).tiff().toBuffer();
+      const tiff = await sharp({ create: { width: 32, height: 32, channels: 3, background: RED } })
+        .tiff()
+        .toBuffer();
       const cases: Array<[Buffer, string, string]> = [
         [Buffer.from('just some text, honestly a PNG'), 'x.png', 'image/png'],
         [Buffer.from(svg), 'x.svg', 'image/svg+xml'],
@@ -285,7 +299,7 @@ describe(`avatars (${storageLabel})`, () => {
       expect((await me(user)).avatarUrl).toBeNull();
     });
 
-    it('answers the {fileId} form with 404 for a file that is not the caller\'s upload (tus uploads: test/files-access.test.ts)', async () => {
+    it("answers the {fileId} form with 404 for a file that is not the caller's upload (tus uploads: test/files-access.test.ts)", async () => {
       const user = await newUser(api);
       expectError(await api('PUT', '/users/me/avatar', { token: user.accessToken, body: { fileId: 'f1' } }), 404, 'NOT_FOUND');
       expect((await me(user)).avatarUrl).toBeNull();

@@ -93,7 +93,12 @@ describe(`database scripts as processes (${storageLabel})`, () => {
       const copy = new SqliteDatabase(destination, { fileMustExist: true });
       try {
         expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
-        const names = new Set(copy.prepare<[], { username: string }>('select username from users').all().map((row) => row.username));
+        const names = new Set(
+          copy
+            .prepare<[], { username: string }>('select username from users')
+            .all()
+            .map((row) => row.username),
+        );
         for (const user of before) expect(names).toContain(user.username);
       } finally {
         copy.close();

@@ -48,12 +48,13 @@ function machine(without: Exclude<Package, 'nginx-light'>[]) {
      * unless it is told to fail (`failInstalls` times, or always) or to install nothing.
      */
     apt(behaviour: { failInstalls?: number; installs?: boolean } = {}) {
-      const installs = (behaviour.installs ?? true)
-        ? [
-            ...Object.entries(PROGRAMS).map(([pkg, program]) => `    ${pkg}) printf '#!/bin/sh\\n' > "${bin}/${program}"; /bin/chmod 755 "${bin}/${program}" ;;`),
-            `    fonts-noto-color-emoji) : > "${font}" ;;`,
-          ].join('\n')
-        : '';
+      const installs =
+        (behaviour.installs ?? true)
+          ? [
+              ...Object.entries(PROGRAMS).map(([pkg, program]) => `    ${pkg}) printf '#!/bin/sh\\n' > "${bin}/${program}"; /bin/chmod 755 "${bin}/${program}" ;;`),
+              `    fonts-noto-color-emoji) : > "${font}" ;;`,
+            ].join('\n')
+          : '';
       const counter = path.join(root, 'install-failures');
       writeFileSync(counter, '');
       executable(

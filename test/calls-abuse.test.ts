@@ -155,7 +155,11 @@ describe(`call abuse limits (${storageLabel})`, () => {
       const event = await heard;
       const record = await caller.client.request<{ state: string; endReason: string | null }>('GET', `/calls/${ack.callId}`);
       // Everything but the ids, as the caller sees it.
-      return { ack: { ...ack, callId: typeof ack.callId }, event: { ...event, callId: typeof event.callId, callerId: typeof event.callerId, calleeId: typeof event.calleeId }, record: { state: record.state, endReason: record.endReason } };
+      return {
+        ack: { ...ack, callId: typeof ack.callId },
+        event: { ...event, callId: typeof event.callId, callerId: typeof event.callerId, calleeId: typeof event.calleeId },
+        record: { state: record.state, endReason: record.endReason },
+      };
     }
 
     const toOffline = await place(alice, offline.id);

@@ -85,7 +85,7 @@ describe(`calls (${storageLabel})`, () => {
     const alice2Saw = collect(alice2.socket, 'call_state');
     const bobSaw = collect(bob.socket, 'call_state');
     const bob2Saw = collect(bob2.socket, 'call_state');
-    const carolSaw = [...['call_request', 'call_state', 'webrtc_offer', 'webrtc_answer', 'ice_candidate'] as const].map((event) => collect(carol.socket, event));
+    const carolSaw = [...(['call_request', 'call_state', 'webrtc_offer', 'webrtc_answer', 'ice_candidate'] as const)].map((event) => collect(carol.socket, event));
     const alice2Signals = [collect(alice2.socket, 'webrtc_offer'), collect(alice2.socket, 'webrtc_answer'), collect(alice2.socket, 'ice_candidate')];
     const bob2Signals = [collect(bob2.socket, 'webrtc_offer'), collect(bob2.socket, 'webrtc_answer'), collect(bob2.socket, 'ice_candidate')];
 
@@ -160,7 +160,17 @@ describe(`calls (${storageLabel})`, () => {
 
     // The record, from both sides, and the call message in the chat.
     const [mine] = (await callsOf(alice.client)).items;
-    expect(mine).toMatchObject({ id: callId, callerId: alice.id, calleeId: bob.id, direction: 'outgoing', media: 'video', state: 'ended', endReason: 'hangup', endedBy: alice.id, peer: { id: bob.id } });
+    expect(mine).toMatchObject({
+      id: callId,
+      callerId: alice.id,
+      calleeId: bob.id,
+      direction: 'outgoing',
+      media: 'video',
+      state: 'ended',
+      endReason: 'hangup',
+      endedBy: alice.id,
+      peer: { id: bob.id },
+    });
     expect(mine?.answeredAt).not.toBeNull();
     expect(Date.parse(mine?.endedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(mine?.answeredAt ?? ''));
     expect(Date.parse(mine?.answeredAt ?? '')).toBeGreaterThanOrEqual(Date.parse(mine?.startedAt ?? ''));
@@ -184,7 +194,10 @@ describe(`calls (${storageLabel})`, () => {
     for (const event of await Promise.all(heard)) expect(event).toMatchObject({ callId, state: 'rejected', by: bob.id, reason: 'in a meeting' });
     const [record] = (await callsOf(alice.client)).items;
     expect(record).toMatchObject({ id: callId, state: 'rejected', media: 'audio', answeredAt: null, durationSec: 0, endReason: 'in a meeting' });
-    expect(await callMessage(alice.client, bob.id, callId)).toMatchObject({ content: 'declined voice call', call: { callId, state: 'rejected', media: 'audio', durationSec: 0, count: 1 } });
+    expect(await callMessage(alice.client, bob.id, callId)).toMatchObject({
+      content: 'declined voice call',
+      call: { callId, state: 'rejected', media: 'audio', durationSec: 0, count: 1 },
+    });
     // Both are free again: bob can call alice right away.
     const back = await ring(bob, alice);
     await bob.client.emit('call_cancel', { callId: back });
@@ -200,7 +213,10 @@ describe(`calls (${storageLabel})`, () => {
     for (const event of await Promise.all(heard)) expect(event).toMatchObject({ callId, state: 'cancelled', by: alice.id });
     await expectFailure(bob.client.emit('call_accept', { callId }), 'CONFLICT');
     expect((await callsOf(bob.client)).items[0]).toMatchObject({ id: callId, state: 'cancelled', direction: 'incoming' });
-    expect(await callMessage(bob.client, alice.id, callId)).toMatchObject({ content: 'cancelled video call', call: { callId, state: 'cancelled', media: 'video', durationSec: 0, count: 1 } });
+    expect(await callMessage(bob.client, alice.id, callId)).toMatchObject({
+      content: 'cancelled video call',
+      call: { callId, state: 'cancelled', media: 'video', durationSec: 0, count: 1 },
+    });
   });
 
   it('call_hangup while ringing cancels (caller) or rejects (callee)', async () => {
@@ -217,7 +233,10 @@ describe(`calls (${storageLabel})`, () => {
     const heard = [stateOf(alice.socket, callId, 'missed', (RING_SEC + 5) * 1000), stateOf(bob.socket, callId, 'missed', (RING_SEC + 5) * 1000)];
     for (const event of await Promise.all(heard)) expect(event).toMatchObject({ callId, state: 'missed', reason: 'timeout' });
     expect(event(await callsOf(alice.client))).toMatchObject({ state: 'missed', endReason: 'timeout', durationSec: 0 });
-    expect(await callMessage(bob.client, alice.id, callId)).toMatchObject({ content: 'missed video call', call: { callId, state: 'missed', media: 'video', durationSec: 0, count: 1 } });
+    expect(await callMessage(bob.client, alice.id, callId)).toMatchObject({
+      content: 'missed video call',
+      call: { callId, state: 'missed', media: 'video', durationSec: 0, count: 1 },
+    });
     await expectFailure(bob.client.emit('call_accept', { callId }), 'CONFLICT');
     function event(page: Page<CallRecord>) {
       return page.items.find((item) => item.id === callId);
@@ -233,7 +252,10 @@ describe(`calls (${storageLabel})`, () => {
     expect(await heard).toMatchObject({ callId: result.callId, state: 'missed', reason: 'offline' });
     const [record] = (await callsOf(bob.client)).items;
     expect(record).toMatchObject({ id: result.callId, state: 'missed', endReason: 'offline', direction: 'incoming', media: 'audio' });
-    expect(await callMessage(bob.client, alice.id, result.callId)).toMatchObject({ content: 'missed voice call', call: { callId: result.callId, state: 'missed', media: 'audio', count: 1 } });
+    expect(await callMessage(bob.client, alice.id, result.callId)).toMatchObject({
+      content: 'missed voice call',
+      call: { callId: result.callId, state: 'missed', media: 'audio', count: 1 },
+    });
     // Alice is free again at once.
     const again = await alice.client.emit('call_request', { toUserId: bob.id, media: 'video' });
     expect(again.state).toBe('missed');
@@ -251,7 +273,10 @@ describe(`calls (${storageLabel})`, () => {
     expect(busy.state).toBe('busy');
     expect(await carolHeard).toMatchObject({ callId: busy.callId, state: 'busy', reason: 'busy' });
     expect((await callsOf(carol.client)).items[0]).toMatchObject({ id: busy.callId, state: 'busy', calleeId: bob.id });
-    expect(await callMessage(carol.client, bob.id, busy.callId)).toMatchObject({ content: 'voice call, line busy', call: { callId: busy.callId, state: 'busy', media: 'audio', count: 1 } });
+    expect(await callMessage(carol.client, bob.id, busy.callId)).toMatchObject({
+      content: 'voice call, line busy',
+      call: { callId: busy.callId, state: 'busy', media: 'audio', count: 1 },
+    });
     await barrier(bob.socket);
     expect(bobHeard.filter((event) => event.callId === busy.callId).map((event) => event.state)).toEqual(['busy']);
     // Ringing (not yet accepted) counts as busy too.
@@ -416,7 +441,11 @@ describe(`calls (${storageLabel})`, () => {
     expect(userId).toBe(alice.id);
     expect(Number(expiry)).toBeGreaterThanOrEqual(before + 3600);
     expect(Number(expiry)).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 3600);
-    expect(turn?.credential).toBe(createHmac('sha1', TURN_SECRET).update(turn?.username ?? '').digest('base64'));
+    expect(turn?.credential).toBe(
+      createHmac('sha1', TURN_SECRET)
+        .update(turn?.username ?? '')
+        .digest('base64'),
+    );
     await expectFailure(new ParleyClient(suite.server.url).request('GET', '/calls/ice-servers'), 'UNAUTHORIZED', 401);
   });
 });

@@ -165,7 +165,9 @@ describe('two server processes sharing MariaDB and Redis', () => {
     expect((await removed).userId).toBe(bob.id);
     await settle();
     expect(bobChats.map((m) => m.id)).toEqual([first.id]);
-    await expect(bob.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'let me back', clientMsgId: 'gb2' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(bob.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'let me back', clientMsgId: 'gb2' })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
 
     // Added back on p1: delivered again at once.
     await owner.client.request('POST', `/groups/${group.id}/members`, { userIds: [bob.id] });

@@ -41,7 +41,9 @@ function validValue(schema: JsonSchema | undefined): unknown {
     case 'object':
       return validBody(schema);
     case 'array':
-      return Array.from({ length: Number(schema.minItems ?? 0) }, (_, i) => (i === 0 ? validValue(schema.items as JsonSchema) : `${String(validValue(schema.items as JsonSchema))}${i}`));
+      return Array.from({ length: Number(schema.minItems ?? 0) }, (_, i) =>
+        i === 0 ? validValue(schema.items as JsonSchema) : `${String(validValue(schema.items as JsonSchema))}${i}`,
+      );
     case 'integer':
     case 'number':
       return typeof schema.minimum === 'number' ? schema.minimum : 1;
@@ -93,7 +95,6 @@ function expectUnknownRefused(res: ApiResponse, field: string, shown: string): v
 describe(`contract conventions (${storageLabel})`, () => {
   // An AI provider is configured so the AI routes validate their input (none is ever called).
   const t = useTestServer({ DEEPSEEK_API_KEY: 'unused', DEEPSEEK_BASE_URL: 'http://127.0.0.1:9/v1' });
-
 
   describe('unknown fields', () => {
     it('refuses an unknown query parameter on every documented route, naming it', async () => {
@@ -240,7 +241,10 @@ describe(`contract conventions (${storageLabel})`, () => {
       const [me, peer] = await Promise.all([newUser(t.api), newUser(t.api)]);
       const conversation = await api<{ id: string }>('POST', '/conversations', me, { peerId: peer.id });
       const sent: string[] = [];
-      for (let i = 0; i < COUNT; i++) sent.push((await api<{ id: string }>('POST', `/conversations/${conversation.id}/messages`, i % 2 ? peer : me, { type: 'text', content: `needle ${i}`, clientMsgId: `m${i}` })).id);
+      for (let i = 0; i < COUNT; i++)
+        sent.push(
+          (await api<{ id: string }>('POST', `/conversations/${conversation.id}/messages`, i % 2 ? peer : me, { type: 'text', content: `needle ${i}`, clientMsgId: `m${i}` })).id,
+        );
       const byId = (m: { id: string }) => m.id;
       await expectWalk(me, `/conversations/${conversation.id}/messages`, byId, [...sent].reverse());
       await expectWalk(me, `/conversations/${conversation.id}/messages`, byId, sent, { start: 'after=0' });
@@ -251,7 +255,11 @@ describe(`contract conventions (${storageLabel})`, () => {
       // A cursor holds its own position: adding before or after to it is refused, not guessed.
       const first = await api<{ nextCursor: string }>('GET', `/conversations/${conversation.id}/messages?limit=2`, me);
       for (const extra of [`before=${sent[1]}`, 'after=0']) {
-        const refused = expectError(await t.api('GET', `/conversations/${conversation.id}/messages?cursor=${encodeURIComponent(first.nextCursor)}&${extra}`, { token: me.accessToken }), 400, 'VALIDATION_FAILED');
+        const refused = expectError(
+          await t.api('GET', `/conversations/${conversation.id}/messages?cursor=${encodeURIComponent(first.nextCursor)}&${extra}`, { token: me.accessToken }),
+          400,
+          'VALIDATION_FAILED',
+        );
         expect(refused.details).toEqual([expect.objectContaining({ field: 'cursor' })]);
       }
       expectError(await t.api('GET', `/conversations/${conversation.id}/messages?cursor=${sent[2]}`, { token: me.accessToken }), 400, 'VALIDATION_FAILED');

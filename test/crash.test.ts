@@ -66,7 +66,10 @@ describe(`a server crash in the middle of a burst (${storageLabel})`, () => {
     const { id: conversationId } = await sender.client.request<{ id: string }>('POST', '/conversations', { peerId: receiver.id });
     const senderSocket = await sender.client.connect();
     const receiverSocket = await receiver.client.connect();
-    cleanups.push(() => sender.client.disconnect(), () => receiver.client.disconnect());
+    cleanups.push(
+      () => sender.client.disconnect(),
+      () => receiver.client.disconnect(),
+    );
     const live = collect(receiverSocket, 'chat');
 
     const clientMsgIds = Array.from({ length: TOTAL }, (_, i) => `burst-${i}`);
@@ -113,7 +116,10 @@ describe(`a server crash in the middle of a burst (${storageLabel})`, () => {
     const second = await start(env);
     const sender2 = new ParleyClient(second.url, { accessToken: sender.client.accessToken, refreshToken: sender.client.refreshToken });
     const receiver2 = new ParleyClient(second.url, { accessToken: receiver.client.accessToken, refreshToken: receiver.client.refreshToken });
-    cleanups.push(() => sender2.disconnect(), () => receiver2.disconnect());
+    cleanups.push(
+      () => sender2.disconnect(),
+      () => receiver2.disconnect(),
+    );
 
     const history = await fullHistory(receiver2, conversationId);
     const historyIds = history.map((m) => m.id);

@@ -64,7 +64,10 @@ async function fullHistory(client: ParleyClient, conversationId: string): Promis
   const all: Message[] = [];
   let cursor: string | null = null;
   do {
-    const page: { items: Message[]; nextCursor: string | null } = await client.request('GET', `/conversations/${conversationId}/messages?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+    const page: { items: Message[]; nextCursor: string | null } = await client.request(
+      'GET',
+      `/conversations/${conversationId}/messages?limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     all.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);

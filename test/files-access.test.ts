@@ -12,7 +12,10 @@ import { createTestEnvironment, startServer, storageLabel, type TestEnvironment,
 import { decompressionBomb } from './support/images.js';
 import { useTestServer } from './support/suite.js';
 
-const photo = (width = 800, height = 600) => sharp({ create: { width, height, channels: 3, background: { r: 200, g: 30, b: 30 } } }).png().toBuffer();
+const photo = (width = 800, height = 600) =>
+  sharp({ create: { width, height, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+    .png()
+    .toBuffer();
 
 /** Creation request by hand, to read the refusal's status and JSON body. */
 async function create(baseUrl: string, token: string, size: number, metadata: Record<string, string>) {
@@ -53,7 +56,7 @@ describe(`file rules and downloads (${storageLabel})`, () => {
       expect(JSON.parse(bodyOf(error) ?? '{}').error.code).toBe('PAYLOAD_TOO_LARGE');
     });
 
-    it('refuses an upload that would exceed the user\'s quota, counting finished files and uploads in progress', async () => {
+    it("refuses an upload that would exceed the user's quota, counting finished files and uploads in progress", async () => {
       const user = await newUser(api);
       await upload(ctx.server, user, randomData(5 * MiB), { filename: 'a.bin' });
       const pending = await create(url(), user.accessToken, 4 * MiB, { filename: 'b.bin' });
@@ -89,7 +92,10 @@ describe(`file rules and downloads (${storageLabel})`, () => {
       const owner = await connectedUser(url());
       const token = owner.client.accessToken as string;
       const failed = nextEvent(owner.socket, 'file_transfer', (event: FileTransferEvent) => event.state === 'failed');
-      const error = await tusUpload(url(), Buffer.from('this is not an image, just text pretending\n'), { token, metadata: { filename: 'me.png', contentType: 'image/png', purpose: 'avatar' } }).catch((e: unknown) => e);
+      const error = await tusUpload(url(), Buffer.from('this is not an image, just text pretending\n'), {
+        token,
+        metadata: { filename: 'me.png', contentType: 'image/png', purpose: 'avatar' },
+      }).catch((e: unknown) => e);
       expect(statusOf(error)).toBe(415);
       expect(JSON.parse(bodyOf(error) ?? '{}').error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
       const event = await failed;
@@ -280,18 +286,31 @@ describe(`file rules and downloads (${storageLabel})`, () => {
       // Carol cannot attach a file she cannot see, nor an unknown id.
       const carolChat = (await api('POST', '/conversations', { token: carol.accessToken, body: { peerId: bob.id } })).body.id as string;
       for (const fileId of [image, '0190a0b0-0000-7000-8000-000000000000']) {
-        const refused = await api('POST', `/conversations/${carolChat}/messages`, { token: carol.accessToken, body: { type: 'file', content: '', clientMsgId: `steal-${fileId}`, attachments: [{ fileId }] } });
+        const refused = await api('POST', `/conversations/${carolChat}/messages`, {
+          token: carol.accessToken,
+          body: { type: 'file', content: '', clientMsgId: `steal-${fileId}`, attachments: [{ fileId }] },
+        });
         expectError(refused, 404, 'NOT_FOUND');
       }
       expect((await download(file(image, '/content'), carol.accessToken)).status).toBe(404);
 
       // Bob may forward what he can see; Carol, in the new conversation, can then read it.
-      const forwarded = await api('POST', `/conversations/${carolChat}/messages`, { token: bob.accessToken, body: { type: 'image', content: '', clientMsgId: 'fwd-1', attachments: [{ fileId: image }] } });
+      const forwarded = await api('POST', `/conversations/${carolChat}/messages`, {
+        token: bob.accessToken,
+        body: { type: 'image', content: '', clientMsgId: 'fwd-1', attachments: [{ fileId: image }] },
+      });
       expect(forwarded.status).toBe(201);
       expect((await download(file(image, '/content'), carol.accessToken)).status).toBe(200);
       // An avatar upload is not an attachment.
       const avatar = await upload(ctx.server, alice, await photo(), { filename: 'a.png', purpose: 'avatar' });
-      expectError(await api('POST', `/conversations/${conversation}/messages`, { token: alice.accessToken, body: { type: 'image', content: '', clientMsgId: 'av-1', attachments: [{ fileId: avatar }] } }), 404, 'NOT_FOUND');
+      expectError(
+        await api('POST', `/conversations/${conversation}/messages`, {
+          token: alice.accessToken,
+          body: { type: 'image', content: '', clientMsgId: 'av-1', attachments: [{ fileId: avatar }] },
+        }),
+        404,
+        'NOT_FOUND',
+      );
     });
 
     it('gives a video a poster-frame thumbnail and its dimensions (ffmpeg)', async () => {
@@ -348,7 +367,14 @@ describe(`signed URL expiry and clean-up (${storageLabel})`, () => {
     const orphan = await upload(server, alice, Buffer.from('never sent'), { filename: 'orphan.txt' });
     const sent = await upload(server, alice, Buffer.from('sent'), { filename: 'sent.txt' });
     const conversation = (await api('POST', '/conversations', { token: alice.accessToken, body: { peerId: bob.id } })).body.id as string;
-    expect((await api('POST', `/conversations/${conversation}/messages`, { token: alice.accessToken, body: { type: 'file', content: '', clientMsgId: 'f', attachments: [{ fileId: sent }] } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', `/conversations/${conversation}/messages`, {
+          token: alice.accessToken,
+          body: { type: 'file', content: '', clientMsgId: 'f', attachments: [{ fileId: sent }] },
+        })
+      ).status,
+    ).toBe(201);
 
     // Nothing is old enough yet.
     expect(await server.app.services.files.cleanUp()).toEqual({ uploads: 0, files: 0 });

@@ -142,7 +142,10 @@ describe(`tus checksum extension (${storageLabel})`, () => {
     const onDisk = path.join(ctx.env.dataDir, 'uploads', 'tus', uploadUrl.split('/').pop() as string);
     const req = httpRequest(uploadUrl, {
       method: 'PATCH',
-      headers: { ...tusHeaders(user.accessToken, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'upload-checksum': checksumOf('sha1', data) }), 'content-length': String(data.length) },
+      headers: {
+        ...tusHeaders(user.accessToken, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'upload-checksum': checksumOf('sha1', data) }),
+        'content-length': String(data.length),
+      },
     });
     req.on('error', () => {});
     req.write(data.subarray(0, MiB));

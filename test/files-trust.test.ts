@@ -30,7 +30,12 @@ async function createUpload(baseUrl: string, user: TestUser, size: number, filen
 async function createStatus(baseUrl: string, token: string, size: number) {
   const res = await fetch(`${baseUrl}/api/v1/uploads`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-length': String(size), 'upload-metadata': `filename ${Buffer.from('g.bin').toString('base64')}` },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'tus-resumable': '1.0.0',
+      'upload-length': String(size),
+      'upload-metadata': `filename ${Buffer.from('g.bin').toString('base64')}`,
+    },
   });
   const text = await res.text();
   return { status: res.status, error: text ? (JSON.parse(text) as { error?: { code: string; message: string; details?: unknown } }).error : undefined };
@@ -39,16 +44,21 @@ async function createStatus(baseUrl: string, token: string, size: number) {
 /** Sends `fileId` from `sender` to `peerId` in their private chat; returns the conversation and message ids. */
 async function sendFile(api: Api, sender: TestUser, peerId: string, fileId: string, clientMsgId: string) {
   const conversation = (await api('POST', '/conversations', { token: sender.accessToken, body: { peerId } })).body.id as string;
-  const sent = await api('POST', `/conversations/${conversation}/messages`, { token: sender.accessToken, body: { type: 'file', content: '', clientMsgId, attachments: [{ fileId }] } });
+  const sent = await api('POST', `/conversations/${conversation}/messages`, {
+    token: sender.accessToken,
+    body: { type: 'file', content: '', clientMsgId, attachments: [{ fileId }] },
+  });
   expect(sent.status).toBe(201);
   return { conversation, messageId: String(sent.body.id) };
 }
 
 const contentStatus = async (baseUrl: string, user: TestUser, fileId: string) =>
-  (await fetch(`${baseUrl}/api/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${user.accessToken}` } }).then(async (res) => {
-    await res.arrayBuffer();
-    return res;
-  })).status;
+  (
+    await fetch(`${baseUrl}/api/v1/files/${fileId}/content`, { headers: { authorization: `Bearer ${user.accessToken}` } }).then(async (res) => {
+      await res.arrayBuffer();
+      return res;
+    })
+  ).status;
 
 async function offsetOf(baseUrl: string, user: TestUser, uploadId: string): Promise<number> {
   const res = await tusRequest(`${baseUrl}/api/v1/uploads/${uploadId}`, 'HEAD', user.accessToken);
@@ -70,13 +80,19 @@ describe(`file trust boundaries (${storageLabel})`, () => {
 
     // A query string on the tus routes is refused before tus sees the request (unknown parameters are
     // refused on every route), so a crafted one cannot even reach the attacker's own upload.
-    it('HEAD, PATCH and DELETE on /uploads/<own>?x=/<victim> are refused and never read, write or delete the victim\'s upload', async () => {
+    it("HEAD, PATCH and DELETE on /uploads/<own>?x=/<victim> are refused and never read, write or delete the victim's upload", async () => {
       const [attacker, victim] = [await newUser(api), await newUser(api)];
       const victimBytes = randomData(64 * 1024);
       const victimUpload = await createUpload(url(), victim, victimBytes.length, 'victim.bin');
       // The victim sends the first half.
       const half = victimBytes.subarray(0, 32 * 1024);
-      const first = await tusRequest(`${url()}/api/v1/uploads/${victimUpload}`, 'PATCH', victim.accessToken, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, half);
+      const first = await tusRequest(
+        `${url()}/api/v1/uploads/${victimUpload}`,
+        'PATCH',
+        victim.accessToken,
+        { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+        half,
+      );
       expect(first.status).toBe(204);
 
       const own = await createUpload(url(), attacker, 1024 * 1024, 'own.bin');
@@ -86,7 +102,13 @@ describe(`file trust boundaries (${storageLabel})`, () => {
         expect(head.status).toBe(400);
         expect(head.headers.get('upload-metadata')).toBeNull();
         // PATCH at the victim's offset writes nowhere.
-        const patch = await tusRequest(target, 'PATCH', attacker.accessToken, { 'upload-offset': String(half.length), 'content-type': 'application/offset+octet-stream' }, randomData(1024));
+        const patch = await tusRequest(
+          target,
+          'PATCH',
+          attacker.accessToken,
+          { 'upload-offset': String(half.length), 'content-type': 'application/offset+octet-stream' },
+          randomData(1024),
+        );
         expect(patch.status).toBe(400);
         expect(await offsetOf(url(), victim, victimUpload)).toBe(half.length);
         expect(await offsetOf(url(), attacker, own)).toBe(0);
@@ -103,11 +125,17 @@ describe(`file trust boundaries (${storageLabel})`, () => {
       expect(sha256(Buffer.from(await content.arrayBuffer()))).toBe(sha256(victimBytes));
     });
 
-    it('a PATCH with a trailing path in the query of the own upload\'s URL is refused and completes no upload', async () => {
+    it("a PATCH with a trailing path in the query of the own upload's URL is refused and completes no upload", async () => {
       const [attacker, victim] = [await newUser(api), await newUser(api)];
       const victimUpload = await createUpload(url(), victim, 1024, 'victim.bin');
       const own = await createUpload(url(), attacker, 1024, 'own.bin');
-      const patch = await tusRequest(`${url()}/api/v1/uploads/${own}?/${victimUpload}`, 'PATCH', attacker.accessToken, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, randomData(1024));
+      const patch = await tusRequest(
+        `${url()}/api/v1/uploads/${own}?/${victimUpload}`,
+        'PATCH',
+        attacker.accessToken,
+        { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' },
+        randomData(1024),
+      );
       expect(patch.status).toBe(400);
       expect(patch.headers.get('parley-file-id')).toBeNull();
       expect(await offsetOf(url(), victim, victimUpload)).toBe(0);
@@ -141,7 +169,7 @@ describe(`file trust boundaries (${storageLabel})`, () => {
   });
 
   describe('guests have a small quota of their own (#16.7)', () => {
-    it('refuses a guest\'s upload beyond GUEST_UPLOAD_QUOTA_BYTES with the quota error, and not a registered user\'s', async () => {
+    it("refuses a guest's upload beyond GUEST_UPLOAD_QUOTA_BYTES with the quota error, and not a registered user's", async () => {
       const guest = (await api('POST', '/auth/guest', { body: {} })).body as { accessToken: string };
       const refused = await createStatus(url(), guest.accessToken, MiB + 1);
       expect(refused.status).toBe(413);
@@ -166,10 +194,7 @@ describe(`file trust boundaries (${storageLabel})`, () => {
     function ffmpegSpy(realFfmpeg: string) {
       const dir = mkdtempSync(path.join(tmpdir(), 'parley-ffmpeg-spy-'));
       const log = path.join(dir, 'runs.log');
-      writeFileSync(
-        path.join(dir, 'ffmpeg'),
-        `#!/bin/sh\necho "start $$ $*" >> '${log}'\nsleep 0.4\n'${realFfmpeg}' "$@"\nstatus=$?\necho "end $$" >> '${log}'\nexit $status\n`,
-      );
+      writeFileSync(path.join(dir, 'ffmpeg'), `#!/bin/sh\necho "start $$ $*" >> '${log}'\nsleep 0.4\n'${realFfmpeg}' "$@"\nstatus=$?\necho "end $$" >> '${log}'\nexit $status\n`);
       chmodSync(path.join(dir, 'ffmpeg'), 0o755);
       return { dir, runs: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []), remove: () => rmSync(dir, { recursive: true, force: true }) };
     }
@@ -234,7 +259,7 @@ describe(`file clean-up with a clock that can move (${storageLabel})`, () => {
     await env.dispose();
   });
 
-  it('frees the tus store\'s running hash of an abandoned upload when clean-up removes it (#16.14)', async () => {
+  it("frees the tus store's running hash of an abandoned upload when clean-up removes it (#16.14)", async () => {
     const api = apiClient(server.url);
     const user = await newUser(api);
     const store = server.app.services.tus.datastore;
@@ -255,7 +280,9 @@ describe(`file clean-up with a clock that can move (${storageLabel})`, () => {
   it('clean-up deletes the bytes and thumbnail of a recalled attachment nothing else refers to (#16.8)', async () => {
     const api = apiClient(server.url);
     const [alice, bob] = [await newUser(api), await newUser(api)];
-    const photo = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 10, g: 120, b: 200 } } }).png().toBuffer();
+    const photo = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 10, g: 120, b: 200 } } })
+      .png()
+      .toBuffer();
     const fileId = (await tusUpload(server.url, photo, { token: alice.accessToken, metadata: { filename: 'p.png' } })).fileId;
     const kept = (await tusUpload(server.url, photo, { token: alice.accessToken, metadata: { filename: 'kept.png' } })).fileId;
     const { messageId } = await sendFile(api, alice, bob.id, fileId, 'c1');
@@ -285,13 +312,15 @@ describe(`deleting a user removes their bytes from disk (${storageLabel})`, () =
   /** Every file name under `dir`, recursively (empty when it does not exist). */
   const namesUnder = (dir: string): string[] => (existsSync(dir) ? (readdirSync(dir, { recursive: true }) as string[]) : []);
 
-  it('guest expiry removes the guest\'s files, thumbnails, unfinished uploads and avatars from DATA_DIR (#16.12)', async () => {
+  it("guest expiry removes the guest's files, thumbnails, unfinished uploads and avatars from DATA_DIR (#16.12)", async () => {
     env = await createTestEnvironment();
     let server = await startServer(env, {}, { jobs: false });
     const api = apiClient(server.url);
     const guest = (await api('POST', '/auth/guest', { body: {} })).body as { accessToken: string; user: { id: string } };
     const member = await newUser(api);
-    const photo = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 250, g: 200, b: 0 } } }).png().toBuffer();
+    const photo = await sharp({ create: { width: 300, height: 200, channels: 3, background: { r: 250, g: 200, b: 0 } } })
+      .png()
+      .toBuffer();
     const guestFile = (await tusUpload(server.url, photo, { token: guest.accessToken, metadata: { filename: 'g.png' } })).fileId;
     const unfinished = await tusUpload(server.url, randomData(2 * MiB), { token: guest.accessToken, chunkSize: MiB, abortAfter: () => true });
     const unfinishedId = unfinished.url.split('/').pop() as string;
@@ -302,12 +331,23 @@ describe(`deleting a user removes their bytes from disk (${storageLabel})`, () =
 
     const uploads = path.join(env.dataDir, 'uploads');
     const avatars = path.join(env.dataDir, 'avatars');
-    const guestBytes = () => [...namesUnder(uploads).filter((name) => name.includes(guestFile) || name.includes(unfinishedId) || name.includes(avatarUpload)), ...namesUnder(avatars).filter((name) => name.startsWith(guest.user.id))];
+    const guestBytes = () => [
+      ...namesUnder(uploads).filter((name) => name.includes(guestFile) || name.includes(unfinishedId) || name.includes(avatarUpload)),
+      ...namesUnder(avatars).filter((name) => name.startsWith(guest.user.id)),
+    ];
     expect(guestBytes().length).toBeGreaterThanOrEqual(5);
     // The guest has been idle for longer than GUEST_IDLE_DAYS.
-    await server.app.database.db.updateTable('users').set({ last_login_at: Date.now() - 31 * 86_400_000 }).where('id', '=', guest.user.id).execute();
+    await server.app.database.db
+      .updateTable('users')
+      .set({ last_login_at: Date.now() - 31 * 86_400_000 })
+      .where('id', '=', guest.user.id)
+      .execute();
     // Idle means no session used since either (a refresh counts as activity).
-    await server.app.database.db.updateTable('sessions').set({ last_used_at: Date.now() - 31 * 86_400_000 }).where('user_id', '=', guest.user.id).execute();
+    await server.app.database.db
+      .updateTable('sessions')
+      .set({ last_used_at: Date.now() - 31 * 86_400_000 })
+      .where('user_id', '=', guest.user.id)
+      .execute();
     await server.close();
 
     // The real start-up job removes the guest (it runs once at start, then hourly).

@@ -12,7 +12,7 @@ describe(`tus uploads (${storageLabel})`, () => {
   const ctx = useTestServer();
   const url = () => ctx.server.url;
 
-  it('takes 50 MB in 1 MB chunks, reports progress to the uploader\'s devices, and serves the same bytes back', async () => {
+  it("takes 50 MB in 1 MB chunks, reports progress to the uploader's devices, and serves the same bytes back", async () => {
     const owner = await connectedUser(url());
     const otherDevice = await secondDevice(url(), owner);
     const events = collect(otherDevice.socket as ParleySocket, 'file_transfer');
@@ -112,7 +112,7 @@ describe(`tus uploads (${storageLabel})`, () => {
     expect(JSON.parse(bodyOf(error) ?? '{}').error.code).toBe('UNAUTHORIZED');
   });
 
-  it('hides another user\'s upload (HEAD, PATCH, DELETE answer 404) and never takes an id from the client', async () => {
+  it("hides another user's upload (HEAD, PATCH, DELETE answer 404) and never takes an id from the client", async () => {
     const [alice, mallory] = await Promise.all([newUser(ctx.api), newUser(ctx.api)]);
     const started = await tusUpload(url(), randomData(3 * MiB), { token: alice.accessToken, chunkSize: MiB, abortAfter: () => true });
     for (const method of ['HEAD', 'PATCH', 'DELETE']) {
@@ -124,7 +124,10 @@ describe(`tus uploads (${storageLabel})`, () => {
       expect(res.status, method).toBe(404);
     }
     expect(started.url).toMatch(/\/api\/v1\/uploads\/[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    const traversal = await fetch(`${url()}/api/v1/uploads/..%2F..%2Fparley.db`, { method: 'HEAD', headers: { authorization: `Bearer ${alice.accessToken}`, 'tus-resumable': '1.0.0' } });
+    const traversal = await fetch(`${url()}/api/v1/uploads/..%2F..%2Fparley.db`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${alice.accessToken}`, 'tus-resumable': '1.0.0' },
+    });
     expect(traversal.status).toBe(404);
   });
 
@@ -185,7 +188,7 @@ describe(`tus uploads across a server restart (${storageLabel})`, () => {
 describe(`tus chunks and the request rate limit (${storageLabel})`, () => {
   const ctx = useTestServer({ RATE_LIMIT_MAX: '6' });
 
-  it('does not count an upload\'s chunk requests against RATE_LIMIT_MAX (creation still counts)', async () => {
+  it("does not count an upload's chunk requests against RATE_LIMIT_MAX (creation still counts)", async () => {
     const user = await newUser(ctx.api);
     const data = randomData(20 * 64 * 1024);
     const offsets: number[] = [];

@@ -76,7 +76,15 @@ function invalidPayloads(schema: JsonSchema, check: (value: unknown) => boolean)
     names.length === 0
       ? fc.dictionary(fc.string({ maxLength: 8 }), anyValue, { maxKeys: 4 })
       : fc.record(Object.fromEntries(names.map((name) => [name, field(name)])), { requiredKeys: [] }).chain((record) =>
-          fc.option(fc.tuple(fc.string({ minLength: 1, maxLength: 10 }).filter((key) => !names.includes(key)), anyValue), { freq: 4 }).map((extra) => (extra ? { ...record, [extra[0]]: extra[1] } : record)),
+          fc
+            .option(
+              fc.tuple(
+                fc.string({ minLength: 1, maxLength: 10 }).filter((key) => !names.includes(key)),
+                anyValue,
+              ),
+              { freq: 4 },
+            )
+            .map((extra) => (extra ? { ...record, [extra[0]]: extra[1] } : record)),
         );
   const notAnObject = fc.oneof(fc.constant(null), fc.integer(), fc.string(), fc.array(anyValue, { maxLength: 4 }), fc.boolean());
   return fc.oneof({ weight: 5, arbitrary: shaped }, { weight: 1, arbitrary: notAnObject }).filter((payload) => !check(payload));
@@ -96,7 +104,11 @@ describe(`schema-driven fuzzing of every client event (${storageLabel})`, () => 
   });
   afterAll(() => {
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    console.log(`socket event fuzz: ${total} cases over ${Object.keys(counts).length} events\n  ${Object.entries(counts).map(([event, n]) => `${event}: ${n}`).join('\n  ')}`);
+    console.log(
+      `socket event fuzz: ${total} cases over ${Object.keys(counts).length} events\n  ${Object.entries(counts)
+        .map(([event, n]) => `${event}: ${n}`)
+        .join('\n  ')}`,
+    );
     fuzzer?.client.disconnect();
   });
 

@@ -35,7 +35,32 @@ function objectSchema(parameters: Parameter[]): Record<string, unknown> {
 
 // ---- values ----
 
-const EDGE_TEXT = ['', ' ', '0', '-1', '1.5', '1e309', '99999999999999999999999', 'null', 'undefined', 'true', '%00', '\u0000', '../../etc/passwd', '..%2F..', '🙂', '\u202e', 'a'.repeat(300), "' OR 1=1 --", '<script>', '__proto__', 'constructor', '{}', '[]', 'é'.normalize('NFD')];
+const EDGE_TEXT = [
+  '',
+  ' ',
+  '0',
+  '-1',
+  '1.5',
+  '1e309',
+  '99999999999999999999999',
+  'null',
+  'undefined',
+  'true',
+  '%00',
+  '\u0000',
+  '../../etc/passwd',
+  '..%2F..',
+  '🙂',
+  '\u202e',
+  'a'.repeat(300),
+  "' OR 1=1 --",
+  '<script>',
+  '__proto__',
+  'constructor',
+  '{}',
+  '[]',
+  'é'.normalize('NFD'),
+];
 
 const text: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...EDGE_TEXT) },
@@ -65,9 +90,11 @@ function bodyFor(schema: Record<string, unknown> | undefined): fc.Arbitrary<unkn
   const shaped =
     properties.length === 0
       ? fc.dictionary(fc.string({ maxLength: 10 }), anyJson, { maxKeys: 4 })
-      : fc.record(Object.fromEntries(properties.map((name) => [name, anyJson])), { requiredKeys: [] }).chain((record) =>
-          fc.option(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), anyJson), { nil: undefined }).map((extra) => (extra ? { ...record, [extra[0]]: extra[1] } : record)),
-        );
+      : fc
+          .record(Object.fromEntries(properties.map((name) => [name, anyJson])), { requiredKeys: [] })
+          .chain((record) =>
+            fc.option(fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), anyJson), { nil: undefined }).map((extra) => (extra ? { ...record, [extra[0]]: extra[1] } : record)),
+          );
   return fc.oneof({ weight: 5, arbitrary: shaped }, { weight: 2, arbitrary: anyJson });
 }
 
@@ -132,8 +159,7 @@ describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
           runs++;
           const url = operation.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(c.params[name] ?? 'x'));
           const search = new URLSearchParams(c.query).toString();
-          const options =
-            c.body === undefined ? {} : 'raw' in c.body ? { rawBody: c.body.raw } : { rawBody: JSON.stringify(c.body.json) ?? 'null' };
+          const options = c.body === undefined ? {} : 'raw' in c.body ? { rawBody: c.body.raw } : { rawBody: JSON.stringify(c.body.json) ?? 'null' };
           const res = await api(operation.method, `${url}${search ? `?${search}` : ''}`, { token: user.accessToken, ...options });
           const shown = `${operation.method} ${url}?${search} ${JSON.stringify(c.body)?.slice(0, 200)} → ${res.status} ${JSON.stringify(res.body)?.slice(0, 200)}`;
           // A feature this server has not configured (AI without providers) answers 503 UNAVAILABLE to anything.

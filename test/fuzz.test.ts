@@ -204,7 +204,9 @@ const EDGE_STRINGS = [
 ];
 
 const hugeString = fc.constantFrom(...HUGE_STRINGS);
-const deepGarbage = fc.tuple(fc.integer({ min: 16, max: 1500 }), fc.constantFrom('object' as const, 'array' as const, 'mixed' as const)).map(([depth, kind]) => nested(depth, kind));
+const deepGarbage = fc
+  .tuple(fc.integer({ min: 16, max: 1500 }), fc.constantFrom('object' as const, 'array' as const, 'mixed' as const))
+  .map(([depth, kind]) => nested(depth, kind));
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 8, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 3, arbitrary: fc.constantFrom(...EDGE_STRINGS) },
@@ -304,7 +306,14 @@ function handPicked(event: ClientEvent): unknown[] {
       { ...base, attachments: 'f1' },
     ],
     typing: [{ ...base, typing: 'true' }, { ...base, typing: 1 }, { ...base, typing: null }, { conversationId }],
-    read: [{ ...base, messageId: 1 }, { ...base, messageId: '' }, { ...base, messageId: '-1' }, { ...base, messageId: '1.0' }, { ...base, messageId: '1'.repeat(21) }, { ...base, messageId: '١' }],
+    read: [
+      { ...base, messageId: 1 },
+      { ...base, messageId: '' },
+      { ...base, messageId: '-1' },
+      { ...base, messageId: '1.0' },
+      { ...base, messageId: '1'.repeat(21) },
+      { ...base, messageId: '١' },
+    ],
     user_status: [{ status: 'offline' }, { status: 'busy' }, { status: 'ONLINE' }, { status: ['online'] }, { status: { online: true } }],
     sync: [
       { since: [] },
@@ -333,10 +342,42 @@ function handPicked(event: ClientEvent): unknown[] {
       { toUserId: 'u'.repeat(37), media: 'audio' },
       { toUserId: ['u1'], media: 'audio' },
     ],
-    call_accept: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
-    call_reject: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
-    call_cancel: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
-    call_hangup: [{ callId: '' }, { callId: 'c'.repeat(65) }, { callId: 1 }, { callId: 'c1', reason: '' }, { callId: 'c1', reason: 'r'.repeat(65) }, { callId: 'c1', reason: 7 }, { id: 'c1' }],
+    call_accept: [
+      { callId: '' },
+      { callId: 'c'.repeat(65) },
+      { callId: 1 },
+      { callId: 'c1', reason: '' },
+      { callId: 'c1', reason: 'r'.repeat(65) },
+      { callId: 'c1', reason: 7 },
+      { id: 'c1' },
+    ],
+    call_reject: [
+      { callId: '' },
+      { callId: 'c'.repeat(65) },
+      { callId: 1 },
+      { callId: 'c1', reason: '' },
+      { callId: 'c1', reason: 'r'.repeat(65) },
+      { callId: 'c1', reason: 7 },
+      { id: 'c1' },
+    ],
+    call_cancel: [
+      { callId: '' },
+      { callId: 'c'.repeat(65) },
+      { callId: 1 },
+      { callId: 'c1', reason: '' },
+      { callId: 'c1', reason: 'r'.repeat(65) },
+      { callId: 'c1', reason: 7 },
+      { id: 'c1' },
+    ],
+    call_hangup: [
+      { callId: '' },
+      { callId: 'c'.repeat(65) },
+      { callId: 1 },
+      { callId: 'c1', reason: '' },
+      { callId: 'c1', reason: 'r'.repeat(65) },
+      { callId: 'c1', reason: 7 },
+      { id: 'c1' },
+    ],
     webrtc_offer: [{ callId: 'c1', sdp: '' }, { callId: 'c1', sdp: 's'.repeat(65_537) }, { callId: 'c1', sdp: { type: 'offer', sdp: 'v=0' } }, { callId: 'c1' }, { sdp: 'v=0' }],
     webrtc_answer: [{ callId: 'c1', sdp: '' }, { callId: 'c1', sdp: 's'.repeat(65_537) }, { callId: 'c1', sdp: { type: 'answer', sdp: 'v=0' } }, { callId: 'c1' }, { sdp: 'v=0' }],
     ice_candidate: [

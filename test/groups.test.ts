@@ -166,7 +166,7 @@ describe(`groups (${storageLabel})`, () => {
       expect(listed.body.items.find((g) => g.id === res.body.id)?.name).toBe(name);
     });
 
-    it('pages the caller\'s groups and a group\'s members with cursor and limit, and refuses a cursor it did not hand out', async () => {
+    it("pages the caller's groups and a group's members with cursor and limit, and refuses a cursor it did not hand out", async () => {
       const [owner, bob, carol, dave] = await Promise.all([person(), person(), person(), person()]);
       // Bob is a friend, so he joins in the creating request with the owner (not later, by accepting).
       await befriend(owner, bob);
@@ -186,7 +186,11 @@ describe(`groups (${storageLabel})`, () => {
       expect(everyone.map((m) => m.user.id)).toEqual([...[owner.id, bob.id].sort(), ...[carol.id, dave.id].sort()]);
       const pageOne = await call<{ items: Member[]; nextCursor: string | null }>(bob, 'GET', `/groups/${created[0]!.id}/members?limit=3`);
       expect(pageOne.body.items).toEqual(everyone.slice(0, 3));
-      const pageTwo = await call<{ items: Member[]; nextCursor: string | null }>(bob, 'GET', `/groups/${created[0]!.id}/members?limit=3&cursor=${encodeURIComponent(pageOne.body.nextCursor!)}`);
+      const pageTwo = await call<{ items: Member[]; nextCursor: string | null }>(
+        bob,
+        'GET',
+        `/groups/${created[0]!.id}/members?limit=3&cursor=${encodeURIComponent(pageOne.body.nextCursor!)}`,
+      );
       expect(pageTwo.body).toEqual({ items: everyone.slice(3), nextCursor: null });
 
       expectError(await call(owner, 'GET', '/groups?cursor=garbage'), 400, 'VALIDATION_FAILED');

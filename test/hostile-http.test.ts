@@ -77,8 +77,15 @@ describe(`hostile HTTP input (${storageLabel})`, () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'VALIDATION_FAILED', message: 'body: is not valid UTF-8' });
     // Overlong encodings and lone surrogates (CESU) are invalid UTF-8 too.
-    for (const bytes of [[0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
-      const again = await fetch(`${suite.server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from('{"username":"'), Buffer.from(bytes), Buffer.from('","password":"xxxxxxxxxx"}')]) });
+    for (const bytes of [
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+    ]) {
+      const again = await fetch(`${suite.server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.concat([Buffer.from('{"username":"'), Buffer.from(bytes), Buffer.from('","password":"xxxxxxxxxx"}')]),
+      });
       expect(again.status).toBe(400);
     }
   });

@@ -1,18 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Message, SyncResult } from '../src/client/index.js';
-import {
-  byId,
-  conversations,
-  createGroup,
-  expectFailure,
-  history,
-  openPrivate,
-  type Page,
-  people,
-  postMessage,
-  sendText,
-} from './support/messaging.js';
+import { byId, conversations, createGroup, expectFailure, history, openPrivate, type Page, people, postMessage, sendText } from './support/messaging.js';
 import { barrier, collect, nextEvent } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
 import { uploadFile } from './support/files.js';
@@ -295,7 +284,8 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
     async function twentyFive() {
       const { alice, bob, conversationId } = await pair();
       const sent: Message[] = [];
-      for (let i = 0; i < 25; i++) sent.push(i % 2 ? await postMessage(bob.client, conversationId, { type: 'text', content: `#${i}` }) : await sendText(alice.client, conversationId, `#${i}`));
+      for (let i = 0; i < 25; i++)
+        sent.push(i % 2 ? await postMessage(bob.client, conversationId, { type: 'text', content: `#${i}` }) : await sendText(alice.client, conversationId, `#${i}`));
       return { alice, bob, conversationId, sent };
     }
 
@@ -311,7 +301,12 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
         cursor = page.nextCursor;
       } while (cursor !== null && sizes.length < 10);
       expect(sizes).toEqual([10, 10, 5]);
-      expect(seen.map((m) => m.id)).toEqual([...sent].sort(byId).reverse().map((m) => m.id));
+      expect(seen.map((m) => m.id)).toEqual(
+        [...sent]
+          .sort(byId)
+          .reverse()
+          .map((m) => m.id),
+      );
       expect(seen.map((m) => m.content)).toEqual(sent.map((m) => m.content).reverse());
     });
 
@@ -335,7 +330,20 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
     it('refuses garbage cursors and limits with 400', async () => {
       const { alice, conversationId } = await pair();
       await sendText(alice.client, conversationId, 'x');
-      for (const query of ['?before=garbage', '?after=-1', '?before=1.5', '?after=%F0%9F%98%80', '?before=1&after=2', '?limit=0', '?limit=201', '?limit=ten', '?cursor=garbage', '?cursor=1', '?cursor=eyJiZWZvcmUiOjF9&before=1', '?cursor=eyJiZWZvcmUiOjF9&after=1']) {
+      for (const query of [
+        '?before=garbage',
+        '?after=-1',
+        '?before=1.5',
+        '?after=%F0%9F%98%80',
+        '?before=1&after=2',
+        '?limit=0',
+        '?limit=201',
+        '?limit=ten',
+        '?cursor=garbage',
+        '?cursor=1',
+        '?cursor=eyJiZWZvcmUiOjF9&before=1',
+        '?cursor=eyJiZWZvcmUiOjF9&after=1',
+      ]) {
         await expectFailure(history(alice.client, conversationId, query), 'VALIDATION_FAILED', 400);
       }
     });

@@ -107,9 +107,23 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const conversationId = await openPrivate(alice.client, bob.id);
       const viaSocket = await alice.client.emit('chat', { conversationId, type: 'text', content: 'by socket', clientMsgId: 'sock-1' });
       const viaRest = await postMessage(alice.client, conversationId, { type: 'text', content: 'by REST', clientMsgId: 'rest-1' });
-      for (const [message, content, clientMsgId] of [[viaSocket, 'by socket', 'sock-1'], [viaRest, 'by REST', 'rest-1']] as const) {
+      for (const [message, content, clientMsgId] of [
+        [viaSocket, 'by socket', 'sock-1'],
+        [viaRest, 'by REST', 'rest-1'],
+      ] as const) {
         expect(Object.keys(message).sort()).toEqual(MESSAGE_FIELDS);
-        expect(message).toMatchObject({ conversationId, senderId: alice.id, type: 'text', content, clientMsgId, replyToId: null, attachments: [], reactions: [], editedAt: null, recalledAt: null });
+        expect(message).toMatchObject({
+          conversationId,
+          senderId: alice.id,
+          type: 'text',
+          content,
+          clientMsgId,
+          replyToId: null,
+          attachments: [],
+          reactions: [],
+          editedAt: null,
+          recalledAt: null,
+        });
         expect(message.id).toMatch(/^\S+$/);
         expect(new Date(message.createdAt).toISOString()).toBe(message.createdAt);
       }
@@ -258,7 +272,12 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
         expect(received.map((m) => m.id)).toEqual(sortedIds);
       }
       // The sending socket sees only the other sender's messages, still in order.
-      expect((await watchers.alice).map((m) => m.id)).toEqual(stored.filter((m) => m.senderId === bob.id).sort(byId).map((m) => m.id));
+      expect((await watchers.alice).map((m) => m.id)).toEqual(
+        stored
+          .filter((m) => m.senderId === bob.id)
+          .sort(byId)
+          .map((m) => m.id),
+      );
       // Bob sent over REST, so his socket gets every message, his own included.
       expect((await watchers.bob).map((m) => m.id)).toEqual(sortedIds);
       const newestFirst = (await history(carol.client, group.conversationId)).items.map((m) => m.id);
@@ -487,7 +506,11 @@ describe(`messaging: send rate limit (${storageLabel})`, () => {
     const bobSees = collect(bob.socket, 'chat');
     const accepted: Message[] = [];
     for (let i = 0; i < 5; i++) {
-      accepted.push(i % 2 === 0 ? await sendText(alice.client, conversationId, `m${i}`, `rl-${i}`) : await postMessage(alice.client, conversationId, { type: 'text', content: `m${i}`, clientMsgId: `rl-${i}` }));
+      accepted.push(
+        i % 2 === 0
+          ? await sendText(alice.client, conversationId, `m${i}`, `rl-${i}`)
+          : await postMessage(alice.client, conversationId, { type: 'text', content: `m${i}`, clientMsgId: `rl-${i}` }),
+      );
     }
     await expectFailure(sendText(alice.client, conversationId, 'one too many'), 'RATE_LIMITED');
     const api = apiClient(server.url);

@@ -134,11 +134,15 @@ describe('nginx in front of two Parley processes (MariaDB + Redis)', () => {
     await eventually(async () => statuses.some((e) => e.userId === bob.id && e.status === 'online'));
 
     const bobGot = new Promise<Message>((resolve) => bobSocket.once('chat', resolve));
-    const sent = (await aliceSocket.timeout(5000).emitWithAck('chat', { conversationId: conversation.body.id, type: 'text', content: 'through nginx 🌐', clientMsgId: 'n1' })) as Ack<Message>;
+    const sent = (await aliceSocket
+      .timeout(5000)
+      .emitWithAck('chat', { conversationId: conversation.body.id, type: 'text', content: 'through nginx 🌐', clientMsgId: 'n1' })) as Ack<Message>;
     expect(sent.ok).toBe(true);
     expect((await bobGot).content).toBe('through nginx 🌐');
     const aliceGot = new Promise<Message>((resolve) => aliceSocket.once('chat', resolve));
-    const reply = (await bobSocket.timeout(5000).emitWithAck('chat', { conversationId: conversation.body.id, type: 'text', content: 'and back', clientMsgId: 'n2' })) as Ack<Message>;
+    const reply = (await bobSocket
+      .timeout(5000)
+      .emitWithAck('chat', { conversationId: conversation.body.id, type: 'text', content: 'and back', clientMsgId: 'n2' })) as Ack<Message>;
     expect(reply.ok).toBe(true);
     expect((await aliceGot).content).toBe('and back');
     const friends = await api('GET', '/friends', { token: alice.accessToken });

@@ -213,7 +213,18 @@ describe(`presence (${storageLabel})`, () => {
     const user = await registerClient(suite.server.url);
     await user.client.connect();
     clients.push(user.client);
-    for (const payload of [{ status: 'busy' }, { status: 'offline' }, { status: 'ONLINE' }, { status: 1 }, { status: null }, {}, { status: 'away', extra: true }, null, 'away', ['away']]) {
+    for (const payload of [
+      { status: 'busy' },
+      { status: 'offline' },
+      { status: 'ONLINE' },
+      { status: 1 },
+      { status: null },
+      {},
+      { status: 'away', extra: true },
+      null,
+      'away',
+      ['away'],
+    ]) {
       const ack = await user.client.emitRaw('user_status', payload as never);
       expect(ack).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     }

@@ -68,7 +68,10 @@ describe(`the server as a whole (${storageLabel})`, () => {
     const files = readdirSync(logDir);
     expect(files.some((file) => /^parley\.\d+\.log$/.test(file))).toBe(true);
     const text = files.map((file) => readFileSync(path.join(logDir, file), 'utf8')).join('\n');
-    const lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const lines = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     const requestLines = lines.filter((line) => line.req || line.res);
     expect(requestLines.length).toBeGreaterThan(8);
     for (const line of requestLines) {
@@ -76,7 +79,16 @@ describe(`the server as a whole (${storageLabel})`, () => {
       expect(typeof line.level).toBe('number');
       expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT/);
     }
-    for (const secret of [password, 'Wrong-Passw0rd-123', 'An0ther-Secret!!', carol.accessToken, carol.refreshToken, login.body.accessToken, login.body.refreshToken, refreshed.body.refreshToken]) {
+    for (const secret of [
+      password,
+      'Wrong-Passw0rd-123',
+      'An0ther-Secret!!',
+      carol.accessToken,
+      carol.refreshToken,
+      login.body.accessToken,
+      login.body.refreshToken,
+      refreshed.body.refreshToken,
+    ]) {
       expect(text).not.toContain(secret);
     }
     const jwtSecret = readFileSync(path.join(env.dataDir, 'jwt-secret'), 'utf8');
@@ -111,7 +123,10 @@ describe(`the server as a whole (${storageLabel})`, () => {
     const logDir = path.join(env.dataDir, 'logs');
     const errorFile = readdirSync(logDir).find((file) => /^error\.\d+\.log$/.test(file));
     expect(errorFile).toBeDefined();
-    const errors = readFileSync(path.join(logDir, errorFile as string), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    const errors = readFileSync(path.join(logDir, errorFile as string), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.every((line) => line.level >= 50)).toBe(true);
   });
@@ -134,7 +149,10 @@ describe(`the server as a whole (${storageLabel})`, () => {
     const env = await environment();
     const a = await startServer(env);
     const b = await startServer(env);
-    cleanups.push(() => a.close(), () => b.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const apiA = apiClient(a.url);
     const apiB = apiClient(b.url);
     const erin = await newUser(apiA);
@@ -193,7 +211,11 @@ describe(`the built server process (${storageLabel})`, () => {
     const inFlight = Array.from({ length: 16 }, (_, i) => api('POST', '/auth/register', { body: { username: `drain${i}${Date.now().toString(36)}`, password: 'long enough pw' } }));
     // Wait until the server has started every one of them (its own log says so): a request still in
     // the kernel's queue when SIGTERM lands is not in flight, and may rightly be refused.
-    const started = () => proc.stdout().split('\n').filter((line) => line.includes('incoming request') && line.includes('/api/v1/auth/register')).length;
+    const started = () =>
+      proc
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('incoming request') && line.includes('/api/v1/auth/register')).length;
     while (started() < inFlight.length) await new Promise((resolve) => setTimeout(resolve, 5));
     proc.child.kill('SIGTERM');
     const results = await Promise.all(inFlight);

@@ -45,9 +45,7 @@ async function describeSchema(conn: Connection, schema: string) {
   };
   const notKysely = `table_name not like 'kysely\\_migration%'`;
   return {
-    tables: await query(
-      `select table_name, engine, table_collation from information_schema.tables where table_schema = ? and ${notKysely} order by table_name`,
-    ),
+    tables: await query(`select table_name, engine, table_collation from information_schema.tables where table_schema = ? and ${notKysely} order by table_name`),
     columns: await query(
       `select table_name, column_name, ordinal_position, column_type, is_nullable, column_default, extra, collation_name
        from information_schema.columns where table_schema = ? and ${notKysely} order by table_name, ordinal_position`,
@@ -121,7 +119,10 @@ describe(`sql/create.sql (${TEST_DATABASE_URL ? 'mysql' : 'sqlite'})`, () => {
         expect(declared.size).toBeGreaterThan(0);
         for (const [table, columns] of declared) {
           const actual = sqlite.prepare<[], { name: string }>(`select name from pragma_table_info('${table}')`).all();
-          expect(actual.map((column) => column.name), `columns of ${table}`).toEqual(columns);
+          expect(
+            actual.map((column) => column.name),
+            `columns of ${table}`,
+          ).toEqual(columns);
         }
       } finally {
         await database.close();

@@ -196,7 +196,9 @@ describe(`client events per socket (${storageLabel})`, () => {
   it('limits every event of a socket together, whatever its kind', async () => {
     const { alice, bob, conversationId } = await pair();
     const delivered = collect(bob.socket, 'chat');
-    const acks = await Promise.all(Array.from({ length: 150 }, () => alice.client.emitRaw('chat', { conversationId, type: 'text', content: 'flood', clientMsgId: newClientMsgId() })));
+    const acks = await Promise.all(
+      Array.from({ length: 150 }, () => alice.client.emitRaw('chat', { conversationId, type: 'text', content: 'flood', clientMsgId: newClientMsgId() })),
+    );
     expectRateLimited(acks, 100);
     // Events no handler knows spend from the same bucket: the socket is out of tokens now.
     const unknown = await (alice.socket.timeout(5000) as unknown as { emitWithAck(event: string, payload: unknown): Promise<Ack<unknown>> }).emitWithAck('no_such_event', {});

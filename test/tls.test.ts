@@ -59,11 +59,27 @@ describe(`HTTPS and WSS with a self-signed certificate (${storageLabel})`, () =>
   const suite = useTestServer((env) => {
     const certFile = path.join(env.dataDir, 'cert.pem');
     const keyFile = path.join(env.dataDir, 'key.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
-      '-keyout', keyFile, '-out', certFile,
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
     ca = readFileSync(certFile);
     return { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile };
   });

@@ -86,7 +86,14 @@ describe(`users and auth: user routes (${storageLabel})`, () => {
       const partial = await patchMe(user.accessToken, { location: 'Bergen' });
       expect(partial.status).toBe(200);
       expect(partial.body.bio).toBe('hello');
-      expect(partial.body.profile).toEqual({ gender: 'other', birthday: '2001-12-31', location: 'Bergen', website: 'http://example.org', statusText: 'busy', allowMessagesFrom: 'everyone' });
+      expect(partial.body.profile).toEqual({
+        gender: 'other',
+        birthday: '2001-12-31',
+        location: 'Bergen',
+        website: 'http://example.org',
+        statusText: 'busy',
+        allowMessagesFrom: 'everyone',
+      });
       const cleared = await patchMe(user.accessToken, { gender: null, birthday: null, location: null, website: null, statusText: null });
       expect(cleared.status).toBe(200);
       expect(cleared.body.profile).toEqual({ gender: null, birthday: null, location: null, website: null, statusText: null, allowMessagesFrom: 'everyone' });

@@ -138,7 +138,7 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     expect(chinese.errors).toEqual([]);
   });
 
-  it('says call messages in the reader\'s language, in the chat and the conversation list, and follows a folded missed call live', async () => {
+  it("says call messages in the reader's language, in the chat and the conversation list, and follows a folded missed call live", async () => {
     const caller = await connectedUser(suite.server.url);
     const callee = await registerClient(suite.server.url);
     try {
@@ -246,7 +246,10 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     await api('POST', `/friend-requests/${asked.body.id}/accept`, { token: reader.accessToken });
     const conversationId: string = (await api('POST', '/conversations', { token: writer.accessToken, body: { peerId: reader.id } })).body.id;
     for (let i = 1; i <= 75; i++) {
-      await api('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { token: writer.accessToken, body: { type: 'text', content: `line ${i}`, clientMsgId: `line-${i}` } });
+      await api('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, {
+        token: writer.accessToken,
+        body: { type: 'text', content: `line ${i}`, clientMsgId: `line-${i}` },
+      });
     }
     const { page, errors } = await openPage({ width: 390, height: 844 });
     await logIn(page, reader.username);
@@ -355,7 +358,10 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     await bubble(bob.page, 'Hi Alice 👋').first().getByRole('button', { name: 'Message actions' }).click();
     await bob.page.getByRole('button', { name: 'Recall' }).click();
     await alice.page.locator('li.msg .bubble.recalled').first().waitFor();
-    await bubble(alice.page, 'Hi Alice 👋').locator('.bubble').waitFor({ state: 'detached' }).catch(() => {});
+    await bubble(alice.page, 'Hi Alice 👋')
+      .locator('.bubble')
+      .waitFor({ state: 'detached' })
+      .catch(() => {});
     expect(await alice.page.locator('li.msg .content', { hasText: 'Hi Alice 👋' }).count()).toBe(0);
 
     // Alice creates a group with Bob; Bob sees it in his list with her first message.
@@ -426,7 +432,9 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
   it('uploads an image with tus and the other side sees it', async () => {
     veterans = await friendsInChat();
     const { ann, ben } = veterans;
-    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 40, b: 40 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 220, g: 40, b: 40 } } })
+      .png()
+      .toBuffer();
     await ann.page.getByLabel('Attach files').setInputFiles({ name: 'red.png', mimeType: 'image/png', buffer: png });
     // Ben's image loads from a signed URL (naturalWidth > 0 means the bytes arrived and decoded).
     const image = ben.page.getByTestId('attachment-image');
@@ -446,9 +454,15 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
     await ring.getByRole('button', { name: 'Accept' }).click();
     const remotePlays = (page: Page) =>
       expect
-        .poll(() => page.locator('video.remote').evaluate((video: { readyState: number; videoWidth: number; paused: boolean }) => video.readyState >= 2 && video.videoWidth > 0 && !video.paused), {
-          timeout: 15_000,
-        })
+        .poll(
+          () =>
+            page
+              .locator('video.remote')
+              .evaluate((video: { readyState: number; videoWidth: number; paused: boolean }) => video.readyState >= 2 && video.videoWidth > 0 && !video.paused),
+          {
+            timeout: 15_000,
+          },
+        )
         .toBe(true);
     await remotePlays(ann.page);
     await remotePlays(ben.page);

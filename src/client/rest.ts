@@ -87,8 +87,7 @@ export function rest(client: ParleyClient) {
       declineInvitation: (invitationId: string) => call<null>('POST', `/group-invitations/${id(invitationId)}/decline`),
       /** Leave (own id) or remove a member (owner, admins). */
       removeMember: (groupId: string, userId: string) => call<null>('DELETE', `/groups/${id(groupId)}/members/${id(userId)}`),
-      updateMember: (groupId: string, userId: string, fields: UpdateMemberBody) =>
-        call<Member>('PATCH', `/groups/${id(groupId)}/members/${id(userId)}`, fields),
+      updateMember: (groupId: string, userId: string, fields: UpdateMemberBody) => call<Member>('PATCH', `/groups/${id(groupId)}/members/${id(userId)}`, fields),
     },
     conversations: {
       /** Most recent first; pass the previous page's `nextCursor` for the next page. */
@@ -121,8 +120,7 @@ export function rest(client: ParleyClient) {
       /** Uploads themselves speak tus at `${baseUrl}/api/v1/uploads` (tus-js-client, Uppy, ...). */
       get: (fileId: string) => call<FileRecord>('GET', `/files/${id(fileId)}`),
       /** A short-lived URL usable in `<img src>` without the Authorization header. */
-      signedUrl: (fileId: string, variant: 'content' | 'thumbnail' = 'content') =>
-        call<SignedUrl>('GET', `/files/${id(fileId)}/url${q({ variant })}`),
+      signedUrl: (fileId: string, variant: 'content' | 'thumbnail' = 'content') => call<SignedUrl>('GET', `/files/${id(fileId)}/url${q({ variant })}`),
     },
     ai: {
       models: () => call<AiModelList>('GET', '/ai/models'),

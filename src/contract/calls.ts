@@ -37,10 +37,7 @@ export const CallSummary = Type.Object({
 });
 export type CallSummary = Static<typeof CallSummary>;
 
-export const CallRequestPayload = Type.Object(
-  { toUserId: Type.String({ minLength: 1, maxLength: 36 }), media: CallMedia },
-  { additionalProperties: false },
-);
+export const CallRequestPayload = Type.Object({ toUserId: Type.String({ minLength: 1, maxLength: 36 }), media: CallMedia }, { additionalProperties: false });
 export type CallRequestPayload = Static<typeof CallRequestPayload>;
 
 /** `call_accept`, `call_reject`, `call_cancel`, `call_hangup`. */

@@ -33,10 +33,7 @@ export type TypingPayload = Static<typeof TypingPayload>;
 export const ReadPayload = Type.Object({ conversationId: ConversationId, messageId: MessageId }, { additionalProperties: false });
 export type ReadPayload = Static<typeof ReadPayload>;
 
-export const SetStatusPayload = Type.Object(
-  { status: Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('invisible')]) },
-  { additionalProperties: false },
-);
+export const SetStatusPayload = Type.Object({ status: Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('invisible')]) }, { additionalProperties: false });
 export type SetStatusPayload = Static<typeof SetStatusPayload>;
 
 /** `since` maps conversation ids to the last message id the client holds ('0' for none). */

@@ -17,17 +17,20 @@ export const MessageType = Type.Union([
 ]);
 export type MessageType = Static<typeof MessageType>;
 
-export const Attachment = Type.Object({
-  fileId: Type.String({ minLength: 1, maxLength: 64 }),
-  filename: Type.Optional(Type.String({ maxLength: 255 })),
-  contentType: Type.Optional(Type.String({ maxLength: 127 })),
-  size: Type.Optional(Type.Integer({ minimum: 0 })),
-  width: Type.Optional(Type.Integer({ minimum: 0 })),
-  height: Type.Optional(Type.Integer({ minimum: 0 })),
-  durationSec: Type.Optional(Type.Number({ minimum: 0 })),
-  thumbnailUrl: Type.Optional(Type.String({ maxLength: 1024 })),
-  // Closed like every payload: a misspelt field in a sent attachment is refused, not dropped.
-}, { additionalProperties: false });
+export const Attachment = Type.Object(
+  {
+    fileId: Type.String({ minLength: 1, maxLength: 64 }),
+    filename: Type.Optional(Type.String({ maxLength: 255 })),
+    contentType: Type.Optional(Type.String({ maxLength: 127 })),
+    size: Type.Optional(Type.Integer({ minimum: 0 })),
+    width: Type.Optional(Type.Integer({ minimum: 0 })),
+    height: Type.Optional(Type.Integer({ minimum: 0 })),
+    durationSec: Type.Optional(Type.Number({ minimum: 0 })),
+    thumbnailUrl: Type.Optional(Type.String({ maxLength: 1024 })),
+    // Closed like every payload: a misspelt field in a sent attachment is refused, not dropped.
+  },
+  { additionalProperties: false },
+);
 export type Attachment = Static<typeof Attachment>;
 
 export const Reaction = Type.Object({ emoji: Type.String(), count: Type.Integer(), userIds: Type.Array(Type.String()) });

@@ -25,8 +25,7 @@ export interface TimeIdPosition {
   id: string;
 }
 
-const isTimeId = (value: unknown): value is [number, string] =>
-  Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string';
+const isTimeId = (value: unknown): value is [number, string] => Array.isArray(value) && value.length === 2 && Number.isSafeInteger(value[0]) && typeof value[1] === 'string';
 
 /** Reads a (time, id) cursor; one this API did not hand out is VALIDATION_FAILED. */
 export function decodeTimeIdCursor(cursor: string | undefined): TimeIdPosition | undefined {

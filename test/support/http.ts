@@ -24,9 +24,10 @@ export function apiClient(baseUrl: string) {
     if (options.rawBody !== undefined) body = options.rawBody;
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-    const url = urlPath.startsWith('/api/') || urlPath.startsWith('/healthz') || urlPath.startsWith('/readyz') || urlPath.startsWith('/openapi') || urlPath.startsWith('/docs')
-      ? `${baseUrl}${urlPath}`
-      : `${baseUrl}/api/v1${urlPath}`;
+    const url =
+      urlPath.startsWith('/api/') || urlPath.startsWith('/healthz') || urlPath.startsWith('/readyz') || urlPath.startsWith('/openapi') || urlPath.startsWith('/docs')
+        ? `${baseUrl}${urlPath}`
+        : `${baseUrl}/api/v1${urlPath}`;
     const response = await fetch(url, { method, headers, body });
     const text = await response.text();
     let parsed: unknown = text;

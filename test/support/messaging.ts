@@ -4,7 +4,20 @@ import { type Attachment, type Conversation, type Message, type MessageType, typ
 import { collect, type ConnectedUser, connectedUser, secondDevice } from './realtime.js';
 
 /** The fields every stored message carries, on acks, REST results, events and history alike. */
-export const MESSAGE_FIELDS = ['attachments', 'clientMsgId', 'content', 'conversationId', 'createdAt', 'editedAt', 'id', 'reactions', 'recalledAt', 'replyToId', 'senderId', 'type'];
+export const MESSAGE_FIELDS = [
+  'attachments',
+  'clientMsgId',
+  'content',
+  'conversationId',
+  'createdAt',
+  'editedAt',
+  'id',
+  'reactions',
+  'recalledAt',
+  'replyToId',
+  'senderId',
+  'type',
+];
 
 // The wire types are the SDK's (the contract's); the old names stay for the suites that use them.
 export type { Page };
@@ -44,7 +57,10 @@ export async function openPrivate(client: ParleyClient, peerId: string): Promise
  * invitations, as people joining on someone else's initiative must. Returns the group's ids.
  */
 export async function createGroup(owner: ParleyClient, members: Array<{ id: string; client: ParleyClient }>, name = 'team 🚀'): Promise<{ id: string; conversationId: string }> {
-  const group = await owner.request<{ id: string; conversationId: string; invited: Array<{ id: string; inviteeId: string }> }>('POST', '/groups', { name, memberIds: members.map((m) => m.id) });
+  const group = await owner.request<{ id: string; conversationId: string; invited: Array<{ id: string; inviteeId: string }> }>('POST', '/groups', {
+    name,
+    memberIds: members.map((m) => m.id),
+  });
   for (const member of members) {
     const invitation = group.invited.find((i) => i.inviteeId === member.id);
     if (invitation) await member.client.request('POST', `/group-invitations/${invitation.id}/accept`);

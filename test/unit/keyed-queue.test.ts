@@ -32,7 +32,7 @@ describe('keyed queue', () => {
     expect(log).toEqual(['a1 start', 'b1', 'a1 end', 'a2']);
   });
 
-  it('hands a failed task\'s error to its caller and still runs the tasks behind it', async () => {
+  it("hands a failed task's error to its caller and still runs the tasks behind it", async () => {
     const run = createKeyedQueue();
     const failing = run('k', async () => {
       throw new Error('boom');
@@ -42,7 +42,7 @@ describe('keyed queue', () => {
     await expect(after).resolves.toBe('ran');
   });
 
-  it('returns each task\'s own result', async () => {
+  it("returns each task's own result", async () => {
     const run = createKeyedQueue();
     const results = await Promise.all([1, 2, 3].map((n) => run('same', async () => n * 10)));
     expect(results).toEqual([10, 20, 30]);

@@ -55,7 +55,12 @@ describe('closed request schemas', () => {
         choice: { anyOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'null' }] },
         open: { type: 'object', additionalProperties: true },
         mapped: { type: 'object', patternProperties: { '^x': { type: 'string' } } },
-        merged: { allOf: [{ type: 'object', properties: { a: { type: 'string' } } }, { type: 'object', properties: { b: { type: 'string' } } }] },
+        merged: {
+          allOf: [
+            { type: 'object', properties: { a: { type: 'string' } } },
+            { type: 'object', properties: { b: { type: 'string' } } },
+          ],
+        },
       },
     };
     const closed = closeObjects(schema) as any;

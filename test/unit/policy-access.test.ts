@@ -11,7 +11,11 @@ const policy = createAccessPolicy({
   },
 });
 
-const refusal = (promise: Promise<unknown>) => promise.then(() => 'allowed', (error: { code?: string }) => error.code);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'allowed',
+    (error: { code?: string }) => error.code,
+  );
 
 describe('access policy', () => {
   it('lets the two users a private conversation id names in, nobody else, and refuses ids not in canonical form', async () => {

@@ -49,7 +49,11 @@ function handlers(socket: ParleySocket): void {
     const conversationId = requests.get(event.requestId);
     requests.delete(event.requestId);
     if (!conversationId) return;
-    upsert(conversationId, event.messageId, (m) => ({ ...(m ?? placeholder(conversationId, event.messageId)), status: 'failed', error: { code: event.error.code, message: event.error.message } }));
+    upsert(conversationId, event.messageId, (m) => ({
+      ...(m ?? placeholder(conversationId, event.messageId)),
+      status: 'failed',
+      error: { code: event.error.code, message: event.error.message },
+    }));
   });
 }
 onSocket(handlers);
@@ -75,10 +79,7 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
   }, []);
   useEffect(() => {
     if (!conversationId || s.aiMessages[conversationId]) return;
-    api.ai.conversation(conversationId).then(
-      (conversation) => update((state) => ({ aiMessages: { ...state.aiMessages, [conversationId]: conversation.messages } })),
-      showError,
-    );
+    api.ai.conversation(conversationId).then((conversation) => update((state) => ({ aiMessages: { ...state.aiMessages, [conversationId]: conversation.messages } })), showError);
   }, [conversationId]);
 
   const messages = conversationId ? (s.aiMessages[conversationId] ?? []) : [];
@@ -100,7 +101,10 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
       upsert(ack.conversationId, ack.messageId, (m) => m ?? placeholder(ack.conversationId, ack.messageId));
       if (!conversationId) {
         navigate(`/ai/${encodeURIComponent(ack.conversationId)}`, true);
-        void api.ai.conversations().then((page) => setConversations(page.items), () => {});
+        void api.ai.conversations().then(
+          (page) => setConversations(page.items),
+          () => {},
+        );
       }
     });
 
@@ -120,10 +124,7 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
       <div class="ai-picker pad">
         <label class="grow">
           <span class="sr-only">{t('aiConversations')}</span>
-          <select
-            value={conversationId ?? ''}
-            onChange={(e) => navigate(e.currentTarget.value ? `/ai/${encodeURIComponent(e.currentTarget.value)}` : '/ai')}
-          >
+          <select value={conversationId ?? ''} onChange={(e) => navigate(e.currentTarget.value ? `/ai/${encodeURIComponent(e.currentTarget.value)}` : '/ai')}>
             <option value="">{t('newChat')}</option>
             {conversations.map((c) => (
               <option value={c.id}>{c.title}</option>

@@ -21,10 +21,7 @@ function AuthScreen() {
   const submit = (event: JSX.TargetedEvent<HTMLFormElement>) => {
     event.preventDefault();
     void run(async () => {
-      const result =
-        mode === 'login'
-          ? await client.login({ username, password })
-          : await client.register({ username, password, ...(nickname ? { nickname } : {}) });
+      const result = mode === 'login' ? await client.login({ username, password }) : await client.register({ username, password, ...(nickname ? { nickname } : {}) });
       await signedIn(result);
     });
   };
@@ -143,8 +140,7 @@ export function App() {
   else if (route === '/ai' || route.startsWith('/ai/')) {
     const id = route.slice('/ai/'.length);
     main = <AssistantPage key={id || 'new'} conversationId={route.startsWith('/ai/') && id ? decodeURIComponent(id) : null} />;
-  }
-  else if (route.startsWith('/me')) main = <MePage />;
+  } else if (route.startsWith('/me')) main = <MePage />;
   else {
     main = <ChatList />;
     listPane = true;
@@ -179,4 +175,3 @@ function useWide(): boolean {
   }, []);
   return wide;
 }
-

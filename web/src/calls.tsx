@@ -73,7 +73,15 @@ export async function startCall(peerUser: { id: string; nickname: string; userna
       return;
     }
     update({
-      call: { callId: result.callId, peer: { id: peerUser.id, name: peerUser.nickname || peerUser.username, avatarUrl: peerUser.avatarUrl }, media, direction: 'outgoing', phase: 'ringing', muted: false, cameraOff: false },
+      call: {
+        callId: result.callId,
+        peer: { id: peerUser.id, name: peerUser.nickname || peerUser.username, avatarUrl: peerUser.avatarUrl },
+        media,
+        direction: 'outgoing',
+        phase: 'ringing',
+        muted: false,
+        cameraOff: false,
+      },
     });
   } catch (error) {
     cleanUp();

@@ -135,9 +135,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
           )}
           {!recalled && message.attachments.map((attachment) => <AttachmentView attachment={attachment} />)}
           {(recalled || message.attachments.length === 0) && (
-            <span class="content">
-              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : message.content}
-            </span>
+            <span class="content">{recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : message.content}</span>
           )}
           {message.editedAt && !recalled && <span class="small muted"> ({t('edited')})</span>}
         </div>
@@ -193,7 +191,12 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
       )}
       <span class="meta small muted">
         {formatTime(message.createdAt)}
-        {receipt && <span class="receipt" data-testid="receipt"> · {receipt}</span>}
+        {receipt && (
+          <span class="receipt" data-testid="receipt">
+            {' '}
+            · {receipt}
+          </span>
+        )}
       </span>
     </li>
   );
@@ -229,10 +232,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
 
   useEffect(() => {
     loadMessages(conversationId, false).catch(showError);
-    if (!conversation) api.conversations.get(conversationId).then(
-      addConversation,
-      () => navigate('/chats', true),
-    );
+    if (!conversation) api.conversations.get(conversationId).then(addConversation, () => navigate('/chats', true));
     return () => typing.stop();
   }, [conversationId]);
 
@@ -320,9 +320,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
         {conversation && <Avatar name={title} url={peer?.avatarUrl} status={peer ? (s.presence[peer.id] ?? 'offline') : undefined} size={32} />}
         <div class="title">
           <h2>{title}</h2>
-          <span class="small muted">
-            {peer ? t(s.presence[peer.id] ?? 'offline') : conversation?.group ? t('members_n', { n: conversation.group.memberCount }) : ''}
-          </span>
+          <span class="small muted">{peer ? t(s.presence[peer.id] ?? 'offline') : conversation?.group ? t('members_n', { n: conversation.group.memberCount }) : ''}</span>
         </div>
         {peer && (
           <>
@@ -371,9 +369,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
       </p>
       {(replyTo || editing) && (
         <div class="context-bar small">
-          <span>
-            {editing ? t('editing') : `${t('replyingTo')} ${userName(replyTo?.senderId ?? '')}: ${preview(replyTo)}`}
-          </span>
+          <span>{editing ? t('editing') : `${t('replyingTo')} ${userName(replyTo?.senderId ?? '')}: ${preview(replyTo)}`}</span>
           <button
             type="button"
             class="link"

@@ -37,7 +37,9 @@ export function Contacts() {
   const [groups, setGroups] = useState<Group[]>([]);
   const { busy, run } = useAction();
   const refresh = () =>
-    Promise.all([loadContacts(), api.friends.blocks(undefined, 200).then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(showError);
+    Promise.all([loadContacts(), api.friends.blocks(undefined, 200).then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(
+      showError,
+    );
   useEffect(() => void refresh(), []);
 
   const friendIds = new Set(s.friends.map((f) => f.user.id));
@@ -382,10 +384,11 @@ export function GroupInfo({ groupId }: { groupId: string }) {
                   <button
                     type="button"
                     onClick={() =>
-                      void run(async () => (
-                        await api.groups.updateMember(groupId, member.user.id, { mutedUntil: muted ? null : new Date(Date.now() + 3_600_000).toISOString() }),
-                        await refresh()
-                      ))
+                      void run(
+                        async () => (
+                          await api.groups.updateMember(groupId, member.user.id, { mutedUntil: muted ? null : new Date(Date.now() + 3_600_000).toISOString() }), await refresh()
+                        ),
+                      )
                     }
                   >
                     {muted ? t('unmute') : t('mute')}

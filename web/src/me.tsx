@@ -33,15 +33,7 @@ function UpgradeForm() {
       </label>
       <label>
         {t('password')}
-        <input
-          name="upgrade-password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={8}
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
+        <input name="upgrade-password" type="password" autoComplete="new-password" required minLength={8} value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
       </label>
       <button class="primary" type="submit" disabled={busy}>
         {t('upgrade')}

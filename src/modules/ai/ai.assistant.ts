@@ -132,7 +132,9 @@ export function createAssistant(deps: AssistantDeps) {
     // Updates are chained so they reach clients in order; the last one carries the whole reply.
     let updates = Promise.resolve();
     const push = (content: string) => {
-      updates = updates.then(() => messaging.updateServerMessage(placeholder.id, cap(content) || PLACEHOLDER).then(() => {})).catch((error: unknown) => log.warn({ err: error }, 'assistant update failed'));
+      updates = updates
+        .then(() => messaging.updateServerMessage(placeholder.id, cap(content) || PLACEHOLDER).then(() => {}))
+        .catch((error: unknown) => log.warn({ err: error }, 'assistant update failed'));
     };
     const controller = new AbortController();
     controllers.add(controller);

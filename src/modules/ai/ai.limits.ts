@@ -37,7 +37,12 @@ export function createAiLimits({ cache, clock, settings, log }: AiLimitsDeps) {
         const now = clock.now();
         const used = Number((await cache.get(quotaKey(userId, now))) ?? 0);
         if (used >= settings.dailyTokenQuota) {
-          throw new AppError('RATE_LIMITED', `the daily AI token quota (${settings.dailyTokenQuota}) is used up; it resets at 00:00 UTC`, { quota: settings.dailyTokenQuota, used }, Math.ceil(msUntilUtcMidnight(now) / 1000));
+          throw new AppError(
+            'RATE_LIMITED',
+            `the daily AI token quota (${settings.dailyTokenQuota}) is used up; it resets at 00:00 UTC`,
+            { quota: settings.dailyTokenQuota, used },
+            Math.ceil(msUntilUtcMidnight(now) / 1000),
+          );
         }
       }
       const { count, ttlMs } = await cache.incr(`ai:rate:${userId}`, settings.rateLimit.windowSec * 1000);

@@ -4,7 +4,6 @@ import type { AiConversationRow, AiMessageRow } from './ai.repository.js';
 import type { AiConversation } from './ai.schemas.js';
 import { isoOrNull as iso } from '../../shared/time.js';
 
-
 /** A stored AI message as clients see it. */
 export function toAiMessage(row: AiMessageRow): AiMessage {
   const input = row.input_tokens === null ? null : Number(row.input_tokens);

@@ -155,7 +155,10 @@ export function createLlmProvider(providers: readonly AiProviderConfig[]): LlmPr
       const timer = setTimeout(() => timeout.abort(new Error('AI_TIMEOUT')), options.timeoutMs);
       const signal = options.abortSignal ? AbortSignal.any([options.abortSignal, timeout.signal]) : timeout.signal;
       const reason = () => ({ timedOut: timeout.signal.aborted, cancelled: options.abortSignal?.aborted ?? false });
-      const system = turns.filter((turn) => turn.role === 'system').map((turn) => turn.content).join('\n\n');
+      const system = turns
+        .filter((turn) => turn.role === 'system')
+        .map((turn) => turn.content)
+        .join('\n\n');
       const messages = turns.filter((turn) => turn.role !== 'system').map((turn) => ({ role: turn.role as 'user' | 'assistant', content: turn.content }));
       try {
         const result = sdk.streamText({

@@ -67,14 +67,7 @@ export function createAiRepository(db: Kysely<Database>) {
 
     /** The newest `limit` messages before message `beforeId`, newest first (for context building). */
     recentMessages(conversationId: string, beforeId: number, limit: number): Promise<AiMessageRow[]> {
-      return db
-        .selectFrom('ai_messages')
-        .selectAll()
-        .where('conversation_id', '=', conversationId)
-        .where('id', '<', beforeId)
-        .orderBy('id', 'desc')
-        .limit(limit)
-        .execute();
+      return db.selectFrom('ai_messages').selectAll().where('conversation_id', '=', conversationId).where('id', '<', beforeId).orderBy('id', 'desc').limit(limit).execute();
     },
   };
 }

@@ -123,18 +123,41 @@ export function aiRoutes(ai: AiService, assistant: AiAssistant | undefined) {
     );
     app.get(
       '/ai/conversations',
-      { schema: { tags, security, summary: "The caller's AI conversations, newest first", querystring: ConversationListQuery, response: responses({ 200: ConversationPage }, [401, 503]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: "The caller's AI conversations, newest first",
+          querystring: ConversationListQuery,
+          response: responses({ 200: ConversationPage }, [401, 503]),
+        },
+      },
       async (request) => ai.listConversations(actorOf(request), request.query),
     );
     app.get(
       '/ai/conversations/:id',
-      { schema: { tags, security, summary: 'One AI conversation with its messages, oldest first', params: ConversationParams, response: responses({ 200: ConversationWithMessages }, [401, 404, 503]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'One AI conversation with its messages, oldest first',
+          params: ConversationParams,
+          response: responses({ 200: ConversationWithMessages }, [401, 404, 503]),
+        },
+      },
       async (request) => ai.getConversation(actorOf(request), request.params.id),
     );
     app.get(
       '/ai/conversations/:id/messages',
       {
-        schema: { tags, security, summary: "An AI conversation's messages, newest first (paged)", params: ConversationParams, querystring: MessageListQuery, response: responses({ 200: MessagePage }, [401, 404, 503]) },
+        schema: {
+          tags,
+          security,
+          summary: "An AI conversation's messages, newest first (paged)",
+          params: ConversationParams,
+          querystring: MessageListQuery,
+          response: responses({ 200: MessagePage }, [401, 404, 503]),
+        },
       },
       async (request) => ai.listMessages(actorOf(request), request.params.id, request.query),
     );
@@ -176,7 +199,15 @@ export function aiRoutes(ai: AiService, assistant: AiAssistant | undefined) {
     );
     app.post(
       '/ai/suggestions',
-      { schema: { tags, security, summary: 'Three short replies the caller might send next in a chat conversation', body: SuggestionsBody, response: responses({ 200: SuggestionsResult }, [401, 404, 429, 502, 503, 504]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Three short replies the caller might send next in a chat conversation',
+          body: SuggestionsBody,
+          response: responses({ 200: SuggestionsResult }, [401, 404, 429, 502, 503, 504]),
+        },
+      },
       async (request) => ai.suggest(actorOf(request), request.body.conversationId, request.body.model),
     );
     app.get(

@@ -39,7 +39,9 @@ export function createRunningReplies({ bus, cache, log }: { bus: ClusterBus; cac
 
     /** Records who owns `requestId` in the cache, so a cancel from a device on another process finds its owner. */
     async announce(requestId: string, userId: string, ttlMs: number): Promise<void> {
-      await cache.set(ownerKey(requestId), userId, ttlMs).catch((error: unknown) => log.warn({ err: error }, 'AI request not recorded in the cache; cancel works on this process only'));
+      await cache
+        .set(ownerKey(requestId), userId, ttlMs)
+        .catch((error: unknown) => log.warn({ err: error }, 'AI request not recorded in the cache; cancel works on this process only'));
     },
 
     /** Forgets an announced request once its reply ended. */

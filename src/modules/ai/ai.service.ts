@@ -66,8 +66,7 @@ export interface PreparedReply {
 /** The whole reply, as `POST /ai/conversations/:id/messages` answers it without streaming. */
 export type ReplyResult = AiReplyResult;
 
-export const UNAVAILABLE_MESSAGE =
-  'AI is not configured on this server: set DOUBAO_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY or GROK_API_KEY (or AI_PROVIDERS) and restart';
+export const UNAVAILABLE_MESSAGE = 'AI is not configured on this server: set DOUBAO_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY or GROK_API_KEY (or AI_PROVIDERS) and restart';
 
 /** Messages read from storage to build a prompt; the token budget usually keeps fewer. */
 const HISTORY_ROWS = 200;
@@ -148,7 +147,15 @@ export function createAiService(deps: AiServiceDeps) {
     // Built before anything is stored: a message too long for the budget is refused and not kept.
     const turns = await buildTurns(conversation, Number.MAX_SAFE_INTEGER, model, [{ role: 'user', content: input.content }]);
     const now = clock.now().getTime();
-    const userRow = await repository.insertMessage({ conversation_id: conversation.id, role: 'user', content: input.content, status: 'complete', model: null, created_at: now, completed_at: now });
+    const userRow = await repository.insertMessage({
+      conversation_id: conversation.id,
+      role: 'user',
+      content: input.content,
+      status: 'complete',
+      model: null,
+      created_at: now,
+      completed_at: now,
+    });
     const assistant = await newAssistantMessage(conversation.id, model);
     return { userId: actor.userId, conversationId: conversation.id, userMessage: toAiMessage(userRow), assistant, model, turns };
   }
@@ -175,7 +182,14 @@ export function createAiService(deps: AiServiceDeps) {
       await repository.updateMessage(id, { content: text, status: 'complete', input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, completed_at: completedAt });
       await repository.touchConversation(prepared.conversationId, completedAt);
       await recordUsage(prepared.userId, usage.totalTokens);
-      const message = toAiMessage({ ...prepared.assistant, content: text, status: 'complete', input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, completed_at: completedAt });
+      const message = toAiMessage({
+        ...prepared.assistant,
+        content: text,
+        status: 'complete',
+        input_tokens: usage.inputTokens,
+        output_tokens: usage.outputTokens,
+        completed_at: completedAt,
+      });
       return { userMessage: prepared.userMessage, message: { ...message, usage }, usage };
     } catch (error) {
       const failure = error instanceof LlmError ? error : new LlmError('AI_PROVIDER_ERROR', 'the reply could not be generated');
@@ -215,7 +229,15 @@ export function createAiService(deps: AiServiceDeps) {
       requireAvailable();
       const model = input.model === undefined ? null : resolveModel(input.model);
       const now = clock.now().getTime();
-      const row: AiConversationRow = { id: newId(), user_id: actor.userId, title: input.title ?? 'New conversation', model, system_prompt: input.systemPrompt ?? null, created_at: now, updated_at: now };
+      const row: AiConversationRow = {
+        id: newId(),
+        user_id: actor.userId,
+        title: input.title ?? 'New conversation',
+        model,
+        system_prompt: input.systemPrompt ?? null,
+        created_at: now,
+        updated_at: now,
+      };
       await repository.insertConversation(row);
       return toConversation(row);
     },
@@ -275,7 +297,17 @@ export function createAiService(deps: AiServiceDeps) {
       const turns = await buildTurns(conversation, Number(row.id), chosen);
       if (turns.at(-1)?.role !== 'user') throw new AppError('CONFLICT', 'there is no user message before this reply to answer');
       // created_at is when this attempt started, which is what finding interrupted replies relies on.
-      const reset = { content: '', status: 'streaming', model: chosen, error_code: null, error_message: null, input_tokens: null, output_tokens: null, created_at: clock.now().getTime(), completed_at: null };
+      const reset = {
+        content: '',
+        status: 'streaming',
+        model: chosen,
+        error_code: null,
+        error_message: null,
+        input_tokens: null,
+        output_tokens: null,
+        created_at: clock.now().getTime(),
+        completed_at: null,
+      };
       await repository.updateMessage(Number(row.id), reset);
       const assistant: AiMessageRow = { ...row, ...reset };
       return { userId: actor.userId, conversationId: conversation.id, userMessage: null, assistant, model: chosen, turns };
@@ -317,17 +349,20 @@ export function createAiService(deps: AiServiceDeps) {
       await running.announce(requestId, actor.userId, (settings.timeoutSec + 60) * 1000);
       // Started on the next turn of the event loop: the ack (sent when this resolves) goes out before any chunk.
       const started = new Promise<void>((resolve) => setImmediate(resolve));
-      void running.track(requestId, actor.userId, controller, () =>
-        started.then(() =>
-          generate(prepared, (delta) => publisher.toUsers([actor.userId], 'ai_chunk', { requestId, conversationId: conversation.id, messageId, delta }), controller.signal),
-        ),
-      ).then(
-        (result) => publisher.toUsers([actor.userId], 'ai_done', { requestId, message: result.message, usage: result.usage }),
-        (error: unknown) => {
-          const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
-          publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: errorBody(appError) });
-        },
-      ).finally(() => running.forget(requestId));
+      void running
+        .track(requestId, actor.userId, controller, () =>
+          started.then(() =>
+            generate(prepared, (delta) => publisher.toUsers([actor.userId], 'ai_chunk', { requestId, conversationId: conversation.id, messageId, delta }), controller.signal),
+          ),
+        )
+        .then(
+          (result) => publisher.toUsers([actor.userId], 'ai_done', { requestId, message: result.message, usage: result.usage }),
+          (error: unknown) => {
+            const appError = error instanceof AppError ? error : new AppError('INTERNAL', 'internal error');
+            publisher.toUsers([actor.userId], 'ai_error', { requestId, messageId, error: errorBody(appError) });
+          },
+        )
+        .finally(() => running.forget(requestId));
       return { requestId, conversationId: conversation.id, userMessage: prepared.userMessage as AiMessage, messageId };
     },
 

@@ -34,7 +34,11 @@ function fromJson(text: string): string[] | undefined {
   try {
     const parsed: unknown = JSON.parse(text.slice(start, end + 1));
     if (!Array.isArray(parsed)) return undefined;
-    return parsed.map((item) => (typeof item === 'string' ? item : typeof item === 'object' && item !== null && typeof (item as { text?: unknown }).text === 'string' ? (item as { text: string }).text : '')).filter(Boolean);
+    return parsed
+      .map((item) =>
+        typeof item === 'string' ? item : typeof item === 'object' && item !== null && typeof (item as { text?: unknown }).text === 'string' ? (item as { text: string }).text : '',
+      )
+      .filter(Boolean);
   } catch {
     return undefined;
   }

@@ -18,11 +18,7 @@ export function createAuthRepository(db: Kysely<Database>) {
      * Moves a session to the next refresh generation only if it is still at `expected`; false
      * means another refresh spent the token first.
      */
-    async advanceGeneration(
-      id: string,
-      expected: number,
-      fields: { last_used_at: number; expires_at: number; ip: string; user_agent: string },
-    ): Promise<boolean> {
+    async advanceGeneration(id: string, expected: number, fields: { last_used_at: number; expires_at: number; ip: string; user_agent: string }): Promise<boolean> {
       const result = await db
         .updateTable('sessions')
         .set({ ...fields, refresh_generation: expected + 1 })
@@ -55,12 +51,7 @@ export function createAuthRepository(db: Kysely<Database>) {
         if (exceptId) select = select.where('id', '!=', exceptId);
         const found = (await select.execute()).map((row) => row.id);
         if (found.length > 0) {
-          await trx
-            .updateTable('sessions')
-            .set({ revoked_at: now, revoked_reason: reason })
-            .where('id', 'in', found)
-            .where('revoked_at', 'is', null)
-            .execute();
+          await trx.updateTable('sessions').set({ revoked_at: now, revoked_reason: reason }).where('id', 'in', found).where('revoked_at', 'is', null).execute();
         }
         return found;
       });

@@ -62,7 +62,14 @@ export function authRoutes(auth: AuthService) {
       '/auth/upgrade',
       {
         preValidation: app.authenticate,
-        schema: { tags, security: bearer, summary: "Turn the calling guest into a full account (same id)", description: EMAIL_NOTE, body: UpgradeBody, response: responses({ 200: AuthResult }, [401, 403, 409]) },
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Turn the calling guest into a full account (same id)',
+          description: EMAIL_NOTE,
+          body: UpgradeBody,
+          response: responses({ 200: AuthResult }, [401, 403, 409]),
+        },
       },
       async (request) => auth.upgrade(actorOf(request), request.body, originOf(request)),
     );

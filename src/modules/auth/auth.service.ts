@@ -5,15 +5,7 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
-import {
-  guestUsername,
-  normalizeEmail,
-  normalizeNickname,
-  normalizeUsername,
-  toUser,
-  type UserRow,
-  type UsersRepository,
-} from '../users/index.js';
+import { guestUsername, normalizeEmail, normalizeNickname, normalizeUsername, toUser, type UserRow, type UsersRepository } from '../users/index.js';
 import type { AuthRepository, LoginLogRow, SessionRow } from './auth.repository.js';
 import type { AuthResult, ChangePasswordBody, GuestBody, LoginBody, LoginLog, LoginMethod, RegisterBody, Session, UpgradeBody } from './auth.schemas.js';
 import type { PasswordHasher } from './passwords.js';
@@ -43,8 +35,7 @@ const failuresKey = (usernameLower: string, ip: string) => `login:failures:${use
 const ipFailuresKey = (ip: string) => `login:ip-failures:${ip}`;
 const guestsCreatedKey = (ip: string) => `guest:created:${ip}`;
 
-const isLogCursor = (value: unknown): value is { before: number } =>
-  typeof value === 'object' && value !== null && Number.isInteger((value as { before?: unknown }).before);
+const isLogCursor = (value: unknown): value is { before: number } => typeof value === 'object' && value !== null && Number.isInteger((value as { before?: unknown }).before);
 
 function toSession(row: SessionRow, currentId: string): Session {
   return {
@@ -81,10 +72,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     events.sessionsRevoked(userId, sessionIds);
   }
 
-  async function logAttempt(
-    entry: { userId: string | null; username: string; success: boolean; method: LoginMethod; reason?: string },
-    origin: RequestOrigin,
-  ): Promise<void> {
+  async function logAttempt(entry: { userId: string | null; username: string; success: boolean; method: LoginMethod; reason?: string }, origin: RequestOrigin): Promise<void> {
     await auth.insertLoginLog({
       user_id: entry.userId,
       username: entry.username.slice(0, 64),
@@ -99,10 +87,7 @@ export function createAuthService(deps: AuthServiceDeps) {
 
   async function issuePair(user: UserRow, sessionId: string, generation: number, expiresAt: number): Promise<AuthResult> {
     const actor: Actor = { userId: user.id, sessionId, isGuest: Boolean(user.is_guest) };
-    const [accessToken, refreshToken] = await Promise.all([
-      tokens.issueAccess(actor),
-      tokens.issueRefresh({ userId: user.id, sessionId, generation }, expiresAt),
-    ]);
+    const [accessToken, refreshToken] = await Promise.all([tokens.issueAccess(actor), tokens.issueRefresh({ userId: user.id, sessionId, generation }, expiresAt)]);
     return { user: toUser(user), accessToken, refreshToken, expiresIn: tokens.accessTtlSec };
   }
 

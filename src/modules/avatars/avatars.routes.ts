@@ -20,8 +20,7 @@ const CACHE_FOREVER = 'public, max-age=31536000, immutable';
 
 const FILE_ID_NOT_YET = 'fileId uploads are not available yet; send multipart field `file`';
 
-const missingFile = () =>
-  new AppError('VALIDATION_FAILED', 'send the image as multipart/form-data field `file`', [{ field: 'file', message: 'is required' }]);
+const missingFile = () => new AppError('VALIDATION_FAILED', 'send the image as multipart/form-data field `file`', [{ field: 'file', message: 'is required' }]);
 
 const fileTooLarge = () => new AppError('PAYLOAD_TOO_LARGE', `the avatar image must be at most ${AVATAR_MAX_BYTES / 1024 / 1024} MB`);
 
@@ -114,14 +113,14 @@ function uploadRoute(avatars: AvatarsService, uploads?: AvatarUploadSource) {
         schema: {
           tags: ['users'],
           security: bearer,
-          summary: 'Set the caller\'s avatar from multipart field `file` or from `{fileId}` of a finished tus upload (purpose avatar)',
+          summary: "Set the caller's avatar from multipart field `file` or from `{fileId}` of a finished tus upload (purpose avatar)",
           description:
             'Send a JPEG, PNG, WebP or GIF image (at most 10 MB, at most 40 megapixels) as multipart/form-data field `file`. ' +
             'The type is read from the bytes; anything else is refused with 415. The server stores 256×256 and 64×64 WebP ' +
-            'versions (cropped to cover, centred, first frame, metadata removed), sets the user\'s `avatarUrl` to the 256 ' +
+            "versions (cropped to cover, centred, first frame, metadata removed), sets the user's `avatarUrl` to the 256 " +
             'version and removes the previous avatar. URLs are relative to the server and served publicly by ' +
             '`GET /api/v1/avatars/{name}`. The JSON form `{fileId}` names a finished tus upload of the caller with ' +
-            '`purpose` `avatar` (the same checks and rendering apply; another user\'s or an unknown id is 404).',
+            "`purpose` `avatar` (the same checks and rendering apply; another user's or an unknown id is 404).",
           body: {
             content: {
               'multipart/form-data': { schema: AvatarMultipartBody },
@@ -149,7 +148,7 @@ export function avatarsRoutes(avatars: AvatarsService, uploads?: AvatarUploadSou
       '/users/me/avatar',
       {
         preValidation: app.authenticate,
-        schema: { tags: ['users'], security: bearer, summary: 'Remove the caller\'s avatar (avatarUrl becomes null)', response: responses({ 204: NoContent }, [401]) },
+        schema: { tags: ['users'], security: bearer, summary: "Remove the caller's avatar (avatarUrl becomes null)", response: responses({ 204: NoContent }, [401]) },
       },
       async (request, reply) => {
         await avatars.remove(actorOf(request));
@@ -172,11 +171,7 @@ export function avatarsRoutes(avatars: AvatarsService, uploads?: AvatarUploadSou
       },
       async (request, reply) => {
         const bytes = await avatars.read(request.params.name);
-        return reply
-          .header('content-type', 'image/webp')
-          .header('cache-control', CACHE_FOREVER)
-          .header('x-content-type-options', 'nosniff')
-          .send(bytes);
+        return reply.header('content-type', 'image/webp').header('cache-control', CACHE_FOREVER).header('x-content-type-options', 'nosniff').send(bytes);
       },
     );
   };

@@ -10,7 +10,6 @@ import type { CallRow, CallsRepository } from './calls.repository.js';
 import { type CallState, durationOf } from './calls.state.js';
 import { isoOrNull as iso } from '../../shared/time.js';
 
-
 export interface CallRecordsDeps {
   calls: CallsRepository;
   users: UsersRepository;

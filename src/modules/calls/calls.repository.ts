@@ -30,22 +30,14 @@ export function createCallsRepository(db: Kysely<Database>) {
         .selectAll()
         .where((eb) => eb.or([eb('caller_id', '=', userId), eb('callee_id', '=', userId)]));
       if (before) {
-        query = query.where((eb) =>
-          eb.or([eb('started_at', '<', before.startedAt), eb.and([eb('started_at', '=', before.startedAt), eb('id', '<', before.id)])]),
-        );
+        query = query.where((eb) => eb.or([eb('started_at', '<', before.startedAt), eb.and([eb('started_at', '=', before.startedAt), eb('id', '<', before.id)])]));
       }
       return query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
     },
 
     /** Calls whose record still says ringing or accepted and that started before `startedBefore`. */
     unfinished(startedBefore: number, limit = 500): Promise<CallRow[]> {
-      return db
-        .selectFrom('calls')
-        .selectAll()
-        .where('state', 'in', ['ringing', 'accepted'])
-        .where('started_at', '<', startedBefore)
-        .limit(limit)
-        .execute();
+      return db.selectFrom('calls').selectAll().where('state', 'in', ['ringing', 'accepted']).where('started_at', '<', startedBefore).limit(limit).execute();
     },
   };
 }

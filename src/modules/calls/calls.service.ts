@@ -351,7 +351,8 @@ export function createCallsService(deps: CallsServiceDeps) {
       const after = await finish(callId, (call) => {
         const side = requireSide(call, actor);
         requireOpen(call);
-        if (call.state === 'ringing') return side === 'caller' ? ended(call, 'cancelled', actor.userId, reason ?? 'cancelled') : ended(call, 'rejected', actor.userId, reason ?? 'declined');
+        if (call.state === 'ringing')
+          return side === 'caller' ? ended(call, 'cancelled', actor.userId, reason ?? 'cancelled') : ended(call, 'rejected', actor.userId, reason ?? 'declined');
         return ended(call, 'ended', actor.userId, reason ?? 'hangup');
       });
       return { callId, state: after.state };
@@ -377,7 +378,8 @@ export function createCallsService(deps: CallsServiceDeps) {
       if (call[side]?.socketId !== socketId) throw new AppError('FORBIDDEN', 'this device is not the one in the call');
       const other = call[side === 'caller' ? 'callee' : 'caller'];
       if (!other?.socketId) throw new AppError('CONFLICT', 'the other party is reconnecting; send again once it is back (call_peer resumed)');
-      if (event === 'ice_candidate') publisher.toSockets([other.socketId], 'ice_candidate', { callId, candidate: (body as { candidate: IceCandidate }).candidate, from: actor.userId });
+      if (event === 'ice_candidate')
+        publisher.toSockets([other.socketId], 'ice_candidate', { callId, candidate: (body as { candidate: IceCandidate }).candidate, from: actor.userId });
       else publisher.toSockets([other.socketId], event, { callId, sdp: (body as { sdp: string }).sdp, from: actor.userId });
     },
 

@@ -19,11 +19,14 @@ export function createCallTimers(logger: Logger) {
       if (stopped) return;
       const set = timers.get(callId) ?? new Set<NodeJS.Timeout>();
       timers.set(callId, set);
-      const timer = setTimeout(() => {
-        set.delete(timer);
-        if (set.size === 0) timers.delete(callId);
-        task().catch((error: unknown) => logger.error({ err: error, callId }, 'call timer failed'));
-      }, Math.max(0, delayMs));
+      const timer = setTimeout(
+        () => {
+          set.delete(timer);
+          if (set.size === 0) timers.delete(callId);
+          task().catch((error: unknown) => logger.error({ err: error, callId }, 'call timer failed'));
+        },
+        Math.max(0, delayMs),
+      );
       timer.unref();
       set.add(timer);
     },

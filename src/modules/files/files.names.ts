@@ -51,8 +51,7 @@ export function isInlineSafe(contentType: string): boolean {
 }
 
 /** RFC 5987 `attr-char` set; everything else is percent-encoded in `filename*`. */
-const encodeRfc5987 = (value: string) =>
-  encodeURIComponent(value).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+const encodeRfc5987 = (value: string) => encodeURIComponent(value).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /**
  * `Content-Disposition` per RFC 6266: an ASCII `filename` fallback for old clients and the real

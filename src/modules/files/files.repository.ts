@@ -38,11 +38,7 @@ export function createFilesRepository(db: Kysely<Database>) {
 
     /** Bytes a user holds: finished files plus the announced size of uploads still in progress. */
     async bytesUsedBy(userId: string): Promise<number> {
-      const files = await db
-        .selectFrom('files')
-        .select(sql<string | number>`coalesce(sum(size), 0)`.as('total'))
-        .where('uploader_id', '=', userId)
-        .executeTakeFirst();
+      const files = await db.selectFrom('files').select(sql<string | number>`coalesce(sum(size), 0)`.as('total')).where('uploader_id', '=', userId).executeTakeFirst();
       const pending = await db
         .selectFrom('uploads')
         .select(sql<string | number>`coalesce(sum(size), 0)`.as('total'))
@@ -54,13 +50,7 @@ export function createFilesRepository(db: Kysely<Database>) {
 
     /** Uploads never finished (or failed) and created before `before` (epoch ms). */
     async staleUploads(before: number, limit: number): Promise<UploadRow[]> {
-      const rows = await db
-        .selectFrom('uploads')
-        .selectAll()
-        .where('state', '!=', 'complete')
-        .where('created_at', '<', before)
-        .limit(limit)
-        .execute();
+      const rows = await db.selectFrom('uploads').selectAll().where('state', '!=', 'complete').where('created_at', '<', before).limit(limit).execute();
       return rows.map(normaliseUpload);
     },
 

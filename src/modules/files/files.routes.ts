@@ -84,7 +84,13 @@ export function filesRoutes(files: FilesService, storage: FileStorage) {
       '/files/:id',
       {
         preValidation: app.authenticate,
-        schema: { tags: ['files'], security: bearer, summary: 'A file\'s metadata (uploader, members of a conversation it was sent to; avatars: anyone)', params: FileParams, response: responses({ 200: FileRecordSchema }, [401, 404]) },
+        schema: {
+          tags: ['files'],
+          security: bearer,
+          summary: "A file's metadata (uploader, members of a conversation it was sent to; avatars: anyone)",
+          params: FileParams,
+          response: responses({ 200: FileRecordSchema }, [401, 404]),
+        },
       },
       async (request) => files.describe(actorOf(request), request.params.id),
     );
@@ -117,7 +123,7 @@ export function filesRoutes(files: FilesService, storage: FileStorage) {
           schema: {
             tags: ['files'],
             security: bearer,
-            summary: variant === 'content' ? 'The file\'s bytes, with Range, ETag and Content-Disposition' : 'The file\'s WebP thumbnail (images and videos)',
+            summary: variant === 'content' ? "The file's bytes, with Range, ETag and Content-Disposition" : "The file's WebP thumbnail (images and videos)",
             description: 'Authorise with the bearer token, or with the `expires` and `signature` of a URL from `GET /files/{id}/url`.',
             params: FileParams,
             querystring: ContentQuery,

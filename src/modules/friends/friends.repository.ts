@@ -7,12 +7,7 @@ export type FriendRequestRow = Selectable<FriendRequestsTable>;
 export function createFriendsRepository(db: Kysely<Database>) {
   return {
     async areFriends(userId: string, otherId: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('friendships')
-        .select('user_id')
-        .where('user_id', '=', userId)
-        .where('friend_id', '=', otherId)
-        .executeTakeFirst();
+      const row = await db.selectFrom('friendships').select('user_id').where('user_id', '=', userId).where('friend_id', '=', otherId).executeTakeFirst();
       return row !== undefined;
     },
 
@@ -32,12 +27,7 @@ export function createFriendsRepository(db: Kysely<Database>) {
     async deleteFriendship(userId: string, otherId: string): Promise<boolean> {
       const result = await db
         .deleteFrom('friendships')
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('user_id', '=', userId), eb('friend_id', '=', otherId)]),
-            eb.and([eb('user_id', '=', otherId), eb('friend_id', '=', userId)]),
-          ]),
-        )
+        .where((eb) => eb.or([eb.and([eb('user_id', '=', userId), eb('friend_id', '=', otherId)]), eb.and([eb('user_id', '=', otherId), eb('friend_id', '=', userId)])]))
         .executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
@@ -66,22 +56,12 @@ export function createFriendsRepository(db: Kysely<Database>) {
      */
     async answerRequest(request: FriendRequestRow, status: 'accepted' | 'rejected', now: number): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        const result = await trx
-          .updateTable('friend_requests')
-          .set({ status, responded_at: now })
-          .where('id', '=', request.id)
-          .where('status', '=', 'pending')
-          .executeTakeFirst();
+        const result = await trx.updateTable('friend_requests').set({ status, responded_at: now }).where('id', '=', request.id).where('status', '=', 'pending').executeTakeFirst();
         if (Number(result.numUpdatedRows) !== 1) return false;
         if (status === 'accepted') {
           const a = request.from_user_id;
           const b = request.to_user_id;
-          const existing = await trx
-            .selectFrom('friendships')
-            .select('user_id')
-            .where('user_id', '=', a)
-            .where('friend_id', '=', b)
-            .executeTakeFirst();
+          const existing = await trx.selectFrom('friendships').select('user_id').where('user_id', '=', a).where('friend_id', '=', b).executeTakeFirst();
           if (!existing) {
             await trx
               .insertInto('friendships')
@@ -107,12 +87,7 @@ export function createFriendsRepository(db: Kysely<Database>) {
     },
 
     async isBlocked(blockerId: string, blockedId: string): Promise<boolean> {
-      const row = await db
-        .selectFrom('blocks')
-        .select('blocker_id')
-        .where('blocker_id', '=', blockerId)
-        .where('blocked_id', '=', blockedId)
-        .executeTakeFirst();
+      const row = await db.selectFrom('blocks').select('blocker_id').where('blocker_id', '=', blockerId).where('blocked_id', '=', blockedId).executeTakeFirst();
       return row !== undefined;
     },
 
@@ -132,10 +107,7 @@ export function createFriendsRepository(db: Kysely<Database>) {
         await trx
           .deleteFrom('friendships')
           .where((eb) =>
-            eb.or([
-              eb.and([eb('user_id', '=', blockerId), eb('friend_id', '=', blockedId)]),
-              eb.and([eb('user_id', '=', blockedId), eb('friend_id', '=', blockerId)]),
-            ]),
+            eb.or([eb.and([eb('user_id', '=', blockerId), eb('friend_id', '=', blockedId)]), eb.and([eb('user_id', '=', blockedId), eb('friend_id', '=', blockerId)])]),
           )
           .execute();
         await trx
@@ -143,10 +115,7 @@ export function createFriendsRepository(db: Kysely<Database>) {
           .set({ status: 'cancelled', responded_at: now })
           .where('status', '=', 'pending')
           .where((eb) =>
-            eb.or([
-              eb.and([eb('from_user_id', '=', blockerId), eb('to_user_id', '=', blockedId)]),
-              eb.and([eb('from_user_id', '=', blockedId), eb('to_user_id', '=', blockerId)]),
-            ]),
+            eb.or([eb.and([eb('from_user_id', '=', blockerId), eb('to_user_id', '=', blockedId)]), eb.and([eb('from_user_id', '=', blockedId), eb('to_user_id', '=', blockerId)])]),
           )
           .execute();
         // Invitations to groups cross no block either: pending ones between the two go too.
@@ -154,10 +123,7 @@ export function createFriendsRepository(db: Kysely<Database>) {
           .deleteFrom('group_invitations')
           .where('state', '=', 'pending')
           .where((eb) =>
-            eb.or([
-              eb.and([eb('inviter_id', '=', blockerId), eb('invitee_id', '=', blockedId)]),
-              eb.and([eb('inviter_id', '=', blockedId), eb('invitee_id', '=', blockerId)]),
-            ]),
+            eb.or([eb.and([eb('inviter_id', '=', blockerId), eb('invitee_id', '=', blockedId)]), eb.and([eb('inviter_id', '=', blockedId), eb('invitee_id', '=', blockerId)])]),
           )
           .execute();
       });

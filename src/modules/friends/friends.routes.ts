@@ -61,19 +61,31 @@ export function friendsRoutes(friends: FriendsService) {
 
     app.post(
       '/friend-requests/:id/accept',
-      { schema: { tags, security, summary: 'Accept a request addressed to the caller', params: RequestIdParam, response: responses({ 200: FriendRequest }, [401, 403, 404, 409]) } },
+      {
+        schema: { tags, security, summary: 'Accept a request addressed to the caller', params: RequestIdParam, response: responses({ 200: FriendRequest }, [401, 403, 404, 409]) },
+      },
       async (request) => friends.accept(actorOf(request), request.params.id),
     );
 
     app.post(
       '/friend-requests/:id/reject',
-      { schema: { tags, security, summary: 'Reject a request addressed to the caller', params: RequestIdParam, response: responses({ 200: FriendRequest }, [401, 403, 404, 409]) } },
+      {
+        schema: { tags, security, summary: 'Reject a request addressed to the caller', params: RequestIdParam, response: responses({ 200: FriendRequest }, [401, 403, 404, 409]) },
+      },
       async (request) => friends.reject(actorOf(request), request.params.id),
     );
 
     app.get(
       '/blocks',
-      { schema: { tags, security, summary: 'Users the caller has blocked, most recent first (paged)', querystring: BlockListQuery, response: responses({ 200: BlockedPage }, [400, 401]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Users the caller has blocked, most recent first (paged)',
+          querystring: BlockListQuery,
+          response: responses({ 200: BlockedPage }, [400, 401]),
+        },
+      },
       async (request) => friends.listBlocked(actorOf(request), request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
 

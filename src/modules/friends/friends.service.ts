@@ -23,9 +23,7 @@ export interface FriendsServiceDeps {
   publisher?: Publisher;
 }
 
-const isAfterCursor = (value: unknown): value is { after: string } =>
-  typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
-
+const isAfterCursor = (value: unknown): value is { after: string } => typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
 
 export function createFriendsService(deps: FriendsServiceDeps) {
   const { friends, users, clock } = deps;

@@ -161,7 +161,10 @@ export function createGroupsRepository(db: Kysely<Database>) {
     async dissolve(groupId: string): Promise<void> {
       await db.transaction().execute(async (trx) => {
         const conversationId = groupConversationId(groupId);
-        await trx.deleteFrom('message_reactions').where('message_id', 'in', trx.selectFrom('messages').select('id').where('conversation_id', '=', conversationId)).execute();
+        await trx
+          .deleteFrom('message_reactions')
+          .where('message_id', 'in', trx.selectFrom('messages').select('id').where('conversation_id', '=', conversationId))
+          .execute();
         await trx.deleteFrom('messages').where('conversation_id', '=', conversationId).execute();
         await trx.deleteFrom('conversation_reads').where('conversation_id', '=', conversationId).execute();
         await trx.deleteFrom('conversations').where('id', '=', conversationId).execute();

@@ -52,7 +52,9 @@ export function groupsRoutes(groups: GroupsService) {
     );
     app.patch(
       '/groups/:id',
-      { schema: { tags, security, summary: 'Rename or describe (owner, admins)', params: GroupParams, body: UpdateGroupBody, response: responses({ 200: Group }, [401, 403, 404]) } },
+      {
+        schema: { tags, security, summary: 'Rename or describe (owner, admins)', params: GroupParams, body: UpdateGroupBody, response: responses({ 200: Group }, [401, 403, 404]) },
+      },
       async (request) => groups.update(actorOf(request), request.params.id, request.body),
     );
     app.delete(
@@ -66,7 +68,14 @@ export function groupsRoutes(groups: GroupsService) {
     app.get(
       '/groups/:id/members',
       {
-        schema: { tags, security, summary: 'Members with role and presence, in joining order (paged)', params: GroupParams, querystring: GroupListQuery, response: responses({ 200: MemberPage }, [400, 401, 404]) },
+        schema: {
+          tags,
+          security,
+          summary: 'Members with role and presence, in joining order (paged)',
+          params: GroupParams,
+          querystring: GroupListQuery,
+          response: responses({ 200: MemberPage }, [400, 401, 404]),
+        },
       },
       async (request) => groups.members(actorOf(request), request.params.id, request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
@@ -94,22 +103,55 @@ export function groupsRoutes(groups: GroupsService) {
     );
     app.patch(
       '/groups/:id/members/:userId',
-      { schema: { tags, security, summary: 'Change role (owner) or mute until a time (owner, admins)', params: MemberParams, body: UpdateMemberBody, response: responses({ 200: Member }, [401, 403, 404]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Change role (owner) or mute until a time (owner, admins)',
+          params: MemberParams,
+          body: UpdateMemberBody,
+          response: responses({ 200: Member }, [401, 403, 404]),
+        },
+      },
       async (request) => groups.updateMember(actorOf(request), request.params.id, request.params.userId, request.body),
     );
     app.get(
       '/group-invitations',
-      { schema: { tags, security, summary: "The caller's pending group invitations, newest first (paged)", querystring: GroupListQuery, response: responses({ 200: InvitationPage }, [400, 401]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: "The caller's pending group invitations, newest first (paged)",
+          querystring: GroupListQuery,
+          response: responses({ 200: InvitationPage }, [400, 401]),
+        },
+      },
       async (request) => groups.invitations.list(actorOf(request), request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
     app.post(
       '/group-invitations/:id/accept',
-      { schema: { tags, security, summary: 'Accept an invitation: join the group (invitee only)', params: InvitationParams, response: responses({ 200: Group }, [401, 404, 409, 413]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Accept an invitation: join the group (invitee only)',
+          params: InvitationParams,
+          response: responses({ 200: Group }, [401, 404, 409, 413]),
+        },
+      },
       async (request) => groups.invitations.accept(actorOf(request), request.params.id),
     );
     app.post(
       '/group-invitations/:id/decline',
-      { schema: { tags, security, summary: 'Decline an invitation (invitee only); the inviter is not told', params: InvitationParams, response: responses({ 204: NoContent }, [401, 404, 409]) } },
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Decline an invitation (invitee only); the inviter is not told',
+          params: InvitationParams,
+          response: responses({ 204: NoContent }, [401, 404, 409]),
+        },
+      },
       async (request, reply) => {
         await groups.invitations.decline(actorOf(request), request.params.id);
         return reply.status(204).send();

@@ -103,7 +103,16 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     return rows.flatMap((row) => {
       const user = byId.get(row.user_id);
       if (!user) return [];
-      if (blocked.has(user.id)) return [{ user: toUser(user), role: row.role as Role, mutedUntil: iso(row.muted_until), joinedAt: iso(Number(row.joined_at)) as string, presence: { status: 'offline' as const, lastSeenAt: null } }];
+      if (blocked.has(user.id))
+        return [
+          {
+            user: toUser(user),
+            role: row.role as Role,
+            mutedUntil: iso(row.muted_until),
+            joinedAt: iso(Number(row.joined_at)) as string,
+            presence: { status: 'offline' as const, lastSeenAt: null },
+          },
+        ];
       return [
         {
           user: toUser(user),
@@ -132,7 +141,11 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     const found = await users.findByIds(unique);
     if (found.length !== unique.length) {
       const known = new Set(found.map((row) => row.id));
-      throw new AppError('NOT_FOUND', 'some users do not exist', unique.filter((id) => !known.has(id)).map((id) => ({ field: 'userIds', message: `unknown user ${id}` })));
+      throw new AppError(
+        'NOT_FOUND',
+        'some users do not exist',
+        unique.filter((id) => !known.has(id)).map((id) => ({ field: 'userIds', message: `unknown user ${id}` })),
+      );
     }
   }
 
@@ -219,7 +232,11 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       requireRank(me, 'admin', 'change the group');
       const name = patch.name?.trim();
       if (patch.name !== undefined && !name) throw AppError.validation('name', 'must not be blank');
-      await groups.update(groupId, { ...(name ? { name } : {}), ...(patch.description !== undefined ? { description: patch.description.trim() } : {}), updated_at: clock.now().getTime() });
+      await groups.update(groupId, {
+        ...(name ? { name } : {}),
+        ...(patch.description !== undefined ? { description: patch.description.trim() } : {}),
+        updated_at: clock.now().getTime(),
+      });
       return describe(groupId);
     },
 
@@ -253,7 +270,10 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const current = await groups.countMembers([groupId]);
       if ((current.get(groupId) ?? 0) + userIds.length > MAX_GROUP_MEMBERS) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
       const existing = new Set(await groups.memberIds(groupId));
-      const { add, invite } = await deps.policy.groupEntry(actor.userId, [...new Set(userIds)].filter((id) => !existing.has(id)));
+      const { add, invite } = await deps.policy.groupEntry(
+        actor.userId,
+        [...new Set(userIds)].filter((id) => !existing.has(id)),
+      );
       const plan = await invitations.plan(actor, groupId, invite);
       const added = await groups.addMembers(groupId, add, clock.now().getTime());
       publisher.joinConversation(added, groupConversationId(groupId));

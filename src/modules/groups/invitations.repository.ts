@@ -23,7 +23,11 @@ export function createInvitationsRepository(db: Kysely<Database>) {
     async save(inserts: readonly InvitationRow[], renew: readonly InvitationRow[]): Promise<void> {
       if (inserts.length === 0 && renew.length === 0) return;
       await db.transaction().execute(async (trx) => {
-        if (inserts.length > 0) await trx.insertInto('group_invitations').values([...inserts]).execute();
+        if (inserts.length > 0)
+          await trx
+            .insertInto('group_invitations')
+            .values([...inserts])
+            .execute();
         for (const row of renew) {
           await trx
             .updateTable('group_invitations')

@@ -44,7 +44,6 @@ export interface InvitationPlan {
   unchanged: InvitationRow[];
 }
 
-
 /**
  * Group invitations: the consent step for joining a group on someone else's initiative. A pending
  * invitation is sent once; a declined one is not sent again by the same group for a cool-down;
@@ -102,7 +101,8 @@ export function createInvitationsService(deps: InvitationsDeps) {
       for (const inviteeId of new Set(inviteeIds)) {
         const row = existing.get(inviteeId);
         if (!row) plan.inserts.push({ id: newId(), group_id: groupId, inviter_id: actor.userId, invitee_id: inviteeId, state: 'pending', created_at: now, answered_at: null });
-        else if (row.state === 'declined' && Number(row.answered_at ?? 0) + limits.declinedCooldownMs <= now) plan.renew.push({ ...row, inviter_id: actor.userId, state: 'pending', created_at: now, answered_at: null });
+        else if (row.state === 'declined' && Number(row.answered_at ?? 0) + limits.declinedCooldownMs <= now)
+          plan.renew.push({ ...row, inviter_id: actor.userId, state: 'pending', created_at: now, answered_at: null });
         else plan.unchanged.push(row);
       }
       const sending = plan.inserts.length + plan.renew.length;

@@ -47,11 +47,7 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
           return await db.transaction().execute(async (trx) => {
             const result = await trx.insertInto('messages').values(message).executeTakeFirstOrThrow();
             const id = Number(result.insertId);
-            await trx
-              .updateTable('conversations')
-              .set({ last_message_id: id, updated_at: message.created_at })
-              .where('id', '=', message.conversation_id)
-              .execute();
+            await trx.updateTable('conversations').set({ last_message_id: id, updated_at: message.created_at }).where('id', '=', message.conversation_id).execute();
             return storedRow(message, id);
           });
         } catch (error) {
@@ -89,12 +85,7 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     async reactionsFor(messageIds: readonly number[]): Promise<Map<number, Array<{ emoji: string; user_id: string }>>> {
       const map = new Map<number, Array<{ emoji: string; user_id: string }>>();
       if (messageIds.length === 0) return map;
-      const rows = await db
-        .selectFrom('message_reactions')
-        .select(['message_id', 'emoji', 'user_id'])
-        .where('message_id', 'in', messageIds)
-        .orderBy('created_at')
-        .execute();
+      const rows = await db.selectFrom('message_reactions').select(['message_id', 'emoji', 'user_id']).where('message_id', 'in', messageIds).orderBy('created_at').execute();
       for (const row of rows) {
         const id = Number(row.message_id);
         const list = map.get(id) ?? [];

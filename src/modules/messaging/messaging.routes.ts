@@ -27,12 +27,28 @@ export function messagingRoutes(messaging: MessagingService) {
 
     app.get(
       '/conversations',
-      { schema: { tags: ['conversations'], security, summary: "The caller's conversations, most recent first (paged)", querystring: ConversationListQuery, response: responses({ 200: ConversationPage }, [400, 401]) } },
+      {
+        schema: {
+          tags: ['conversations'],
+          security,
+          summary: "The caller's conversations, most recent first (paged)",
+          querystring: ConversationListQuery,
+          response: responses({ 200: ConversationPage }, [400, 401]),
+        },
+      },
       async (request) => messaging.list(actorOf(request), request.query.cursor, request.query.limit ?? DEFAULT_PAGE_LIMIT),
     );
     app.post(
       '/conversations',
-      { schema: { tags: ['conversations'], security, summary: 'The conversation with a user (`peerId`) or of a group (`groupId`)', body: OpenConversationBody, response: responses({ 200: Conversation }, [401, 404]) } },
+      {
+        schema: {
+          tags: ['conversations'],
+          security,
+          summary: 'The conversation with a user (`peerId`) or of a group (`groupId`)',
+          body: OpenConversationBody,
+          response: responses({ 200: Conversation }, [401, 404]),
+        },
+      },
       async (request) => messaging.open(actorOf(request), request.body),
     );
     app.get(
@@ -57,13 +73,29 @@ export function messagingRoutes(messaging: MessagingService) {
     app.post(
       '/conversations/:id/messages',
       {
-        schema: { tags: ['conversations'], security, summary: 'Send a message (same as the socket `chat` event)', params: ConversationParams, body: SendMessageBody, response: responses({ 201: Message }, [401, 403, 404, 409, 413, 429]) },
+        schema: {
+          tags: ['conversations'],
+          security,
+          summary: 'Send a message (same as the socket `chat` event)',
+          params: ConversationParams,
+          body: SendMessageBody,
+          response: responses({ 201: Message }, [401, 403, 404, 409, 413, 429]),
+        },
       },
       async (request, reply) => reply.status(201).send(await messaging.send(actorOf(request), { ...request.body, conversationId: request.params.id })),
     );
     app.post(
       '/conversations/:id/read',
-      { schema: { tags: ['conversations'], security, summary: 'Mark read up to a message', params: ConversationParams, body: ReadBody, response: responses({ 204: NoContent }, [401, 404]) } },
+      {
+        schema: {
+          tags: ['conversations'],
+          security,
+          summary: 'Mark read up to a message',
+          params: ConversationParams,
+          body: ReadBody,
+          response: responses({ 204: NoContent }, [401, 404]),
+        },
+      },
       async (request, reply) => {
         await messaging.markRead(actorOf(request), request.params.id, request.body.messageId);
         return reply.status(204).send();
@@ -76,7 +108,16 @@ export function messagingRoutes(messaging: MessagingService) {
     );
     app.patch(
       '/messages/:id',
-      { schema: { tags: ['messages'], security, summary: 'Edit own text message', params: MessageParams, body: EditBody, response: responses({ 200: Message }, [401, 403, 404, 409, 413]) } },
+      {
+        schema: {
+          tags: ['messages'],
+          security,
+          summary: 'Edit own text message',
+          params: MessageParams,
+          body: EditBody,
+          response: responses({ 200: Message }, [401, 403, 404, 409, 413]),
+        },
+      },
       async (request) => messaging.edit(actorOf(request), request.params.id, request.body.content),
     );
     app.delete(
@@ -86,7 +127,15 @@ export function messagingRoutes(messaging: MessagingService) {
     );
     app.put(
       '/messages/:id/reactions/:emoji',
-      { schema: { tags: ['messages'], security, summary: 'Add the caller’s reaction (URL-encode the emoji)', params: ReactionParams, response: responses({ 200: Message }, [401, 404, 409]) } },
+      {
+        schema: {
+          tags: ['messages'],
+          security,
+          summary: 'Add the caller’s reaction (URL-encode the emoji)',
+          params: ReactionParams,
+          response: responses({ 200: Message }, [401, 404, 409]),
+        },
+      },
       async (request) => messaging.react(actorOf(request), request.params.id, request.params.emoji, true),
     );
     app.delete(

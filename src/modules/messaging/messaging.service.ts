@@ -209,7 +209,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   function checkContent(input: Pick<SendMessage, 'type' | 'content' | 'attachments'>): void {
     if (!CLIENT_TYPES.has(input.type)) throw new AppError('FORBIDDEN', `${input.type} messages are written by the server`);
     // A string has at least as many UTF-16 units as code points: only a long one needs counting.
-    if (input.content.length > MAX_CONTENT_CHARS && codePoints(input.content) > MAX_CONTENT_CHARS) throw new AppError('PAYLOAD_TOO_LARGE', `content is limited to ${MAX_CONTENT_CHARS} characters`);
+    if (input.content.length > MAX_CONTENT_CHARS && codePoints(input.content) > MAX_CONTENT_CHARS)
+      throw new AppError('PAYLOAD_TOO_LARGE', `content is limited to ${MAX_CONTENT_CHARS} characters`);
     const hasAttachments = (input.attachments?.length ?? 0) > 0;
     if (ATTACHMENT_TYPES.has(input.type) && !hasAttachments) throw AppError.validation('attachments', `a ${input.type} message needs at least one attachment`);
     if (!ATTACHMENT_TYPES.has(input.type) && input.content.trim() === '') throw AppError.validation('content', 'must not be empty');
@@ -219,7 +220,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   async function latestMessage(conversation: ConversationRow): Promise<Message | null> {
     if (conversation.last_message_id === null) return null;
     const row = await messages.findMessage(Number(conversation.last_message_id));
-    return row ? (await toMessages([row]))[0] ?? null : null;
+    return row ? ((await toMessages([row]))[0] ?? null) : null;
   }
 
   return {
@@ -254,9 +255,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         knownPrivate.add(where.id);
       }
       const attachments =
-        deps.attachments && input.attachments && input.attachments.length > 0
-          ? await deps.attachments.resolveAttachments(actor, where.id, input.attachments)
-          : input.attachments;
+        deps.attachments && input.attachments && input.attachments.length > 0 ? await deps.attachments.resolveAttachments(actor, where.id, input.attachments) : input.attachments;
       const { message, isNew } = await store(
         where,
         {
@@ -285,11 +284,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
      * `system` notice, an AI reply): no rate limit, mute or type rule applies, the caller is
      * trusted. `clientMsgId` still dedupes, so a retried write stores nothing twice.
      */
-    async postAs(
-      senderId: string,
-      conversationId: string,
-      input: { type: MessageType; content: string; clientMsgId: string; attachments?: Attachment[] },
-    ): Promise<Message> {
+    async postAs(senderId: string, conversationId: string, input: { type: MessageType; content: string; clientMsgId: string; attachments?: Attachment[] }): Promise<Message> {
       const where = await access(serverActor(senderId), conversationId);
       const now = clock.now().getTime();
       if (where.kind === 'private') await messages.ensurePrivateConversation(where.id, where.low, where.high, now);
@@ -341,7 +336,9 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (!row) {
         if (where.kind === 'group') throw new AppError('NOT_FOUND', 'conversation not found');
         const now = clock.now().getTime();
-        return this.summarise(actor, [{ id: where.id, type: 'private', group_id: null, user_low: where.low, user_high: where.high, last_message_id: null, created_at: now, updated_at: now }]).then((list) => list[0] as Conversation);
+        return this.summarise(actor, [
+          { id: where.id, type: 'private', group_id: null, user_low: where.low, user_high: where.high, last_message_id: null, created_at: now, updated_at: now },
+        ]).then((list) => list[0] as Conversation);
       }
       return (await this.summarise(actor, [row]))[0] as Conversation;
     },
@@ -359,8 +356,13 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     },
 
     async summarise(actor: Actor, rows: ConversationRow[]): Promise<Conversation[]> {
-      const reads = await messages.readPositions(actor.userId, rows.map((row) => row.id));
-      const peerIds = rows.flatMap((row) => (row.type === 'private' ? [row.user_low === actor.userId ? row.user_high : row.user_low] : [])).filter((id): id is string => id !== null);
+      const reads = await messages.readPositions(
+        actor.userId,
+        rows.map((row) => row.id),
+      );
+      const peerIds = rows
+        .flatMap((row) => (row.type === 'private' ? [row.user_low === actor.userId ? row.user_high : row.user_low] : []))
+        .filter((id): id is string => id !== null);
       const peers = new Map((await users.findByIds(peerIds)).map((row) => [row.id, row]));
       return Promise.all(
         rows.map(async (row) => {
@@ -419,7 +421,11 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
-      if (row.attachments) await deps.attachments?.releaseAttachments(where.id, (JSON.parse(row.attachments) as Attachment[]).map((a) => a.fileId));
+      if (row.attachments)
+        await deps.attachments?.releaseAttachments(
+          where.id,
+          (JSON.parse(row.attachments) as Attachment[]).map((a) => a.fileId),
+        );
       const message = toMessage({ ...row, content: '', attachments: null, recalled_at: now }, []);
       deliver(where, 'message_updated', { message });
       return message;

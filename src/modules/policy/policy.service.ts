@@ -66,7 +66,12 @@ export function createPolicy(deps: PolicyDeps) {
     async groupEntry(adderId: string, userIds: readonly string[]): Promise<{ add: string[]; invite: string[] }> {
       const [blocked, friendIds] = await Promise.all([friends.blockedEitherWay(adderId), friends.friendIds(adderId)]);
       const refused = userIds.filter((id) => blocked.has(id));
-      if (refused.length > 0) throw new AppError('FORBIDDEN', 'some of these users cannot be added to a group by you', refused.map((id) => ({ field: 'userIds', message: `cannot add ${id}` })));
+      if (refused.length > 0)
+        throw new AppError(
+          'FORBIDDEN',
+          'some of these users cannot be added to a group by you',
+          refused.map((id) => ({ field: 'userIds', message: `cannot add ${id}` })),
+        );
       const isFriend = new Set(friendIds);
       return { add: userIds.filter((id) => isFriend.has(id)), invite: userIds.filter((id) => !isFriend.has(id)) };
     },

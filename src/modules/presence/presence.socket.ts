@@ -14,9 +14,7 @@ export function presenceSocket(presence: PresenceService, log: Logger) {
       // be removed first and added after, staying "connected" (and the user online) for good.
       trackWork(
         socket,
-        counted
-          .then(() => presence.disconnected(actor.userId, socket.id))
-          .catch((error: unknown) => log.warn({ err: error, userId: actor.userId }, 'presence disconnect failed')),
+        counted.then(() => presence.disconnected(actor.userId, socket.id)).catch((error: unknown) => log.warn({ err: error, userId: actor.userId }, 'presence disconnect failed')),
       );
     });
     onEvent(socket, 'user_status', SetStatusPayload, log, async ({ status }, { actor: caller }) => {

@@ -10,10 +10,7 @@ export function createUsersRepository(db: Kysely<Database>) {
     async insertWithProfile(user: Insertable<UsersTable>, now: number): Promise<void> {
       await db.transaction().execute(async (trx) => {
         await trx.insertInto('users').values(user).execute();
-        await trx
-          .insertInto('profiles')
-          .values({ user_id: user.id, allow_messages_from: 'everyone', updated_at: now })
-          .execute();
+        await trx.insertInto('profiles').values({ user_id: user.id, allow_messages_from: 'everyone', updated_at: now }).execute();
       });
     },
 

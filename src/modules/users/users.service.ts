@@ -12,8 +12,7 @@ export interface UsersServiceDeps {
   clock: Clock;
 }
 
-const isIdCursor = (value: unknown): value is { after: string } =>
-  typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
+const isIdCursor = (value: unknown): value is { after: string } => typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
 
 export function createUsersService({ users, clock }: UsersServiceDeps) {
   async function requireUser(id: string) {

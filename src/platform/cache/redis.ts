@@ -101,7 +101,15 @@ export class RedisCache implements Cache {
 
   async compareAndSet(key: string, expected: string, next: string | null, ttlMs?: number): Promise<boolean> {
     // One script, so no other client's write can land between the comparison and the write.
-    const result = await this.client.eval(COMPARE_AND_SET, 1, key, expected, next ?? '', next === null ? '1' : '0', ttlMs === undefined ? '0' : String(Math.max(1, Math.ceil(ttlMs))));
+    const result = await this.client.eval(
+      COMPARE_AND_SET,
+      1,
+      key,
+      expected,
+      next ?? '',
+      next === null ? '1' : '0',
+      ttlMs === undefined ? '0' : String(Math.max(1, Math.ceil(ttlMs))),
+    );
     return Number(result) === 1;
   }
 

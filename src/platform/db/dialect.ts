@@ -11,13 +11,8 @@ export function dialectOf(db: Kysely<unknown>): DialectName {
  * MySQL tables are InnoDB in utf8mb4 with the binary collation: emoji and CJK round-trip byte for
  * byte, and equality is exact (the *_ci collations treat many different emoji as equal).
  */
-export function withTableOptions<T extends string, C extends string>(
-  db: Kysely<unknown>,
-  builder: CreateTableBuilder<T, C>,
-): CreateTableBuilder<T, C> {
-  return dialectOf(db) === 'mysql'
-    ? builder.modifyEnd(sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`)
-    : builder;
+export function withTableOptions<T extends string, C extends string>(db: Kysely<unknown>, builder: CreateTableBuilder<T, C>): CreateTableBuilder<T, C> {
+  return dialectOf(db) === 'mysql' ? builder.modifyEnd(sql`ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`) : builder;
 }
 
 /** An auto-increment primary key: INTEGER on SQLite (required for rowid aliasing), BIGINT on MySQL. */

@@ -1,14 +1,4 @@
-import {
-  type CompiledQuery,
-  type DatabaseConnection,
-  type Driver,
-  Kysely,
-  MysqlAdapter,
-  MysqlIntrospector,
-  MysqlQueryCompiler,
-  type QueryResult,
-  sql,
-} from 'kysely';
+import { type CompiledQuery, type DatabaseConnection, type Driver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, type QueryResult, sql } from 'kysely';
 import { migrations } from './migrations/index.js';
 
 /** Kysely's Migrator bookkeeping tables (kysely/dist/esm/migration/migrator.js); not part of Parley's own schema. */

@@ -1,9 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_STATUS, type ErrorCode, errorResponse, type FieldProblem } from '../../shared/errors.js';
 
-const CODE_BY_STATUS = new Map<number, ErrorCode>(
-  Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
-);
+const CODE_BY_STATUS = new Map<number, ErrorCode>(Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]));
 
 /** Driver errors that mean "the database or cache is unreachable right now", not "bad request". */
 const UNAVAILABLE_ERRNOS = new Set([
@@ -102,7 +100,5 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     return send(reply, appError);
   });
-  app.setNotFoundHandler((request, reply) =>
-    send(reply, new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => send(reply, new AppError('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)));
 }

@@ -28,13 +28,7 @@ declare module 'fastify' {
   }
 }
 
-export type HttpApp = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  Logger,
-  TypeBoxTypeProvider
->;
+export type HttpApp = FastifyInstance<import('node:http').Server, import('node:http').IncomingMessage, import('node:http').ServerResponse, Logger, TypeBoxTypeProvider>;
 
 export interface HttpDeps {
   config: Config;
@@ -60,7 +54,8 @@ function nestingDepth(body: Buffer): number {
   for (let i = 0; i < body.length; i++) {
     const byte = body[i];
     if (inString) {
-      if (byte === 0x5c) i++; // backslash: skip the escaped character
+      if (byte === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) inString = true;
     else if (byte === 0x7b || byte === 0x5b) {
@@ -87,7 +82,9 @@ function refuseBrokenRequest(error: Error & { code?: string }, socket: import('n
   const { status } = refusal;
   const body = JSON.stringify(errorResponse(refusal));
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }
@@ -101,9 +98,7 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
     connectionsCheckingInterval: 1000,
     maxHeaderSize: MAX_HEADER_BYTES,
   };
-  const https = config.tls
-    ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile), ...serverOptions }
-    : undefined;
+  const https = config.tls ? { key: readFileSync(config.tls.keyFile), cert: readFileSync(config.tls.certFile), ...serverOptions } : undefined;
   const app = Fastify({
     loggerInstance: deps.logger,
     ...(https ? { https } : { http: serverOptions }),
@@ -188,8 +183,7 @@ export async function registerPlatformPlugins(app: HttpApp, deps: HttpDeps): Pro
     // When the cache is down, serve rather than refuse everyone.
     skipOnError: true,
     allowList: (request) => request.url === '/healthz' || request.url === '/readyz',
-    errorResponseBuilder: (_request, context) =>
-      new AppError('RATE_LIMITED', `too many requests; retry in ${context.after}`, undefined, Math.ceil(context.ttl / 1000)),
+    errorResponseBuilder: (_request, context) => new AppError('RATE_LIMITED', `too many requests; retry in ${context.after}`, undefined, Math.ceil(context.ttl / 1000)),
   });
   await app.register(swagger, {
     // The document shows bodies as the validator enforces them: closed to undeclared fields.

@@ -34,9 +34,7 @@ export interface WebClientOptions {
 export async function registerWebClient(app: HttpApp, logger: Logger, options: WebClientOptions = {}): Promise<void> {
   const webDir = options.webDir ?? defaultWebDir();
   // Answered even without a build, so a client served elsewhere (vite dev server) can read it.
-  app.get('/web-config.json', { schema: { hide: true } }, async (_request, reply) =>
-    reply.header('cache-control', 'no-cache').send({ features: options.features?.() ?? {} }),
-  );
+  app.get('/web-config.json', { schema: { hide: true } }, async (_request, reply) => reply.header('cache-control', 'no-cache').send({ features: options.features?.() ?? {} }));
   if (!existsSync(path.join(webDir, 'index.html'))) {
     logger.warn({ webDir }, 'web client not built: `npm run build` builds it; the API works without it');
     return;

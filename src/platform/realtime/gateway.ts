@@ -113,7 +113,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       await socket.join([userRoom(actor.userId), sessionRoom(actor.sessionId), ...(await options.roomsOf(actor.userId)).map(conversationRoom)]);
       next();
     } catch (error) {
-      if (admitted !== undefined) trackWork(socket, limiter.release(admitted, socket.id).catch(() => {}));
+      if (admitted !== undefined)
+        trackWork(
+          socket,
+          limiter.release(admitted, socket.id).catch(() => {}),
+        );
       if (error instanceof HandshakeRefusal) return next(error);
       next(HandshakeRefusal.of('UNAUTHORIZED', 'the connection could not be authenticated'));
     }
@@ -128,7 +132,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     const release = () => {
       if (released) return;
       released = true;
-      trackWork(socket, limiter.release(userId, socket.id).catch((error: unknown) => options.logger.warn({ err: error }, 'releasing a socket from its user count failed')));
+      trackWork(
+        socket,
+        limiter.release(userId, socket.id).catch((error: unknown) => options.logger.warn({ err: error }, 'releasing a socket from its user count failed')),
+      );
     };
     socket.once('disconnect', release);
     socket.conn.once('close', release);

@@ -131,7 +131,8 @@ export function onEvent<E extends ClientEvent, S extends TSchema>(
       if (!isSmallPlainData(payload)) throw new AppError('VALIDATION_FAILED', `${event}: payload must be plain JSON of at most ${MAX_PAYLOAD_NODES} values`);
       if (!validator.Check(payload)) {
         const [first] = validator.Errors(payload);
-        const field = first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || (first?.params as { requiredProperties?: string[] } | undefined)?.requiredProperties?.[0] || 'payload';
+        const field =
+          first?.instancePath.replace(/^\//, '').replaceAll('/', '.') || (first?.params as { requiredProperties?: string[] } | undefined)?.requiredProperties?.[0] || 'payload';
         // TypeBox reports an undeclared property as the `false` schema of additionalProperties at its path.
         const message = first?.schemaPath.endsWith('/additionalProperties') ? 'is not a known field' : (first?.message ?? 'is invalid');
         throw new AppError('VALIDATION_FAILED', `${field}: ${message}`, [{ field, message }]);
