@@ -1,27 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Message, SyncResult } from '../src/client/index.js';
 import { byId, conversations, createGroup, expectFailure, history, openPrivate, type Page, people, postMessage, sendText } from './support/messaging.js';
 import { barrier, collect, nextEvent } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 import { uploadFile } from './support/files.js';
 
 const enc = encodeURIComponent;
 
 describe(`messaging: replies, edits, recalls, reactions, typing, reads, history, sync and search (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const crowd = people(() => server.url);
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-  });
+  const suite = useTestServer();
+  const crowd = people(() => suite.server.url);
   afterEach(() => crowd.closeAll());
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
 
   /** Two connected users with their private conversation. */
   async function pair() {

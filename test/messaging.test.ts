@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../src/client/index.js';
 import { apiClient, expectError } from './support/http.js';
 import {
@@ -19,23 +19,14 @@ import {
   type ConversationView,
 } from './support/messaging.js';
 import { barrier, collect, nextEvent } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 import { uploadFile } from './support/files.js';
 
 describe(`messaging: conversations, sending, types and rules (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const crowd = people(() => server.url);
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env);
-  });
+  const suite = useTestServer();
+  const crowd = people(() => suite.server.url);
   afterEach(() => crowd.closeAll());
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
 
   describe('conversations', () => {
     it('opens the same private conversation from both sides, showing each the other as peer', async () => {
@@ -485,19 +476,9 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
 });
 
 describe(`messaging: send rate limit (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
-  const crowd = people(() => server.url);
-
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, { SEND_RATE_LIMIT_MAX: '5' });
-  });
+  const suite = useTestServer({ SEND_RATE_LIMIT_MAX: '5' });
+  const crowd = people(() => suite.server.url);
   afterEach(() => crowd.closeAll());
-  afterAll(async () => {
-    await server?.close();
-    await env?.dispose();
-  });
 
   it('refuses the sixth send within the window with RATE_LIMITED, over the socket and as REST 429 with Retry-After', async () => {
     const alice = await crowd.user();
@@ -513,7 +494,7 @@ describe(`messaging: send rate limit (${storageLabel})`, () => {
       );
     }
     await expectFailure(sendText(alice.client, conversationId, 'one too many'), 'RATE_LIMITED');
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const rest = await api('POST', `/conversations/${conversationId}/messages`, {
       token: alice.client.accessToken,
       body: { type: 'text', content: 'still too many', clientMsgId: newClientMsgId() },
