@@ -305,6 +305,8 @@ create index `group_invitations_invitee` on `group_invitations` (`invitee_id`, `
 
 create index `group_invitations_inviter` on `group_invitations` (`inviter_id`, `invitee_id`);
 
+alter table `profiles` add column `smart_replies` integer default 0 not null;
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -317,4 +319,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

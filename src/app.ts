@@ -156,6 +156,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     publisher,
     bus,
     chats: messaging,
+    smartRepliesOn: async (userId) => Number((await usersRepository.findProfile(userId))?.smart_replies ?? 0) === 1,
     policy,
     log: logger,
   });

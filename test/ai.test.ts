@@ -302,6 +302,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     const { id: chatId } = await user.client.request<{ id: string }>('POST', '/conversations', { peerId: peer.id });
     await peer.client.connect();
     await peer.client.emit('chat', { conversationId: chatId, type: 'text', content: 'lunch?', clientMsgId: 'provider-alone-1' });
+    await user.client.request('PATCH', '/users/me', { smartReplies: true });
     const viaLocal = fake.nextRequest();
     const suggested = await user.client.request<{ suggestions: string[] }>('POST', '/ai/suggestions', { conversationId: chatId, model: 'local' });
     expect(suggested.suggestions).toHaveLength(3);
@@ -641,13 +642,20 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     expectError(await api('GET', `/ai/conversations/${conversationId}/messages`, { token: mallory.accessToken }), 404, 'NOT_FOUND');
   });
 
-  it('suggests exactly 3 short replies from the last chat messages, to members only', async () => {
+  it('suggests exactly 3 short replies from the last chat messages, to members who turned smart replies on only', async () => {
     const li = await connectedUser(suite.server.url);
     const wang = await connectedUser(suite.server.url);
     const { id: chatId } = await li.client.request<{ id: string }>('POST', '/conversations', { peerId: wang.id });
     await wang.client.emit('chat', { conversationId: chatId, type: 'text', content: '明天一起吃午饭吗？', clientMsgId: 'lunch-1' });
     await li.client.emit('chat', { conversationId: chatId, type: 'text', content: '几点？', clientMsgId: 'lunch-2' });
     await wang.client.emit('chat', { conversationId: chatId, type: 'text', content: '十二点半，老地方', clientMsgId: 'lunch-3' });
+
+    // Smart replies are off until the user turns them on: refused, and nothing reaches the model.
+    const before = fake.requests.length;
+    expectError(await api('POST', '/ai/suggestions', { token: li.client.accessToken as string, body: { conversationId: chatId } }), 403, 'FORBIDDEN');
+    expect(fake.requests.length).toBe(before);
+    const me = await li.client.request<{ profile: { smartReplies: boolean } }>('PATCH', '/users/me', { smartReplies: true });
+    expect(me.profile.smartReplies).toBe(true);
 
     fake.enqueue({ kind: 'reply', chunks: ['Sure:\n```json\n["好的，', '到时见", "没问题！", "我可能会晚到一点", "第四个"]\n```'] });
     const requested = fake.nextRequest();
@@ -671,6 +679,7 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
 
     // Someone outside the conversation learns nothing, and nothing is sent to the model.
     const outsider = await newUser(api);
+    await api('PATCH', '/users/me', { token: outsider.accessToken, body: { smartReplies: true } });
     const sent = fake.requests.length;
     expectError(await api('POST', '/ai/suggestions', { token: outsider.accessToken, body: { conversationId: chatId } }), 404, 'NOT_FOUND');
     expect(fake.requests.length).toBe(sent);

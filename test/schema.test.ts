@@ -18,6 +18,8 @@ function tablesInCreateSql(text: string): Map<string, string[]> {
     const columns = [...(match[2] ?? '').matchAll(/^ {2}`([^`]+)`/gm)].map((column) => column[1] ?? '');
     tables.set(match[1] ?? '', columns);
   }
+  // Columns later migrations add to an existing table come last, in migration order.
+  for (const match of text.matchAll(/^alter table `([^`]+)` add column `([^`]+)`/gm)) tables.get(match[1] ?? '')?.push(match[2] ?? '');
   return tables;
 }
 

@@ -43,7 +43,7 @@ describe(`users and auth: user routes (${storageLabel})`, () => {
         createdAt: expect.stringMatching(ISO_UTC),
         email,
         lastLoginAt: expect.stringMatching(ISO_UTC),
-        profile: { gender: null, birthday: null, location: null, website: null, statusText: null, allowMessagesFrom: 'everyone' },
+        profile: { gender: null, birthday: null, location: null, website: null, statusText: null, allowMessagesFrom: 'everyone', smartReplies: false },
       });
       expect(JSON.stringify(res.body)).not.toMatch(/argon2|password/i);
     });
@@ -93,10 +93,11 @@ describe(`users and auth: user routes (${storageLabel})`, () => {
         website: 'http://example.org',
         statusText: 'busy',
         allowMessagesFrom: 'everyone',
+        smartReplies: false,
       });
       const cleared = await patchMe(user.accessToken, { gender: null, birthday: null, location: null, website: null, statusText: null });
       expect(cleared.status).toBe(200);
-      expect(cleared.body.profile).toEqual({ gender: null, birthday: null, location: null, website: null, statusText: null, allowMessagesFrom: 'everyone' });
+      expect(cleared.body.profile).toEqual({ gender: null, birthday: null, location: null, website: null, statusText: null, allowMessagesFrom: 'everyone', smartReplies: false });
       expect((await me(user.accessToken)).body.profile).toEqual(cleared.body.profile);
       expect(cleared.body.bio).toBe('hello');
     });

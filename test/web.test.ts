@@ -498,11 +498,25 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
     release.fire();
     await reply.filter({ hasText: 'Tea is a drink.' }).and(page.locator('[data-status="complete"]')).waitFor();
 
-    // Smart replies under a friend's message, sent with one click.
-    const { ann, ben } = await friendsInChat();
+    // Smart replies are off until Ann turns them on: a friend's message reaches her, and nothing of
+    // the chat reaches the provider.
+    const { ann, ben, conversationId } = await friendsInChat();
     fake.defaultReply = { kind: 'reply', chunks: ['["Sure thing", "On my way", "Maybe later"]'] };
+    const sentBefore = fake.requests.length;
     await composer(ben.page).fill('Coffee at 3?');
     await composer(ben.page).press('Enter');
+    await bubble(ann.page, 'Coffee at 3?').waitFor();
+    await ann.page.waitForLoadState('networkidle');
+    expect(fake.requests.length).toBe(sentBefore);
+    expect(await ann.page.getByTestId('smart-replies').count()).toBe(0);
+
+    // She turns them on in her settings (which say what they send), and they appear under his message.
+    await ann.page.goto(`${suite.server.url}/me`);
+    await ann.page.getByText('the last messages of that chat are sent to the AI provider', { exact: false }).waitFor();
+    await ann.page.getByRole('checkbox', { name: 'Smart replies' }).check();
+    await expect.poll(() => ann.page.getByRole('checkbox', { name: 'Smart replies' }).isChecked()).toBe(true);
+    await ann.page.waitForLoadState('networkidle');
+    await ann.page.goto(`${suite.server.url}/chats/${encodeURIComponent(conversationId)}`);
     await ann.page.getByTestId('smart-replies').getByRole('button', { name: 'On my way' }).click();
     await bubble(ben.page, 'On my way').waitFor();
     expect(errors).toEqual([]);

@@ -40,6 +40,9 @@ export const Profile = Type.Object({
   website: Type.Union([Type.String(), Type.Null()]),
   statusText: Type.Union([Type.String(), Type.Null()]),
   allowMessagesFrom: AllowMessagesFrom,
+  smartReplies: Type.Boolean({
+    description: "the user turned smart replies on: only then does POST /ai/suggestions send a chat's last messages to an AI provider (off by default)",
+  }),
 });
 export type Profile = Static<typeof Profile>;
 
@@ -64,6 +67,7 @@ export const UpdateProfileBody = Type.Object(
     website: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 255, pattern: '^https?://' })])),
     statusText: Type.Optional(Type.Union([Type.Null(), Type.String({ maxLength: 140 })])),
     allowMessagesFrom: Type.Optional(AllowMessagesFrom),
+    smartReplies: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -189,7 +189,14 @@ const suggestionCache = new Map<string, Promise<string[]>>();
 export function SmartReplies({ message }: { message: Message | undefined }) {
   const s = useStore();
   const [chips, setChips] = useState<string[]>([]);
-  const usable = !!message && s.features.ai === true && message.senderId !== s.me?.id && !message.recalledAt && (message.type === 'text' || message.type === 'emoji');
+  // Only for users who turned smart replies on: the request sends the open chat to the provider.
+  const usable =
+    !!message &&
+    s.features.ai === true &&
+    s.me?.profile.smartReplies === true &&
+    message.senderId !== s.me?.id &&
+    !message.recalledAt &&
+    (message.type === 'text' || message.type === 'emoji');
   useEffect(() => {
     setChips([]);
     if (!usable || !message) return;

@@ -43,7 +43,7 @@ function UpgradeForm() {
 }
 
 export function MePage() {
-  const { me } = useStore();
+  const { me, features } = useStore();
   const [nickname, setNickname] = useState(me?.nickname ?? '');
   const [bio, setBio] = useState(me?.bio ?? '');
   const [statusText, setStatusText] = useState(me?.profile.statusText ?? '');
@@ -127,6 +127,24 @@ export function MePage() {
             {saved ? t('saved') : t('save')}
           </button>
         </form>
+        {features.ai && (
+          <div class="card stack">
+            <h3>{t('privacy')}</h3>
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={me.profile.smartReplies}
+                disabled={busy}
+                onChange={(event) => {
+                  const smartReplies = event.currentTarget.checked;
+                  void run(async () => update({ me: await api.users.updateMe({ smartReplies }) }));
+                }}
+              />
+              {t('smartReplies')}
+            </label>
+            <p class="small muted">{t('smartRepliesHint')}</p>
+          </div>
+        )}
         <div class="card">
           <h3>{t('sessions')}</h3>
           <ul class="plain" data-testid="sessions">

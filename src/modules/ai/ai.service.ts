@@ -48,6 +48,8 @@ export interface AiServiceDeps {
   publisher: Publisher;
   bus: ClusterBus;
   chats: ChatHistoryReader;
+  /** Whether the user turned smart replies on (their profile): suggestions send a chat to a provider. */
+  smartRepliesOn: (userId: string) => Promise<boolean>;
   /** Whose AI conversation is whose (the policy module). */
   policy: Pick<AccessPolicy, 'ownsAiConversation'>;
   log: Logger;
@@ -373,11 +375,14 @@ export function createAiService(deps: AiServiceDeps) {
 
     /**
      * Three short replies the caller might send next in a chat conversation they belong to, from
-     * its last messages, in its language. Non-members get NOT_FOUND (from messaging).
+     * its last messages, in its language. Only for users who turned smart replies on (FORBIDDEN
+     * otherwise); non-members get NOT_FOUND (from messaging).
      */
     async suggest(actor: Actor, conversationId: string, model?: string): Promise<{ suggestions: string[] }> {
       requireAvailable();
       const chosen = resolveModel(model);
+      // Consent first: nothing of the chat is read, let alone sent, for a user who did not opt in.
+      if (!(await deps.smartRepliesOn(actor.userId))) throw new AppError('FORBIDDEN', 'smart replies are off: turn them on in your settings (smartReplies) first');
       const page = await deps.chats.history(actor, conversationId, { limit: 20 });
       await checkLimits(actor.userId);
       const lines = page.items

@@ -21,6 +21,7 @@ export function toProfile(row: ProfileRow | undefined): Profile {
     website: row?.website ?? null,
     statusText: row?.status_text ?? null,
     allowMessagesFrom: row?.allow_messages_from === 'friends' ? 'friends' : 'everyone',
+    smartReplies: Number(row?.smart_replies ?? 0) === 1,
   };
 }
 

@@ -53,6 +53,7 @@ export function createUsersService({ users, clock }: UsersServiceDeps) {
       if (patch.website !== undefined) profilePatch.website = patch.website;
       if (patch.statusText !== undefined) profilePatch.status_text = patch.statusText?.trim() ?? null;
       if (patch.allowMessagesFrom !== undefined) profilePatch.allow_messages_from = patch.allowMessagesFrom;
+      if (patch.smartReplies !== undefined) profilePatch.smart_replies = patch.smartReplies ? 1 : 0;
       if (Object.keys(profilePatch).length > 0) profilePatch.updated_at = now;
       await users.updateWithProfile(actor.userId, userPatch, profilePatch);
       return this.getMe(actor);

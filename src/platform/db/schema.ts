@@ -27,6 +27,8 @@ export interface ProfilesTable {
   website: string | null;
   status_text: string | null;
   allow_messages_from: string;
+  /** 1 once the user turned smart replies on (they send the open chat to an AI provider). */
+  smart_replies: Generated<number>;
   updated_at: number;
 }
 
