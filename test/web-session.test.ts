@@ -97,7 +97,7 @@ describe(`web client session across tabs and restarts (${storageLabel})`, () => 
     expect(errors).toEqual([]);
   });
 
-  it('keeps a guest account when its only tab is closed', async () => {
+  it('keeps a guest account when its only tab is closed, and keeps its other tabs signed in through an upgrade', async () => {
     const context = await (await browserProfile()).launch();
     const errors: string[] = [];
     const page = await newTab(context, errors);
@@ -112,14 +112,27 @@ describe(`web client session across tabs and restarts (${storageLabel})`, () => 
     await chats(reopened).waitFor();
     await meTab(reopened).click();
     await reopened.getByText(username!, { exact: true }).first().waitFor();
+
+    // Upgrading ends every guest session; another open tab follows to the new one through the cookie.
+    const other = await newTab(context, errors);
+    await meTab(other).click();
+    await other.getByText(username!, { exact: true }).first().waitFor();
+    const chosen = uniqueName('kept');
+    const form = reopened.getByRole('form', { name: 'Create an account' });
+    await form.getByLabel('Username').fill(chosen);
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Create an account' }).click();
+    await reopened.getByText(`@${chosen}`, { exact: true }).waitFor();
+    await other.getByText(`@${chosen}`, { exact: true }).waitFor();
     expect(errors).toEqual([]);
   });
 
-  it('signs out every tab when one tab signs out, and the cookie is gone', async () => {
+  it('signs out every tab when one tab signs out, and the cookie is gone; signing in again in one tab signs in the others', async () => {
     const context = await (await browserProfile()).launch();
     const errors: string[] = [];
     const first = await newTab(context, errors);
-    await signUp(first, uniqueName('out'));
+    const username = uniqueName('out');
+    await signUp(first, username);
     const second = await newTab(context, errors);
     await chats(second).waitFor();
 
@@ -132,6 +145,12 @@ describe(`web client session across tabs and restarts (${storageLabel})`, () => 
     // A new tab stays signed out too.
     const third = await newTab(context, errors);
     await loginPage(third).waitFor();
+
+    // Signing in again in one tab brings the others along.
+    await first.getByLabel('Username').fill(username);
+    await first.getByLabel('Password').fill(PASSWORD);
+    await loginPage(first).click();
+    await Promise.all([chats(first).waitFor(), chats(second).waitFor(), chats(third).waitFor()]);
     expect(errors).toEqual([]);
   });
 });
