@@ -272,7 +272,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await http.register(
     async (api) => {
       refuseUndeclaredQuery(api);
-      await api.register(authRoutes(built.auth));
+      await api.register(authRoutes(built.auth, { refreshTtlSec: config.refreshTokenTtlSec }));
       await api.register(usersRoutes(built.users));
       await api.register(avatarsRoutes(built.avatars, built.files));
       await api.register(friendsRoutes(built.friends));

@@ -7,7 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { AuthResult, LoginBody, RegisterBody, Tokens } from '../contract/auth.js';
 import type { Ack, ErrorBody } from '../contract/errors.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
-import { API_PREFIX } from '../contract/api.js';
+import { API_PREFIX, SESSION_MODE_HEADER } from '../contract/api.js';
 
 export type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -26,6 +26,14 @@ export class ParleyError extends Error {
 
 export type { Tokens };
 
+export interface ParleyClientOptions {
+  /**
+   * Cookie mode, for a browser app on the server's origin: the server keeps the refresh token in an
+   * httpOnly cookie (never in `refreshToken`), and `refresh()` presents that cookie. See docs/api.md.
+   */
+  cookieSession?: boolean;
+}
+
 type AckData<E extends keyof ClientToServerEvents> = Parameters<Parameters<ClientToServerEvents[E]>[1]>[0] extends Ack<infer R> ? R : never;
 type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
 
@@ -37,6 +45,7 @@ export class ParleyClient {
   constructor(
     readonly baseUrl: string,
     tokens?: Partial<Tokens>,
+    readonly options: ParleyClientOptions = {},
   ) {
     this.accessToken = tokens?.accessToken;
     this.refreshToken = tokens?.refreshToken;
@@ -46,11 +55,18 @@ export class ParleyClient {
   async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
     if (this.accessToken) headers.authorization = `Bearer ${this.accessToken}`;
+    if (this.options.cookieSession) headers[SESSION_MODE_HEADER] = 'cookie';
     // FormData (multipart uploads such as avatars) is sent as is; fetch sets its boundary header.
     const isForm = typeof FormData !== 'undefined' && body instanceof FormData;
     if (body !== undefined && !isForm) headers['content-type'] = 'application/json';
     const payload = body === undefined ? undefined : isForm ? body : JSON.stringify(body);
-    const response = await fetch(`${this.baseUrl}${API_PREFIX}${path}`, { method, headers, body: payload });
+    const response = await fetch(`${this.baseUrl}${API_PREFIX}${path}`, {
+      method,
+      headers,
+      body: payload,
+      // The refresh cookie must reach the auth routes (and be set by them) even across origins.
+      ...(this.options.cookieSession ? { credentials: 'include' as const } : {}),
+    });
     const text = await response.text();
     const parsed: unknown = text ? JSON.parse(text) : null;
     if (!response.ok) {
@@ -60,7 +76,7 @@ export class ParleyClient {
     return parsed as T;
   }
 
-  private remember<T extends Tokens>(result: T): T {
+  private remember<T extends AuthResult>(result: T): T {
     this.accessToken = result.accessToken;
     this.refreshToken = result.refreshToken;
     return result;
@@ -80,7 +96,7 @@ export class ParleyClient {
 
   /** Rotates the token pair; with a connected socket, hands it the new access token too. */
   async refresh(): Promise<AuthResult> {
-    const result = this.remember(await this.request<AuthResult>('POST', '/auth/refresh', { refreshToken: this.refreshToken }));
+    const result = this.remember(await this.request<AuthResult>('POST', '/auth/refresh', this.options.cookieSession ? {} : { refreshToken: this.refreshToken }));
     if (this.socket?.connected) await this.emit('auth_refresh', { token: result.accessToken });
     return result;
   }

@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { SESSION_MODE_HEADER } from './api.js';
 import { IsoTime } from './common.js';
 import { Page, PageQuery } from './paging.js';
 import { Email, Nickname, Password, User, Username } from './users.js';
@@ -22,11 +23,18 @@ export type GuestBody = Static<typeof GuestBody>;
 export const UpgradeBody = Type.Object({ username: Username, password: Password, email: Type.Optional(Email) }, { additionalProperties: false });
 export type UpgradeBody = Static<typeof UpgradeBody>;
 
-export const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+/** `refreshToken` is required unless the request is in cookie mode, where the cookie carries it. */
+export const RefreshBody = Type.Object({ refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })) }, { additionalProperties: false });
 export type RefreshBody = Static<typeof RefreshBody>;
 
 export const ChangePasswordBody = Type.Object({ currentPassword: Type.String({ minLength: 1, maxLength: 256 }), newPassword: Password }, { additionalProperties: false });
 export type ChangePasswordBody = Static<typeof ChangePasswordBody>;
+
+export const SessionModeHeaders = Type.Object({
+  [SESSION_MODE_HEADER]: Type.Optional(
+    Type.Literal('cookie', { description: 'Cookie mode: the refresh token is set in (and read from) an httpOnly cookie, never in the body. See docs/api.md.' }),
+  ),
+});
 
 /** A token pair: the access token for requests and sockets, the refresh token to rotate it. */
 export const Tokens = Type.Object({
@@ -37,8 +45,16 @@ export const Tokens = Type.Object({
 });
 export type Tokens = Static<typeof Tokens>;
 
-/** What register, login, guest, upgrade and refresh all answer. */
-export const AuthResult = Type.Object({ user: User, ...Tokens.properties });
+/**
+ * What register, login, guest, upgrade and refresh all answer. In cookie mode `refreshToken` is
+ * absent: it is in the httpOnly cookie, out of reach of page scripts.
+ */
+export const AuthResult = Type.Object({
+  user: User,
+  accessToken: Tokens.properties.accessToken,
+  refreshToken: Type.Optional(Type.String()),
+  expiresIn: Tokens.properties.expiresIn,
+});
 export type AuthResult = Static<typeof AuthResult>;
 
 export const Session = Type.Object({

@@ -14,6 +14,7 @@ export {
   RegisterBody,
   Session,
   SessionList,
+  SessionModeHeaders,
   UpgradeBody,
 } from '../../contract/auth.js';
 

@@ -1,8 +1,10 @@
 /**
- * The signed-in session: `init()` wires the client, the router and the session's own socket event;
- * `boot()` resumes a stored session; sign-in, guest upgrade and sign-out.
+ * The signed-in session: `init()` wires the client, the router, the session's own socket event and
+ * the other tabs; `boot()` resumes the browser's session from its refresh cookie; sign-in, guest
+ * upgrade and sign-out. One session per browser: every tab refreshes through the same httpOnly
+ * cookie, and tabs tell each other over a BroadcastChannel when they sign in or out.
  */
-import type { Tokens } from '../../../src/client/index.js';
+import type { AuthResult } from '../../../src/client/index.js';
 import { api, client, createClient } from './client.js';
 import { connectSocket, onSocket } from './live.js';
 import { loadContacts, loadConversations, rememberUsers } from './loaders.js';
@@ -11,11 +13,70 @@ import { navigate, startRouter } from './router.js';
 import type { State } from './model.js';
 import { apply, getState, update } from './state.js';
 
+/**
+ * Whether this browser signed in and has not signed out since: not a token, only a hint, so a first
+ * visit shows the sign-in page without a refresh that could only fail (the cookie is unreadable here).
+ * Where storage is unavailable the refresh is simply tried.
+ */
+const SESSION_HINT = 'parley.has-session';
+
+function hasSessionHint(): boolean {
+  try {
+    return localStorage.getItem(SESSION_HINT) === '1';
+  } catch {
+    return true;
+  }
+}
+
+function setSessionHint(on: boolean): void {
+  try {
+    if (on) localStorage.setItem(SESSION_HINT, '1');
+    else localStorage.removeItem(SESSION_HINT);
+  } catch {
+    // Storage disabled: every load tries the cookie instead.
+  }
+}
+
+/** What one tab tells the others of the browser. */
+type TabMessage = { type: 'signed-in' } | { type: 'signed-out' };
+let tabs: BroadcastChannel | undefined;
+
+function tellTabs(message: TabMessage): void {
+  tabs?.postMessage(message);
+}
+
 /** Everything the page needs before its first render; main.tsx calls it once. Nothing runs at import. */
 export function init(): void {
-  createClient(location.origin, sessionStorage, () => void signedOut());
+  createClient(location.origin, () => void signedOut());
   startRouter();
-  onSocket((socket) => socket.on('session_revoked', () => void signedOut()));
+  // The session ended (signed out in another tab, revoked from another device, or replaced by a guest
+  // upgrade in another tab): the cookie decides whether this browser still has a session.
+  onSocket((socket) => socket.on('session_revoked', () => void resume()));
+  if (typeof BroadcastChannel !== 'undefined') {
+    tabs = new BroadcastChannel('parley.session');
+    tabs.onmessage = (event: MessageEvent<TabMessage>) => {
+      const signedInHere = getState().me !== null;
+      if (event.data.type === 'signed-out' && signedInHere) void signedOut();
+      if (event.data.type === 'signed-in' && !signedInHere) void resume();
+    };
+  }
+}
+
+/** Picks up the browser's session from the cookie, or shows the sign-in page when there is none. */
+async function resume(): Promise<void> {
+  client.disconnect();
+  if (!hasSessionHint()) {
+    await signedOut();
+    update({ booting: false });
+    return;
+  }
+  try {
+    await client.refreshOnce();
+    await start();
+  } catch {
+    await signedOut();
+    update({ booting: false });
+  }
 }
 
 /** Reads the server's optional features, then resumes the stored session or shows the sign-in page. */
@@ -26,20 +87,8 @@ export async function boot(): Promise<void> {
       ({ features }) => update({ features }),
       () => {},
     );
-  if (!client.refreshToken) {
-    update({ booting: false });
-    if (!getState().route.startsWith('/login')) navigate('/login', true);
-    return;
-  }
-  try {
-    // Rotate at once: the stored access token may be long expired.
-    await client.refreshOnce();
-    await start();
-  } catch {
-    client.forget();
-    update({ booting: false, me: null });
-    navigate('/login', true);
-  }
+  // No token is stored in the page: the httpOnly cookie, if this browser has one, is the session.
+  await resume();
 }
 
 async function start(): Promise<void> {
@@ -54,10 +103,12 @@ async function start(): Promise<void> {
   await Promise.all([loadConversations(), loadContacts()]);
 }
 
-/** After register, login, guest or upgrade: keep the tokens, load the account and go live. */
-export async function signedIn(tokens: Tokens): Promise<void> {
-  client.keep(tokens);
+/** After register, login, guest or upgrade: keep the access token, load the account, go live, tell the other tabs. */
+export async function signedIn(result: AuthResult): Promise<void> {
+  client.keep(result);
+  setSessionHint(true);
   await start();
+  tellTabs({ type: 'signed-in' });
 }
 
 /** Upgrading ends every guest session (this one too): drop the socket first, reconnect with the new pair. */
@@ -73,13 +124,20 @@ export async function upgradeGuest(input: { username: string; password: string }
 }
 
 export async function signedOut(): Promise<void> {
+  setSessionHint(false);
   client.disconnect();
   client.forget();
   apply(sessionCleared);
   navigate('/login', true);
 }
 
+/** Ends the browser's session (the answer clears the cookie) in this tab and every other. */
 export async function logout(): Promise<void> {
+  // Off the socket first, and the hint gone before the request: this tab's own session_revoked must
+  // not start a resume, nor must another tab's (it would present the cookie being cleared).
+  client.disconnect();
+  setSessionHint(false);
   await api.auth.logout().catch(() => {});
   await signedOut();
+  tellTabs({ type: 'signed-out' });
 }
