@@ -414,7 +414,7 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
     await remotePlays(ben.page);
     await ann.page.getByTestId('call').getByText('In call').waitFor();
     await ann.page.getByRole('button', { name: 'Mute' }).click();
-    await ann.page.getByRole('button', { name: 'Unmute' }).waitFor();
+    await ann.page.getByRole('button', { name: 'Mute', pressed: true }).waitFor();
     await ann.page.getByRole('button', { name: 'Hang up' }).click();
     await ann.page.getByTestId('call').waitFor({ state: 'detached' });
     await ben.page.getByTestId('call').waitFor({ state: 'detached' });

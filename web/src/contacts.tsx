@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
-import { Avatar, useAction } from './ui.js';
+import { Avatar, useAction, useConfirm } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { openPrivateChat } from './state/actions.js';
 import { api, showError } from './state/client.js';
@@ -36,6 +36,7 @@ export function Contacts() {
   const [blocked, setBlocked] = useState<Blocked[]>([]);
   const [groups, setGroups] = useState<Group[]>([]);
   const { busy, run } = useAction();
+  const { confirm, dialog } = useConfirm();
   const refresh = () =>
     Promise.all([loadContacts(), api.friends.blocks(undefined, 200).then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(
       showError,
@@ -52,6 +53,21 @@ export function Contacts() {
       const page = await api.users.search(query.trim());
       rememberUsers(page.items);
       setResults(page.items.filter((u) => u.id !== s.me?.id));
+    });
+  // Blocking also ends a friendship, and unblocking does not bring it back: the question says so.
+  const askBlock = (user: User) =>
+    confirm({
+      question: t('confirmBlock', { name: displayName(user) }),
+      detail: t(friendIds.has(user.id) ? 'confirmBlockFriendDetail' : 'confirmBlockDetail'),
+      confirmLabel: t('block'),
+      onConfirm: () => run(async () => (await api.friends.block(user.id), await refresh())),
+    });
+  const askRemove = (user: User) =>
+    confirm({
+      question: t('confirmRemoveFriend', { name: displayName(user) }),
+      detail: t('confirmRemoveFriendDetail'),
+      confirmLabel: t('removeFriend'),
+      onConfirm: () => run(async () => (await api.friends.remove(user.id), await loadContacts())),
     });
 
   return (
@@ -96,7 +112,7 @@ export function Contacts() {
                 )
               )}
               {!blockedIds.has(user.id) && (
-                <button type="button" class="danger" onClick={() => void run(async () => (await api.friends.block(user.id), await refresh()))}>
+                <button type="button" class="danger" onClick={() => askBlock(user)}>
                   {t('block')}
                 </button>
               )}
@@ -175,7 +191,10 @@ export function Contacts() {
             <button type="button" class="primary" onClick={() => void run(() => openPrivateChat(friend.user.id))}>
               {t('message')}
             </button>
-            <button type="button" class="danger" onClick={() => void run(async () => (await api.friends.block(friend.user.id), await refresh()))}>
+            <button type="button" onClick={() => askRemove(friend.user)}>
+              {t('removeFriend')}
+            </button>
+            <button type="button" class="danger" onClick={() => askBlock(friend.user)}>
               {t('block')}
             </button>
           </UserRow>
@@ -220,6 +239,7 @@ export function Contacts() {
           </ul>
         </>
       )}
+      {dialog}
     </section>
   );
 }
@@ -302,6 +322,7 @@ export function GroupInfo({ groupId }: { groupId: string }) {
   const [description, setDescription] = useState('');
   const [adding, setAdding] = useState<Set<string>>(new Set());
   const { busy, run } = useAction();
+  const { confirm, dialog } = useConfirm();
   const refresh = async () => {
     const [g, m] = await Promise.all([api.groups.get(groupId), api.groups.members(groupId, undefined, 200)]);
     setGroup(g);
@@ -421,7 +442,18 @@ export function GroupInfo({ groupId }: { groupId: string }) {
       )}
       <div class="stack pad">
         {myRole === 'owner' ? (
-          <button type="button" class="danger" onClick={() => void run(async () => (await api.groups.dissolve(groupId), await loadConversations(), navigate('/chats', true)))}>
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              confirm({
+                question: t('confirmDissolve', { name: group.name }),
+                detail: t('confirmDissolveDetail'),
+                confirmLabel: t('dissolve'),
+                onConfirm: () => run(async () => (await api.groups.dissolve(groupId), await loadConversations(), navigate('/chats', true))),
+              })
+            }
+          >
             {t('dissolve')}
           </button>
         ) : (
@@ -434,6 +466,7 @@ export function GroupInfo({ groupId }: { groupId: string }) {
           </button>
         )}
       </div>
+      {dialog}
     </section>
   );
 }
