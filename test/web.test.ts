@@ -303,6 +303,7 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     // Bob recalls his first message: Alice sees the placeholder.
     await bubble(bob.page, 'Hi Alice 👋').first().getByRole('button', { name: 'Message actions' }).click();
     await bob.page.getByRole('button', { name: 'Recall' }).click();
+    await bob.page.getByRole('dialog', { name: 'Recall this message?' }).getByRole('button', { name: 'Recall' }).click();
     await alice.page.locator('li.msg .bubble.recalled').first().waitFor();
     await bubble(alice.page, 'Hi Alice 👋')
       .locator('.bubble')
