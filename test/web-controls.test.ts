@@ -164,6 +164,9 @@ describe(`web client controls in Chromium: calls, confirmations, composer (${sto
     const benRow = friendList.locator(`[data-user="${b.username}"]`);
     const cleoRow = friendList.locator(`[data-user="${cleo.username}"]`);
 
+    // Remove friend and Block sit behind each friend's "more" button.
+    await benRow.getByRole('button', { name: 'More actions for Ben' }).click();
+    await cleoRow.getByRole('button', { name: 'More actions for Cleo' }).click();
     // Block asks first, and says the friendship goes with it; Cancel leaves everything as it was.
     await benRow.getByRole('button', { name: 'Block' }).click();
     const askBlockBen = page.getByRole('dialog', { name: 'Block Ben?' });

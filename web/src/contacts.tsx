@@ -29,6 +29,19 @@ function UserRow({ user, status, children }: { user: User; status?: 'online' | '
   );
 }
 
+/** Remove friend and Block behind a "more" button: rarely used, and three buttons do not fit a phone's row. */
+function FriendMore({ name, children }: { name: string; children: ComponentChildren }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button type="button" class="icon more" aria-label={t('moreActions', { name })} aria-expanded={open} onClick={() => setOpen(!open)}>
+        ⋯
+      </button>
+      {open && children}
+    </>
+  );
+}
+
 export function Contacts() {
   const s = useStore();
   const [query, setQuery] = useState('');
@@ -191,12 +204,14 @@ export function Contacts() {
             <button type="button" class="primary" onClick={() => void run(() => openPrivateChat(friend.user.id))}>
               {t('message')}
             </button>
-            <button type="button" onClick={() => askRemove(friend.user)}>
-              {t('removeFriend')}
-            </button>
-            <button type="button" class="danger" onClick={() => askBlock(friend.user)}>
-              {t('block')}
-            </button>
+            <FriendMore name={displayName(friend.user)}>
+              <button type="button" onClick={() => askRemove(friend.user)}>
+                {t('removeFriend')}
+              </button>
+              <button type="button" class="danger" onClick={() => askBlock(friend.user)}>
+                {t('block')}
+              </button>
+            </FriendMore>
           </UserRow>
         ))}
       </ul>

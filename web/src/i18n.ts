@@ -65,6 +65,7 @@ const en = {
   dissolve: 'Dissolve group',
   // Questions before a destructive action (ConfirmDialog).
   removeFriend: 'Remove friend',
+  moreActions: 'More actions for {name}',
   confirmRemoveFriend: 'Remove {name} from your friends?',
   confirmRemoveFriendDetail: 'Your chat stays, and either of you can send a new friend request later.',
   confirmBlock: 'Block {name}?',
@@ -219,6 +220,7 @@ const zh: Record<StringKey, string> = {
   leave: '退出群组',
   dissolve: '解散群组',
   removeFriend: '删除好友',
+  moreActions: '{name} 的更多操作',
   confirmRemoveFriend: '将 {name} 从好友中删除？',
   confirmRemoveFriendDetail: '聊天记录会保留，之后双方都可以重新发送好友请求。',
   confirmBlock: '拉黑 {name}？',
