@@ -1,17 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { type FakeLlm, signal, startFakeLlm } from './support/fake-llm.js';
-import { launchChromium } from './support/browser.js';
 import { apiClient, newUser, uniqueName } from './support/http.js';
 import { connectedUser, registerClient } from './support/realtime.js';
 import { ROOT } from './support/process.js';
-import { storageLabel, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
-
-const PASSWORD = 'correct horse battery';
+import { bubble, composer, logIn, PASSWORD, signUp, tab, useBrowser } from './support/web.js';
 
 describe(`web client: served at / (${storageLabel})`, () => {
   const suite = useTestServer();
@@ -52,58 +50,6 @@ describe(`web client: served at / (${storageLabel})`, () => {
     expect(unauthenticated.status).toBe(401);
   });
 });
-
-/** One Chromium for a describe block; pages record console errors and uncaught exceptions. */
-function useBrowser(serverOf: () => TestServer) {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const baseUrl = () => serverOf().url;
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  // Registered after the server's hooks, so it runs before the server closes: the pages' sockets
-  // leave first and the server sees them go (presence updates) while it is still whole.
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
-    await browser?.close();
-    const sockets = serverOf().app.gateway.io.of('/').sockets;
-    for (const deadline = Date.now() + 10_000; sockets.size > 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
-  });
-  return async function openPage(options: { width: number; height: number; locale?: string }): Promise<{ page: Page; errors: string[] }> {
-    const context = await browser.newContext({ viewport: { width: options.width, height: options.height }, locale: options.locale ?? 'en-US' });
-    contexts.push(context);
-    // Every wait is on visible state; ten seconds is far beyond what any step needs.
-    context.setDefaultTimeout(10_000);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(baseUrl());
-    return { page, errors };
-  };
-}
-
-async function signUp(page: Page, username: string, nickname = username): Promise<void> {
-  await page.getByRole('tab', { name: 'Sign up' }).click();
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Nickname').fill(nickname);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign up' }).click();
-  await page.getByRole('heading', { name: 'Chats' }).first().waitFor();
-}
-
-async function logIn(page: Page, username: string): Promise<void> {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Chats' }).first().waitFor();
-}
-
-const tab = (page: Page, name: 'Chats' | 'Contacts' | 'Me' | 'Assistant') => page.getByRole('navigation').getByRole('link', { name });
-const bubble = (page: Page, text: string) => page.locator('li.msg').filter({ hasText: text });
-const composer = (page: Page) => page.getByRole('textbox', { name: 'Message' });
 
 describe(`web client in Chromium (${storageLabel})`, () => {
   const suite = useTestServer();
@@ -357,6 +303,7 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     // Bob recalls his first message: Alice sees the placeholder.
     await bubble(bob.page, 'Hi Alice 👋').first().getByRole('button', { name: 'Message actions' }).click();
     await bob.page.getByRole('button', { name: 'Recall' }).click();
+    await bob.page.getByRole('dialog', { name: 'Recall this message?' }).getByRole('button', { name: 'Recall' }).click();
     await alice.page.locator('li.msg .bubble.recalled').first().waitFor();
     await bubble(alice.page, 'Hi Alice 👋')
       .locator('.bubble')
@@ -468,7 +415,7 @@ describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => 
     await remotePlays(ben.page);
     await ann.page.getByTestId('call').getByText('In call').waitFor();
     await ann.page.getByRole('button', { name: 'Mute' }).click();
-    await ann.page.getByRole('button', { name: 'Unmute' }).waitFor();
+    await ann.page.getByRole('button', { name: 'Mute', pressed: true }).waitFor();
     await ann.page.getByRole('button', { name: 'Hang up' }).click();
     await ann.page.getByTestId('call').waitFor({ state: 'detached' });
     await ben.page.getByTestId('call').waitFor({ state: 'detached' });

@@ -2,7 +2,7 @@
  * One-to-one voice and video calls: signalling over the socket (call_* events, webrtc_offer/answer,
  * ice_candidate), media over an RTCPeerConnection. The caller sends the offer once the call is accepted.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { CallMedia, IceCandidate, ParleySocket } from '../../src/client/index.js';
 import { Avatar } from './ui.js';
 import { type StringKey, t } from './i18n.js';
@@ -48,7 +48,8 @@ async function createPeer(callId: string): Promise<RTCPeerConnection> {
   for (const track of localStream?.getTracks() ?? []) connection.addTrack(track, localStream as MediaStream);
   connection.ontrack = (event) => {
     remoteStream?.addTrack(event.track);
-    setCall({ phase: 'active' });
+    // One event per track (audio, then video): the timer starts with the first.
+    if (getState().call?.phase !== 'active') setCall({ phase: 'active', activeSince: Date.now() });
   };
   connection.onicecandidate = (event) => {
     if (event.candidate) void client.emit('ice_candidate', { callId, candidate: event.candidate.toJSON() as IceCandidate }).catch(() => {});
@@ -81,6 +82,7 @@ export async function startCall(peerUser: { id: string; nickname: string; userna
         phase: 'ringing',
         muted: false,
         cameraOff: false,
+        activeSince: null,
       },
     });
   } catch (error) {
@@ -125,6 +127,7 @@ function handlers(socket: ParleySocket): void {
         phase: 'ringing',
         muted: false,
         cameraOff: false,
+        activeSince: null,
       },
     });
   });
@@ -182,6 +185,28 @@ function StreamVideo({ stream, muted, className, label }: { stream: MediaStream 
   return <video ref={ref} class={className} autoPlay playsInline muted={muted} aria-label={label} />;
 }
 
+/** Elapsed time as m:ss, or h:mm:ss past an hour. */
+function elapsed(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const [h, m, sec] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(sec)}` : `${two(m)}:${two(sec)}`;
+}
+
+/** A running mm:ss since `since`, re-rendered every second. */
+function CallTimer({ since }: { since: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, []);
+  return (
+    <span class="call-timer" role="timer" aria-label={t('callDuration')} data-testid="call-timer">
+      {elapsed(now - since)}
+    </span>
+  );
+}
+
 /** The call overlay: ringing (accept/reject or cancel), then both videos with mute, camera and hang up. */
 export function CallOverlay() {
   const { call } = useStore();
@@ -201,7 +226,15 @@ export function CallOverlay() {
         <Avatar name={call.peer.name} url={call.peer.avatarUrl} size={56} />
         <div>
           <strong>{call.peer.name}</strong>
-          <div class="small">{status}</div>
+          <div class="small">
+            {status}
+            {call.phase === 'active' && call.activeSince !== null && (
+              <>
+                {' · '}
+                <CallTimer since={call.activeSince} />
+              </>
+            )}
+          </div>
         </div>
       </div>
       {call.media === 'video' && call.phase !== 'ringing' && (
@@ -219,12 +252,15 @@ export function CallOverlay() {
         )}
         {call.phase !== 'ringing' && (
           <>
-            <button type="button" aria-pressed={call.muted} onClick={() => toggle('audio')}>
-              {call.muted ? t('unmuteMic') : t('muteMic')}
+            {/* A toggle keeps one name and says its state with aria-pressed (a name that flips as well would read "Unmute, pressed"). */}
+            <button type="button" class="toggle" aria-pressed={call.muted} onClick={() => toggle('audio')}>
+              <span aria-hidden="true">{call.muted ? '🔇' : '🎙️'}</span>
+              {t('muteMic')}
             </button>
             {call.media === 'video' && (
-              <button type="button" aria-pressed={call.cameraOff} onClick={() => toggle('video')}>
-                {call.cameraOff ? t('cameraOn') : t('cameraOff')}
+              <button type="button" class="toggle" aria-pressed={call.cameraOff} onClick={() => toggle('video')}>
+                <span aria-hidden="true">{call.cameraOff ? '🚫' : '📷'}</span>
+                {t('cameraOff')}
               </button>
             )}
           </>

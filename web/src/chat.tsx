@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
-import { Avatar, useAction } from './ui.js';
+import { Avatar, useAction, useConfirm } from './ui.js';
 import { SmartReplies } from './ai.js';
 import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
@@ -115,6 +115,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
   const [menu, setMenu] = useState(false);
   const [picker, setPicker] = useState(false);
   const { run } = useAction();
+  const { confirm, dialog } = useConfirm();
   const recalled = !!message.recalledAt;
   const toggleReaction = (emoji: string) =>
     run(async () => {
@@ -174,7 +175,18 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
             </button>
           )}
           {mine && (
-            <button type="button" class="danger" onClick={() => void run(async () => (replaceMessage(await api.messages.recall(message.id)), setMenu(false)))}>
+            <button
+              type="button"
+              class="danger"
+              onClick={() =>
+                confirm({
+                  question: t('confirmRecall'),
+                  detail: t('confirmRecallDetail'),
+                  confirmLabel: t('recall'),
+                  onConfirm: () => run(async () => (replaceMessage(await api.messages.recall(message.id)), setMenu(false))),
+                })
+              }
+            >
               {t('recall')}
             </button>
           )}
@@ -198,6 +210,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
           </span>
         )}
       </span>
+      {dialog}
     </li>
   );
 }
@@ -212,6 +225,10 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [emojiOpen, setEmojiOpen] = useState(false);
+  // The draft put aside while a message is edited; cancelling the edit brings it back.
+  const draft = useRef('');
+  // Where the caret goes once the text it was computed for has rendered (after an emoji is inserted).
+  const caret = useRef<number | null>(null);
   const [uploads, setUploads] = useState<PendingUpload[]>([]);
   const [dragging, setDragging] = useState(false);
   const startUploads = (files: FileList | null | undefined) => {
@@ -276,6 +293,30 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const title = conversation ? conversationTitle(conversation) : '…';
   const peer = conversation?.peer;
 
+  const stopEditing = () => {
+    setText(draft.current);
+    draft.current = '';
+    setEditing(null);
+  };
+  const cancelContext = () => {
+    if (editing) stopEditing();
+    setReplyTo(null);
+  };
+  // Insert at the caret, replacing a selection, as typing would (the textarea keeps its selection when the picker takes focus).
+  const insertEmoji = (emoji: string) => {
+    const el = input.current;
+    const start = el?.selectionStart ?? text.length;
+    const end = el?.selectionEnd ?? text.length;
+    caret.current = start + emoji.length;
+    setText(text.slice(0, start) + emoji + text.slice(end));
+    el?.focus();
+  };
+  useLayoutEffect(() => {
+    if (caret.current === null || !input.current) return;
+    input.current.setSelectionRange(caret.current, caret.current);
+    caret.current = null;
+  }, [text]);
+
   const submit = () =>
     !busy &&
     run(async () => {
@@ -284,12 +325,12 @@ export function ConversationView({ conversationId }: { conversationId: string })
       typing.stop();
       if (editing) {
         replaceMessage(await api.messages.edit(editing.id, content));
-        setEditing(null);
+        stopEditing();
       } else {
         await sendMessage({ conversationId, content, ...(replyTo ? { replyToId: replyTo.id } : {}) });
         setReplyTo(null);
+        setText('');
       }
-      setText('');
       setEmojiOpen(false);
       stickToBottom.current = true;
       input.current?.focus();
@@ -350,12 +391,13 @@ export function ConversationView({ conversationId }: { conversationId: string })
               replyTo={message.replyToId ? byId.get(message.replyToId) : undefined}
               receipt={receiptFor(message)}
               onReply={() => {
-                setEditing(null);
+                if (editing) stopEditing();
                 setReplyTo(message);
                 input.current?.focus();
               }}
               onEdit={() => {
                 setReplyTo(null);
+                if (!editing) draft.current = text;
                 setEditing(message);
                 setText(message.content);
                 input.current?.focus();
@@ -370,32 +412,17 @@ export function ConversationView({ conversationId }: { conversationId: string })
       {(replyTo || editing) && (
         <div class="context-bar small">
           <span>{editing ? t('editing') : `${t('replyingTo')} ${userName(replyTo?.senderId ?? '')}: ${preview(replyTo)}`}</span>
-          <button
-            type="button"
-            class="link"
-            onClick={() => {
-              if (editing) setText('');
-              setEditing(null);
-              setReplyTo(null);
-            }}
-          >
+          <button type="button" class="link" onClick={cancelContext}>
             {t('cancel')}
           </button>
         </div>
       )}
-      <SmartReplies message={items.at(-1)} />
+      {/* A chip sends a new message at once: not while the composer is editing an old one. */}
+      {!editing && <SmartReplies message={items.at(-1)} />}
       {uploads.map((upload) => (
         <UploadBar key={upload.key} upload={upload} />
       ))}
-      {emojiOpen && (
-        <EmojiPicker
-          label={t('emoji')}
-          onPick={(emoji) => {
-            setText(text + emoji);
-            input.current?.focus();
-          }}
-        />
-      )}
+      {emojiOpen && <EmojiPicker label={t('emoji')} onPick={insertEmoji} />}
       <form
         class="composer"
         onSubmit={(event) => {
@@ -435,10 +462,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
                 event.preventDefault();
                 void submit();
               }
-              if (event.key === 'Escape') {
-                setReplyTo(null);
-                setEditing(null);
-              }
+              if (event.key === 'Escape') cancelContext();
             }}
           />
         </label>

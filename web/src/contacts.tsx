@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
-import { Avatar, useAction } from './ui.js';
+import { Avatar, useAction, useConfirm } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { openPrivateChat } from './state/actions.js';
 import { api, showError } from './state/client.js';
@@ -29,6 +29,19 @@ function UserRow({ user, status, children }: { user: User; status?: 'online' | '
   );
 }
 
+/** Remove friend and Block behind a "more" button: rarely used, and three buttons do not fit a phone's row. */
+function FriendMore({ name, children }: { name: string; children: ComponentChildren }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button type="button" class="icon more" aria-label={t('moreActions', { name })} aria-expanded={open} onClick={() => setOpen(!open)}>
+        ⋯
+      </button>
+      {open && children}
+    </>
+  );
+}
+
 export function Contacts() {
   const s = useStore();
   const [query, setQuery] = useState('');
@@ -36,6 +49,7 @@ export function Contacts() {
   const [blocked, setBlocked] = useState<Blocked[]>([]);
   const [groups, setGroups] = useState<Group[]>([]);
   const { busy, run } = useAction();
+  const { confirm, dialog } = useConfirm();
   const refresh = () =>
     Promise.all([loadContacts(), api.friends.blocks(undefined, 200).then((r) => setBlocked(r.items)), api.groups.list(undefined, 200).then((r) => setGroups(r.items))]).catch(
       showError,
@@ -52,6 +66,21 @@ export function Contacts() {
       const page = await api.users.search(query.trim());
       rememberUsers(page.items);
       setResults(page.items.filter((u) => u.id !== s.me?.id));
+    });
+  // Blocking also ends a friendship, and unblocking does not bring it back: the question says so.
+  const askBlock = (user: User) =>
+    confirm({
+      question: t('confirmBlock', { name: displayName(user) }),
+      detail: t(friendIds.has(user.id) ? 'confirmBlockFriendDetail' : 'confirmBlockDetail'),
+      confirmLabel: t('block'),
+      onConfirm: () => run(async () => (await api.friends.block(user.id), await refresh())),
+    });
+  const askRemove = (user: User) =>
+    confirm({
+      question: t('confirmRemoveFriend', { name: displayName(user) }),
+      detail: t('confirmRemoveFriendDetail'),
+      confirmLabel: t('removeFriend'),
+      onConfirm: () => run(async () => (await api.friends.remove(user.id), await loadContacts())),
     });
 
   return (
@@ -96,7 +125,7 @@ export function Contacts() {
                 )
               )}
               {!blockedIds.has(user.id) && (
-                <button type="button" class="danger" onClick={() => void run(async () => (await api.friends.block(user.id), await refresh()))}>
+                <button type="button" class="danger" onClick={() => askBlock(user)}>
                   {t('block')}
                 </button>
               )}
@@ -175,9 +204,14 @@ export function Contacts() {
             <button type="button" class="primary" onClick={() => void run(() => openPrivateChat(friend.user.id))}>
               {t('message')}
             </button>
-            <button type="button" class="danger" onClick={() => void run(async () => (await api.friends.block(friend.user.id), await refresh()))}>
-              {t('block')}
-            </button>
+            <FriendMore name={displayName(friend.user)}>
+              <button type="button" onClick={() => askRemove(friend.user)}>
+                {t('removeFriend')}
+              </button>
+              <button type="button" class="danger" onClick={() => askBlock(friend.user)}>
+                {t('block')}
+              </button>
+            </FriendMore>
           </UserRow>
         ))}
       </ul>
@@ -220,6 +254,7 @@ export function Contacts() {
           </ul>
         </>
       )}
+      {dialog}
     </section>
   );
 }
@@ -302,6 +337,7 @@ export function GroupInfo({ groupId }: { groupId: string }) {
   const [description, setDescription] = useState('');
   const [adding, setAdding] = useState<Set<string>>(new Set());
   const { busy, run } = useAction();
+  const { confirm, dialog } = useConfirm();
   const refresh = async () => {
     const [g, m] = await Promise.all([api.groups.get(groupId), api.groups.members(groupId, undefined, 200)]);
     setGroup(g);
@@ -421,7 +457,18 @@ export function GroupInfo({ groupId }: { groupId: string }) {
       )}
       <div class="stack pad">
         {myRole === 'owner' ? (
-          <button type="button" class="danger" onClick={() => void run(async () => (await api.groups.dissolve(groupId), await loadConversations(), navigate('/chats', true)))}>
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              confirm({
+                question: t('confirmDissolve', { name: group.name }),
+                detail: t('confirmDissolveDetail'),
+                confirmLabel: t('dissolve'),
+                onConfirm: () => run(async () => (await api.groups.dissolve(groupId), await loadConversations(), navigate('/chats', true))),
+              })
+            }
+          >
             {t('dissolve')}
           </button>
         ) : (
@@ -434,6 +481,7 @@ export function GroupInfo({ groupId }: { groupId: string }) {
           </button>
         )}
       </div>
+      {dialog}
     </section>
   );
 }

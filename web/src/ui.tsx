@@ -1,5 +1,5 @@
 /** Small pieces every page uses; apart from app.tsx so pages need not import the shell that imports them. */
-import { useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { language, setLanguage, t } from './i18n.js';
 import { showError } from './state/client.js';
 import { update } from './state/state.js';
@@ -49,4 +49,64 @@ export function useAction() {
     }
   };
   return { busy: pending > 0, run };
+}
+
+/** What a destructive action asks before it runs: the question, what follows from it, and the button that does it. */
+export interface Confirmation {
+  question: string;
+  detail?: string;
+  confirmLabel: string;
+  onConfirm: () => unknown;
+}
+
+/**
+ * A modal `<dialog>` asking to confirm a destructive action (not `window.confirm`, which is untranslated,
+ * unstyled and blocks the page). The browser's modal dialog traps focus and closes on Esc; Cancel comes
+ * first, so it has the focus and a stray Enter does nothing harmful.
+ */
+export function ConfirmDialog({ confirmation, onClose }: { confirmation: Confirmation; onClose: () => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class="confirm"
+      aria-labelledby={`${id}-q`}
+      aria-describedby={confirmation.detail ? `${id}-d` : undefined}
+      onCancel={(event) => {
+        event.preventDefault();
+        onClose();
+      }}
+    >
+      <h2 id={`${id}-q`}>{confirmation.question}</h2>
+      {confirmation.detail && <p id={`${id}-d`}>{confirmation.detail}</p>}
+      <div class="confirm-actions">
+        <button type="button" onClick={onClose}>
+          {t('cancel')}
+        </button>
+        <button
+          type="button"
+          class="danger-fill"
+          onClick={() => {
+            onClose();
+            void confirmation.onConfirm();
+          }}
+        >
+          {confirmation.confirmLabel}
+        </button>
+      </div>
+    </dialog>
+  );
+}
+
+/** `confirm(…)` opens a ConfirmDialog; render `dialog` somewhere in the component. */
+export function useConfirm() {
+  const [pending, setPending] = useState<Confirmation | null>(null);
+  const dialog = pending && <ConfirmDialog confirmation={pending} onClose={() => setPending(null)} />;
+  return { confirm: setPending, dialog };
 }

@@ -17,6 +17,8 @@ export interface CallView {
   phase: 'ringing' | 'connecting' | 'active';
   muted: boolean;
   cameraOff: boolean;
+  /** When media first arrived (epoch ms): the call timer counts from here. */
+  activeSince: number | null;
 }
 
 export interface State {
