@@ -155,9 +155,10 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     /**
      * Messages from others after the read position, not recalled, counted up to UNREAD_COUNT_CAP: the
      * count walks the `(conversation_id, id)` index from the read position and stops at the cap,
-     * so the conversation list costs the same at a million unread as at a hundred (issue 18). A
+     * so the conversation list costs the same at a million unread as at a hundred. A
      * capped count rather than counters maintained on write: sends, recalls, joins and reads
-     * need no extra statement, and a user sees "99+" past that anyway.
+     * need no extra statement, and a user sees "99+" past that anyway. What it still walks past
+     * uncapped: the reader's own messages and recalled ones after the read position.
      */
     async unreadCount(conversationId: string, userId: string, afterId: number): Promise<number> {
       const capped = db
@@ -167,7 +168,8 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
         .where('id', '>', afterId)
         .where('sender_id', '!=', userId)
         .where('recalled_at', 'is', null)
-        .orderBy('id')
+        // No ORDER BY: which 100 does not matter, and an `order by id limit` can tempt MariaDB's
+        // planner into walking the primary key across every conversation instead of this index.
         .limit(UNREAD_COUNT_CAP)
         .as('capped');
       const row = await db
