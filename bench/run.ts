@@ -2,10 +2,13 @@
 // regression in the platform layers (auth hook, rate limit, logging, database) shows as a ratio
 // that does not depend on how fast the machine is; then the socket fan-out against a bare
 // Socket.IO relay (bench/fanout.ts), idle connection memory (bench/idle.ts) and history paging in
-// a conversation of a million messages (bench/history.ts), and Parley's own cost per message without
-// sockets (bench/send-path.ts).
+// a conversation of a million messages (bench/history.ts), the conversation list with 10,000 to
+// 1,000,000 unread messages (bench/unread.ts), and Parley's own cost per message without sockets
+// (bench/send-path.ts).
 //
-// Environment: BENCH_ONLY=http,fanout,idle,history,send,files picks scenarios (fanout includes the relay);
+// Environment: BENCH_ONLY=http,fanout,idle,history,unread,send,files picks scenarios (fanout includes the relay);
+// BENCH_UNREAD_SIZES (10000,100000,1000000: unread totals the list is timed at; 1000,10000,100000 runs in seconds);
+// BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
 // BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
 // BENCH_FILES_MIB (1024), BENCH_FILES_CHUNK_MIB (64) and BENCH_FILES_ROUNDS (5) shape the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
@@ -26,6 +29,7 @@ import { benchParleyFanout, benchRelayFanout, type FanoutOptions, type FanoutRes
 import { benchFiles } from './files.js';
 import { benchHistory } from './history.js';
 import { benchIdle } from './idle.js';
+import { benchUnread } from './unread.js';
 import { benchSendPath } from './send-path.js';
 import { benchSoak, soakOptions } from './soak.js';
 import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
@@ -33,7 +37,10 @@ import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, pr
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const WATCHDOG_MS = 595_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0);
+const DEFAULT_SCENARIOS = 'http,fanout,idle,history,unread,send,files';
+/** The unread scenario writes 1,000,000 rows (twice with BENCH_DATABASE_URL): time on top of the others'. */
+const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
+const WATCHDOG_MS = 595_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) + (selected('unread') ? UNREAD_BUDGET_MS : 0);
 const STARTED = Date.now();
 /** Everything but the history scenario (not time-boxed, about 30 s) is planned to end by then. */
 const PLANNED_END = STARTED + 520_000;
@@ -238,8 +245,21 @@ function soakSelected(): boolean {
   return (process.env.BENCH_ONLY ?? '').split(',').some((name) => name.trim() === 'soak');
 }
 
+function selected(name: string): boolean {
+  return (process.env.BENCH_ONLY ?? DEFAULT_SCENARIOS).split(',').some((item) => item.trim() === name);
+}
+
+function unreadSizes(): number[] {
+  const raw = process.env.BENCH_UNREAD_SIZES ?? '10000,100000,1000000';
+  const sizes = raw.split(',').map((item) => Number(item.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0) || sizes.some((n, i) => i > 0 && n <= (sizes[i - 1] ?? 0))) {
+    throw new Error(`BENCH_UNREAD_SIZES must be ascending positive integers (got ${raw})`);
+  }
+  return sizes;
+}
+
 async function main(): Promise<number> {
-  const only = new Set((process.env.BENCH_ONLY ?? 'http,fanout,idle,history,send,files').split(',').map((name) => name.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? DEFAULT_SCENARIOS).split(',').map((name) => name.trim()));
   say(`Parley bench: node ${process.version}, ${availableParallelism()} CPUs, ${fixed(totalmem() / 2 ** 30)} GiB, load average ${loadAverage()}\n`);
   let failures = 0;
   if (only.has('http')) failures += await scenario('HTTP (autocannon)', httpBench);
@@ -315,6 +335,12 @@ async function main(): Promise<number> {
   if (pool) removeTempDir(pool.dataDir);
   if (only.has('history')) {
     failures += await scenario('history paging', () => benchHistory({ messages: envInt('BENCH_HISTORY_MESSAGES', 1_000_000), requests: 1000, warmup: 50 }));
+  }
+  if (only.has('unread')) {
+    const unread = { sizes: unreadSizes(), conversations: 10, requests: 300, warmup: 30 };
+    failures += await scenario('conversation list with unread messages: SQLite', () => benchUnread(unread));
+    const databaseUrl = process.env.BENCH_DATABASE_URL;
+    if (databaseUrl) failures += await scenario('conversation list with unread messages: MariaDB', () => benchUnread({ ...unread, databaseUrl }));
   }
   if (only.has('send')) {
     failures += await scenario('send path in-process (no sockets: service, checks, SQLite group commit)', () => benchSendPath({ users: 40, perTurn: 40, turns: 3000 }));

@@ -271,6 +271,61 @@ describe(`messaging: replies, edits, recalls, reactions, typing, reads, history,
     });
   });
 
+  describe('unread counts', () => {
+    const unreadOf = async (client: Parameters<typeof conversations>[0], conversationId: string) => (await conversations(client)).find((c) => c.id === conversationId)?.unreadCount;
+
+    it('counts up to 100 ("99+") and exactly below; recalling an unread message takes it off, recalling a read one or editing changes nothing', async () => {
+      const { alice, bob, conversationId } = await pair();
+      const sent: Message[] = [];
+      for (let i = 0; i < 105; i++) sent.push(await sendText(alice.client, conversationId, `#${i}`));
+      await sendText(bob.client, conversationId, 'my own message is never unread for me');
+      expect(await unreadOf(bob.client, conversationId)).toBe(100);
+      expect((await bob.client.request<{ unreadCount: number }>('GET', `/conversations/${enc(conversationId)}`)).unreadCount).toBe(100);
+
+      await bob.client.request('POST', `/conversations/${enc(conversationId)}/read`, { messageId: sent[5]!.id });
+      expect(await unreadOf(bob.client, conversationId)).toBe(99);
+
+      await alice.client.request('DELETE', `/messages/${sent[50]!.id}`);
+      expect(await unreadOf(bob.client, conversationId)).toBe(98);
+      await alice.client.request('DELETE', `/messages/${sent[2]!.id}`);
+      await alice.client.request('PATCH', `/messages/${sent[60]!.id}`, { content: 'edited, still unread' });
+      expect(await unreadOf(bob.client, conversationId)).toBe(98);
+      // The sender's own view: Bob's one message.
+      expect(await unreadOf(alice.client, conversationId)).toBe(1);
+    });
+
+    it('counts a late joiner’s unread from the group’s history until they read, then only what comes after', async () => {
+      const { alice, bob } = await pair();
+      const group = await createGroup(alice.client, [bob]);
+      const before = [await sendText(alice.client, group.conversationId, 'before carol'), await sendText(bob.client, group.conversationId, 'also before')];
+      const carol = await crowd.user();
+      const added = await alice.client.request<{ invited: Array<{ id: string; inviteeId: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [carol.id] });
+      for (const invitation of added.invited) await carol.client.request('POST', `/group-invitations/${invitation.id}/accept`);
+      expect(await unreadOf(carol.client, group.conversationId)).toBe(2);
+
+      await carol.client.emit('read', { conversationId: group.conversationId, messageId: before[1]!.id });
+      expect(await unreadOf(carol.client, group.conversationId)).toBe(0);
+      await sendText(bob.client, group.conversationId, 'welcome carol');
+      expect(await unreadOf(carol.client, group.conversationId)).toBe(1);
+      expect(await unreadOf(alice.client, group.conversationId)).toBe(2);
+    });
+
+    it('follows the furthest read of two devices, whichever order they read in', async () => {
+      const { alice, bob, conversationId } = await pair();
+      const tablet = await crowd.device(bob);
+      const sent: Message[] = [];
+      for (let i = 0; i < 6; i++) sent.push(await sendText(alice.client, conversationId, `#${i}`));
+      expect(await tablet.emit('read', { conversationId, messageId: sent[4]!.id })).toBeNull();
+      expect(await bob.client.emit('read', { conversationId, messageId: sent[1]!.id })).toBeNull();
+      expect(await unreadOf(bob.client, conversationId)).toBe(1);
+      expect(await unreadOf(tablet, conversationId)).toBe(1);
+      await sendText(alice.client, conversationId, 'one more');
+      expect(await unreadOf(tablet, conversationId)).toBe(2);
+      expect(await bob.client.emit('read', { conversationId, messageId: sent[5]!.id })).toBeNull();
+      expect(await unreadOf(tablet, conversationId)).toBe(1);
+    });
+  });
+
   describe('history', () => {
     async function twentyFive() {
       const { alice, bob, conversationId } = await pair();

@@ -5,6 +5,9 @@ import { Message, MessageIdString } from './messages.js';
 import { Page, PageQuery } from './paging.js';
 import { User } from './users.js';
 
+/** `unreadCount` is exact below this and equals it for this many or more: a client shows "99+". */
+export const UNREAD_COUNT_CAP = 100;
+
 /** A chat as the caller's conversation list shows it: `peer` for private chats, `group` for groups. */
 export const Conversation = Type.Object({
   id: Type.String(),
@@ -12,7 +15,11 @@ export const Conversation = Type.Object({
   peer: Type.Optional(User),
   group: Type.Optional(GroupSummary),
   lastMessage: Type.Union([Type.Null(), Message]),
-  unreadCount: Type.Integer(),
+  unreadCount: Type.Integer({
+    minimum: 0,
+    maximum: UNREAD_COUNT_CAP,
+    description: 'Messages from others after the read position, recalled ones left out: exact up to 99, 100 means "99+".',
+  }),
   lastReadMessageId: Type.Union([Type.Null(), Type.String()]),
   updatedAt: IsoTime,
 });

@@ -1,5 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
+import { UNREAD_COUNT_CAP } from '../../contract/conversations.js';
 import type { ConversationsTable, Database } from '../../platform/db/schema.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
@@ -8,6 +9,7 @@ import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.
 import { isUniqueViolation } from '../../platform/db/errors.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
+
 export type { MessageRow, NewMessage } from './messaging.rows.js';
 
 /** `sqlite`: the embedded database's connection, for the group-committed message writer. */
@@ -150,15 +152,29 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
       return new Map(rows.map((row) => [row.conversation_id, Number(row.last_read_message_id)]));
     },
 
-    /** Messages from others after the read position, not recalled. */
+    /**
+     * Messages from others after the read position, not recalled, counted up to UNREAD_COUNT_CAP: the
+     * count walks the `(conversation_id, id)` index from the read position and stops at the cap,
+     * so the conversation list costs the same at a million unread as at a hundred. A
+     * capped count rather than counters maintained on write: sends, recalls, joins and reads
+     * need no extra statement, and a user sees "99+" past that anyway. What it still walks past
+     * uncapped: the reader's own messages and recalled ones after the read position.
+     */
     async unreadCount(conversationId: string, userId: string, afterId: number): Promise<number> {
-      const row = await db
+      const capped = db
         .selectFrom('messages')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .select('id')
         .where('conversation_id', '=', conversationId)
         .where('id', '>', afterId)
         .where('sender_id', '!=', userId)
         .where('recalled_at', 'is', null)
+        // No ORDER BY: which 100 does not matter, and an `order by id limit` can tempt MariaDB's
+        // planner into walking the primary key across every conversation instead of this index.
+        .limit(UNREAD_COUNT_CAP)
+        .as('capped');
+      const row = await db
+        .selectFrom(capped)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirst();
       return Number(row?.n ?? 0);
     },
