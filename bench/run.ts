@@ -5,7 +5,8 @@
 // a conversation of a million messages (bench/history.ts), and Parley's own cost per message without
 // sockets (bench/send-path.ts).
 //
-// Environment: BENCH_ONLY=http,fanout,idle,history,send,files picks scenarios (fanout includes the relay);
+// Environment: BENCH_ONLY=http,fanout,idle,history,search,send,files picks scenarios (fanout includes the relay);
+// BENCH_SEARCH_MESSAGES (1000000; `--quick` makes it 100000) sizes the search-stall scenario (bench/search-stall.ts);
 // BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
 // BENCH_FILES_MIB (1024), BENCH_FILES_CHUNK_MIB (64) and BENCH_FILES_ROUNDS (5) shape the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
@@ -26,6 +27,7 @@ import { benchParleyFanout, benchRelayFanout, type FanoutOptions, type FanoutRes
 import { benchFiles } from './files.js';
 import { benchHistory } from './history.js';
 import { benchIdle } from './idle.js';
+import { benchSearchStall } from './search-stall.js';
 import { benchSendPath } from './send-path.js';
 import { benchSoak, soakOptions } from './soak.js';
 import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
@@ -239,7 +241,7 @@ function soakSelected(): boolean {
 }
 
 async function main(): Promise<number> {
-  const only = new Set((process.env.BENCH_ONLY ?? 'http,fanout,idle,history,send,files').split(',').map((name) => name.trim()));
+  const only = new Set((process.env.BENCH_ONLY ?? 'http,fanout,idle,history,search,send,files').split(',').map((name) => name.trim()));
   say(`Parley bench: node ${process.version}, ${availableParallelism()} CPUs, ${fixed(totalmem() / 2 ** 30)} GiB, load average ${loadAverage()}\n`);
   let failures = 0;
   if (only.has('http')) failures += await scenario('HTTP (autocannon)', httpBench);
@@ -315,6 +317,10 @@ async function main(): Promise<number> {
   if (pool) removeTempDir(pool.dataDir);
   if (only.has('history')) {
     failures += await scenario('history paging', () => benchHistory({ messages: envInt('BENCH_HISTORY_MESSAGES', 1_000_000), requests: 1000, warmup: 50 }));
+  }
+  if (only.has('search')) {
+    const messages = envInt('BENCH_SEARCH_MESSAGES', process.argv.includes('--quick') ? 100_000 : 1_000_000);
+    failures += await scenario('event-loop stall while others search (SQLite: reader thread vs event loop)', () => benchSearchStall({ messages, rounds: 3 }));
   }
   if (only.has('send')) {
     failures += await scenario('send path in-process (no sockets: service, checks, SQLite group commit)', () => benchSendPath({ users: 40, perTurn: 40, turns: 3000 }));
