@@ -6,9 +6,10 @@
 // 1,000,000 unread messages (bench/unread.ts), and Parley's own cost per message without sockets
 // (bench/send-path.ts).
 //
-// Environment: BENCH_ONLY=http,fanout,idle,history,unread,send,files picks scenarios (fanout includes the relay);
+// Environment: BENCH_ONLY=http,fanout,idle,history,unread,search,send,files picks scenarios (fanout includes the relay);
 // BENCH_UNREAD_SIZES (10000,100000,1000000: unread totals the list is timed at; 1000,10000,100000 runs in seconds);
 // BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
+// BENCH_SEARCH_MESSAGES (1000000; `--quick` makes it 100000) sizes the search-stall scenario (bench/search-stall.ts);
 // BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
 // BENCH_FILES_MIB (1024), BENCH_FILES_CHUNK_MIB (64) and BENCH_FILES_ROUNDS (5) shape the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
@@ -30,6 +31,7 @@ import { benchFiles } from './files.js';
 import { benchHistory } from './history.js';
 import { benchIdle } from './idle.js';
 import { benchUnread } from './unread.js';
+import { benchSearchStall } from './search-stall.js';
 import { benchSendPath } from './send-path.js';
 import { benchSoak, soakOptions } from './soak.js';
 import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
@@ -37,10 +39,12 @@ import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, pr
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const DEFAULT_SCENARIOS = 'http,fanout,idle,history,unread,send,files';
+const DEFAULT_SCENARIOS = 'http,fanout,idle,history,unread,search,send,files';
 /** The unread scenario writes 1,000,000 rows (twice with BENCH_DATABASE_URL): time on top of the others'. */
 const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
-const WATCHDOG_MS = 595_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) + (selected('unread') ? UNREAD_BUDGET_MS : 0);
+/** The search-stall scenario writes 1,000,000 rows and runs three rounds of searches both ways. */
+const SEARCH_BUDGET_MS = 240_000;
+const WATCHDOG_MS = 595_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) + (selected('unread') ? UNREAD_BUDGET_MS : 0) + (selected('search') ? SEARCH_BUDGET_MS : 0);
 const STARTED = Date.now();
 /** Everything but the history scenario (not time-boxed, about 30 s) is planned to end by then. */
 const PLANNED_END = STARTED + 520_000;
@@ -341,6 +345,10 @@ async function main(): Promise<number> {
     failures += await scenario('conversation list with unread messages: SQLite', () => benchUnread(unread));
     const databaseUrl = process.env.BENCH_DATABASE_URL;
     if (databaseUrl) failures += await scenario('conversation list with unread messages: MariaDB', () => benchUnread({ ...unread, databaseUrl }));
+  }
+  if (only.has('search')) {
+    const messages = envInt('BENCH_SEARCH_MESSAGES', process.argv.includes('--quick') ? 100_000 : 1_000_000);
+    failures += await scenario('event-loop stall while others search (SQLite: reader thread vs event loop)', () => benchSearchStall({ messages, rounds: 3 }));
   }
   if (only.has('send')) {
     failures += await scenario('send path in-process (no sockets: service, checks, SQLite group commit)', () => benchSendPath({ users: 40, perTurn: 40, turns: 3000 }));

@@ -125,7 +125,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     log: logger,
   });
   const messaging = createMessagingService({
-    messages: createMessagingRepository(db, { sqlite: database.sqlite }),
+    messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers }),
     attachments: files,
     users: usersRepository,
     groups,
@@ -190,6 +190,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { logger, close: closeLogger } = await createLogger(config.log);
   const database = openDatabase(config.database, {
     onBackgroundError: (message) => logger.warn({ err: message }, 'SQLite background checkpoint failed; the main connection checkpoints again'),
+    readers: {
+      threads: config.longReads.sqliteReaderThreads,
+      timeoutMs: config.longReads.timeoutMs,
+      onError: (message) => logger.warn({ err: message }, 'SQLite reader thread failed; another one takes its place'),
+    },
   });
   const cache = createCache(config.redisUrl, config.redisKeyPrefix);
   try {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import Type, { type Static } from 'typebox';
@@ -17,6 +18,8 @@ const EnvSchema = Type.Object({
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb|sqlite)://', description: 'mysql://user:pass@host:3306/db or sqlite:///path/file.db' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
+  SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 2000 }),
+  SQLITE_READER_THREADS: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   REDIS_KEY_PREFIX: Type.String({ default: 'parley:' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
@@ -134,6 +137,12 @@ function toConfig(env: Env) {
     host: env.HOST,
     dataDir,
     database: parseDatabaseUrl(env.DATABASE_URL, dataDir, env.DATABASE_POOL_SIZE),
+    longReads: {
+      timeoutMs: env.SEARCH_TIMEOUT_MS,
+      // Searches are CPU-bound scans: more reader threads than spare cores would only take the
+      // event loop's core away. One on a one- or two-core machine, two above; 0 runs them in the loop.
+      sqliteReaderThreads: env.SQLITE_READER_THREADS ?? Math.min(2, Math.max(1, availableParallelism() - 1)),
+    },
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     jwtSecret: env.JWT_SECRET,

@@ -23,6 +23,8 @@ export const ERROR_STATUS = {
   CHECKSUM_MISMATCH: 460,
   INTERNAL: 500,
   UNAVAILABLE: 503,
+  /** A long read (search) ran out of SEARCH_TIMEOUT_MS; the server is fine, that query was too costly now. */
+  QUERY_TIMEOUT: 503,
   // AI provider failures (docs/protocol.md, AI). Statuses unique to them or 5xx, so the
   // status → code map used for framework errors keeps its 4xx meanings.
   AI_PROVIDER_UNAUTHORIZED: 502,

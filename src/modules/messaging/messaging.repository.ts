@@ -7,13 +7,18 @@ import type { TimeIdPosition } from '../../shared/pagination.js';
 import type { MessageRow, NewMessage } from './messaging.rows.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
 
 export type { MessageRow, NewMessage } from './messaging.rows.js';
 
-/** `sqlite`: the embedded database's connection, for the group-committed message writer. */
-export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database } = {}) {
+/**
+ * `sqlite`: the embedded database's connection, for the group-committed message writer.
+ * `readers`: its reader threads, where a search (a scan of the conversations' history) runs off the event loop.
+ */
+export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database; readers?: SqliteReaders } = {}) {
+  const { readers } = options;
   const sqliteWriter = options.sqlite ? createSqliteMessageWriter(options.sqlite) : undefined;
   const oneAtATimePerConversation = createKeyedQueue();
   return {
@@ -220,7 +225,9 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
         .where('type', '!=', 'call')
         .where(sql<boolean>`lower(content) like ${`%${escaped.toLowerCase()}%`} escape '!'`);
       if (beforeId !== undefined) query = query.where('id', '<', beforeId);
-      return query.orderBy('id', 'desc').limit(limit).execute();
+      const ordered = query.orderBy('id', 'desc').limit(limit);
+      // The same compiled SQL either way: in a reader thread (with its time budget) when there is one.
+      return readers ? readers.all<MessageRow>(ordered.compile()) : ordered.execute();
     },
   };
 }

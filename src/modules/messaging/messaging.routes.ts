@@ -103,7 +103,15 @@ export function messagingRoutes(messaging: MessagingService) {
     );
     app.get(
       '/messages/search',
-      { schema: { tags: ['messages'], security, summary: "Search the caller's conversations", querystring: SearchQuery, response: responses({ 200: MessagePage }, [401, 404]) } },
+      {
+        schema: {
+          tags: ['messages'],
+          security,
+          summary: "Search the caller's conversations",
+          querystring: SearchQuery,
+          response: responses({ 200: MessagePage }, [401, 404, 503]),
+        },
+      },
       async (request) => messaging.search(actorOf(request), request.query),
     );
     app.patch(

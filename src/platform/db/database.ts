@@ -6,6 +6,7 @@ import type { DatabaseConfig } from '../../config.js';
 import type { DialectName } from './dialect.js';
 import { startBackgroundCheckpoints } from './checkpointer.js';
 import { migrationProvider } from './migrations/index.js';
+import { createSqliteReaders, type SqliteReaders } from './sqlite-readers.js';
 import type { Database } from './schema.js';
 
 export interface DatabaseHandle {
@@ -13,6 +14,8 @@ export interface DatabaseHandle {
   dialect: DialectName;
   /** The SQLite connection, for online backups; undefined on MySQL. */
   sqlite?: SqliteDatabase.Database;
+  /** Reader threads with their own connections for long reads (search); SQLite files only, when configured. */
+  readers?: SqliteReaders;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
   /** Throws when the database cannot answer. */
@@ -90,15 +93,25 @@ function withQueryTimeout(pool: import('mysql2').Pool, timeoutMs: () => number |
   };
 }
 
-/** `onBackgroundError`: told when SQLite's background checkpoint thread fails (it then falls back). */
-export function openDatabase(config: DatabaseConfig, options: { onBackgroundError?: (message: string) => void } = {}): DatabaseHandle {
+export interface OpenDatabaseOptions {
+  /** Told when SQLite's background checkpoint thread fails (it then falls back). */
+  onBackgroundError?: (message: string) => void;
+  /** SQLite: reader threads for long reads and their per-query budget (`threads: 0`, or an in-memory database: none). */
+  readers?: { threads: number; timeoutMs: number; onError?: (message: string) => void };
+}
+
+export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOptions = {}): DatabaseHandle {
   let queryTimeoutMs: number | undefined;
   let sqlite: SqliteDatabase.Database | undefined;
   let checkpoints: { stop(): Promise<void> } | undefined;
+  let readers: SqliteReaders | undefined;
   let db: Kysely<Database>;
   if (config.kind === 'sqlite') {
     sqlite = openSqlite(config.file);
     if (!sqlite.memory) checkpoints = startBackgroundCheckpoints(sqlite, options.onBackgroundError ?? (() => {}));
+    if (!sqlite.memory && options.readers && options.readers.threads > 0) {
+      readers = createSqliteReaders({ file: config.file, ...options.readers });
+    }
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   } else {
     const poolOptions = {
@@ -124,6 +137,7 @@ export function openDatabase(config: DatabaseConfig, options: { onBackgroundErro
     db,
     dialect: config.kind,
     sqlite,
+    readers,
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error, results } = await migrator.migrateToLatest();
@@ -136,6 +150,7 @@ export function openDatabase(config: DatabaseConfig, options: { onBackgroundErro
       await sql`select 1`.execute(db);
     },
     async close() {
+      await readers?.close();
       await checkpoints?.stop();
       // Kysely's destroy closes the pool or the SQLite handle (which checkpoints the WAL).
       await db.destroy();
