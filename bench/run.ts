@@ -44,7 +44,8 @@ const DEFAULT_SCENARIOS = 'http,fanout,idle,history,unread,search,send,files';
 const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
 /** The search-stall scenario writes 1,000,000 rows and runs three rounds of searches both ways. */
 const SEARCH_BUDGET_MS = 240_000;
-const WATCHDOG_MS = 595_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) + (selected('unread') ? UNREAD_BUDGET_MS : 0) + (selected('search') ? SEARCH_BUDGET_MS : 0);
+const WATCHDOG_MS =
+  595_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) + (selected('unread') ? UNREAD_BUDGET_MS : 0) + (selected('search') ? SEARCH_BUDGET_MS : 0);
 const STARTED = Date.now();
 /** Everything but the history scenario (not time-boxed, about 30 s) is planned to end by then. */
 const PLANNED_END = STARTED + 520_000;

@@ -73,8 +73,9 @@ export function ChatList() {
                   <span class="row-bottom">
                     <span class="preview muted">{preview(c.lastMessage)}</span>
                     {c.unreadCount > 0 && (
-                      <span class="badge" role="img" aria-label={`${c.unreadCount} unread`}>
-                        {c.unreadCount > 99 ? '99+' : c.unreadCount}
+                      // The server counts at most 100 (UNREAD_COUNT_CAP): 100 means "more than 99".
+                      <span class="badge" role="img" aria-label={`${c.unreadCount >= 100 ? '99+' : c.unreadCount} unread`}>
+                        {c.unreadCount >= 100 ? '99+' : c.unreadCount}
                       </span>
                     )}
                   </span>
