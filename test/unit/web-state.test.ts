@@ -54,6 +54,7 @@ function conversation(id: string, lastMessage: Message | null, fields: Partial<C
     lastMessage,
     unreadCount: 0,
     lastReadMessageId: lastMessage?.id ?? null,
+    peerLastReadMessageId: null,
     updatedAt: '2026-01-01T00:00:00.000Z',
     ...fields,
   };
