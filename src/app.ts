@@ -9,7 +9,7 @@ import { createMessagingRepository, createMessagingService, messagingRoutes, mes
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createPolicy } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
-import { aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
+import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
@@ -98,7 +98,14 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     guestCreatePerIpPerHour: config.guestCreatePerIpPerHour,
     passwords: createPasswordHasher(config.passwordHashProfile),
   });
-  const friends = createFriendsService({ friends: friendsRepository, users: usersRepository, clock, presence, publisher });
+  const friends = createFriendsService({
+    friends: friendsRepository,
+    users: usersRepository,
+    clock,
+    presence,
+    publisher,
+    isBot: (userId) => userId === ASSISTANT_USER_ID,
+  });
   const groups = createGroupsService({
     groups: groupsRepository,
     invitations: createInvitationsRepository(db),

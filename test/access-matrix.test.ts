@@ -76,6 +76,8 @@ const ROWS: Row[] = [
   { name: 'mark a private conversation read', target: 'conversation', attempt: (id, ids) => rest('POST', `/conversations/${id}/read`, { messageId: ids.message }) },
   { name: 'search a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/messages/search?q=secret&conversationId=${encodeURIComponent(id)}`) },
   { name: 'read a group conversation’s history', target: 'groupConversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
+  { name: 'read who read what in a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}/reads`) },
+  { name: 'read who read what in a group conversation', target: 'groupConversation', attempt: (id) => rest('GET', `/conversations/${id}/reads`) },
   {
     name: 'chat into a private conversation',
     target: 'conversation',

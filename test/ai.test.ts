@@ -697,6 +697,10 @@ describe(`AI with providers pointed at a fake (${storageLabel})`, () => {
     // It is a contact like any other: the conversation shows up with the bot as peer.
     const conversations = await user.client.request<{ items: Array<{ id: string; peer?: { id: string } }> }>('GET', '/conversations');
     expect(conversations.items.find((c) => c.id === info.conversationId)?.peer?.id).toBe(info.user.id);
+    // A friend request to it is refused at once (it would stay pending forever): people chat with it directly.
+    const friendRequest = await api('POST', '/friend-requests', { token: user.client.accessToken ?? '', body: { toUserId: info.user.id } });
+    expect(expectError(friendRequest, 403, 'FORBIDDEN').details).toEqual([{ field: 'toUserId', message: 'is the assistant: open a chat with it instead' }]);
+    expect((await user.client.request<{ items: unknown[] }>('GET', '/friend-requests?direction=outgoing')).items).toEqual([]);
 
     const release = signal();
     fake.enqueue({ kind: 'reply', chunks: ['The answer', ' is', ' 42.'], holdAfter: 1, release: release.promise });

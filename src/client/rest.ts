@@ -8,7 +8,7 @@
 import type { AiConversation, AiConversationWithMessages, AiCreateConversationBody, AiMessage, AiModelList, AssistantInfo, SuggestionsResult } from '../contract/ai.js';
 import type { AuthResult, ChangePasswordBody, LoginLog, SessionList, UpgradeBody } from '../contract/auth.js';
 import type { CallRecord, IceServers } from '../contract/calls.js';
-import type { Conversation } from '../contract/conversations.js';
+import type { Conversation, ReadPosition } from '../contract/conversations.js';
 import type { FileRecord, SignedUrl } from '../contract/files.js';
 import type { Blocked, Friend, FriendRequest } from '../contract/friends.js';
 import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, MemberList, UpdateGroupBody, UpdateMemberBody } from '../contract/groups.js';
@@ -101,6 +101,8 @@ export function rest(client: ParleyClient) {
       messages: (conversationId: string, page: { cursor?: string; before?: string; after?: string; limit?: number } = {}) =>
         call<Page<Message>>('GET', `/conversations/${id(conversationId)}/messages${q(page)}`),
       markRead: (conversationId: string, messageId: string) => call<null>('POST', `/conversations/${id(conversationId)}/read`, { messageId }),
+      /** The other members' read positions (the peer's in a private chat), by user id; pass `nextCursor` for the next page. */
+      reads: (conversationId: string, page: { cursor?: string; limit?: number } = {}) => call<Page<ReadPosition>>('GET', `/conversations/${id(conversationId)}/reads${q(page)}`),
     },
     messages: {
       edit: (messageId: string, content: string) => call<Message>('PATCH', `/messages/${id(messageId)}`, { content }),

@@ -21,6 +21,12 @@ export const Conversation = Type.Object({
     description: 'Messages from others after the read position, recalled ones left out: exact up to 99, 100 means "99+".',
   }),
   lastReadMessageId: Type.Union([Type.Null(), Type.String()]),
+  /**
+   * Private chats: the newest message the peer has read, so a client shows "Read" after a reload
+   * or on another device. Null in groups (see `GET /conversations/:id/reads`), before the peer has
+   * read anything, and when the peer may not reach the caller (a block, friends-only).
+   */
+  peerLastReadMessageId: Type.Union([Type.Null(), Type.String()]),
   updatedAt: IsoTime,
 });
 export type Conversation = Static<typeof Conversation>;
@@ -45,3 +51,15 @@ export type HistoryQuery = Static<typeof HistoryQuery>;
 
 export const ReadBody = Type.Object({ messageId: MessageIdString }, { additionalProperties: false });
 export type ReadBody = Static<typeof ReadBody>;
+
+/** One other member's read position in a conversation: everything up to `lastReadMessageId` is read. */
+export const ReadPosition = Type.Object({
+  userId: Type.String(),
+  lastReadMessageId: Type.String(),
+  readAt: IsoTime,
+});
+export type ReadPosition = Static<typeof ReadPosition>;
+/** Ordered by user id; the caller and members blocked either way with them are left out. */
+export const ReadPositionPage = Page(ReadPosition);
+export const ReadPositionQuery = Type.Object({ ...PageQuery });
+export type ReadPositionQuery = Static<typeof ReadPositionQuery>;

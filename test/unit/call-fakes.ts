@@ -193,6 +193,7 @@ export function createCallWorld(overrides: Partial<CallsConfig> = {}) {
         lastMessage: last ? structuredClone(last) : null,
         unreadCount: 0,
         lastReadMessageId: null,
+        peerLastReadMessageId: null,
         updatedAt: clock.now().toISOString(),
       };
     },

@@ -10,6 +10,7 @@ import {
   messageArrived,
   messageChanged,
   messagePageLoaded,
+  readPositionsLoaded,
   readReceived,
   sessionCleared,
   TYPING_TTL_MS,
@@ -54,6 +55,7 @@ function conversation(id: string, lastMessage: Message | null, fields: Partial<C
     lastMessage,
     unreadCount: 0,
     lastReadMessageId: lastMessage?.id ?? null,
+    peerLastReadMessageId: null,
     updatedAt: '2026-01-01T00:00:00.000Z',
     ...fields,
   };
@@ -203,6 +205,20 @@ describe('web state: read receipts', () => {
     expect(state.readBy.c1).toEqual({ me: '3' });
     // Nothing is left to mark read here.
     expect(unreadUpTo(state, 'c1')).toBeNull();
+  });
+
+  it("takes the stored positions a reload brings (a private chat's peer from the list, a group's from /reads) without moving a mark back", () => {
+    let state = signedIn([message('1'), message('2'), message('3')]);
+    state = conversationsLoaded(state, [conversation('c1', null, { peerLastReadMessageId: '2' }), conversation('g1', null, { type: 'group', peer: undefined })]);
+    expect(state.readBy).toEqual({ c1: { 'peer-c1': '2' } });
+    state = readPositionsLoaded(state, 'g1', [
+      { userId: 'bob', lastReadMessageId: '3', readAt: '2026-01-01T00:00:00.000Z' },
+      { userId: 'carol', lastReadMessageId: '1', readAt: '2026-01-01T00:00:00.000Z' },
+    ]);
+    state = readReceived(state, { conversationId: 'g1', userId: 'carol', messageId: '2' });
+    // A slower load answering with an older position leaves the live one.
+    state = readPositionsLoaded(state, 'g1', [{ userId: 'carol', lastReadMessageId: '1', readAt: '2026-01-01T00:00:00.000Z' }]);
+    expect(state.readBy.g1).toEqual({ bob: '3', carol: '2' });
   });
 });
 

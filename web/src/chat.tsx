@@ -9,7 +9,7 @@ import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './
 import { formatTime, type StringKey, t } from './i18n.js';
 import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
 import { api, showError } from './state/client.js';
-import { loadMessages, userName } from './state/loaders.js';
+import { loadMessages, loadReadPositions, userName } from './state/loaders.js';
 import { compareIds } from './state/reducers.js';
 import { navigate } from './state/router.js';
 import { update, useStore } from './state/state.js';
@@ -250,6 +250,8 @@ export function ConversationView({ conversationId }: { conversationId: string })
 
   useEffect(() => {
     loadMessages(conversationId, false).catch(showError);
+    // Who read what before this page loaded (the conversation list carries only a private chat's peer position).
+    loadReadPositions(conversationId).catch(() => {});
     if (!conversation) api.conversations.get(conversationId).then(addConversation, () => navigate('/chats', true));
     return () => typing.stop();
   }, [conversationId]);

@@ -55,6 +55,15 @@ export function Contacts() {
       showError,
     );
   useEffect(() => void refresh(), []);
+  // The AI assistant is a contact to chat with, not to befriend (the server refuses requests to it).
+  const [assistantId, setAssistantId] = useState<string | null>(null);
+  useEffect(() => {
+    if (s.features.ai)
+      api.ai.assistant().then(
+        (info) => setAssistantId(info.user.id),
+        () => {},
+      );
+  }, [s.features.ai]);
 
   const friendIds = new Set(s.friends.map((f) => f.user.id));
   const requested = new Set(s.outgoing.map((r) => r.toUser.id));
@@ -111,9 +120,9 @@ export function Contacts() {
         <ul class="rows" aria-label={t('search')} data-testid="search-results">
           {results.map((user) => (
             <UserRow user={user}>
-              {friendIds.has(user.id) ? (
-                <button type="button" onClick={() => void run(() => openPrivateChat(user.id))}>
-                  {t('message')}
+              {friendIds.has(user.id) || user.id === assistantId ? (
+                <button type="button" class={user.id === assistantId ? 'primary' : undefined} onClick={() => void run(() => openPrivateChat(user.id))}>
+                  {user.id === assistantId ? t('chat') : t('message')}
                 </button>
               ) : requested.has(user.id) ? (
                 <span class="small muted">{t('requested')}</span>

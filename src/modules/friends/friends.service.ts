@@ -21,6 +21,8 @@ export interface FriendsServiceDeps {
   presence?: PresenceReader;
   /** Tells the users' devices about requests and unfriending as they happen. */
   publisher?: Publisher;
+  /** Users who are not people (the AI assistant): nobody would ever answer a request to them. */
+  isBot?: (userId: string) => boolean;
 }
 
 const isAfterCursor = (value: unknown): value is { after: string } => typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
@@ -118,6 +120,11 @@ export function createFriendsService(deps: FriendsServiceDeps) {
      */
     async sendRequest(actor: Actor, input: SendFriendRequestBody): Promise<FriendRequest> {
       const target = await requireOtherUser(actor, input.toUserId, 'toUserId');
+      // Refused rather than left pending forever: a bot is written to directly, no friendship needed.
+      if (deps.isBot?.(target.id))
+        throw new AppError('FORBIDDEN', 'the assistant takes no friend requests: open a chat with it instead', [
+          { field: 'toUserId', message: 'is the assistant: open a chat with it instead' },
+        ]);
       if (await friends.isBlocked(target.id, actor.userId)) throw new AppError('FORBIDDEN', 'this user does not accept requests from you');
       if (await friends.isBlocked(actor.userId, target.id)) throw new AppError('FORBIDDEN', 'you have blocked this user; unblock them first');
       if (await friends.areFriends(actor.userId, target.id)) throw new AppError('CONFLICT', 'already friends');

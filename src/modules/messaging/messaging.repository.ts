@@ -157,6 +157,33 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
       return new Map(rows.map((row) => [row.conversation_id, Number(row.last_read_message_id)]));
     },
 
+    /** In private conversations: the other user's read position in each (one read for a whole page). */
+    async peerReadPositions(userId: string, privateConversationIds: readonly string[]): Promise<Map<string, { userId: string; messageId: number }>> {
+      if (privateConversationIds.length === 0) return new Map();
+      const rows = await db
+        .selectFrom('conversation_reads')
+        .select(['conversation_id', 'user_id', 'last_read_message_id'])
+        .where('user_id', '!=', userId)
+        .where('conversation_id', 'in', privateConversationIds)
+        .execute();
+      return new Map(rows.map((row) => [row.conversation_id, { userId: row.user_id, messageId: Number(row.last_read_message_id) }]));
+    },
+
+    /**
+     * The read positions of `userIds` in a conversation, ordered by user id, after `afterUserId`.
+     * The caller passes the audience (members the reader may see): at most a group's member limit.
+     */
+    readPositionsOf(conversationId: string, userIds: readonly string[], afterUserId: string | undefined, limit: number) {
+      if (userIds.length === 0) return Promise.resolve([]);
+      let query = db
+        .selectFrom('conversation_reads')
+        .select(['user_id', 'last_read_message_id', 'updated_at'])
+        .where('conversation_id', '=', conversationId)
+        .where('user_id', 'in', userIds);
+      if (afterUserId !== undefined) query = query.where('user_id', '>', afterUserId);
+      return query.orderBy('user_id', 'asc').limit(limit).execute();
+    },
+
     /**
      * Messages from others after the read position, not recalled, counted up to UNREAD_COUNT_CAP: the
      * count walks the `(conversation_id, id)` index from the read position and stops at the cap,

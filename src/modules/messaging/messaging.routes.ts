@@ -15,6 +15,8 @@ import {
   OpenConversationBody,
   ReactionParams,
   ReadBody,
+  ReadPositionPage,
+  ReadPositionQuery,
   SearchQuery,
   SendMessageBody,
 } from './messaging.schemas.js';
@@ -100,6 +102,20 @@ export function messagingRoutes(messaging: MessagingService) {
         await messaging.markRead(actorOf(request), request.params.id, request.body.messageId);
         return reply.status(204).send();
       },
+    );
+    app.get(
+      '/conversations/:id/reads',
+      {
+        schema: {
+          tags: ['conversations'],
+          security,
+          summary: "The other members' read positions (the peer's in a private chat), by user id (paged)",
+          params: ConversationParams,
+          querystring: ReadPositionQuery,
+          response: responses({ 200: ReadPositionPage }, [400, 401, 404]),
+        },
+      },
+      async (request) => messaging.readPositions(actorOf(request), request.params.id, request.query),
     );
     app.get(
       '/messages/search',

@@ -2,7 +2,16 @@ import Type from 'typebox';
 import { MessageIdString } from '../../contract/messages.js';
 
 // The wire types live in the contract, which the SDK shares; routes and services take them from here.
-export { Conversation, ConversationListQuery, ConversationPage, HistoryQuery, OpenConversationBody, ReadBody } from '../../contract/conversations.js';
+export {
+  Conversation,
+  ConversationListQuery,
+  ConversationPage,
+  HistoryQuery,
+  OpenConversationBody,
+  ReadBody,
+  ReadPositionPage,
+  ReadPositionQuery,
+} from '../../contract/conversations.js';
 export { GroupSummary } from '../../contract/groups.js';
 export { EditBody, MessagePage, SearchQuery, SendMessageBody } from '../../contract/messages.js';
 

@@ -6,12 +6,13 @@ import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
-import { decodeCursor, decodeTimeIdCursor, encodeCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
+import { decodeCursor, decodeIdCursor, decodeTimeIdCursor, encodeCursor, encodeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
+import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
 import { isoOrNull as iso } from '../../shared/time.js';
 
@@ -217,6 +218,17 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     if (input.type === 'emoji' && !EMOJI.test(input.content)) throw AppError.validation('content', 'an emoji message must contain an emoji');
   }
 
+  /**
+   * Whose stored read positions the caller may see in a conversation: the same rule as the live
+   * `read` receipts. In a private chat the peer's, when the peer may reach the caller (no block,
+   * no friends-only refusal); in a group every other member's but those blocked either way.
+   */
+  async function receiptAudience(actor: Actor, where: Access): Promise<string[]> {
+    if (where.kind === 'private') return (await policy.contact(where.peerId, actor.userId)) === 'allowed' ? [where.peerId] : [];
+    const others = (await groups.memberIds(where.groupId)).filter((id) => id !== actor.userId);
+    return policy.withoutBlocked(actor.userId, others);
+  }
+
   async function latestMessage(conversation: ConversationRow): Promise<Message | null> {
     if (conversation.last_message_id === null) return null;
     const row = await messages.findMessage(Number(conversation.last_message_id));
@@ -364,6 +376,17 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         .flatMap((row) => (row.type === 'private' ? [row.user_low === actor.userId ? row.user_high : row.user_low] : []))
         .filter((id): id is string => id !== null);
       const peers = new Map((await users.findByIds(peerIds)).map((row) => [row.id, row]));
+      // The peers' positions, each kept only when the policy lets the peer's receipts reach this caller.
+      const peerReads = new Map<string, number>();
+      const stored = await messages.peerReadPositions(
+        actor.userId,
+        rows.filter((row) => row.type === 'private').map((row) => row.id),
+      );
+      await Promise.all(
+        [...stored].map(async ([conversationId, read]) => {
+          if ((await policy.contact(read.userId, actor.userId)) === 'allowed') peerReads.set(conversationId, read.messageId);
+        }),
+      );
       return Promise.all(
         rows.map(async (row) => {
           const lastRead = reads.get(row.id) ?? 0;
@@ -373,6 +396,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
             lastMessage: await latestMessage(row),
             unreadCount: row.last_message_id === null ? 0 : await messages.unreadCount(row.id, actor.userId, lastRead),
             lastReadMessageId: reads.has(row.id) ? String(lastRead) : null,
+            peerLastReadMessageId: peerReads.has(row.id) ? String(peerReads.get(row.id)) : null,
             updatedAt: iso(Number(row.updated_at)) as string,
           };
           if (row.type === 'group' && row.group_id) {
@@ -464,6 +488,19 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         return;
       }
       deliver(where, 'read', receipt, origin.socketId);
+    },
+
+    /** The other members' read positions in a conversation (those the caller may see), by user id. */
+    async readPositions(actor: Actor, conversationId: string, query: ReadPositionQuery): Promise<Page<ReadPosition>> {
+      const where = await access(actor, conversationId);
+      const after = decodeIdCursor(query.cursor);
+      const limit = query.limit ?? 50;
+      const rows = await messages.readPositionsOf(where.id, await receiptAudience(actor, where), after, limit + 1);
+      const items = rows
+        .slice(0, limit)
+        .map((row) => ({ userId: row.user_id, lastReadMessageId: String(row.last_read_message_id), readAt: iso(Number(row.updated_at)) as string }));
+      const last = items.at(-1);
+      return { items, nextCursor: rows.length > limit && last ? encodeIdCursor(last.userId) : null };
     },
 
     /** Relays a typing indicator to the other members; nothing is stored. */

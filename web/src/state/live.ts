@@ -2,7 +2,7 @@
 import type { ParleySocket } from '../../../src/client/index.js';
 import { markRead, replaceMessage } from './actions.js';
 import { client } from './client.js';
-import { loadContacts, loadConversations, loadNewerMessages } from './loaders.js';
+import { loadContacts, loadConversations, loadNewerMessages, loadReadPositions } from './loaders.js';
 import { hasConversation, messageArrived, presenceChanged, readReceived, typingChanged, typingExpired } from './reducers.js';
 import { openConversationId } from './router.js';
 import { apply, getState, update } from './state.js';
@@ -29,6 +29,8 @@ export async function connectSocket(): Promise<void> {
     void loadContacts().catch(() => {});
     const open = openConversationId();
     if (open) void loadNewerMessages(open).catch(() => {});
+    // Receipts sent while this socket was down.
+    if (open) void loadReadPositions(open).catch(() => {});
   });
   socket.on('disconnect', () => update({ connected: false }));
   socket.on('connect_error', (error) => {

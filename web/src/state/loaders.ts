@@ -1,7 +1,7 @@
 /** REST loads: each fetches a list and hands it to its reducer. */
-import type { Conversation, User } from '../../../src/client/index.js';
+import type { Conversation, ReadPosition, User } from '../../../src/client/index.js';
 import { api } from './client.js';
-import { contactsLoaded, conversationsLoaded, messagePageLoaded, messagesLoading, upsertMessage, usersSeen } from './reducers.js';
+import { contactsLoaded, conversationsLoaded, messagePageLoaded, messagesLoading, readPositionsLoaded, upsertMessage, usersSeen } from './reducers.js';
 import { apply, getState } from './state.js';
 
 export function rememberUsers(users: User[]): void {
@@ -69,4 +69,21 @@ export async function loadNewerMessages(conversationId: string): Promise<void> {
   if (!last) return;
   const page = await api.conversations.messages(conversationId, { after: last.id, limit: 200 });
   for (const message of page.items) apply((s) => upsertMessage(s, message));
+}
+
+/**
+ * The other members' read positions in a conversation, as stored (live `read` events only move
+ * them on): without this a reload showed "Sent" under a message the others had read.
+ */
+export async function loadReadPositions(conversationId: string): Promise<void> {
+  const positions: ReadPosition[] = [];
+  let cursor: string | undefined;
+  // Ten pages of 200 hold a group at its member limit (2,000).
+  for (let pages = 0; pages < 10; pages++) {
+    const page = await api.conversations.reads(conversationId, { limit: 200, ...(cursor ? { cursor } : {}) });
+    positions.push(...page.items);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  apply((s) => readPositionsLoaded(s, conversationId, positions));
 }

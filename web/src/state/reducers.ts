@@ -4,7 +4,20 @@
  * and what the user is looking at come in as arguments), so they run and are tested in plain Node.
  * A reducer that changes nothing returns the state it was given.
  */
-import type { AiMessage, Conversation, Friend, FriendRequest, GroupInvitation, Message, Page, ReadEvent, TypingEvent, User, UserStatusEvent } from '../../../src/client/index.js';
+import type {
+  AiMessage,
+  Conversation,
+  Friend,
+  FriendRequest,
+  GroupInvitation,
+  Message,
+  Page,
+  ReadEvent,
+  ReadPosition,
+  TypingEvent,
+  User,
+  UserStatusEvent,
+} from '../../../src/client/index.js';
 import type { State } from './model.js';
 
 /** How long a `typing: true` shows without a refresh (senders repeat it while typing). */
@@ -98,15 +111,27 @@ export function conversationRead(state: State, conversationId: string, messageId
   return { ...state, conversations: state.conversations.map((c) => (c.id === conversationId ? { ...c, unreadCount: 0, lastReadMessageId: messageId } : c)) };
 }
 
+/** Someone's read position, live or loaded: it only moves forward. */
+function readerMoved(state: State, conversationId: string, userId: string, messageId: string): State {
+  const previous = state.readBy[conversationId]?.[userId];
+  if (previous && compareIds(previous, messageId) >= 0) return state;
+  return { ...state, readBy: { ...state.readBy, [conversationId]: { ...state.readBy[conversationId], [userId]: messageId } } };
+}
+
 /** A `read` receipt: the reader's mark only moves forward; my own (another device) clears the unread count. */
 export function readReceived(state: State, event: ReadEvent): State {
-  let next = state;
-  const previous = state.readBy[event.conversationId]?.[event.userId];
-  if (!previous || compareIds(previous, event.messageId) < 0) {
-    next = { ...next, readBy: { ...next.readBy, [event.conversationId]: { ...next.readBy[event.conversationId], [event.userId]: event.messageId } } };
-  }
-  if (event.userId === state.me?.id) next = conversationRead(next, event.conversationId, event.messageId);
-  return next;
+  const next = readerMoved(state, event.conversationId, event.userId, event.messageId);
+  return event.userId === state.me?.id ? conversationRead(next, event.conversationId, event.messageId) : next;
+}
+
+/** The others' stored read positions (`GET /conversations/:id/reads`): what they read before this page loaded. */
+export function readPositionsLoaded(state: State, conversationId: string, positions: ReadPosition[]): State {
+  return positions.reduce((next, p) => readerMoved(next, conversationId, p.userId, p.lastReadMessageId), state);
+}
+
+/** A private chat's peer position as the conversation carries it (after a reload, on another device). */
+function peerReadSeen(state: State, conversations: Conversation[]): State {
+  return conversations.reduce((next, c) => (c.peer && c.peerLastReadMessageId ? readerMoved(next, c.id, c.peer.id, c.peerLastReadMessageId) : next), state);
 }
 
 /** A `typing` event at time `now` (ms): shown until `now + TYPING_TTL_MS`, or cleared. */
@@ -146,9 +171,12 @@ export function usersSeen(state: State, users: User[]): State {
 /** The whole conversation list, as loaded; its peers' profiles are kept. */
 export function conversationsLoaded(state: State, items: Conversation[]): State {
   return {
-    ...usersSeen(
-      state,
-      items.flatMap((c) => (c.peer ? [c.peer] : [])),
+    ...peerReadSeen(
+      usersSeen(
+        state,
+        items.flatMap((c) => (c.peer ? [c.peer] : [])),
+      ),
+      items,
     ),
     conversations: sortConversations(items),
   };
@@ -157,7 +185,7 @@ export function conversationsLoaded(state: State, items: Conversation[]): State 
 /** A conversation opened from elsewhere (a contact's chat button) joins the list if it was not there. */
 export function conversationAdded(state: State, conversation: Conversation): State {
   if (hasConversation(state, conversation.id)) return state;
-  return { ...state, conversations: sortConversations([conversation, ...state.conversations]) };
+  return { ...peerReadSeen(state, [conversation]), conversations: sortConversations([conversation, ...state.conversations]) };
 }
 
 export interface ContactLists {
