@@ -1,10 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from './support/browser.js';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
 import { apiClient, newUser, uniqueName } from './support/http.js';
-import { storageLabel, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
+import { composer, logIn, useBrowser } from './support/web.js';
 
 /**
  * Read receipts as a person sees them after a reload or on another device (they used to revert to
@@ -12,42 +12,6 @@ import { useTestServer } from './support/suite.js';
  * a chat rather than a friend request nobody would answer.
  */
 
-const PASSWORD = 'correct horse battery';
-
-/** One Chromium for the file; each page records console errors and uncaught exceptions. */
-function useBrowser(serverOf: () => TestServer) {
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
-    await browser?.close();
-  });
-  return async function openPage(options: { width: number; height: number }): Promise<{ page: Page; errors: string[] }> {
-    const context = await browser.newContext({ viewport: { width: options.width, height: options.height }, locale: 'en-US' });
-    contexts.push(context);
-    context.setDefaultTimeout(10_000);
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') errors.push(message.text());
-    });
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(serverOf().url);
-    return { page, errors };
-  };
-}
-
-async function logIn(page: Page, username: string): Promise<void> {
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Chats' }).first().waitFor();
-}
-
-const composer = (page: Page) => page.getByRole('textbox', { name: 'Message' });
 const receipt = (page: Page) => page.getByTestId('receipt');
 
 describe(`web client: read receipts survive a reload (${storageLabel})`, () => {
