@@ -4,7 +4,7 @@ import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 /** Debian's Chromium (`.ci/run` installs it); playwright-core never downloads a browser of its own. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Flags from ../shared/STACK.md: headless, no sandbox, fake camera and microphone, nothing phoning home. */
+/** Debian Chromium flags: headless, no sandbox, fake camera and microphone, nothing phoning home. */
 const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--headless',
