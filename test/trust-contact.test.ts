@@ -203,6 +203,24 @@ describe(`trust: contact, consent and presence (${storageLabel})`, () => {
       expect(history.body.items.find((m: Message) => m.id === fromBlocker.id).reactions).toEqual([]);
     });
 
+    it('keeps read receipts from crossing a block inside a shared group, either way, while other members get them', async () => {
+      const [owner, blocker, blocked] = await Promise.all([user(), user(), user()]);
+      await befriend(owner, blocker);
+      await befriend(owner, blocked);
+      const group = await api(owner, 'POST', '/groups', { name: 'book club', memberIds: [blocker.id, blocked.id] });
+      expect(group.status).toBe(201);
+      const message = await sendText(owner, group.body.conversationId, 'chapter one');
+      expect((await api(blocker, 'POST', '/blocks', { userId: blocked.id })).status).toBeLessThan(300);
+      const atBlocker = collect(blocker.socket, 'read');
+      const atBlocked = collect(blocked.socket, 'read');
+      const ownerGets = [nextEvent(owner.socket, 'read', (e) => e.userId === blocked.id), nextEvent(owner.socket, 'read', (e) => e.userId === blocker.id)];
+      await blocked.client.emit('read', { conversationId: group.body.conversationId, messageId: message.id });
+      await blocker.client.emit('read', { conversationId: group.body.conversationId, messageId: message.id });
+      await Promise.all(ownerGets);
+      await Promise.all([barrier(blocker.socket), barrier(blocked.socket)]);
+      expect({ atBlocker, atBlocked }).toEqual({ atBlocker: [], atBlocked: [] });
+    });
+
     it('applies friends-only to edits and typing of a stranger who wrote before the setting changed', async () => {
       const [quiet, stranger] = await Promise.all([user(), user()]);
       const dm = await api(stranger, 'POST', '/conversations', { peerId: quiet.id });

@@ -487,6 +487,12 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         publisher.toUsers([actor.userId], 'read', receipt, { exceptSocketId: origin.socketId });
         return;
       }
+      // A block works through a shared group too: with one, the receipt goes to the members the
+      // reader may see (and the reader's devices) instead of the whole room.
+      if (where.kind === 'group' && (await policy.blockedEitherWay(actor.userId)).size > 0) {
+        publisher.toUsers([actor.userId, ...(await receiptAudience(actor, where))], 'read', receipt, { exceptSocketId: origin.socketId });
+        return;
+      }
       deliver(where, 'read', receipt, origin.socketId);
     },
 
