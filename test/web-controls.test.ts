@@ -252,6 +252,8 @@ describe(`web client controls in Chromium: calls, confirmations, composer (${sto
     const post = (token: string, content: string) =>
       http('POST', `/conversations/${encodeURIComponent(conversationId)}/messages`, { token, body: { type: 'text', content, clientMsgId: uniqueName('c') } });
     await post(a.accessToken, 'Original text');
+    // Smart replies are opt-in: this user turned them on.
+    expect((await http('PATCH', '/users/me', { token: a.accessToken, body: { smartReplies: true } })).status).toBe(200);
     fake.defaultReply = { kind: 'reply', chunks: ['["Sure thing", "On my way", "Maybe later"]'] };
     await post(b.accessToken, 'Coffee at 3?');
 

@@ -47,6 +47,7 @@ export function MePage() {
   const [nickname, setNickname] = useState(me?.nickname ?? '');
   const [bio, setBio] = useState(me?.bio ?? '');
   const [statusText, setStatusText] = useState(me?.profile.statusText ?? '');
+  const [smartReplies, setSmartReplies] = useState(me?.profile.smartReplies ?? false);
   const [sessions, setSessions] = useState<Session[]>([]);
   const [logs, setLogs] = useState<LoginLog[]>([]);
   const [logCursor, setLogCursor] = useState<string | null>(null);
@@ -133,11 +134,20 @@ export function MePage() {
             <label class="check">
               <input
                 type="checkbox"
-                checked={me.profile.smartReplies}
+                checked={smartReplies}
                 disabled={busy}
                 onChange={(event) => {
-                  const smartReplies = event.currentTarget.checked;
-                  void run(async () => update({ me: await api.users.updateMe({ smartReplies }) }));
+                  // Shown at once; put back if the server refuses the change.
+                  const wanted = event.currentTarget.checked;
+                  setSmartReplies(wanted);
+                  void run(async () => {
+                    try {
+                      update({ me: await api.users.updateMe({ smartReplies: wanted }) });
+                    } catch (error) {
+                      setSmartReplies(!wanted);
+                      throw error;
+                    }
+                  });
                 }}
               />
               {t('smartReplies')}
