@@ -3,12 +3,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileTransferEvent } from '../src/client/index.js';
 import { bodyOf, download, MiB, randomData, sha256, statusOf, tusUpload } from './support/files.js';
 import { type Api, apiClient, expectError, newUser, type TestUser } from './support/http.js';
 import { connectedUser, nextEvent } from './support/realtime.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { storageLabel } from './support/server.js';
 import { decompressionBomb } from './support/images.js';
 import { useTestServer } from './support/suite.js';
 
@@ -333,39 +333,30 @@ describe(`file rules and downloads (${storageLabel})`, () => {
 });
 
 describe(`signed URL expiry and clean-up (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
   let shiftMs = 0;
   const clock = { now: () => new Date(Date.now() + shiftMs) };
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, {}, { jobs: false, clock });
-  });
-  afterAll(async () => {
-    await server.close();
-    await env.dispose();
-  });
+  const suite = useTestServer({}, { build: { jobs: false, clock } });
 
   it('refuses a signed URL once SIGNED_URL_TTL has passed', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const user = await newUser(api);
-    const fileId = await upload(server, user, Buffer.from('short-lived'), { filename: 's.txt' });
+    const fileId = await upload(suite.server, user, Buffer.from('short-lived'), { filename: 's.txt' });
     const signed = (await api('GET', `/files/${fileId}/url`, { token: user.accessToken })).body;
-    expect((await download(`${server.url}${signed.url}`, null)).status).toBe(200);
+    expect((await download(`${suite.server.url}${signed.url}`, null)).status).toBe(200);
     shiftMs = 301_000;
-    const expired = await download(`${server.url}${signed.url}`, null);
+    const expired = await download(`${suite.server.url}${signed.url}`, null);
     expect(expired.status).toBe(403);
     expect(JSON.parse(expired.bytes.toString()).error.message).toMatch(/expired/);
     shiftMs = 0;
   });
 
   it('removes unfinished uploads and unreferenced files after UPLOAD_EXPIRY_HOURS, keeping files sent in messages', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const [alice, bob] = [await newUser(api), await newUser(api)];
-    const unfinished = await tusUpload(server.url, randomData(2 * MiB), { token: alice.accessToken, chunkSize: MiB, abortAfter: () => true });
+    const unfinished = await tusUpload(suite.server.url, randomData(2 * MiB), { token: alice.accessToken, chunkSize: MiB, abortAfter: () => true });
     const unfinishedId = unfinished.url.split('/').pop() as string;
-    const orphan = await upload(server, alice, Buffer.from('never sent'), { filename: 'orphan.txt' });
-    const sent = await upload(server, alice, Buffer.from('sent'), { filename: 'sent.txt' });
+    const orphan = await upload(suite.server, alice, Buffer.from('never sent'), { filename: 'orphan.txt' });
+    const sent = await upload(suite.server, alice, Buffer.from('sent'), { filename: 'sent.txt' });
     const conversation = (await api('POST', '/conversations', { token: alice.accessToken, body: { peerId: bob.id } })).body.id as string;
     expect(
       (
@@ -377,13 +368,13 @@ describe(`signed URL expiry and clean-up (${storageLabel})`, () => {
     ).toBe(201);
 
     // Nothing is old enough yet.
-    expect(await server.app.services.files.cleanUp()).toEqual({ uploads: 0, files: 0 });
+    expect(await suite.server.app.services.files.cleanUp()).toEqual({ uploads: 0, files: 0 });
     shiftMs = 25 * 3_600_000;
-    const removed = await server.app.services.files.cleanUp();
+    const removed = await suite.server.app.services.files.cleanUp();
     // The orphan, and the file of the signed-URL test above (never sent either).
     expect(removed).toEqual({ uploads: 1, files: 2 });
     shiftMs = 0;
-    const tus = path.join(env.dataDir, 'uploads', 'tus');
+    const tus = path.join(suite.env.dataDir, 'uploads', 'tus');
     expect(existsSync(path.join(tus, unfinishedId))).toBe(false);
     expect(existsSync(path.join(tus, orphan))).toBe(false);
     expect(existsSync(path.join(tus, sent))).toBe(true);

@@ -3,10 +3,10 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MiB, randomData, sha256, tusUpload } from './support/files.js';
 import { type Api, apiClient, newUser, type TestUser } from './support/http.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, type TestServer } from './support/server.js';
+import { createTestEnvironment, startServer, storageLabel, type TestEnvironment } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 /** A tus request by hand (tus-js-client would never send the crafted URLs these tests need). */
@@ -246,31 +246,22 @@ describe(`file trust boundaries (${storageLabel})`, () => {
 });
 
 describe(`file clean-up with a clock that can move (${storageLabel})`, () => {
-  let env: TestEnvironment;
-  let server: TestServer;
   let shiftMs = 0;
   const clock = { now: () => new Date(Date.now() + shiftMs) };
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    server = await startServer(env, {}, { jobs: false, clock });
-  });
-  afterAll(async () => {
-    await server.close();
-    await env.dispose();
-  });
+  const suite = useTestServer({}, { build: { jobs: false, clock } });
 
   it("frees the tus store's running hash of an abandoned upload when clean-up removes it (#16.14)", async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const user = await newUser(api);
-    const store = server.app.services.tus.datastore;
+    const store = suite.server.app.services.tus.datastore;
     const before = store.hashesHeld;
     // Half the bytes arrive, then the client goes away for good.
-    const abandoned = await tusUpload(server.url, randomData(2 * MiB), { token: user.accessToken, chunkSize: MiB, abortAfter: () => true });
+    const abandoned = await tusUpload(suite.server.url, randomData(2 * MiB), { token: user.accessToken, chunkSize: MiB, abortAfter: () => true });
     expect(abandoned.aborted).toBe(true);
     expect(store.hashesHeld).toBe(before + 1);
     shiftMs = 25 * 3_600_000;
     try {
-      expect((await server.app.services.files.cleanUp()).uploads).toBe(1);
+      expect((await suite.server.app.services.files.cleanUp()).uploads).toBe(1);
     } finally {
       shiftMs = 0;
     }
@@ -278,21 +269,21 @@ describe(`file clean-up with a clock that can move (${storageLabel})`, () => {
   });
 
   it('clean-up deletes the bytes and thumbnail of a recalled attachment nothing else refers to (#16.8)', async () => {
-    const api = apiClient(server.url);
+    const api = apiClient(suite.server.url);
     const [alice, bob] = [await newUser(api), await newUser(api)];
     const photo = await sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 10, g: 120, b: 200 } } })
       .png()
       .toBuffer();
-    const fileId = (await tusUpload(server.url, photo, { token: alice.accessToken, metadata: { filename: 'p.png' } })).fileId;
-    const kept = (await tusUpload(server.url, photo, { token: alice.accessToken, metadata: { filename: 'kept.png' } })).fileId;
+    const fileId = (await tusUpload(suite.server.url, photo, { token: alice.accessToken, metadata: { filename: 'p.png' } })).fileId;
+    const kept = (await tusUpload(suite.server.url, photo, { token: alice.accessToken, metadata: { filename: 'kept.png' } })).fileId;
     const { messageId } = await sendFile(api, alice, bob.id, fileId, 'c1');
     await sendFile(api, alice, bob.id, kept, 'c2');
-    const uploads = path.join(env.dataDir, 'uploads');
+    const uploads = path.join(suite.env.dataDir, 'uploads');
     expect(existsSync(path.join(uploads, 'thumbs', `${fileId}.webp`))).toBe(true);
     expect((await api('DELETE', `/messages/${messageId}`, { token: alice.accessToken })).status).toBe(200);
     shiftMs = 25 * 3_600_000;
     try {
-      await server.app.services.files.cleanUp();
+      await suite.server.app.services.files.cleanUp();
     } finally {
       shiftMs = 0;
     }

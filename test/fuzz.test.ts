@@ -286,6 +286,16 @@ function handPicked(event: ClientEvent): unknown[] {
       if (!spec.fields[name]?.valid(value)) common.push({ ...base, [name]: value });
     }
   }
+  /** The four call actions take the same payload (callId and an optional reason). */
+  const callActionCases = [
+    { callId: '' },
+    { callId: 'c'.repeat(65) },
+    { callId: 1 },
+    { callId: 'c1', reason: '' },
+    { callId: 'c1', reason: 'r'.repeat(65) },
+    { callId: 'c1', reason: 7 },
+    { id: 'c1' },
+  ];
   const specific: Record<ClientEvent, unknown[]> = {
     chat: [
       { ...base, type: 'TEXT' },
@@ -342,42 +352,10 @@ function handPicked(event: ClientEvent): unknown[] {
       { toUserId: 'u'.repeat(37), media: 'audio' },
       { toUserId: ['u1'], media: 'audio' },
     ],
-    call_accept: [
-      { callId: '' },
-      { callId: 'c'.repeat(65) },
-      { callId: 1 },
-      { callId: 'c1', reason: '' },
-      { callId: 'c1', reason: 'r'.repeat(65) },
-      { callId: 'c1', reason: 7 },
-      { id: 'c1' },
-    ],
-    call_reject: [
-      { callId: '' },
-      { callId: 'c'.repeat(65) },
-      { callId: 1 },
-      { callId: 'c1', reason: '' },
-      { callId: 'c1', reason: 'r'.repeat(65) },
-      { callId: 'c1', reason: 7 },
-      { id: 'c1' },
-    ],
-    call_cancel: [
-      { callId: '' },
-      { callId: 'c'.repeat(65) },
-      { callId: 1 },
-      { callId: 'c1', reason: '' },
-      { callId: 'c1', reason: 'r'.repeat(65) },
-      { callId: 'c1', reason: 7 },
-      { id: 'c1' },
-    ],
-    call_hangup: [
-      { callId: '' },
-      { callId: 'c'.repeat(65) },
-      { callId: 1 },
-      { callId: 'c1', reason: '' },
-      { callId: 'c1', reason: 'r'.repeat(65) },
-      { callId: 'c1', reason: 7 },
-      { id: 'c1' },
-    ],
+    call_accept: callActionCases,
+    call_reject: callActionCases,
+    call_cancel: callActionCases,
+    call_hangup: callActionCases,
     webrtc_offer: [{ callId: 'c1', sdp: '' }, { callId: 'c1', sdp: 's'.repeat(65_537) }, { callId: 'c1', sdp: { type: 'offer', sdp: 'v=0' } }, { callId: 'c1' }, { sdp: 'v=0' }],
     webrtc_answer: [{ callId: 'c1', sdp: '' }, { callId: 'c1', sdp: 's'.repeat(65_537) }, { callId: 'c1', sdp: { type: 'answer', sdp: 'v=0' } }, { callId: 'c1' }, { sdp: 'v=0' }],
     ice_candidate: [

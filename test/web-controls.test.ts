@@ -1,10 +1,9 @@
 import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
+import { describe, expect, it } from 'vitest';
 import { apiClient, newUser, uniqueName } from './support/http.js';
 import { storageLabel } from './support/server.js';
-import { useTestServer } from './support/suite.js';
+import { useTestServerWithFakeLlm } from './support/suite.js';
 import { bubble, composer, logIn, PASSWORD, tab, useBrowser } from './support/web.js';
 
 type Rgba = [number, number, number, number];
@@ -70,14 +69,7 @@ const seconds = async (timer: Locator) => {
 };
 
 describe(`web client controls in Chromium: calls, confirmations, composer (${storageLabel})`, () => {
-  let fake: FakeLlm;
-  const suite = useTestServer(async () => {
-    fake = await startFakeLlm();
-    return { AI_PROVIDERS: JSON.stringify([{ name: 'local', baseUrl: fake.openaiBaseUrl, apiKey: 'local-key', models: ['m1'] }]) };
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const { suite, fake } = useTestServerWithFakeLlm();
   const openPage = useBrowser(() => suite.server);
 
   /** Two friends made over REST, with their private conversation. */
@@ -254,7 +246,7 @@ describe(`web client controls in Chromium: calls, confirmations, composer (${sto
     await post(a.accessToken, 'Original text');
     // Smart replies are opt-in: this user turned them on.
     expect((await http('PATCH', '/users/me', { token: a.accessToken, body: { smartReplies: true } })).status).toBe(200);
-    fake.defaultReply = { kind: 'reply', chunks: ['["Sure thing", "On my way", "Maybe later"]'] };
+    fake().defaultReply = { kind: 'reply', chunks: ['["Sure thing", "On my way", "Maybe later"]'] };
     await post(b.accessToken, 'Coffee at 3?');
 
     const { page, errors } = await openPage({ width: 1000, height: 760 });

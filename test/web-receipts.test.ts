@@ -1,9 +1,8 @@
 import type { Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
-import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
+import { describe, expect, it } from 'vitest';
 import { apiClient, newUser, uniqueName } from './support/http.js';
 import { storageLabel } from './support/server.js';
-import { useTestServer } from './support/suite.js';
+import { useTestServer, useTestServerWithFakeLlm } from './support/suite.js';
 import { composer, logIn, useBrowser } from './support/web.js';
 
 /**
@@ -89,14 +88,7 @@ describe(`web client: read receipts survive a reload (${storageLabel})`, () => {
 });
 
 describe(`web client: the assistant in the contact search (${storageLabel})`, () => {
-  let fake: FakeLlm;
-  const suite = useTestServer(async () => {
-    fake = await startFakeLlm();
-    return { AI_PROVIDERS: JSON.stringify([{ name: 'local', baseUrl: fake.openaiBaseUrl, apiKey: 'local-key', models: ['m1'] }]) };
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const { suite } = useTestServerWithFakeLlm();
   const openPage = useBrowser(() => suite.server);
 
   it('offers "Chat" instead of "Add friend" and opens the conversation with it', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { BuildOptions } from '../../src/app.js';
 import { type Api, apiClient } from './http.js';
 import { createTestEnvironment, type Overrides, startServer, type TestEnvironment, type TestEnvironmentOptions, type TestServer } from './server.js';
+import { type FakeLlm, startFakeLlm } from './fake-llm.js';
 
 export interface TestServerOptions {
   /** Where the environment's database and cache live; defaults to TEST_DATABASE_URL and TEST_REDIS_URL. */
@@ -58,5 +59,27 @@ export function useTestServer(overrides: Overrides | ((env: TestEnvironment) => 
       return servers;
     },
     api: ((...args: Parameters<Api>) => started(client)(...args)) as Api,
+  };
+}
+
+/**
+ * A test server whose AI provider `local` (model `m1`) is a fake started with it and closed after
+ * it: for suites that need AI features on but are not about the providers themselves.
+ */
+export function useTestServerWithFakeLlm(): { suite: ReturnType<typeof useTestServer>; fake: () => FakeLlm } {
+  let fake: FakeLlm | undefined;
+  const suite = useTestServer(async () => {
+    fake = await startFakeLlm();
+    return { AI_PROVIDERS: JSON.stringify([{ name: 'local', baseUrl: fake.openaiBaseUrl, apiKey: 'local-key', models: ['m1'] }]) };
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+  return {
+    suite,
+    fake: () => {
+      if (!fake) throw new Error('the fake provider starts in beforeAll: use it inside a test');
+      return fake;
+    },
   };
 }
