@@ -25,6 +25,8 @@ export const ERROR_CODES = [
   'AI_BAD_RESPONSE',
   'AI_TIMEOUT',
   'AI_CANCELLED',
+  'INVITE_EXPIRED',
+  'INVITE_USED_UP',
 ] as const;
 
 /** Error codes a client can switch on. */
