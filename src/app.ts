@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { authRoutes, createAuthRepository, createAuthService, createPasswordHasher, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
-import { createGroupsRepository, createGroupsService, createInvitationsRepository, groupsRoutes } from './modules/groups/index.js';
+import { createGroupsRepository, createGroupsService, createInvitationsRepository, createInviteLinksRepository, groupsRoutes, inviteLinksRoutes } from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
 import { createMessagingRepository, createMessagingService, createPinsRepository, messagingRoutes, messagingSocket, pinsRoutes } from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
@@ -113,6 +113,8 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     policy,
     cache,
     invitationLimits: config.groupInvitations,
+    inviteLinks: createInviteLinksRepository(db),
+    inviteLinkLimits: config.inviteLinks,
     publisher,
     clock,
     presence,
@@ -290,6 +292,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(avatarsRoutes(built.avatars, built.files));
       await api.register(friendsRoutes(built.friends));
       await api.register(groupsRoutes(built.groups));
+      await api.register(inviteLinksRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
       await api.register(pinsRoutes(built.messaging));
       await api.register(filesRoutes(built.files, built.fileStorage));

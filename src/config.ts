@@ -52,6 +52,9 @@ const EnvSchema = Type.Object({
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
   GROUP_INVITES_PER_HOUR: Type.Integer({ minimum: 1, default: 100 }),
   GROUP_INVITE_DECLINED_COOLDOWN_DAYS: Type.Integer({ minimum: 0, default: 7 }),
+  INVITE_LINK_ATTEMPTS_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
+  INVITE_LINK_ATTEMPTS_PER_MINUTE_IP: Type.Integer({ minimum: 1, default: 60 }),
+  INVITE_LINKS_PER_GROUP: Type.Integer({ minimum: 1, default: 100 }),
   SOCKET_HANDSHAKES_PER_MINUTE_IP: Type.Integer({ minimum: 1, default: 300 }),
   SOCKET_HANDSHAKES_PER_MINUTE_USER: Type.Integer({ minimum: 1, default: 30 }),
   SOCKETS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
@@ -166,6 +169,11 @@ function toConfig(env: Env) {
     guestCreatePerIpPerHour: env.GUEST_CREATE_PER_IP,
     sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
     groupInvitations: { perHour: env.GROUP_INVITES_PER_HOUR, declinedCooldownMs: env.GROUP_INVITE_DECLINED_COOLDOWN_DAYS * 86_400_000 },
+    inviteLinks: {
+      attemptsPerMinutePerUser: env.INVITE_LINK_ATTEMPTS_PER_MINUTE,
+      attemptsPerMinutePerIp: env.INVITE_LINK_ATTEMPTS_PER_MINUTE_IP,
+      maxActivePerGroup: env.INVITE_LINKS_PER_GROUP,
+    },
     socketLimits: {
       handshakesPerMinutePerIp: env.SOCKET_HANDSHAKES_PER_MINUTE_IP,
       handshakesPerMinutePerUser: env.SOCKET_HANDSHAKES_PER_MINUTE_USER,

@@ -65,6 +65,19 @@ const ROWS: Row[] = [
     expect: ['NOT_FOUND'],
     attempt: (id) => rest('POST', `/group-invitations/${id}/accept`),
   },
+  // invite links: a group's owner and admins make, list and revoke them
+  { name: 'create an invite link to a group', target: 'group', attempt: (id) => rest('POST', `/groups/${id}/invite-links`, {}) },
+  { name: 'list the invite links of a group', target: 'group', attempt: (id) => rest('GET', `/groups/${id}/invite-links`) },
+  { name: 'revoke an invite link of a group', target: 'inviteLink', attempt: (id, ids) => rest('DELETE', `/groups/${ids.group}/invite-links/${id}`) },
+  { name: 'create an invite link as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('POST', `/groups/${id}/invite-links`, {}) },
+  { name: 'list invite links as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('GET', `/groups/${id}/invite-links`) },
+  {
+    name: 'revoke an invite link as a plain member',
+    target: 'inviteLink',
+    actor: 'member',
+    expect: ['FORBIDDEN'],
+    attempt: (id, ids) => rest('DELETE', `/groups/${ids.group}/invite-links/${id}`),
+  },
   // conversations
   { name: 'read a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}`) },
   { name: 'read a private conversation’s history', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
@@ -219,6 +232,7 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     ids.groupConversation = group.conversationId;
     // The bystander is not the owner's friend: adding them invites them.
     ids.groupInvitation = (await as(owner).request<{ invited: Array<{ id: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [bystander.id] })).invited[0]?.id;
+    ids.inviteLink = (await as(owner).request<{ id: string }>('POST', `/groups/${group.id}/invite-links`, {})).id;
     ids.groupMessage = (await as(owner).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'group secret', clientMsgId: randomUUID() })).id;
     ids.session = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', '/auth/sessions')).items[0]?.id;
     // The stranger's own conversation and message, to forward from and into.

@@ -107,6 +107,24 @@ export interface GroupInvitationsTable {
   answered_at: number | null;
 }
 
+export interface GroupInviteLinksTable {
+  id: string;
+  group_id: string;
+  code: string;
+  creator_id: string;
+  max_uses: number | null;
+  uses: number;
+  expires_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface GroupLinkRemovalsTable {
+  group_id: string;
+  user_id: string;
+  removed_at: number;
+}
+
 export interface ConversationsTable {
   id: string;
   type: string;
@@ -257,6 +275,8 @@ export interface Database {
   user_groups: UserGroupsTable;
   group_members: GroupMembersTable;
   group_invitations: GroupInvitationsTable;
+  group_invite_links: GroupInviteLinksTable;
+  group_link_removals: GroupLinkRemovalsTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
   message_reactions: MessageReactionsTable;
