@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { expectError, newUser } from './support/http.js';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
 import { uploadFile } from './support/files.js';
@@ -135,5 +138,40 @@ describe(`metrics on a separate port with a token (${storageLabel})`, () => {
     expect((await fetch(`${metricsUrl}/metrics`)).status).toBe(401);
     expect((await fetch(`${metricsUrl}/metrics`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
     expect(await scrape(metricsUrl)).toContain('parley_messages_total');
+  });
+});
+
+describe('metrics configuration', () => {
+  const load = (env: Record<string, string>) => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'parley-metrics-config-'));
+    try {
+      return loadConfig({ env, cwd });
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  };
+  const refusal = (env: Record<string, string>): ConfigError => {
+    try {
+      load(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('is off without METRICS_TOKEN and METRICS_PORT, and binds the metrics port to 127.0.0.1 by default', () => {
+    expect(load({}).metrics).toBeUndefined();
+    expect(load({ METRICS_TOKEN: TOKEN }).metrics).toEqual({ token: TOKEN, port: undefined, host: '127.0.0.1' });
+    expect(load({ METRICS_PORT: '9464' }).metrics).toEqual({ token: undefined, port: 9464, host: '127.0.0.1' });
+  });
+
+  it('refuses a short token, a token with spaces and METRICS_PORT equal to PORT, without echoing the token', () => {
+    const short = refusal({ METRICS_TOKEN: 'short' });
+    expect(short.variable).toBe('METRICS_TOKEN');
+    expect(short.message).not.toContain('short');
+    expect(refusal({ METRICS_TOKEN: 'has a space in it somewhere' }).variable).toBe('METRICS_TOKEN');
+    expect(refusal({ PORT: '3000', METRICS_PORT: '3000' }).variable).toBe('METRICS_PORT');
+    expect(refusal({ METRICS_PORT: 'abc' }).variable).toBe('METRICS_PORT');
   });
 });
