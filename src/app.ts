@@ -21,6 +21,9 @@ import { createGateway, type Gateway } from './platform/realtime/gateway.js';
 import type { ClusterBus } from './platform/realtime/cluster-bus.js';
 import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
+import { type Metrics, noMetrics } from './platform/metrics/metrics.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from './platform/metrics/prometheus.js';
+import { type MetricsServer, observeHttp, registerMetricsRoute, startMetricsServer } from './platform/metrics/serve.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { API_PREFIX } from './contract/api.js';
 
@@ -40,6 +43,8 @@ export interface App {
   services: Services;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(): Promise<{ port: number; url: string }>;
+  /** With METRICS_PORT, the metrics listener's base URL once `listen()` has resolved. */
+  readonly metricsUrl: string | undefined;
   /** Graceful stop: refuse new requests, finish in-flight ones, then close the database and cache. */
   close(): Promise<void>;
 }
@@ -55,10 +60,11 @@ interface ServiceDeps {
   jwtSecret: string;
   publisher: Publisher;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -144,6 +150,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     cache,
     clock,
     sendLimit: { max: config.sendRateLimit.max, windowMs: config.sendRateLimit.windowSec * 1000 },
+    metrics: metrics.enabled ? metrics : undefined,
   });
   const calls = createCallsService({
     calls: createCallsRepository(db),
@@ -169,6 +176,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     smartRepliesOn: async (userId) => Number((await usersRepository.findProfile(userId))?.smart_replies ?? 0) === 1,
     policy,
     log: logger,
+    metrics: metrics.enabled ? metrics : undefined,
   });
   // The assistant bot exists only where a model can answer for it.
   const assistant = ai.available
@@ -182,6 +190,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     maxBytes: config.files.maxBytes,
     expiryHours: config.files.expiryHours,
     corsOrigins: config.corsOrigins,
+    metrics: metrics.enabled ? metrics : undefined,
   });
   /**
    * Run before user rows are deleted (guest expiry, account deletion): the rows cascade in the
@@ -198,7 +207,17 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const { logger, close: closeLogger } = await createLogger(config.log);
+  // Off (nothing collected, no hooks) unless METRICS_TOKEN or METRICS_PORT is set.
+  const prometheus: PrometheusMetrics | undefined = config.metrics
+    ? createPrometheusMetrics({
+        dialect: config.database.kind,
+        cacheBackend: config.redisUrl ? 'redis' : 'memory',
+        aiProviders: config.ai.providers.map((provider) => provider.name),
+      })
+    : undefined;
+  const metrics: Metrics = prometheus ?? noMetrics;
   const database = openDatabase(config.database, {
+    onQuery: prometheus ? (sqlText, milliseconds, failed) => prometheus.dbQuery(sqlText, milliseconds, failed) : undefined,
     onBackgroundError: (message) => logger.warn({ err: message }, 'SQLite background checkpoint failed; the main connection checkpoints again'),
     readers: {
       threads: config.longReads.sqliteReaderThreads,
@@ -244,6 +263,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.trustProxy,
     authenticate: (token) => ready().auth.authenticateWithExpiry(token),
     roomsOf: (userId) => ready().messaging.roomsOf(userId),
+    metrics: prometheus,
     onConnection: (socket) => {
       presenceSocket(ready().presence, logger)(socket);
       messagingSocket(ready().messaging, logger)(socket);
@@ -251,7 +271,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       aiSocket(ready().ai, logger)(socket);
     },
   });
-  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger });
+  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger, metrics });
+  prometheus?.observe({
+    connectedSockets: () => gateway.io.of('/').sockets.size,
+    checks: { database: () => database.ping(), cache: () => cache.ping() },
+  });
   const built = services;
   if (!config.redisUrl) await built.auth.restoreRevocations();
   if (cache instanceof ResilientCache) {
@@ -284,6 +308,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     .catch((error: unknown) => logger.warn({ err: error }, 'closing interrupted call records failed'));
 
   await registerPlatformPlugins(http, httpDeps);
+  if (prometheus) {
+    observeHttp(http, prometheus);
+    // With METRICS_PORT the main port has no /metrics (404 like any unknown route).
+    if (config.metrics?.port === undefined && config.metrics?.token !== undefined) registerMetricsRoute(http, prometheus, config.metrics.token);
+  }
   await http.register(
     async (api) => {
       refuseUndeclaredQuery(api);
@@ -322,6 +351,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     setImmediate(cleanUpFiles);
   }
 
+  let metricsServer: MetricsServer | undefined;
+  let metricsUrl: string | undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -331,12 +362,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     database,
     cache,
     services: built,
+    get metricsUrl() {
+      return metricsUrl;
+    },
     async listen() {
       await http.listen({ port: config.port, host: config.host });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const scheme = config.tls ? 'https' : 'http';
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      const serving = config.metrics;
+      if (prometheus && serving?.port !== undefined) {
+        metricsServer = await startMetricsServer(prometheus, { ...serving, port: serving.port });
+        const metricsHost = serving.host === '0.0.0.0' || serving.host === '::' ? '127.0.0.1' : serving.host;
+        metricsUrl = `http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${metricsServer.port}`;
+        logger.info({ url: metricsUrl }, 'metrics listening');
+      }
       return { port, url: `${scheme}://${host}:${port}` };
     },
     close() {
@@ -357,6 +398,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         } finally {
           clearInterval(sweeper);
         }
+        await metricsServer?.close();
         await database.close();
         await cache.close();
         logger.info('stopped');

@@ -105,6 +105,10 @@ const EnvSchema = Type.Object({
   AI_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20 }),
   AI_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),
   AI_DAILY_TOKEN_QUOTA: Type.Integer({ minimum: 0, default: 200_000 }),
+  // metrics (Prometheus): off unless METRICS_TOKEN or METRICS_PORT is set
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, pattern: '^\\S+$', description: 'bearer token scrapers send for GET /metrics' })),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'serve /metrics on this port only, instead of the main port' })),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -129,6 +133,9 @@ function toConfig(env: Env) {
   const dataDir = path.resolve(env.DATA_DIR);
   if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
     throw new ConfigError(env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    throw new ConfigError('METRICS_PORT', 'must differ from PORT (leave it unset to serve /metrics on the main port with METRICS_TOKEN)');
   }
   if (env.PASSWORD_HASH_PROFILE === 'test-fast' && env.NODE_ENV !== 'test') {
     throw new ConfigError('PASSWORD_HASH_PROFILE', 'test-fast makes stolen password hashes cheap to crack: it is accepted only with NODE_ENV=test');
@@ -216,6 +223,8 @@ function toConfig(env: Env) {
       rateLimit: { max: env.AI_RATE_LIMIT_MAX, windowSec: env.AI_RATE_LIMIT_WINDOW },
       dailyTokenQuota: env.AI_DAILY_TOKEN_QUOTA,
     },
+    /** Undefined (the default) when neither METRICS_TOKEN nor METRICS_PORT is set: no metrics are collected or served. */
+    metrics: env.METRICS_TOKEN === undefined && env.METRICS_PORT === undefined ? undefined : { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.METRICS_HOST },
   };
 }
 
@@ -366,7 +375,10 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; ove
   if (firstError) {
     const variable = firstError.instancePath.replace(/^\//, '') || 'environment';
     const given = raw[variable];
-    const shown = variable.includes('SECRET') || variable.includes('KEY') || variable.includes('URL') || variable === 'AI_PROVIDERS' ? '' : ` (got ${JSON.stringify(given)})`;
+    const shown =
+      variable.includes('SECRET') || variable.includes('KEY') || variable.includes('URL') || variable === 'AI_PROVIDERS' || variable === 'METRICS_TOKEN'
+        ? ''
+        : ` (got ${JSON.stringify(given)})`;
     throw new ConfigError(variable, `${firstError.message}${given === undefined ? '' : shown}`);
   }
   return Object.freeze(toConfig(converted as Env));

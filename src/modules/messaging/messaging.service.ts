@@ -2,6 +2,7 @@ import { callSummaryText } from '../../contract/calls.text.js';
 import type { SyncResult } from '../../contract/events.js';
 import { type Attachment, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
+import type { MessageMetrics } from '../../platform/metrics/metrics.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
@@ -33,6 +34,8 @@ export interface MessagingServiceDeps {
   attachments?: AttachmentResolver;
   /** Pinned messages and forward origins. */
   pins: PinsRepository;
+  /** Counts delivered messages and their commit-to-emit latency (metrics on). */
+  metrics?: MessageMetrics;
 }
 
 /**
@@ -182,6 +185,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     }
     const message = toMessage(stored, []);
     deliver(where, 'chat', message, exceptSocketId);
+    deps.metrics?.messageDelivered(where.kind, stored.committedAt);
     return { message, isNew: true };
   }
 
