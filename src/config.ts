@@ -102,6 +102,13 @@ const EnvSchema = Type.Object({
   AI_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20 }),
   AI_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),
   AI_DAILY_TOKEN_QUOTA: Type.Integer({ minimum: 0, default: 200_000 }),
+  // outbound requests to user-given URLs, link previews
+  OUTBOUND_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  LINK_PREVIEWS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  LINK_PREVIEW_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  LINK_PREVIEW_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 16_777_216, default: 1_048_576 }),
+  LINK_PREVIEW_TTL: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400 }),
+  LINK_PREVIEWS_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -207,6 +214,16 @@ function toConfig(env: Env) {
       timeoutSec: env.AI_TIMEOUT,
       rateLimit: { max: env.AI_RATE_LIMIT_MAX, windowSec: env.AI_RATE_LIMIT_WINDOW },
       dailyTokenQuota: env.AI_DAILY_TOKEN_QUOTA,
+    },
+    /** Requests to URLs users give (previews, push, webhooks): loopback and private networks only when allowed. */
+    outbound: { allowPrivate: env.OUTBOUND_ALLOW_PRIVATE },
+    linkPreviews: {
+      enabled: env.LINK_PREVIEWS === 'on',
+      timeoutMs: env.LINK_PREVIEW_TIMEOUT_MS,
+      maxBytes: env.LINK_PREVIEW_MAX_BYTES,
+      ttlSec: env.LINK_PREVIEW_TTL,
+      /** Pages fetched for one user's messages per minute (cached URLs are free), counted in the shared cache. */
+      perUserPerMinute: env.LINK_PREVIEWS_PER_MINUTE,
     },
   };
 }

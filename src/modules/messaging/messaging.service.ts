@@ -1,6 +1,7 @@
 import { callSummaryText } from '../../contract/calls.text.js';
 import type { SyncResult } from '../../contract/events.js';
-import { type Attachment, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
+import { type Attachment, type LinkPreview, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
+import { firstUrl } from '../../shared/links.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
@@ -29,6 +30,8 @@ export interface MessagingServiceDeps {
   sendLimit: { max: number; windowMs: number };
   /** Checks and completes message attachments (the files module); without it attachments are stored as sent. */
   attachments?: AttachmentResolver;
+  /** The stored link previews of messages (the previews module); without it messages carry none. */
+  previews?: { forMessages(messageIds: readonly number[]): Promise<Map<number, LinkPreview>> };
 }
 
 /**
@@ -102,6 +105,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   const knownPrivate = new Set<string>();
   /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
   const sentListeners: Array<(message: Message) => void> = [];
+  /** Modules that follow a message's later life (link previews): edits and recalls, after delivery. */
+  const changeListeners: Array<(message: Message, change: 'edited' | 'recalled') => void> = [];
 
   /** Resolves a conversation id for the caller; anything they may not see is NOT_FOUND (the policy decides). */
   function access(actor: Actor, conversationId: string): Promise<Access> {
@@ -120,11 +125,12 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   }
 
   async function toMessages(rows: MessageRow[]): Promise<Message[]> {
-    const reactions = await messages.reactionsFor(rows.map((row) => Number(row.id)));
-    return rows.map((row) => toMessage(row, reactions.get(Number(row.id)) ?? []));
+    const ids = rows.map((row) => Number(row.id));
+    const [reactions, previews] = await Promise.all([messages.reactionsFor(ids), deps.previews?.forMessages(ids)]);
+    return rows.map((row) => toMessage(row, reactions.get(Number(row.id)) ?? [], previews?.get(Number(row.id))));
   }
 
-  function toMessage(row: MessageRow, reactionRows: Array<{ emoji: string; user_id: string }>): Message {
+  function toMessage(row: MessageRow, reactionRows: Array<{ emoji: string; user_id: string }>, preview?: LinkPreview): Message {
     const recalled = row.recalled_at !== null;
     const grouped = new Map<string, string[]>();
     for (const reaction of reactionRows) grouped.set(reaction.emoji, [...(grouped.get(reaction.emoji) ?? []), reaction.user_id]);
@@ -142,6 +148,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       editedAt: iso(row.edited_at),
       recalledAt: iso(row.recalled_at),
     };
+    // A preview belongs to the message's first link: after an edit to another link it no longer shows.
+    if (preview && !recalled && row.type === 'text' && firstUrl(row.content) === preview.url) message.preview = preview;
     if (row.type === 'call' && !recalled) {
       const call = decodeCallContent(row.content, row.client_msg_id);
       if (call) {
@@ -284,6 +292,27 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       );
       if (isNew) for (const listener of sentListeners) listener(message);
       return message;
+    },
+
+    /** Calls `listener` after a user's edit or recall of a message was stored and delivered. */
+    onMessageChanged(listener: (message: Message, change: 'edited' | 'recalled') => void): void {
+      changeListeners.push(listener);
+    },
+
+    /**
+     * Sends `message_updated` with a text message as stored, now that its link preview is there;
+     * nothing (false) when the message was recalled or no longer links `url` first meanwhile.
+     */
+    async announcePreview(messageId: string, url: string): Promise<boolean> {
+      const row = await messages.findMessage(parseMessageId(messageId, 'id'));
+      if (!row || row.recalled_at !== null || row.type !== 'text' || firstUrl(row.content) !== url) return false;
+      const [message] = await toMessages([row]);
+      if (!message?.preview) return false;
+      // A sender who has left the group since has no access: the preview stays stored, unannounced.
+      const where = await access(serverActor(row.sender_id), row.conversation_id).catch(() => undefined);
+      if (!where) return false;
+      deliver(where, 'message_updated', { message });
+      return true;
     },
 
     /** Calls `listener` with every message a user sends, after it is stored and delivered. */
@@ -436,6 +465,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       await messages.updateMessage(Number(row.id), { content, edited_at: now });
       const [message] = await toMessages([{ ...row, content, edited_at: now }]);
       deliver(where, 'message_updated', { message: message as Message });
+      for (const listener of changeListeners) listener(message as Message, 'edited');
       return message as Message;
     },
 
@@ -452,6 +482,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         );
       const message = toMessage({ ...row, content: '', attachments: null, recalled_at: now }, []);
       deliver(where, 'message_updated', { message });
+      for (const listener of changeListeners) listener(message, 'recalled');
       return message;
     },
 

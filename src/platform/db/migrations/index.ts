@@ -6,6 +6,7 @@ import * as m0004 from './0004_files.js';
 import * as m0005 from './0005_ai.js';
 import * as m0008 from './0008_group_invitations.js';
 import * as m0010 from './0010_smart_replies.js';
+import * as m0011 from './0011_link_previews.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -19,6 +20,7 @@ export const migrations: Record<string, Migration> = {
   '0005_ai': m0005,
   '0008_group_invitations': m0008,
   '0010_smart_replies': m0010,
+  '0011_link_previews': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {
