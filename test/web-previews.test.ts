@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, newUser, uniqueName } from './support/http.js';
+import type { PreviewOutcome } from '../src/modules/previews/index.js';
 import { type LinkSite, ogPage, startLinkSite } from './support/link-site.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
@@ -30,7 +31,8 @@ describe(`web client: link preview cards (${storageLabel})`, () => {
     await site.close();
   });
   // The linked site runs on this machine: loopback stands in for the internet here.
-  const suite = useTestServer({ OUTBOUND_ALLOW_PRIVATE: 'true' });
+  // A generous time budget: this machine's browser tests can be slow, and the budget is not what is tested here.
+  const suite = useTestServer({ OUTBOUND_ALLOW_PRIVATE: 'true', LINK_PREVIEW_TIMEOUT_MS: '30000' });
   const openPage = useBrowser(() => suite.server);
 
   it('shows the title, description and site of the first link under the message, as a link without a remote image', { timeout: 90_000 }, async () => {
@@ -47,11 +49,15 @@ describe(`web client: link preview cards (${storageLabel})`, () => {
     await bob.page.getByLabel('用户名').fill(b.username);
     await bob.page.getByLabel('密码').fill('correct horse battery');
     await bob.page.getByRole('button', { name: '登录' }).click();
+    await bob.page.getByRole('heading', { name: '会话' }).first().waitFor();
     await bob.page.goto(chatUrl);
 
+    const outcomes: PreviewOutcome[] = [];
+    suite.server.app.services.previews.onSettled((outcome) => outcomes.push(outcome));
     await composer(alice.page).fill(`Tonight's question: ${url}`);
     await composer(alice.page).press('Enter');
 
+    await expect.poll(() => outcomes, { timeout: 30_000 }).toMatchObject([{ result: 'preview' }]);
     for (const side of [alice, bob]) {
       const card = bubble(side.page, "Tonight's question").getByRole('link', { name: /Why the sea rises twice a day/ });
       await card.waitFor();
