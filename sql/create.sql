@@ -329,6 +329,26 @@ create table `message_previews` (
 
 create index `message_previews_url_hash` on `message_previews` (`url_hash`);
 
+create table `message_pins` (
+  `message_id` bigint primary key,
+  `conversation_id` varchar(80) not null,
+  `pinned_by` varchar(36) not null,
+  `pinned_at` bigint not null,
+  constraint `message_pins_message_id_fk` foreign key (`message_id`) references `messages` (`id`) on delete cascade,
+  constraint `message_pins_conversation_id_fk` foreign key (`conversation_id`) references `conversations` (`id`) on delete cascade,
+  constraint `message_pins_pinned_by_fk` foreign key (`pinned_by`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `message_pins_conversation` on `message_pins` (`conversation_id`, `pinned_at`, `message_id`);
+
+create table `message_forwards` (
+  `message_id` bigint primary key,
+  `origin_sender_id` varchar(36) not null,
+  `origin_sender_name` varchar(255) not null,
+  `origin_sent_at` bigint not null,
+  constraint `message_forwards_message_id_fk` foreign key (`message_id`) references `messages` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -341,4 +361,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

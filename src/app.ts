@@ -5,7 +5,7 @@ import { authRoutes, createAuthRepository, createAuthService, createPasswordHash
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
 import { createGroupsRepository, createGroupsService, createInvitationsRepository, groupsRoutes } from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
-import { createMessagingRepository, createMessagingService, messagingRoutes, messagingSocket } from './modules/messaging/index.js';
+import { createMessagingRepository, createMessagingService, createPinsRepository, messagingRoutes, messagingSocket, pinsRoutes } from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createPolicy } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
@@ -141,6 +141,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers }),
     previews: previewsRepository,
     attachments: files,
+    pins: createPinsRepository(db),
     users: usersRepository,
     groups,
     policy,
@@ -308,6 +309,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(friendsRoutes(built.friends));
       await api.register(groupsRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
+      await api.register(pinsRoutes(built.messaging));
       await api.register(filesRoutes(built.files, built.fileStorage));
       await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));

@@ -11,6 +11,7 @@ export type * from '../contract/friends.js';
 export type * from '../contract/groups.js';
 export type * from '../contract/messages.js';
 export type * from '../contract/paging.js';
+export type * from '../contract/pins.js';
 export type * from '../contract/presence.js';
 export type * from '../contract/users.js';
 

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'AI_BAD_RESPONSE',
   'AI_TIMEOUT',
   'AI_CANCELLED',
+  'PIN_LIMIT_REACHED',
 ] as const;
 
 /** Error codes a client can switch on. */

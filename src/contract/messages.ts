@@ -56,6 +56,14 @@ export const LinkPreview = Type.Object({
 });
 export type LinkPreview = Static<typeof LinkPreview>;
 
+/** The origin of a forwarded message: the original sender (and their nickname then) and the original send time. */
+export const ForwardedFrom = Type.Object({
+  senderId: Type.String(),
+  senderName: Type.String(),
+  sentAt: Type.String({ format: 'date-time' }),
+});
+export type ForwardedFrom = Static<typeof ForwardedFrom>;
+
 export const Message = Type.Object({
   id: Type.String(),
   conversationId: Type.String(),
@@ -75,6 +83,11 @@ export const Message = Type.Object({
    * `content` then holds an English summary of it, for clients that do not read this field.
    */
   call: Type.Optional(CallSummary),
+  /** When the message was pinned in its conversation, and by whom; absent while it is not pinned. */
+  pinnedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  pinnedBy: Type.Optional(Type.String()),
+  /** On a forwarded message: whose message it copies and when that was sent (never where it was sent). */
+  forwardedFrom: Type.Optional(ForwardedFrom),
   /** On text messages whose first link has a preview (see LinkPreview). */
   preview: Type.Optional(LinkPreview),
 });

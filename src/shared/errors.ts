@@ -34,6 +34,8 @@ export const ERROR_STATUS = {
   AI_TIMEOUT: 504,
   /** The client cancelled the reply (ai_cancel, closed SSE connection); 499 as nginx logs it. */
   AI_CANCELLED: 499,
+  /** The conversation already holds MAX_PINS_PER_CONVERSATION pinned messages: unpin one first. */
+  PIN_LIMIT_REACHED: 409,
 } as const satisfies Record<ErrorCode, number>;
 
 export interface FieldProblem {

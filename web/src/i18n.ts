@@ -156,6 +156,14 @@ const en = {
   stop: 'Stop',
   suggestions: 'Suggested replies',
   aiConversations: 'AI conversations',
+  pin: 'Pin',
+  unpin: 'Unpin',
+  pinnedMessages: 'Pinned messages',
+  pinnedCount: '{n} pinned',
+  forward: 'Forward',
+  forwardTo: 'Forward to…',
+  forwarded: 'Forwarded to {n} chat(s)',
+  forwardedFrom: 'Forwarded from {name}',
 };
 
 export type StringKey = keyof typeof en;
@@ -315,6 +323,14 @@ const zh: Record<StringKey, string> = {
   stop: '停止',
   suggestions: '推荐回复',
   aiConversations: 'AI 对话',
+  pin: '置顶',
+  unpin: '取消置顶',
+  pinnedMessages: '置顶消息',
+  pinnedCount: '{n} 条置顶',
+  forward: '转发',
+  forwardTo: '转发到…',
+  forwarded: '已转发到 {n} 个会话',
+  forwardedFrom: '转发自 {name}',
 };
 
 export type Language = 'en' | 'zh';

@@ -12,6 +12,8 @@ import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
+import { createPinsAndForwards } from './messaging.pins.js';
+import type { ForwardOrigin, PinRow, PinsRepository } from './pins.repository.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -30,6 +32,8 @@ export interface MessagingServiceDeps {
   sendLimit: { max: number; windowMs: number };
   /** Checks and completes message attachments (the files module); without it attachments are stored as sent. */
   attachments?: AttachmentResolver;
+  /** Pinned messages and forward origins. */
+  pins: PinsRepository;
   /** The stored link previews of messages (the previews module); without it messages carry none. */
   previews?: { forMessages(messageIds: readonly number[]): Promise<Map<number, LinkPreview>> };
 }
@@ -126,11 +130,21 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   async function toMessages(rows: MessageRow[]): Promise<Message[]> {
     const ids = rows.map((row) => Number(row.id));
-    const [reactions, previews] = await Promise.all([messages.reactionsFor(ids), deps.previews?.forMessages(ids)]);
-    return rows.map((row) => toMessage(row, reactions.get(Number(row.id)) ?? [], previews?.get(Number(row.id))));
+    const [reactions, extras, previews] = await Promise.all([messages.reactionsFor(ids), deps.pins.extrasFor(ids), deps.previews?.forMessages(ids)]);
+    return rows.map((row) =>
+      toMessage(row, reactions.get(Number(row.id)) ?? [], {
+        pin: extras.pins.get(Number(row.id)),
+        forward: extras.forwards.get(Number(row.id)),
+        preview: previews?.get(Number(row.id)),
+      }),
+    );
   }
 
-  function toMessage(row: MessageRow, reactionRows: Array<{ emoji: string; user_id: string }>, preview?: LinkPreview): Message {
+  function toMessage(
+    row: MessageRow,
+    reactionRows: Array<{ emoji: string; user_id: string }>,
+    extras: { pin?: PinRow; forward?: ForwardOrigin; preview?: LinkPreview } = {},
+  ): Message {
     const recalled = row.recalled_at !== null;
     const grouped = new Map<string, string[]>();
     for (const reaction of reactionRows) grouped.set(reaction.emoji, [...(grouped.get(reaction.emoji) ?? []), reaction.user_id]);
@@ -148,7 +162,16 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       editedAt: iso(row.edited_at),
       recalledAt: iso(row.recalled_at),
     };
+    if (extras.pin && !recalled) {
+      message.pinnedAt = iso(extras.pin.pinned_at) as string;
+      message.pinnedBy = extras.pin.pinned_by;
+    }
+    if (extras.forward && !recalled) {
+      const origin = extras.forward;
+      message.forwardedFrom = { senderId: origin.origin_sender_id, senderName: origin.origin_sender_name, sentAt: iso(origin.origin_sent_at) as string };
+    }
     // A preview belongs to the message's first link: after an edit to another link it no longer shows.
+    const { preview } = extras;
     if (preview && !recalled && row.type === 'text' && firstUrl(row.content) === preview.url) message.preview = preview;
     if (row.type === 'call' && !recalled) {
       const call = decodeCallContent(row.content, row.client_msg_id);
@@ -245,6 +268,22 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   return {
     access,
+    ...createPinsAndForwards({
+      messages,
+      pins: deps.pins,
+      users,
+      cache,
+      clock,
+      sendLimit: deps.sendLimit,
+      attachments: deps.attachments,
+      access,
+      requireVisibleMessage,
+      checkMayWrite,
+      checkMaySend,
+      toMessages,
+      toMessage,
+      deliver: (where, event, message) => (event === 'chat' ? deliver(where, 'chat', message) : deliver(where, 'message_updated', { message })),
+    }),
 
     /**
      * Stores a message, then delivers it to every device of every member (the sending socket
@@ -475,6 +514,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
+      // A recalled message loses its pin (the event below tells every device).
+      await deps.pins.unpin(Number(row.id));
       if (row.attachments)
         await deps.attachments?.releaseAttachments(
           where.id,

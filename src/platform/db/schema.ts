@@ -217,6 +217,22 @@ export interface FilesTable {
   created_at: number;
 }
 
+/** A pinned message (migration 0012). */
+export interface MessagePinsTable {
+  message_id: number;
+  conversation_id: string;
+  pinned_by: string;
+  pinned_at: number;
+}
+
+/** Where a forwarded message came from (migration 0012). */
+export interface MessageForwardsTable {
+  message_id: number;
+  origin_sender_id: string;
+  origin_sender_name: string;
+  origin_sent_at: number;
+}
+
 export interface FileLinksTable {
   file_id: string;
   conversation_id: string;
@@ -274,4 +290,6 @@ export interface Database {
   calls: CallsTable;
   ai_conversations: AiConversationsTable;
   ai_messages: AiMessagesTable;
+  message_pins: MessagePinsTable;
+  message_forwards: MessageForwardsTable;
 }
