@@ -12,6 +12,8 @@ import { createPresenceService, presenceSocket } from './modules/presence/index.
 import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
+import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
+import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
 import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, refuseUndeclaredQuery, registerPlatformPlugins } from './platform/http/server.js';
@@ -31,6 +33,8 @@ export interface BuildOptions {
   clock?: Clock;
   /** Start periodic jobs (guest clean-up); tests turn them off and run them by hand. */
   jobs?: boolean;
+  /** The guarded fetcher's DNS resolver and address policy, replaced by tests that stand in for the internet. */
+  outbound?: Pick<GuardedFetchOptions, 'resolve' | 'addressAllowed'>;
 }
 
 export interface App {
@@ -61,10 +65,11 @@ interface ServiceDeps {
   publisher: Publisher;
   logger: Logger;
   metrics: Metrics;
+  outbound?: BuildOptions['outbound'];
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics, outbound }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -139,8 +144,10 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     apiPath: API_PREFIX,
     log: logger,
   });
+  const previewsRepository = createPreviewsRepository(db);
   const messaging = createMessagingService({
     messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers }),
+    previews: previewsRepository,
     attachments: files,
     pins: createPinsRepository(db),
     users: usersRepository,
@@ -152,6 +159,17 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     sendLimit: { max: config.sendRateLimit.max, windowMs: config.sendRateLimit.windowSec * 1000 },
     metrics: metrics.enabled ? metrics : undefined,
   });
+  const previews = createPreviewsService({
+    repository: previewsRepository,
+    fetch: createGuardedFetch({ allowPrivate: config.outbound.allowPrivate, ...outbound }),
+    target: messaging,
+    cache,
+    clock,
+    settings: config.linkPreviews,
+    log: logger,
+  });
+  messaging.onMessageSent((message) => previews.messageSent(message));
+  messaging.onMessageChanged((message, change) => (change === 'edited' ? previews.messageEdited(message) : previews.messageRecalled(message.id)));
   const calls = createCallsService({
     calls: createCallsRepository(db),
     users: usersRepository,
@@ -200,7 +218,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     await files.removeOwnedBy(userIds);
     await avatars.removeAllOf(userIds);
   };
-  return { users, avatars, auth, friends, groups, messaging, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  return { users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -271,7 +289,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       aiSocket(ready().ai, logger)(socket);
     },
   });
-  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger, metrics });
+  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger, metrics, outbound: options.outbound });
   prometheus?.observe({
     connectedSockets: () => gateway.io.of('/').sockets.size,
     checks: { database: () => database.ping(), cache: () => cache.ping() },

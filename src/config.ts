@@ -109,6 +109,13 @@ const EnvSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, pattern: '^\\S+$', description: 'bearer token scrapers send for GET /metrics' })),
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'serve /metrics on this port only, instead of the main port' })),
   METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  // outbound requests to user-given URLs, link previews
+  OUTBOUND_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  LINK_PREVIEWS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  LINK_PREVIEW_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  LINK_PREVIEW_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 16_777_216, default: 1_048_576 }),
+  LINK_PREVIEW_TTL: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400 }),
+  LINK_PREVIEWS_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -225,6 +232,16 @@ function toConfig(env: Env) {
     },
     /** Undefined (the default) when neither METRICS_TOKEN nor METRICS_PORT is set: no metrics are collected or served. */
     metrics: env.METRICS_TOKEN === undefined && env.METRICS_PORT === undefined ? undefined : { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.METRICS_HOST },
+    /** Requests to URLs users give (previews, push, webhooks): loopback and private networks only when allowed. */
+    outbound: { allowPrivate: env.OUTBOUND_ALLOW_PRIVATE },
+    linkPreviews: {
+      enabled: env.LINK_PREVIEWS === 'on',
+      timeoutMs: env.LINK_PREVIEW_TIMEOUT_MS,
+      maxBytes: env.LINK_PREVIEW_MAX_BYTES,
+      ttlSec: env.LINK_PREVIEW_TTL,
+      /** Pages fetched for one user's messages per minute (cached URLs are free), counted in the shared cache. */
+      perUserPerMinute: env.LINK_PREVIEWS_PER_MINUTE,
+    },
   };
 }
 

@@ -36,6 +36,26 @@ export type Attachment = Static<typeof Attachment>;
 export const Reaction = Type.Object({ emoji: Type.String(), count: Type.Integer(), userIds: Type.Array(Type.String()) });
 export type Reaction = Static<typeof Reaction>;
 
+/**
+ * What the server found at the first http(s) link of a message (Open Graph tags, else the page's
+ * <title> and meta description). Fetched after the message was delivered and added by
+ * `message_updated`; gone when the message is recalled or edited to another link.
+ */
+export const LinkPreview = Type.Object({
+  /** The link as found in the message, normalised. */
+  url: Type.String(),
+  title: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * og:image as an absolute http(s) URL. The server never fetches it; a client
+   * loading it tells that site who reads the conversation (the reference web client does not).
+   */
+  image: Type.Union([Type.String(), Type.Null()]),
+  /** og:site_name, when the page gives one. */
+  siteName: Type.Union([Type.String(), Type.Null()]),
+});
+export type LinkPreview = Static<typeof LinkPreview>;
+
 /** The origin of a forwarded message: the original sender (and their nickname then) and the original send time. */
 export const ForwardedFrom = Type.Object({
   senderId: Type.String(),
@@ -68,6 +88,8 @@ export const Message = Type.Object({
   pinnedBy: Type.Optional(Type.String()),
   /** On a forwarded message: whose message it copies and when that was sent (never where it was sent). */
   forwardedFrom: Type.Optional(ForwardedFrom),
+  /** On text messages whose first link has a preview (see LinkPreview). */
+  preview: Type.Optional(LinkPreview),
 });
 export type Message = Static<typeof Message>;
 

@@ -7,6 +7,7 @@ import { ForwardedLabel, PinForwardActions, PinnedBar } from './chat-pins.js';
 import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
 import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
+import { LinkPreviewCard } from './chat-preview.js';
 import { formatTime, type StringKey, t } from './i18n.js';
 import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
 import { api, showError } from './state/client.js';
@@ -142,6 +143,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
             <span class="content">{recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : message.content}</span>
           )}
           {message.editedAt && !recalled && <span class="small muted"> ({t('edited')})</span>}
+          {message.preview && !recalled && <LinkPreviewCard preview={message.preview} />}
         </div>
         {!recalled && message.type !== 'system' && (
           <button type="button" class="icon more" aria-label={t('actions')} aria-expanded={menu} onClick={() => setMenu(!menu)}>

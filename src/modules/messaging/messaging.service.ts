@@ -1,6 +1,7 @@
 import { callSummaryText } from '../../contract/calls.text.js';
 import type { SyncResult } from '../../contract/events.js';
-import { type Attachment, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
+import { type Attachment, type LinkPreview, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
+import { firstUrl } from '../../shared/links.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { MessageMetrics } from '../../platform/metrics/metrics.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
@@ -36,6 +37,8 @@ export interface MessagingServiceDeps {
   pins: PinsRepository;
   /** Counts delivered messages and their commit-to-emit latency (metrics on). */
   metrics?: MessageMetrics;
+  /** The stored link previews of messages (the previews module); without it messages carry none. */
+  previews?: { forMessages(messageIds: readonly number[]): Promise<Map<number, LinkPreview>> };
 }
 
 /**
@@ -109,6 +112,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   const knownPrivate = new Set<string>();
   /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
   const sentListeners: Array<(message: Message) => void> = [];
+  /** Modules that follow a message's later life (link previews): edits and recalls, after delivery. */
+  const changeListeners: Array<(message: Message, change: 'edited' | 'recalled') => void> = [];
 
   /** Resolves a conversation id for the caller; anything they may not see is NOT_FOUND (the policy decides). */
   function access(actor: Actor, conversationId: string): Promise<Access> {
@@ -128,11 +133,21 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   async function toMessages(rows: MessageRow[]): Promise<Message[]> {
     const ids = rows.map((row) => Number(row.id));
-    const [reactions, extras] = await Promise.all([messages.reactionsFor(ids), deps.pins.extrasFor(ids)]);
-    return rows.map((row) => toMessage(row, reactions.get(Number(row.id)) ?? [], { pin: extras.pins.get(Number(row.id)), forward: extras.forwards.get(Number(row.id)) }));
+    const [reactions, extras, previews] = await Promise.all([messages.reactionsFor(ids), deps.pins.extrasFor(ids), deps.previews?.forMessages(ids)]);
+    return rows.map((row) =>
+      toMessage(row, reactions.get(Number(row.id)) ?? [], {
+        pin: extras.pins.get(Number(row.id)),
+        forward: extras.forwards.get(Number(row.id)),
+        preview: previews?.get(Number(row.id)),
+      }),
+    );
   }
 
-  function toMessage(row: MessageRow, reactionRows: Array<{ emoji: string; user_id: string }>, extras: { pin?: PinRow; forward?: ForwardOrigin } = {}): Message {
+  function toMessage(
+    row: MessageRow,
+    reactionRows: Array<{ emoji: string; user_id: string }>,
+    extras: { pin?: PinRow; forward?: ForwardOrigin; preview?: LinkPreview } = {},
+  ): Message {
     const recalled = row.recalled_at !== null;
     const grouped = new Map<string, string[]>();
     for (const reaction of reactionRows) grouped.set(reaction.emoji, [...(grouped.get(reaction.emoji) ?? []), reaction.user_id]);
@@ -158,6 +173,9 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       const origin = extras.forward;
       message.forwardedFrom = { senderId: origin.origin_sender_id, senderName: origin.origin_sender_name, sentAt: iso(origin.origin_sent_at) as string };
     }
+    // A preview belongs to the message's first link: after an edit to another link it no longer shows.
+    const { preview } = extras;
+    if (preview && !recalled && row.type === 'text' && firstUrl(row.content) === preview.url) message.preview = preview;
     if (row.type === 'call' && !recalled) {
       const call = decodeCallContent(row.content, row.client_msg_id);
       if (call) {
@@ -319,6 +337,27 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       return message;
     },
 
+    /** Calls `listener` after a user's edit or recall of a message was stored and delivered. */
+    onMessageChanged(listener: (message: Message, change: 'edited' | 'recalled') => void): void {
+      changeListeners.push(listener);
+    },
+
+    /**
+     * Sends `message_updated` with a text message as stored, now that its link preview is there;
+     * nothing (false) when the message was recalled or no longer links `url` first meanwhile.
+     */
+    async announcePreview(messageId: string, url: string): Promise<boolean> {
+      const row = await messages.findMessage(parseMessageId(messageId, 'id'));
+      if (!row || row.recalled_at !== null || row.type !== 'text' || firstUrl(row.content) !== url) return false;
+      const [message] = await toMessages([row]);
+      if (!message?.preview) return false;
+      // A sender who has left the group since has no access: the preview stays stored, unannounced.
+      const where = await access(serverActor(row.sender_id), row.conversation_id).catch(() => undefined);
+      if (!where) return false;
+      deliver(where, 'message_updated', { message });
+      return true;
+    },
+
     /** Calls `listener` with every message a user sends, after it is stored and delivered. */
     onMessageSent(listener: (message: Message) => void): void {
       sentListeners.push(listener);
@@ -469,6 +508,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       await messages.updateMessage(Number(row.id), { content, edited_at: now });
       const [message] = await toMessages([{ ...row, content, edited_at: now }]);
       deliver(where, 'message_updated', { message: message as Message });
+      for (const listener of changeListeners) listener(message as Message, 'edited');
       return message as Message;
     },
 
@@ -487,6 +527,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         );
       const message = toMessage({ ...row, content: '', attachments: null, recalled_at: now }, []);
       deliver(where, 'message_updated', { message });
+      for (const listener of changeListeners) listener(message, 'recalled');
       return message;
     },
 

@@ -151,6 +151,27 @@ export interface MessagesTable {
   recalled_at: number | null;
 }
 
+/** One fetched URL's preview (or the record that fetching it failed), kept until `expires_at`. */
+export interface LinkPreviewsTable {
+  url_hash: string;
+  url: string;
+  /** 1: a preview was found; 0: the fetch failed or the page had nothing to show. */
+  ok: number;
+  title: string | null;
+  description: string | null;
+  image: string | null;
+  site_name: string | null;
+  fetched_at: number;
+  expires_at: number;
+}
+
+/** The preview shown under a message: the one of its first link. */
+export interface MessagePreviewsTable {
+  message_id: number;
+  url_hash: string;
+  created_at: number;
+}
+
 export interface MessageReactionsTable {
   message_id: number;
   user_id: string;
@@ -280,6 +301,8 @@ export interface Database {
   conversations: ConversationsTable;
   messages: MessagesTable;
   message_reactions: MessageReactionsTable;
+  link_previews: LinkPreviewsTable;
+  message_previews: MessagePreviewsTable;
   conversation_reads: ConversationReadsTable;
   uploads: UploadsTable;
   files: FilesTable;

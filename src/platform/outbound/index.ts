@@ -1,0 +1,12 @@
+export { type AddressPolicy, addressRange, publicOnly, publicOrPrivate } from './address-policy.js';
+export {
+  createGuardedFetch,
+  type GuardedFetch,
+  type GuardedFetchOptions,
+  OUTBOUND_USER_AGENT,
+  OutboundError,
+  type OutboundFailure,
+  type OutboundRequest,
+  type OutboundResponse,
+  type Resolver,
+} from './guarded-fetch.js';
