@@ -4,7 +4,9 @@ import { AssistantPage } from './ai.js';
 import { CallOverlay } from './calls.js';
 import { ChatList, ConversationView } from './chat.js';
 import { Contacts, GroupInfo, NewGroup } from './contacts.js';
-import { t } from './i18n.js';
+import { detailSentence } from './error-text.js';
+import { showError } from './errors.js';
+import { language, t } from './i18n.js';
 import { MePage } from './me.js';
 import { client } from './state/client.js';
 import { navigate } from './state/router.js';
@@ -21,8 +23,13 @@ function AuthScreen() {
   const submit = (event: JSX.TargetedEvent<HTMLFormElement>) => {
     event.preventDefault();
     void run(async () => {
-      const result = mode === 'login' ? await client.login({ username, password }) : await client.register({ username, password, ...(nickname ? { nickname } : {}) });
-      await signedIn(result);
+      try {
+        const result = mode === 'login' ? await client.login({ username, password }) : await client.register({ username, password, ...(nickname ? { nickname } : {}) });
+        await signedIn(result);
+      } catch (error) {
+        // A refused login is about the credentials, not an ended session.
+        showError(error, mode === 'login' ? { UNAUTHORIZED: detailSentence('wrongCredentials', language()) } : {});
+      }
     });
   };
   return (

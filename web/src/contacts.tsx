@@ -4,7 +4,8 @@ import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/
 import { Avatar, useAction, useConfirm } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { openPrivateChat } from './state/actions.js';
-import { api, showError } from './state/client.js';
+import { api } from './state/client.js';
+import { showError } from './errors.js';
 import { loadContacts, loadConversations, rememberUsers } from './state/loaders.js';
 import { navigate } from './state/router.js';
 import { useStore } from './state/state.js';
