@@ -8,6 +8,8 @@ import { detailSentence } from './error-text.js';
 import { showError } from './errors.js';
 import { language, t } from './i18n.js';
 import { MePage } from './me.js';
+import { PasswordPage } from './password.js';
+import { UserProfilePage } from './profile.js';
 import { client } from './state/client.js';
 import { navigate } from './state/router.js';
 import { signedIn } from './state/session.js';
@@ -138,11 +140,14 @@ export function App() {
   const route = s.route;
   const chat = /^\/chats\/([^/]+)$/.exec(route);
   const group = /^\/groups\/([^/]+)$/.exec(route);
+  const person = /^\/users\/([^/]+)$/.exec(route);
   let main: JSX.Element;
   let listPane = false;
   if (chat?.[1]) main = <ConversationView key={chat[1]} conversationId={decodeURIComponent(chat[1])} />;
   else if (route === '/groups/new') main = <NewGroup />;
   else if (group?.[1]) main = <GroupInfo key={group[1]} groupId={decodeURIComponent(group[1])} />;
+  else if (person?.[1]) main = <UserProfilePage key={person[1]} userId={decodeURIComponent(person[1])} />;
+  else if (route === '/me/password') main = <PasswordPage />;
   else if (route.startsWith('/contacts')) main = <Contacts />;
   else if (route === '/ai' || route.startsWith('/ai/')) {
     const id = route.slice('/ai/'.length);

@@ -155,6 +155,18 @@ const en = {
   stop: 'Stop',
   suggestions: 'Suggested replies',
   aiConversations: 'AI conversations',
+  // Contact profile page and change password (profile.tsx, password.tsx).
+  viewProfile: 'Profile of {name}',
+  onlineNow: 'online now',
+  lastSeenNever: 'not seen recently',
+  noStatus: 'No status',
+  noBio: 'No bio yet',
+  changePassword: 'Change password',
+  currentPassword: 'Current password',
+  newPassword: 'New password',
+  confirmPassword: 'Confirm new password',
+  passwordMismatch: 'The new passwords do not match.',
+  passwordChanged: 'Password changed. Your other sessions were signed out.',
 };
 
 export type StringKey = keyof typeof en;
@@ -313,6 +325,17 @@ const zh: Record<StringKey, string> = {
   stop: '停止',
   suggestions: '推荐回复',
   aiConversations: 'AI 对话',
+  viewProfile: '{name} 的资料',
+  onlineNow: '当前在线',
+  lastSeenNever: '最近未上线',
+  noStatus: '未设置状态',
+  noBio: '暂无简介',
+  changePassword: '修改密码',
+  currentPassword: '当前密码',
+  newPassword: '新密码',
+  confirmPassword: '确认新密码',
+  passwordMismatch: '两次输入的新密码不一致。',
+  passwordChanged: '密码已修改，你的其他会话已退出登录。',
 };
 
 export type Language = 'en' | 'zh';
