@@ -22,6 +22,7 @@ async function logInZh(page: Page, username: string): Promise<void> {
   await page.getByRole('heading', { name: '会话' }).first().waitFor();
 }
 
+// Timeouts of two minutes: each case signs in two or three browsers, slow on a shared two-core machine.
 describe(`web client: readable errors, live profiles, profile page, change password (${storageLabel})`, () => {
   const suite = useTestServer();
   const openPage = useBrowser(() => suite.server);
@@ -63,7 +64,7 @@ describe(`web client: readable errors, live profiles, profile page, change passw
     await page.getByRole('button', { name: '登录', exact: true }).click();
     await expect.poll(() => toast(page).textContent(), { timeout: 10_000 }).toContain('用户名或密码错误。');
     expect(errors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
-  });
+  }, 120_000);
 
   it('tells a muted member until when, as a local date and time (English and Chinese)', async () => {
     const http = apiClient(suite.server.url);
@@ -89,7 +90,7 @@ describe(`web client: readable errors, live profiles, profile page, change passw
       expect(shown).toContain(String(new Date(until).getUTCFullYear()));
       await screenshot(page, `error-muted-desktop-${locale}`);
     }
-  }, 60_000);
+  }, 120_000);
 
   it('ends an unanswered call with translated text (English and Chinese)', async () => {
     const { a, conversationId } = await friends();
@@ -103,7 +104,7 @@ describe(`web client: readable errors, live profiles, profile page, change passw
       await expect.poll(() => toast(page).textContent(), { timeout: 10_000 }).toContain(locale === 'en-US' ? 'Call ended: no answer' : '通话结束：无人接听');
       expect(await toast(page).textContent()).not.toContain('missed');
     }
-  }, 60_000);
+  }, 120_000);
 
   it("shows a friend's new nickname and avatar at once in the chat list, header and group bubbles, without a reload", async () => {
     const { http, a, b, conversationId } = await friends();
@@ -141,7 +142,7 @@ describe(`web client: readable errors, live profiles, profile page, change passw
     expect(await header.locator('img').getAttribute('src')).toMatch(/\/api\/v1\/avatars\//);
     await screenshot(ann.page, 'profile-live-desktop-en');
     expect(ann.errors).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 
   it("opens a contact's profile from the contacts list and the chat header, with bio, status and a localized last seen", async () => {
     const { http, a, b, conversationId } = await friends();
@@ -183,7 +184,7 @@ describe(`web client: readable errors, live profiles, profile page, change passw
     for (const name of ['发消息', '删除好友', '拉黑']) await zhProfile.getByRole('button', { name, exact: true }).waitFor();
     await screenshot(zh.page, 'profile-phone-zh');
     expect(ann.errors).toEqual([]);
-  }, 90_000);
+  }, 120_000);
 
   it('changes the password in settings: a wrong current password gets a translated sentence, success signs out the other sessions', async () => {
     const http = apiClient(suite.server.url);
@@ -225,5 +226,5 @@ describe(`web client: readable errors, live profiles, profile page, change passw
 
     const login = await http('POST', '/auth/login', { body: { username: user.username, password: 'a brand new secret' } });
     expect(login.status).toBe(200);
-  }, 90_000);
+  }, 120_000);
 });
