@@ -10,7 +10,7 @@ import { createFilesRepository, createFilesService, createFileStorage, createTus
 import { createPolicy } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
-import { createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
+import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
 import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
@@ -77,6 +77,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   const policy = createPolicy({
     friends: friendsRepository,
     users: usersRepository,
+    coMemberIds: (userId) => groupsRepository.coMemberIds(userId),
     // Late-bound: the groups service (with its member cache) is created below and uses the policy.
     groupMembership: (groupId, userId) => groups.membership(groupId, userId),
   });
@@ -85,17 +86,24 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     cache,
     publisher,
     clock,
-    // Friends and co-members, except anyone blocked either way: a shared group does not leak presence.
-    audienceOf: async (userId) => policy.withoutBlocked(userId, [...new Set([...(await friendsRepository.friendIds(userId)), ...(await groupsRepository.coMemberIds(userId))])]),
+    audienceOf: (userId) => policy.presenceAudience(userId),
     recordLastSeen: (userId, at) => usersRepository.update(userId, { last_seen_at: at }),
   });
-  const users = createUsersService({ users: usersRepository, clock });
+  const announcer = createProfileAnnouncer({ users: usersRepository, publisher, cache, audienceOf: (userId) => policy.presenceAudience(userId) });
+  const users = createUsersService({
+    users: usersRepository,
+    clock,
+    announcer,
+    maySeePresence: (viewerId, userId) => policy.maySeePresence(viewerId, userId),
+    presenceOf: (userIds) => presence.presenceOf(userIds),
+  });
   const avatars = createAvatarsService({
     users: usersRepository,
     store: createFileAvatarStore(path.join(config.dataDir, 'avatars')),
     clock,
     publicPath: `${API_PREFIX}${AVATARS_PATH}`,
     log: logger,
+    announcer,
   });
   const auth = createAuthService({
     auth: createAuthRepository(db),

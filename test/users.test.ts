@@ -170,6 +170,9 @@ describe(`users and auth: user routes (${storageLabel})`, () => {
         isGuest: false,
         bio: 'public bio',
         createdAt: target.body.user.createdAt,
+        statusText: null,
+        // A stranger: no presence or last seen.
+        presence: null,
       });
       expect(JSON.stringify(res.body)).not.toContain('@example.com');
     });

@@ -16,7 +16,7 @@ import type { CreateInviteLinkBody, InviteLink, InvitePreview } from '../contrac
 import type { Message } from '../contract/messages.js';
 import type { Page } from '../contract/paging.js';
 import type { ForwardBody, ForwardResult } from '../contract/pins.js';
-import type { AvatarUrls, Me, ProfileUpdate, User } from '../contract/users.js';
+import type { AvatarUrls, Me, ProfileUpdate, User, UserProfile } from '../contract/users.js';
 import type { ParleyClient } from './core.js';
 
 // Kept importable from this file, where they used to be declared.
@@ -51,7 +51,8 @@ export function rest(client: ParleyClient) {
     users: {
       me: () => call<Me>('GET', '/users/me'),
       updateMe: (fields: ProfileUpdate) => call<Me>('PATCH', '/users/me', fields),
-      get: (userId: string) => call<User>('GET', `/users/${id(userId)}`),
+      /** The public profile; `presence` (with last seen) is null unless the caller may see it. */
+      get: (userId: string) => call<UserProfile>('GET', `/users/${id(userId)}`),
       search: (text: string, cursor?: string, limit?: number) => call<Page<User>>('GET', `/users${q({ q: text, cursor, limit })}`),
       /** Multipart upload of an image (JPEG, PNG, WebP, GIF); answers the new avatar URL. */
       setAvatar: (image: Blob, filename = 'avatar') => {

@@ -17,6 +17,7 @@ import type {
 import type { FileTransferEvent } from './files.js';
 import type { FriendRequest } from './friends.js';
 import type { PresenceStatus } from './presence.js';
+import type { UserUpdatedEvent } from './users.js';
 import type { GroupInvitationEvent, GroupRole } from './groups.js';
 import type { AiCancelPayload, AiChatAck, AiChatPayload, AiChunkEvent, AiDoneEvent, AiErrorEvent } from './ai.js';
 
@@ -135,6 +136,11 @@ export interface ServerToClientEvents {
   typing: (event: TypingEvent) => void;
   read: (event: ReadEvent) => void;
   user_status: (event: UserStatusEvent) => void;
+  /**
+   * A user changed their nickname, avatar, bio or status line: to their own devices and to everyone
+   * who hears their presence (friends, group co-members; never across a block).
+   */
+  user_updated: (event: UserUpdatedEvent) => void;
   /** Group membership changed for the receiving user or in one of their groups. */
   group_member: (event: MembershipEvent) => void;
   /** An invitation to a group reached the receiving user, or was answered on one of their devices. */

@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { IsoTime } from './common.js';
 import { Page, PageQuery } from './paging.js';
+import { Presence } from './presence.js';
 
 /** 3-32 letters of any script (with their combining marks), digits, `_`, `.` and `-`. */
 export const Username = Type.String({
@@ -27,6 +28,28 @@ export const User = Type.Object({
 export type User = Static<typeof User>;
 
 export const UserPage = Page(User);
+
+/** What others may see of a user beyond `User`: the status line they set (`user_updated` carries this). */
+export const PublicProfile = Type.Object({
+  ...User.properties,
+  statusText: Type.Union([Type.String(), Type.Null()], { description: "the user's status line (profile.statusText), public like bio" }),
+});
+export type PublicProfile = Static<typeof PublicProfile>;
+
+/** `GET /users/:id`: the public profile, and presence for those who may see it. */
+export const UserProfile = Type.Object({
+  ...PublicProfile.properties,
+  presence: Type.Union([Presence, Type.Null()], {
+    description:
+      "online/away/offline and lastSeenAt; null unless the caller may see this user's presence (friends and group co-members, no block either way, and the user themself)",
+  }),
+});
+export type UserProfile = Static<typeof UserProfile>;
+
+/** A user changed what others see of them (nickname, avatar, bio, status line). */
+export interface UserUpdatedEvent {
+  user: PublicProfile;
+}
 
 const Gender = Type.Union([Type.Literal('male'), Type.Literal('female'), Type.Literal('other'), Type.Literal('unspecified')]);
 const AllowMessagesFrom = Type.Union([Type.Literal('everyone'), Type.Literal('friends')], {

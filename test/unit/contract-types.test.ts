@@ -14,9 +14,9 @@ import type { FileRecordSchema } from '../../src/modules/files/files.schemas.js'
 import type { FriendPage, FriendRequestPage } from '../../src/modules/friends/friends.schemas.js';
 import type { CreatedGroup, Group, InviteLink, InviteLinkPage, InvitePreview, MemberList, MemberPage } from '../../src/modules/groups/groups.schemas.js';
 import type { Conversation, ConversationPage, MessagePage } from '../../src/modules/messaging/messaging.schemas.js';
-import type { Me, UserPage } from '../../src/modules/users/users.schemas.js';
 import type { ForwardResult, PinnedPage } from '../../src/contract/pins.js';
 import type { Message } from '../../src/contract/messages.js';
+import type { Me, UserPage, UserProfile } from '../../src/modules/users/users.schemas.js';
 
 /** What a promise-returning SDK method resolves with. */
 type Answer<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;
@@ -26,6 +26,7 @@ describe('the SDK takes its wire types from the route schemas', () => {
   it('answers the users routes with their schemas', () => {
     expectTypeOf<Answer<Rest['users']['me']>>().toEqualTypeOf<Static<typeof Me>>();
     expectTypeOf<Answer<Rest['users']['search']>>().toEqualTypeOf<Static<typeof UserPage>>();
+    expectTypeOf<Answer<Rest['users']['get']>>().toEqualTypeOf<Static<typeof UserProfile>>();
     expectTypeOf<Answer<Rest['users']['setAvatar']>>().toEqualTypeOf<Static<typeof AvatarUrls>>();
   });
 

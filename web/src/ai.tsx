@@ -7,7 +7,8 @@ import type { AiConversation, AiMessage, AiModel, Message, ParleySocket } from '
 import { useAction } from './ui.js';
 import { t } from './i18n.js';
 import { sendMessage } from './state/actions.js';
-import { api, client, showError } from './state/client.js';
+import { api, client } from './state/client.js';
+import { errorText, showError } from './errors.js';
 import { onSocket } from './state/live.js';
 import { aiMessageUpserted } from './state/reducers.js';
 import { navigate } from './state/router.js';
@@ -139,7 +140,7 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
               <div class="bubble-line">
                 <div class="bubble">
                   <span class="content">{m.content || (m.status === 'streaming' ? '…' : '')}</span>
-                  {m.status === 'failed' && <div class="bad small">{m.error?.message ?? t('failed')}</div>}
+                  {m.status === 'failed' && <div class="bad small">{m.error ? errorText(m.error) : t('failed')}</div>}
                 </div>
               </div>
               {m.model && <span class="meta small muted">{m.model}</span>}

@@ -5,8 +5,12 @@ import { CallOverlay } from './calls.js';
 import { ChatList, ConversationView } from './chat.js';
 import { Contacts, GroupInfo, NewGroup } from './contacts.js';
 import { InviteJoin } from './group-invite-links.js';
-import { t } from './i18n.js';
+import { detailSentence } from './error-text.js';
+import { showError } from './errors.js';
+import { language, t } from './i18n.js';
 import { MePage } from './me.js';
+import { PasswordPage } from './password.js';
+import { UserProfilePage } from './profile.js';
 import { client } from './state/client.js';
 import { navigate } from './state/router.js';
 import { signedIn } from './state/session.js';
@@ -22,8 +26,13 @@ function AuthScreen() {
   const submit = (event: JSX.TargetedEvent<HTMLFormElement>) => {
     event.preventDefault();
     void run(async () => {
-      const result = mode === 'login' ? await client.login({ username, password }) : await client.register({ username, password, ...(nickname ? { nickname } : {}) });
-      await signedIn(result);
+      try {
+        const result = mode === 'login' ? await client.login({ username, password }) : await client.register({ username, password, ...(nickname ? { nickname } : {}) });
+        await signedIn(result);
+      } catch (error) {
+        // A refused login is about the credentials, not an ended session.
+        showError(error, mode === 'login' ? { UNAUTHORIZED: detailSentence('wrongCredentials', language()) } : {});
+      }
     });
   };
   return (
@@ -133,12 +142,15 @@ export function App() {
   const chat = /^\/chats\/([^/]+)$/.exec(route);
   const group = /^\/groups\/([^/]+)$/.exec(route);
   const invite = /^\/invite\/([^/]+)$/.exec(route);
+  const person = /^\/users\/([^/]+)$/.exec(route);
   let main: JSX.Element;
   let listPane = false;
   if (chat?.[1]) main = <ConversationView key={chat[1]} conversationId={decodeURIComponent(chat[1])} />;
   else if (route === '/groups/new') main = <NewGroup />;
   else if (group?.[1]) main = <GroupInfo key={group[1]} groupId={decodeURIComponent(group[1])} />;
   else if (invite?.[1]) main = <InviteJoin key={invite[1]} code={decodeURIComponent(invite[1])} />;
+  else if (person?.[1]) main = <UserProfilePage key={person[1]} userId={decodeURIComponent(person[1])} />;
+  else if (route === '/me/password') main = <PasswordPage />;
   else if (route.startsWith('/contacts')) main = <Contacts />;
   else if (route === '/ai' || route.startsWith('/ai/')) {
     const id = route.slice('/ai/'.length);

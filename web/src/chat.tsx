@@ -10,11 +10,13 @@ import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './
 import { LinkPreviewCard } from './chat-preview.js';
 import { formatTime, type StringKey, t } from './i18n.js';
 import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
-import { api, showError } from './state/client.js';
+import { api } from './state/client.js';
+import { showError } from './errors.js';
 import { loadMessages, loadReadPositions, userName } from './state/loaders.js';
 import { compareIds } from './state/reducers.js';
 import { navigate } from './state/router.js';
 import { update, useStore } from './state/state.js';
+import { PeerLink } from './profile.js';
 
 export function conversationTitle(conversation: Conversation): string {
   if (conversation.group) return conversation.group.name;
@@ -366,11 +368,13 @@ export function ConversationView({ conversationId }: { conversationId: string })
         <button type="button" class="icon back" aria-label={t('back')} onClick={() => navigate('/chats')}>
           ‹
         </button>
-        {conversation && <Avatar name={title} url={peer?.avatarUrl} status={peer ? (s.presence[peer.id] ?? 'offline') : undefined} size={32} />}
-        <div class="title">
-          <h2>{title}</h2>
-          <span class="small muted">{peer ? t(s.presence[peer.id] ?? 'offline') : conversation?.group ? t('members_n', { n: conversation.group.memberCount }) : ''}</span>
-        </div>
+        <PeerLink peerId={peer?.id} name={title}>
+          {conversation && <Avatar name={title} url={peer?.avatarUrl} status={peer ? (s.presence[peer.id] ?? 'offline') : undefined} size={32} />}
+          <div class="title">
+            <h2>{title}</h2>
+            <span class="small muted">{peer ? t(s.presence[peer.id] ?? 'offline') : conversation?.group ? t('members_n', { n: conversation.group.memberCount }) : ''}</span>
+          </div>
+        </PeerLink>
         {peer && (
           <>
             <button type="button" class="icon" aria-label={t('voiceCall')} title={t('voiceCall')} onClick={() => void startCall(peer, 'audio').catch(showError)}>

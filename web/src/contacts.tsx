@@ -5,9 +5,11 @@ import { GroupInviteLinks } from './group-invite-links.js';
 import { Avatar, useAction, useConfirm } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { openPrivateChat } from './state/actions.js';
-import { api, showError } from './state/client.js';
+import { api } from './state/client.js';
+import { showError } from './errors.js';
 import { loadContacts, loadConversations, rememberUsers } from './state/loaders.js';
 import { navigate } from './state/router.js';
+import { profilePath } from './profile.js';
 import { useStore } from './state/state.js';
 
 const displayName = (user: User) => user.nickname || user.username;
@@ -15,16 +17,25 @@ const displayName = (user: User) => user.nickname || user.username;
 function UserRow({ user, status, children }: { user: User; status?: 'online' | 'away' | 'offline' | undefined; children?: ComponentChildren }) {
   return (
     <li class="row static" data-user={user.username}>
-      <Avatar name={displayName(user)} url={user.avatarUrl} status={status} />
-      <span class="row-main">
-        <span class="name">
-          {displayName(user)} {user.isGuest && <span class="tag">{t('guestTag')}</span>}
+      <a
+        class="row-link"
+        href={profilePath(user.id)}
+        onClick={(event) => {
+          event.preventDefault();
+          navigate(profilePath(user.id));
+        }}
+      >
+        <Avatar name={displayName(user)} url={user.avatarUrl} status={status} />
+        <span class="row-main">
+          <span class="name">
+            {displayName(user)} {user.isGuest && <span class="tag">{t('guestTag')}</span>}
+          </span>
+          <span class="small muted">
+            @{user.username}
+            {status && ` · ${t(status)}`}
+          </span>
         </span>
-        <span class="small muted">
-          @{user.username}
-          {status && ` · ${t(status)}`}
-        </span>
-      </span>
+      </a>
       <span class="row-actions">{children}</span>
     </li>
   );

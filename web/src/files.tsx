@@ -8,7 +8,8 @@ import type { Attachment, MessageType } from '../../src/client/index.js';
 import { t } from './i18n.js';
 import { API_PREFIX } from '../../src/contract/api.js';
 import { sendMessage } from './state/actions.js';
-import { api, client, showError } from './state/client.js';
+import { api, client } from './state/client.js';
+import { showError } from './errors.js';
 
 export interface PendingUpload {
   key: string;

@@ -190,6 +190,18 @@ const en = {
   inviteUsedUpLong: 'This invite link has been used up. Ask for a new one.',
   inviteNotFound: 'This invite link does not work (it may have been revoked).',
   inviteRemoved: 'You were removed from this group. An admin can add you again.',
+  // Contact profile page and change password (profile.tsx, password.tsx).
+  viewProfile: 'Profile of {name}',
+  onlineNow: 'online now',
+  lastSeenNever: 'not seen recently',
+  noStatus: 'No status',
+  noBio: 'No bio yet',
+  changePassword: 'Change password',
+  currentPassword: 'Current password',
+  newPassword: 'New password',
+  confirmPassword: 'Confirm new password',
+  passwordMismatch: 'The new passwords do not match.',
+  passwordChanged: 'Password changed. Your other sessions were signed out.',
 };
 
 export type StringKey = keyof typeof en;
@@ -383,6 +395,17 @@ const zh: Record<StringKey, string> = {
   inviteUsedUpLong: '此邀请链接的使用次数已用完，请索取新的链接。',
   inviteNotFound: '此邀请链接无效（可能已被撤销）。',
   inviteRemoved: '你已被移出此群组，管理员可以重新添加你。',
+  viewProfile: '{name} 的资料',
+  onlineNow: '当前在线',
+  lastSeenNever: '最近未上线',
+  noStatus: '未设置状态',
+  noBio: '暂无简介',
+  changePassword: '修改密码',
+  currentPassword: '当前密码',
+  newPassword: '新密码',
+  confirmPassword: '确认新密码',
+  passwordMismatch: '两次输入的新密码不一致。',
+  passwordChanged: '密码已修改，你的其他会话已退出登录。',
 };
 
 export type Language = 'en' | 'zh';

@@ -2,7 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import type { LoginLog, Session } from '../../src/client/index.js';
 import { Avatar, LanguageSwitch, useAction } from './ui.js';
 import { formatTime, t } from './i18n.js';
-import { api, showError } from './state/client.js';
+import { api } from './state/client.js';
+import { showError } from './errors.js';
+import { navigate } from './state/router.js';
 import { rememberUsers } from './state/loaders.js';
 import { logout, upgradeGuest } from './state/session.js';
 import { update, useStore } from './state/state.js';
@@ -154,6 +156,18 @@ export function MePage() {
             </label>
             <p class="small muted">{t('smartRepliesHint')}</p>
           </div>
+        )}
+        {!me.isGuest && (
+          <a
+            class="button"
+            href="/me/password"
+            onClick={(event) => {
+              event.preventDefault();
+              navigate('/me/password');
+            }}
+          >
+            {t('changePassword')}
+          </a>
         )}
         <div class="card">
           <h3>{t('sessions')}</h3>

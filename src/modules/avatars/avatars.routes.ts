@@ -127,7 +127,7 @@ function uploadRoute(avatars: AvatarsService, uploads?: AvatarUploadSource) {
               'application/json': { schema: AvatarFileIdBody },
             },
           },
-          response: responses({ 200: AvatarUrls }, [401, 413, 415]),
+          response: responses({ 200: AvatarUrls }, [401, 413, 415, 429]),
         },
       },
       async (request) => {
@@ -148,7 +148,7 @@ export function avatarsRoutes(avatars: AvatarsService, uploads?: AvatarUploadSou
       '/users/me/avatar',
       {
         preValidation: app.authenticate,
-        schema: { tags: ['users'], security: bearer, summary: "Remove the caller's avatar (avatarUrl becomes null)", response: responses({ 204: NoContent }, [401]) },
+        schema: { tags: ['users'], security: bearer, summary: "Remove the caller's avatar (avatarUrl becomes null)", response: responses({ 204: NoContent }, [401, 429]) },
       },
       async (request, reply) => {
         await avatars.remove(actorOf(request));

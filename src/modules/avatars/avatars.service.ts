@@ -1,4 +1,4 @@
-import type { UsersRepository } from '../users/index.js';
+import type { ProfileAnnouncer, UsersRepository } from '../users/index.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -19,9 +19,11 @@ export interface AvatarsServiceDeps {
   /** URL path the files are served under, without a trailing slash, e.g. `/api/v1/avatars`. */
   publicPath: string;
   log: CleanupLog;
+  /** A new or removed avatar is a visible profile change: limited, then sent as `user_updated`. */
+  announcer: Pick<ProfileAnnouncer, 'spend' | 'announce'>;
 }
 
-export function createAvatarsService({ users, store, clock, publicPath, log }: AvatarsServiceDeps) {
+export function createAvatarsService({ users, store, clock, publicPath, log, announcer }: AvatarsServiceDeps) {
   const urlOf = (key: string, size: AvatarSize) => `${publicPath}/${fileName(key, size)}`;
   const filesOf = (key: string) => AVATAR_SIZES.map((size) => fileName(key, size));
 
@@ -47,6 +49,7 @@ export function createAvatarsService({ users, store, clock, publicPath, log }: A
      */
     async setFromUpload(actor: Actor, image: Buffer): Promise<AvatarUrls> {
       await requireCaller(actor);
+      await announcer.spend(actor.userId);
       const rendered = await renderAvatar(image, AVATAR_SIZES);
       const key = newAvatarKey(actor.userId);
       await store.write(rendered.map(({ size, bytes }) => ({ name: fileName(key, size), bytes })));
@@ -60,14 +63,20 @@ export function createAvatarsService({ users, store, clock, publicPath, log }: A
         throw error;
       }
       await removeFiles(actor.userId, previous);
+      await announcer.announce(actor.userId);
       return { avatarUrl: urlOf(key, 256), avatarSmallUrl: urlOf(key, 64) };
     },
 
     /** Clears the caller's avatar and removes its files; clearing none is fine. */
     async remove(actor: Actor): Promise<void> {
-      const previous = keyFromUrl((await requireCaller(actor)).avatar_url);
+      const current = (await requireCaller(actor)).avatar_url;
+      // Clearing no avatar changes nothing anyone sees: no budget spent, nothing announced.
+      if (current === null) return;
+      const previous = keyFromUrl(current);
+      await announcer.spend(actor.userId);
       await users.update(actor.userId, { avatar_url: null, updated_at: clock.now().getTime() });
       await removeFiles(actor.userId, previous);
+      await announcer.announce(actor.userId);
     },
 
     /** Users are being deleted: every avatar file of theirs goes (the rows go with the accounts). */

@@ -22,6 +22,8 @@ export type ContactAction = 'message' | 'call';
 export interface PolicyDeps extends AccessPolicyDeps {
   friends: Pick<FriendsRepository, 'isBlocked' | 'areFriends' | 'blockedEitherWay' | 'friendIds'>;
   users: Pick<UsersRepository, 'findProfile'>;
+  /** Everyone sharing a group with the user (groups repository). */
+  coMemberIds: (userId: string) => Promise<string[]>;
 }
 
 const PLURAL: Record<ContactAction, string> = { message: 'messages', call: 'calls' };
@@ -81,6 +83,21 @@ export function createPolicy(deps: PolicyDeps) {
       if (audience.length === 0) return [];
       const blocked = await friends.blockedEitherWay(userId);
       return blocked.size === 0 ? [...audience] : audience.filter((id) => !blocked.has(id));
+    },
+
+    /**
+     * Who hears about `userId` (presence, last seen, profile changes): friends and group co-members,
+     * except anyone blocked either way (a shared group does not carry them across a block).
+     */
+    async presenceAudience(userId: string): Promise<string[]> {
+      const [friendIds, coMembers] = await Promise.all([friends.friendIds(userId), deps.coMemberIds(userId)]);
+      return this.withoutBlocked(userId, [...new Set([...friendIds, ...coMembers])]);
+    },
+
+    /** May `viewerId` see `userId`'s presence and last seen? (Themself, and their presence audience.) */
+    async maySeePresence(viewerId: string, userId: string): Promise<boolean> {
+      if (viewerId === userId) return true;
+      return (await this.presenceAudience(userId)).includes(viewerId);
     },
 
     /** The users blocked either way with `userId`. */

@@ -1,5 +1,5 @@
 import type { ProfileRow, UserRow } from './users.repository.js';
-import type { Me, Profile, User } from './users.schemas.js';
+import type { Me, Profile, PublicProfile, User } from './users.schemas.js';
 
 export function toUser(row: UserRow): User {
   return {
@@ -11,6 +11,11 @@ export function toUser(row: UserRow): User {
     bio: row.bio,
     createdAt: new Date(Number(row.created_at)).toISOString(),
   };
+}
+
+/** The user as others see them: public fields and the status line. */
+export function toPublicProfile(row: UserRow, profile: ProfileRow | undefined): PublicProfile {
+  return { ...toUser(row), statusText: profile?.status_text ?? null };
 }
 
 export function toProfile(row: ProfileRow | undefined): Profile {

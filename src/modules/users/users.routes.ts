@@ -2,7 +2,7 @@ import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
 import { bearer, responses } from '../../platform/http/route-helpers.js';
 import type { UsersService } from './users.service.js';
-import { Me, SearchUsersQuery, UpdateProfileBody, User, UserIdParams, UserPage } from './users.schemas.js';
+import { Me, SearchUsersQuery, UpdateProfileBody, UserIdParams, UserPage, UserProfile } from './users.schemas.js';
 
 export function usersRoutes(users: UsersService) {
   return async (app: HttpApp) => {
@@ -18,7 +18,7 @@ export function usersRoutes(users: UsersService) {
       '/users/me',
       {
         preValidation: app.authenticate,
-        schema: { tags, security: bearer, summary: 'Update profile fields', body: UpdateProfileBody, response: responses({ 200: Me }, [401]) },
+        schema: { tags, security: bearer, summary: 'Update profile fields', body: UpdateProfileBody, response: responses({ 200: Me }, [401, 429]) },
       },
       async (request) => users.updateProfile(actorOf(request), request.body),
     );
@@ -36,7 +36,13 @@ export function usersRoutes(users: UsersService) {
       '/users/:id',
       {
         preValidation: app.authenticate,
-        schema: { tags, security: bearer, summary: 'Public profile', params: UserIdParams, response: responses({ 200: User }, [401, 404]) },
+        schema: {
+          tags,
+          security: bearer,
+          summary: 'Public profile, with presence and last seen for those who may see them',
+          params: UserIdParams,
+          response: responses({ 200: UserProfile }, [401, 404]),
+        },
       },
       async (request) => users.getPublic(actorOf(request), request.params.id),
     );

@@ -4,6 +4,6 @@ import { Id } from '../../contract/common.js';
 // The wire types live in the contract, which the SDK shares; routes and services take them from here.
 export { IsoTime, Id } from '../../contract/common.js';
 export { PageQuery } from '../../contract/paging.js';
-export { Email, Me, Nickname, Password, Profile, SearchUsersQuery, UpdateProfileBody, User, Username, UserPage } from '../../contract/users.js';
+export { Email, Me, Nickname, Password, Profile, PublicProfile, SearchUsersQuery, UpdateProfileBody, User, Username, UserPage, UserProfile } from '../../contract/users.js';
 
 export const UserIdParams = Type.Object({ id: Id });

@@ -3,18 +3,28 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
 import type { UsersRepository } from './users.repository.js';
-import { toMe, toUser } from './users.mapper.js';
+import type { PresenceStatus } from '../../contract/presence.js';
+import type { ProfileAnnouncer } from './users.announcer.js';
+import { toMe, toPublicProfile, toUser } from './users.mapper.js';
 import { normalizeNickname } from './users.rules.js';
-import type { Me, UpdateProfileBody, User } from './users.schemas.js';
+import type { Me, PublicProfile, UpdateProfileBody, User, UserProfile } from './users.schemas.js';
 
 export interface UsersServiceDeps {
   users: UsersRepository;
   clock: Clock;
+  /** Tells the people who may see the user about changes to their public profile (and limits them). */
+  announcer: ProfileAnnouncer;
+  /** The policy's answer to "may this viewer see this user's presence and last seen". */
+  maySeePresence(viewerId: string, userId: string): Promise<boolean>;
+  /** What others see of users' connections (presence service). */
+  presenceOf(userIds: readonly string[]): Promise<Map<string, PresenceStatus>>;
 }
+
+const samePublic = (a: PublicProfile, b: PublicProfile) => a.nickname === b.nickname && a.bio === b.bio && a.statusText === b.statusText && a.avatarUrl === b.avatarUrl;
 
 const isIdCursor = (value: unknown): value is { after: string } => typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
 
-export function createUsersService({ users, clock }: UsersServiceDeps) {
+export function createUsersService({ users, clock, announcer, maySeePresence, presenceOf }: UsersServiceDeps) {
   async function requireUser(id: string) {
     const row = await users.findById(id);
     if (!row) throw new AppError('NOT_FOUND', 'user not found');
@@ -35,9 +45,20 @@ export function createUsersService({ users, clock }: UsersServiceDeps) {
       return toMe(row, await users.findProfile(actor.userId));
     },
 
-    /** Updates the caller's profile fields; absent fields stay, `null` clears. */
+    /**
+     * Updates the caller's profile fields; absent fields stay, `null` clears. A change others can see
+     * (nickname, bio, status line) counts against the profile-change budget and goes out as `user_updated`.
+     */
     async updateProfile(actor: Actor, patch: UpdateProfileBody): Promise<Me> {
-      await requireCaller(actor);
+      const before = toPublicProfile(await requireCaller(actor), await users.findProfile(actor.userId));
+      const visible = {
+        ...before,
+        ...(patch.nickname !== undefined ? { nickname: normalizeNickname(patch.nickname) } : {}),
+        ...(patch.bio !== undefined ? { bio: patch.bio.trim() } : {}),
+        ...(patch.statusText !== undefined ? { statusText: patch.statusText?.trim() ?? null } : {}),
+      };
+      const announced = !samePublic(before, visible);
+      if (announced) await announcer.spend(actor.userId);
       const now = clock.now().getTime();
       const userPatch: { nickname?: string; nickname_lower?: string; bio?: string; updated_at: number } = { updated_at: now };
       if (patch.nickname !== undefined) {
@@ -56,12 +77,17 @@ export function createUsersService({ users, clock }: UsersServiceDeps) {
       if (patch.smartReplies !== undefined) profilePatch.smart_replies = patch.smartReplies ? 1 : 0;
       if (Object.keys(profilePatch).length > 0) profilePatch.updated_at = now;
       await users.updateWithProfile(actor.userId, userPatch, profilePatch);
+      if (announced) await announcer.announce(actor.userId);
       return this.getMe(actor);
     },
 
-    /** Anyone's public profile. */
-    async getPublic(_actor: Actor, userId: string): Promise<User> {
-      return toUser(await requireUser(userId));
+    /** Anyone's public profile; presence and last seen only for those the policy lets see them. */
+    async getPublic(actor: Actor, userId: string): Promise<UserProfile> {
+      const row = await requireUser(userId);
+      const [profile, maySee] = await Promise.all([users.findProfile(userId), maySeePresence(actor.userId, userId)]);
+      const status = maySee ? ((await presenceOf([userId])).get(userId) ?? 'offline') : null;
+      const lastSeenAt = row.last_seen_at === null ? null : new Date(Number(row.last_seen_at)).toISOString();
+      return { ...toPublicProfile(row, profile), presence: status === null ? null : { status, lastSeenAt } };
     },
 
     /** Users whose username or nickname starts with `q`, case-insensitively, in any script. */

@@ -5,7 +5,6 @@
  * before it expires. Created by `init()`, not at import.
  */
 import { type AuthResult, ParleyClient, ParleyError, type ParleyRest, rest } from '../../../src/client/index.js';
-import { update } from './state.js';
 
 /** The requests that present, set or clear the refresh cookie. */
 const COOKIE_ROUTES = /^\/auth\/(refresh|login|register|guest|upgrade|logout)\b/;
@@ -95,9 +94,4 @@ export let api!: ParleyRest;
 export function createClient(baseUrl: string, onSessionLost: () => void): void {
   client = new WebClient(baseUrl, onSessionLost);
   api = rest(client);
-}
-
-export function showError(error: unknown): void {
-  const text = error instanceof ParleyError ? error.message.replace(/^[A-Z_]+: /, '') : error instanceof Error ? error.message : String(error);
-  update({ toast: text });
 }

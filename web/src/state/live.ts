@@ -3,7 +3,7 @@ import type { ParleySocket } from '../../../src/client/index.js';
 import { markRead, replaceMessage } from './actions.js';
 import { client } from './client.js';
 import { loadContacts, loadConversations, loadNewerMessages, loadReadPositions } from './loaders.js';
-import { hasConversation, messageArrived, presenceChanged, readReceived, typingChanged, typingExpired } from './reducers.js';
+import { hasConversation, messageArrived, presenceChanged, readReceived, typingChanged, typingExpired, userUpdated } from './reducers.js';
 import { openConversationId } from './router.js';
 import { apply, getState, update } from './state.js';
 
@@ -52,6 +52,7 @@ export async function connectSocket(): Promise<void> {
   socket.on('typing', (event) => apply((s) => typingChanged(s, event, Date.now())));
   socket.on('read', (event) => apply((s) => readReceived(s, event)));
   socket.on('user_status', (event) => apply((s) => presenceChanged(s, event)));
+  socket.on('user_updated', ({ user }) => apply((s) => userUpdated(s, user)));
   socket.on('group_member', () => {
     void loadConversations().catch(() => {});
   });

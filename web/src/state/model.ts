@@ -2,7 +2,7 @@
  * The shape of the web client's state and the state a fresh page starts from. Plain data: no
  * browser, no framework, so the reducers and their unit tests take their types from here.
  */
-import type { AiMessage, Conversation, Friend, FriendRequest, GroupInvitation, Me, Message, Page, User } from '../../../src/client/index.js';
+import type { AiMessage, Conversation, Friend, FriendRequest, GroupInvitation, Me, Message, Page, PublicProfile, User } from '../../../src/client/index.js';
 
 /** A conversation's loaded history as a page: items oldest first, `nextCursor` for the page before `items[0]` (null at the start). */
 export interface MessageList extends Page<Message> {
@@ -33,7 +33,8 @@ export interface State {
   /** Pending invitations into groups (someone who is not a friend added me: I join by accepting). */
   invitations: GroupInvitation[];
   presence: Record<string, 'online' | 'away' | 'offline'>;
-  users: Record<string, User>;
+  /** People seen in any answer; a `user_updated` adds their status line. */
+  users: Record<string, User & Partial<Pick<PublicProfile, 'statusText'>>>;
   messages: Record<string, MessageList>;
   /** conversationId → userId → when the typing flag expires (ms). */
   typing: Record<string, Record<string, number>>;

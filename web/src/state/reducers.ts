@@ -12,6 +12,7 @@ import type {
   GroupInvitation,
   Message,
   Page,
+  PublicProfile,
   ReadEvent,
   ReadPosition,
   TypingEvent,
@@ -166,6 +167,22 @@ export function usersSeen(state: State, users: User[]): State {
   const next = { ...state.users };
   for (const user of users) next[user.id] = user;
   return { ...state, users: next };
+}
+
+/**
+ * A user changed their public profile (`user_updated`): every copy held (people, chat peers,
+ * friends, me) shows the new nickname, avatar, bio and status line at once.
+ */
+export function userUpdated(state: State, user: PublicProfile): State {
+  const { nickname, avatarUrl, bio, statusText } = user;
+  const fresh = <T extends User>(held: T): T => (held.id === user.id ? { ...held, nickname, avatarUrl, bio } : held);
+  return {
+    ...state,
+    users: { ...state.users, [user.id]: { ...state.users[user.id], ...user } },
+    conversations: state.conversations.map((c) => (c.peer?.id === user.id ? { ...c, peer: fresh(c.peer) } : c)),
+    friends: state.friends.map((f) => (f.user.id === user.id ? { ...f, user: fresh(f.user) } : f)),
+    me: state.me?.id === user.id ? { ...fresh(state.me), profile: { ...state.me.profile, statusText } } : state.me,
+  };
 }
 
 /** The whole conversation list, as loaded; its peers' profiles are kept. */
