@@ -13,6 +13,14 @@ const UNAVAILABLE_ERRNOS = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'SQLITE_BUSY',
   'ER_CON_COUNT_ERROR',
+  // pg: a connection-level failure (see database.ts), and the SQLSTATEs of a server that is going
+  // away or full: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, connection_failure.
+  'PG_CONNECTION_ERROR',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08006',
 ]);
 
 interface ValidationIssue {
