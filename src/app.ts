@@ -245,6 +245,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const database = openDatabase(config.database, {
     onQuery: prometheus ? (sqlText, milliseconds, failed) => prometheus.dbQuery(sqlText, milliseconds, failed) : undefined,
     onBackgroundError: (message) => logger.warn({ err: message }, 'SQLite background checkpoint failed; the main connection checkpoints again'),
+    onConnectionLost: (message) => logger.warn({ err: message }, 'an idle PostgreSQL connection dropped; the pool opens a new one when needed'),
     readers: {
       threads: config.longReads.sqliteReaderThreads,
       timeoutMs: config.longReads.timeoutMs,

@@ -16,7 +16,12 @@ const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   DATA_DIR: Type.String({ minLength: 1, default: './data' }),
-  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(mysql|mariadb|sqlite)://', description: 'mysql://user:pass@host:3306/db or sqlite:///path/file.db' })),
+  DATABASE_URL: Type.Optional(
+    Type.String({
+      pattern: '^(mysql|mariadb|postgres|postgresql|sqlite)://',
+      description: 'mysql://user:pass@host:3306/db, postgres://user:pass@host:5432/db or sqlite:///path/file.db',
+    }),
+  ),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 2000 }),
   SQLITE_READER_THREADS: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
@@ -120,7 +125,7 @@ const EnvSchema = Type.Object({
 
 export type Env = Static<typeof EnvSchema>;
 
-export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'mysql'; url: string; poolSize: number };
+export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'mysql'; url: string; poolSize: number } | { kind: 'postgres'; url: string; poolSize: number };
 
 /** The validated, frozen configuration every part of Parley is built from. */
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -361,8 +366,9 @@ function parseDatabaseUrl(url: string | undefined, dataDir: string, poolSize: nu
     return { kind: 'sqlite', file };
   }
   if (!parsed.hostname || parsed.pathname.length < 2) {
-    throw new ConfigError('DATABASE_URL', 'needs a host and a database name, e.g. mysql://user:pass@127.0.0.1:3306/parley');
+    throw new ConfigError('DATABASE_URL', 'needs a host and a database name, e.g. mysql://user:pass@127.0.0.1:3306/parley or postgres://user:pass@127.0.0.1:5432/parley');
   }
+  if (parsed.protocol === 'postgres:' || parsed.protocol === 'postgresql:') return { kind: 'postgres', url, poolSize };
   return { kind: 'mysql', url, poolSize };
 }
 

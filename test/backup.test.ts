@@ -5,7 +5,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiClient, expectError, newUser, type TestUser } from './support/http.js';
 import { runBuilt } from './support/scripts.js';
-import { createTestEnvironment, startServer, storageLabel, TEST_DATABASE_URL, type TestEnvironment, testEnvVars } from './support/server.js';
+import { createTestEnvironment, startServer, storageLabel, TEST_DATABASE_KIND, TEST_DATABASE_URL, type TestEnvironment, testEnvVars } from './support/server.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -130,6 +130,24 @@ describe(`database scripts as processes (${storageLabel})`, () => {
       const api2 = apiClient(again.url);
       expect((await api2('POST', '/auth/login', { body: { username: kept.username, password: kept.password } })).status).toBe(200);
       expectError(await api2('POST', '/auth/login', { body: { username: lost.username, password: lost.password } }), 401, 'UNAUTHORIZED');
+    });
+  } else if (TEST_DATABASE_KIND === 'postgres') {
+    it('db:backup on PostgreSQL exits 1 and prints the pg_dump command to use, without the password', async () => {
+      const env = await environment();
+      const result = await runScript(env, 'backup');
+      expect(result.code).toBe(1);
+      const database = new URL(env.databaseUrl ?? '').pathname.slice(1);
+      expect(result.stderr).toContain('pg_dump --format=custom -h 127.0.0.1');
+      expect(result.stderr).toContain(`-d ${database} -f parley-`);
+      const password = new URL(env.databaseUrl ?? '').password;
+      if (password) expect(result.stderr).not.toContain(password);
+    });
+
+    it('db:restore on PostgreSQL exits 1 and prints the pg_restore command to use', async () => {
+      const env = await environment();
+      const result = await runScript(env, 'restore', ['whatever.dump']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('pg_restore --clean --if-exists --no-owner --single-transaction');
     });
   } else {
     it('db:backup on MySQL exits 1 and prints the mysqldump command to use', async () => {

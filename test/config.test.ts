@@ -57,6 +57,16 @@ describe('loadConfig', () => {
     expect(configErrorOf(() => loadConfig({ env: { DATABASE_URL: 'foo://x' }, cwd: emptyDir() })).variable).toBe('DATABASE_URL');
   });
 
+  it('reads the dialect from the DATABASE_URL scheme: mysql/mariadb, postgres/postgresql, sqlite', () => {
+    const kindOf = (DATABASE_URL: string) => loadConfig({ env: { DATABASE_URL }, cwd: emptyDir() }).database.kind;
+    expect(kindOf('mysql://root@127.0.0.1:3306/parley')).toBe('mysql');
+    expect(kindOf('mariadb://root@127.0.0.1:3306/parley')).toBe('mysql');
+    expect(kindOf('postgres://parley:secret@127.0.0.1:5432/parley')).toBe('postgres');
+    expect(kindOf('postgresql://parley@db.internal/parley')).toBe('postgres');
+    expect(kindOf('sqlite:///var/lib/parley/parley.db')).toBe('sqlite');
+    expect(configErrorOf(() => loadConfig({ env: { DATABASE_URL: 'postgres://127.0.0.1:5432' }, cwd: emptyDir() })).variable).toBe('DATABASE_URL');
+  });
+
   it('names TLS_KEY_FILE when only the certificate is given', () => {
     expect(configErrorOf(() => loadConfig({ env: { TLS_CERT_FILE: '/etc/parley/cert.pem' }, cwd: emptyDir() })).variable).toBe('TLS_KEY_FILE');
   });

@@ -3,13 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Connection, createConnection, type RowDataPacket } from 'mysql2/promise';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/platform/db/database.js';
-import { mysqlSchemaSql } from '../src/platform/db/mysql-schema.js';
+import { mysqlSchemaSql, postgresSchemaSql } from '../src/platform/db/mysql-schema.js';
 import { REPO_ROOT } from './support/scripts.js';
-import { TEST_DATABASE_URL } from './support/server.js';
+import { createScratchDatabase, TEST_DATABASE_KIND, TEST_DATABASE_URL } from './support/server.js';
 
 const CREATE_SQL = path.join(REPO_ROOT, 'sql', 'create.sql');
+const CREATE_POSTGRES_SQL = path.join(REPO_ROOT, 'sql', 'create.postgres.sql');
 
 /** `table → column names` as sql/create.sql declares them (one column per line, see formatStatement). */
 function tablesInCreateSql(text: string): Map<string, string[]> {
@@ -67,14 +69,14 @@ async function describeSchema(conn: Connection, schema: string) {
   };
 }
 
-describe(`sql/create.sql (${TEST_DATABASE_URL ? 'mysql' : 'sqlite'})`, () => {
+describe(`sql/create.sql (${TEST_DATABASE_KIND})`, () => {
   it('is exactly what the migrations compile to for MySQL', async () => {
     const expected = await mysqlSchemaSql();
     const actual = readFileSync(CREATE_SQL, 'utf8');
     expect(actual, 'sql/create.sql is out of date with the migrations: run `npm run db:schema`').toBe(expected);
   });
 
-  if (TEST_DATABASE_URL) {
+  if (TEST_DATABASE_URL && TEST_DATABASE_KIND === 'mysql') {
     const databaseUrl = TEST_DATABASE_URL;
     it('gives the same tables, columns, indexes and keys on MySQL as running the migrations', async () => {
       const tag = randomBytes(4).toString('hex');
@@ -109,7 +111,7 @@ describe(`sql/create.sql (${TEST_DATABASE_URL ? 'mysql' : 'sqlite'})`, () => {
         await admin.end();
       }
     });
-  } else {
+  } else if (!TEST_DATABASE_URL) {
     it('declares tables and columns that the migrations also create on SQLite', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'parley-schema-'));
       const database = openDatabase({ kind: 'sqlite', file: path.join(dir, 'parley.db') });
@@ -129,6 +131,79 @@ describe(`sql/create.sql (${TEST_DATABASE_URL ? 'mysql' : 'sqlite'})`, () => {
       } finally {
         await database.close();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+/** The shape of the public schema of the database `client` is connected to, sorted for comparison. */
+async function describePostgresSchema(client: pg.Client) {
+  const query = async (text: string) => (await client.query(text)).rows;
+  const notKysely = `not like 'kysely\\_migration%'`;
+  return {
+    columns: await query(
+      `select table_name, column_name, ordinal_position, data_type, character_maximum_length, is_nullable, column_default, is_identity, identity_generation, collation_name
+       from information_schema.columns where table_schema = 'public' and table_name ${notKysely} order by table_name, ordinal_position`,
+    ),
+    indexes: await query(`select tablename, indexname, indexdef from pg_indexes where schemaname = 'public' and tablename ${notKysely} order by tablename, indexname`),
+    constraints: await query(
+      `select conrelid::regclass::text as table_name, conname, contype, pg_get_constraintdef(oid) as definition
+       from pg_constraint where connamespace = 'public'::regnamespace and conrelid::regclass::text ${notKysely} order by table_name, conname`,
+    ),
+  };
+}
+
+describe(`sql/create.postgres.sql (${TEST_DATABASE_KIND})`, () => {
+  it('is exactly what the migrations compile to for PostgreSQL', async () => {
+    const expected = await postgresSchemaSql();
+    const actual = readFileSync(CREATE_POSTGRES_SQL, 'utf8');
+    expect(actual, 'sql/create.postgres.sql is out of date with the migrations: run `npm run db:schema`').toBe(expected);
+  });
+
+  if (TEST_DATABASE_URL && TEST_DATABASE_KIND === 'postgres') {
+    const serverUrl = TEST_DATABASE_URL;
+    it('gives the same tables, columns, indexes and keys on PostgreSQL as running the migrations', async () => {
+      const tag = randomBytes(4).toString('hex');
+      const byHand = await createScratchDatabase(serverUrl, `parley_schema_sql_${tag}`);
+      const migrated = await createScratchDatabase(serverUrl, `parley_schema_mig_${tag}`);
+      try {
+        // As an operator would: the whole file in one transaction.
+        const operator = new pg.Client({ connectionString: byHand.url });
+        await operator.connect();
+        try {
+          await operator.query(`begin; ${readFileSync(CREATE_POSTGRES_SQL, 'utf8')}; commit;`);
+        } finally {
+          await operator.end();
+        }
+
+        const viaMigrations = openDatabase({ kind: 'postgres', url: migrated.url, poolSize: 2 });
+        expect(await viaMigrations.migrate()).not.toEqual([]);
+        await viaMigrations.close();
+
+        const shapes = [];
+        for (const url of [byHand.url, migrated.url]) {
+          const client = new pg.Client({ connectionString: url });
+          await client.connect();
+          try {
+            shapes.push(await describePostgresSchema(client));
+          } finally {
+            await client.end();
+          }
+        }
+        const [handMade, fromMigrations] = shapes;
+        expect(handMade?.columns.length).toBeGreaterThan(0);
+        expect(handMade).toEqual(fromMigrations);
+
+        // The bookkeeping rows make a server started on the hand-made schema run no migration.
+        const onHandMade = openDatabase({ kind: 'postgres', url: byHand.url, poolSize: 2 });
+        try {
+          expect(await onHandMade.migrate()).toEqual([]);
+        } finally {
+          await onHandMade.close();
+        }
+      } finally {
+        await byHand.drop();
+        await migrated.drop();
       }
     });
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { backupSqlite } from '../platform/db/sqlite-backup.js';
 import { ScriptError, runScript } from './cli.js';
-import { fileStamp, mysqlClientArgs } from './db-tools.js';
+import { fileStamp, mysqlClientArgs, postgresClientArgs } from './db-tools.js';
 
 runScript(async () => {
   const config = loadConfig();
@@ -14,6 +14,13 @@ runScript(async () => {
     throw new ScriptError(
       `db:backup copies SQLite databases only; DATABASE_URL is MySQL, back it up with mysqldump:\n` +
         `  mysqldump --single-transaction --default-character-set=utf8mb4 ${flags} ${database} > parley-${fileStamp()}.sql`,
+    );
+  }
+  if (config.database.kind === 'postgres') {
+    const { flags, database } = postgresClientArgs(config.database.url);
+    throw new ScriptError(
+      `db:backup copies SQLite databases only; DATABASE_URL is PostgreSQL, back it up with pg_dump (a consistent snapshot, safe while Parley runs):\n` +
+        `  pg_dump --format=custom ${flags} -d ${database} -f parley-${fileStamp()}.dump`,
     );
   }
   const source = config.database.file;

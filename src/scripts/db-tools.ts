@@ -13,6 +13,14 @@ export function mysqlClientArgs(url: string): { flags: string; database: string 
   return { flags, database: decodeURIComponent(parsed.pathname.slice(1)) };
 }
 
+/** The pg_dump/pg_restore connection flags for a DATABASE_URL; `-W` prompts, so no password is printed. */
+export function postgresClientArgs(url: string): { flags: string; database: string } {
+  const parsed = new URL(url.replace(/^postgresql:/, 'postgres:'));
+  const user = decodeURIComponent(parsed.username) || 'postgres';
+  const flags = `-h ${parsed.hostname} -p ${parsed.port || '5432'} -U ${user}${parsed.password ? ' -W' : ''}`;
+  return { flags, database: decodeURIComponent(parsed.pathname.slice(1)) };
+}
+
 /**
  * Whether something accepts TCP connections on the server's address. It is a heuristic: it sees a
  * server on this machine listening on the configured PORT, not one started with another PORT, on

@@ -8,7 +8,7 @@ import { migrations } from '../platform/db/migrations/index.js';
 import { MIGRATION_TABLE } from '../platform/db/mysql-schema.js';
 import { backupSqlite, integrityProblems, looksLikeSqlite } from '../platform/db/sqlite-backup.js';
 import { ScriptError, runScript } from './cli.js';
-import { fileStamp, mysqlClientArgs, somethingListens } from './db-tools.js';
+import { fileStamp, mysqlClientArgs, postgresClientArgs, somethingListens } from './db-tools.js';
 
 /** Refuses files that are not sound Parley databases this build can run. */
 function checkCandidate(file: string): void {
@@ -44,6 +44,13 @@ runScript(async () => {
     throw new ScriptError(
       `db:restore restores SQLite databases only; DATABASE_URL is MySQL, restore a mysqldump file with:\n` +
         `  mysql --default-character-set=utf8mb4 ${flags} ${database} < parley-YYYYMMDD-HHMMSS.sql`,
+    );
+  }
+  if (config.database.kind === 'postgres') {
+    const { flags, database } = postgresClientArgs(config.database.url);
+    throw new ScriptError(
+      `db:restore restores SQLite databases only; DATABASE_URL is PostgreSQL, stop Parley and restore a pg_dump file with:\n` +
+        `  pg_restore --clean --if-exists --no-owner --single-transaction ${flags} -d ${database} parley-YYYYMMDD-HHMMSS.dump`,
     );
   }
   const given = process.argv[2];

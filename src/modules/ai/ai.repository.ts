@@ -1,10 +1,12 @@
 import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import { dialectOf } from '../../platform/db/dialect.js';
 import type { AiConversationsTable, AiMessagesTable, Database } from '../../platform/db/schema.js';
 
 export type AiConversationRow = Selectable<AiConversationsTable>;
 export type AiMessageRow = Selectable<AiMessagesTable>;
 
 export function createAiRepository(db: Kysely<Database>) {
+  const returnsIds = dialectOf(db) === 'postgres';
   return {
     async insertConversation(row: Insertable<AiConversationsTable>): Promise<void> {
       await db.insertInto('ai_conversations').values(row).execute();
@@ -34,8 +36,9 @@ export function createAiRepository(db: Kysely<Database>) {
     },
 
     async insertMessage(row: Insertable<AiMessagesTable>): Promise<AiMessageRow> {
-      const result = await db.insertInto('ai_messages').values(row).executeTakeFirstOrThrow();
-      const id = Number(result.insertId);
+      const insert = db.insertInto('ai_messages').values(row);
+      // PostgreSQL reports no insert id: it returns the generated one instead.
+      const id = returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
       return (await db.selectFrom('ai_messages').selectAll().where('id', '=', id).executeTakeFirstOrThrow()) as AiMessageRow;
     },
 

@@ -7,6 +7,7 @@ import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 import type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
+import { dialectOf } from '../../platform/db/dialect.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
 
@@ -22,6 +23,7 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
   const { readers } = options;
   const sqliteWriter = options.sqlite ? createSqliteMessageWriter(options.sqlite) : undefined;
   const oneAtATimePerConversation = createKeyedQueue();
+  const returnsIds = dialectOf(db) === 'postgres';
   return {
     findConversation(id: string): Promise<ConversationRow | undefined> {
       return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -45,16 +47,17 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
      *
      * The order promise the service's delivery rests on: inserts into one conversation get
      * increasing ids in the order they were called, and resolve in that order. The SQLite writer
-     * keeps it by committing in arrival order; over a connection pool (MySQL) two transactions
-     * could commit out of id order, so there a conversation's inserts run one at a time.
+     * keeps it by committing in arrival order; over a connection pool (MySQL, PostgreSQL) two
+     * transactions could commit out of id order, so there a conversation's inserts run one at a time.
      */
     insertMessage(message: NewMessage): Promise<InsertedMessageRow | undefined> {
       if (sqliteWriter) return sqliteWriter.insert(message);
       return oneAtATimePerConversation(message.conversation_id, async () => {
         try {
           const row = await db.transaction().execute(async (trx) => {
-            const result = await trx.insertInto('messages').values(message).executeTakeFirstOrThrow();
-            const id = Number(result.insertId);
+            const insert = trx.insertInto('messages').values(message);
+            // PostgreSQL reports no insert id: it returns the generated one instead.
+            const id = returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
             await trx.updateTable('conversations').set({ last_message_id: id, updated_at: message.created_at }).where('id', '=', message.conversation_id).execute();
             return storedRow(message, id);
           });

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, type LogEvent, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, type LogEvent, Migrator, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseConfig } from '../../config.js';
 import type { DialectName } from './dialect.js';
 import { startBackgroundCheckpoints } from './checkpointer.js';
@@ -12,7 +12,7 @@ import type { Database } from './schema.js';
 export interface DatabaseHandle {
   db: Kysely<Database>;
   dialect: DialectName;
-  /** The SQLite connection, for online backups; undefined on MySQL. */
+  /** The SQLite connection, for online backups; undefined on MySQL and PostgreSQL. */
   sqlite?: SqliteDatabase.Database;
   /** Reader threads with their own connections for long reads (search); SQLite files only, when configured. */
   readers?: SqliteReaders;
@@ -56,7 +56,7 @@ function withStatementCache(sqlite: SqliteDatabase.Database, limit = 500) {
 }
 
 /**
- * Longest a MySQL query may go unanswered (a silently dropped network, a hung server) before it fails
+ * Longest a MySQL or PostgreSQL query may go unanswered (a silently dropped network, a hung server) before it fails
  * with PROTOCOL_SEQUENCE_TIMEOUT (answered 503 UNAVAILABLE). Parley's queries take milliseconds.
  */
 const QUERY_TIMEOUT_MS = 15_000;
@@ -93,9 +93,58 @@ function withQueryTimeout(pool: import('mysql2').Pool, timeoutMs: () => number |
   };
 }
 
+type PostgresPool = import('kysely').PostgresPool;
+type PostgresPoolClient = import('kysely').PostgresPoolClient;
+
+/** pg's OID for int8 (BIGINT, COUNT(*)): pg returns it as a string by default. */
+const PG_INT8_OID = 20;
+
+/**
+ * pg errors without a SQLSTATE are the connection's, not the query's: a dropped or refused
+ * connection, a connect or query timeout. They get a code the HTTP and socket layers answer with
+ * UNAVAILABLE, as mysql2's PROTOCOL_* codes are.
+ */
+function asConnectionError(error: unknown): unknown {
+  if (error instanceof Error && !(error as { code?: unknown }).code) Object.assign(error, { code: 'PG_CONNECTION_ERROR' });
+  return error;
+}
+
+/**
+ * A pg pool seen through Kysely's PostgresPool interface, with the same per-query timeout as the
+ * MySQL one: pg's `query_timeout` fails the query but leaves it running on its connection, so that
+ * connection is destroyed on release rather than reused.
+ */
+function postgresPool(pool: import('pg').Pool, timeoutMs: () => number | undefined): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect().catch((error: unknown) => {
+        throw asConnectionError(error);
+      });
+      let broken = false;
+      return {
+        query: (async (text: string, values: unknown[]) => {
+          const timeout = timeoutMs();
+          // pg reads `query_timeout` from a query's config too (its types only list it for the client).
+          const config: import('pg').QueryConfig = timeout ? ({ text, values, query_timeout: timeout } as import('pg').QueryConfig) : { text, values };
+          try {
+            return await client.query(config);
+          } catch (error) {
+            if (!(error as { code?: unknown }).code) broken = true;
+            throw asConnectionError(error);
+          }
+        }) as unknown as PostgresPoolClient['query'],
+        release: () => client.release(broken),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
+
 export interface OpenDatabaseOptions {
   /** Told when SQLite's background checkpoint thread fails (it then falls back). */
   onBackgroundError?: (message: string) => void;
+  /** Told when an idle PostgreSQL connection drops (the pool replaces it on the next query). */
+  onConnectionLost?: (message: string) => void;
   /** SQLite: reader threads for long reads and their per-query budget (`threads: 0`, or an in-memory database: none). */
   readers?: { threads: number; timeoutMs: number; onError?: (message: string) => void };
   /** Told of every query through Kysely with its duration (metrics); unset, Kysely logs nothing. */
@@ -117,6 +166,28 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
       readers = createSqliteReaders({ file: config.file, ...options.readers });
     }
     db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log });
+  } else if (config.kind === 'postgres') {
+    const pool = async () => {
+      // pg is imported only when PostgreSQL is configured, like mysql2.
+      const pg = (await import('pg')).default;
+      const raw = new pg.Pool({
+        connectionString: config.url.replace(/^postgresql:/, 'postgres:'),
+        max: config.poolSize,
+        // Parley's timestamps and ids are BIGINT well inside 2^53: numbers, as on the other dialects.
+        types: {
+          getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === PG_INT8_OID ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser,
+        },
+        // Fail fast when the database is down, as on MySQL: connecting gives up after 5 s.
+        connectionTimeoutMillis: 5000,
+        keepAlive: true,
+        client_encoding: 'UTF8',
+      });
+      // An idle connection that drops (the server restarts, the network cuts) is reported here;
+      // without a listener the pool's 'error' event would end the process. The next query reconnects.
+      raw.on('error', (error) => options.onConnectionLost?.(error.message));
+      return postgresPool(raw, () => queryTimeoutMs);
+    };
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
   } else {
     const poolOptions = {
       uri: config.url.replace(/^mariadb:/, 'mysql:'),

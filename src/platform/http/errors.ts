@@ -13,7 +13,22 @@ const UNAVAILABLE_ERRNOS = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'SQLITE_BUSY',
   'ER_CON_COUNT_ERROR',
+  // pg: a connection-level failure (see database.ts), and the SQLSTATEs of a server that is going
+  // away or full: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, connection_failure.
+  'PG_CONNECTION_ERROR',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  '08006',
 ]);
+
+/**
+ * PostgreSQL text cannot hold U+0000: a request carrying it (in a value to store or to look up)
+ * fails with character_not_in_repertoire or untranslatable_character. That is the request's
+ * fault, not the server's, so it is answered as invalid rather than INTERNAL.
+ */
+const UNSTORABLE_TEXT_SQLSTATES = new Set(['22021', '22P05']);
 
 interface ValidationIssue {
   instancePath?: string;
@@ -72,6 +87,9 @@ export function toAppError(error: unknown): AppError {
     case 'FST_PROTO_VIOLATION':
     case 'FST_MP_PREMATURE_CLOSE':
       return new AppError('VALIDATION_FAILED', 'the multipart body is malformed', [{ field: 'body', message: fastifyError.message }]);
+  }
+  if (fastifyError?.code && UNSTORABLE_TEXT_SQLSTATES.has(fastifyError.code)) {
+    return new AppError('VALIDATION_FAILED', 'the request holds text the database cannot store (the NUL character, U+0000)');
   }
   if (fastifyError?.code && UNAVAILABLE_ERRNOS.has(fastifyError.code)) {
     return new AppError('UNAVAILABLE', 'a backing service is unavailable; retry shortly');

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { autoIncrementId, dialectOf, withTableOptions } from '../dialect.js';
+import { autoIncrementId, idReferenceType, withTableOptions } from '../dialect.js';
 
 /** Groups, conversations, messages, reactions and read positions. */
 export async function up(db: Kysely<unknown>): Promise<void> {
@@ -53,7 +53,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('conversations_group').on('conversations').column('group_id').execute();
 
   const messageId = autoIncrementId(db);
-  const mysql = dialectOf(db) === 'mysql';
+  const messageIdRef = idReferenceType(db);
   await withTableOptions(
     db,
     db.schema
@@ -65,7 +65,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       // TEXT holds 65,535 bytes on MySQL: 10,000 characters of 4-byte emoji fit.
       .addColumn('content', 'text', (c) => c.notNull())
       .addColumn('client_msg_id', 'varchar(64)', (c) => c.notNull())
-      .addColumn('reply_to_id', mysql ? 'bigint' : 'integer')
+      .addColumn('reply_to_id', messageIdRef)
       .addColumn('attachments', 'text')
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('edited_at', 'bigint')
@@ -80,7 +80,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
     db.schema
       .createTable('message_reactions')
-      .addColumn('message_id', mysql ? 'bigint' : 'integer', (c) => c.notNull())
+      .addColumn('message_id', messageIdRef, (c) => c.notNull())
       .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('emoji', 'varchar(64)', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -94,7 +94,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .createTable('conversation_reads')
       .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())
       .addColumn('user_id', 'varchar(36)', (c) => c.notNull())
-      .addColumn('last_read_message_id', mysql ? 'bigint' : 'integer', (c) => c.notNull())
+      .addColumn('last_read_message_id', messageIdRef, (c) => c.notNull())
       .addColumn('updated_at', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('conversation_reads_pk', ['conversation_id', 'user_id'])
       .addForeignKeyConstraint('conversation_reads_conversation_id_fk', ['conversation_id'], 'conversations', ['id'], (fk) => fk.onDelete('cascade'))

@@ -28,7 +28,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       .addColumn('conversation_id', 'varchar(36)', (c) => c.notNull())
       // 'user' or 'assistant'
       .addColumn('role', 'varchar(16)', (c) => c.notNull())
-      // MEDIUMTEXT on MySQL: a long reply in 4-byte characters can pass TEXT's 65,535 bytes.
+      // MEDIUMTEXT on MySQL: a long reply in 4-byte characters can pass TEXT's 65,535 bytes (SQLite's and PostgreSQL's TEXT are unbounded).
       .addColumn('content', mysql ? sql`mediumtext` : 'text', (c) => c.notNull())
       // 'streaming', 'complete' or 'failed'
       .addColumn('status', 'varchar(16)', (c) => c.notNull())

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { dialectOf, withTableOptions } from '../dialect.js';
+import { idReferenceType, withTableOptions } from '../dialect.js';
 
 /**
  * Link previews: one row per fetched URL (keyed by its SHA-256, as a URL can be longer than an
@@ -8,7 +8,6 @@ import { dialectOf, withTableOptions } from '../dialect.js';
  * fetched again for every message that repeats it.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const mysql = dialectOf(db) === 'mysql';
   await withTableOptions(
     db,
     db.schema
@@ -27,7 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
     db.schema
       .createTable('message_previews')
-      .addColumn('message_id', mysql ? 'bigint' : 'integer', (c) => c.primaryKey())
+      .addColumn('message_id', idReferenceType(db), (c) => c.primaryKey())
       .addColumn('url_hash', 'varchar(64)', (c) => c.notNull())
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addForeignKeyConstraint('message_previews_message_id_fk', ['message_id'], 'messages', ['id'], (fk) => fk.onDelete('cascade'))

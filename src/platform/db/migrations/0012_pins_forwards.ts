@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { dialectOf, withTableOptions } from '../dialect.js';
+import { idReferenceType, withTableOptions } from '../dialect.js';
 
 /**
  * Pinned messages (one row per pinned message, listed per conversation by pin time) and the origin
@@ -7,12 +7,11 @@ import { dialectOf, withTableOptions } from '../dialect.js';
  * message is pinned or forwarded rarely, and history pages read both in one query each.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const mysql = dialectOf(db) === 'mysql';
   await withTableOptions(
     db,
     db.schema
       .createTable('message_pins')
-      .addColumn('message_id', mysql ? 'bigint' : 'integer', (c) => c.primaryKey())
+      .addColumn('message_id', idReferenceType(db), (c) => c.primaryKey())
       .addColumn('conversation_id', 'varchar(80)', (c) => c.notNull())
       .addColumn('pinned_by', 'varchar(36)', (c) => c.notNull())
       .addColumn('pinned_at', 'bigint', (c) => c.notNull())
@@ -27,7 +26,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     db,
     db.schema
       .createTable('message_forwards')
-      .addColumn('message_id', mysql ? 'bigint' : 'integer', (c) => c.primaryKey())
+      .addColumn('message_id', idReferenceType(db), (c) => c.primaryKey())
       // The original sender, kept as written (no foreign key): the label outlives their account.
       .addColumn('origin_sender_id', 'varchar(36)', (c) => c.notNull())
       .addColumn('origin_sender_name', 'varchar(255)', (c) => c.notNull())
