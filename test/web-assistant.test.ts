@@ -66,7 +66,7 @@ describe(`web client assistant page in Chromium (${storageLabel})`, () => {
     expect(await page.getByText('Hi! What can I help you with?').count()).toBe(0);
     await page.getByRole('button', { name: 'Stop' }).click();
     await request.aborted;
-    await replies(page).and(page.locator('[data-status="failed"]')).waitFor();
+    await replies(page).and(page.locator('[data-status="failed"]')).getByText('Stopped', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Send' }).waitFor();
     expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
     release.fire();

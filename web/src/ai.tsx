@@ -195,7 +195,7 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
               <div class="bubble-line">
                 <div class="bubble">
                   {m.role === 'assistant' && m.content ? <Markdown source={m.content} /> : <span class="content">{m.content || (m.status === 'streaming' ? '…' : '')}</span>}
-                  {m.status === 'failed' && <div class="bad small">{m.error?.message ?? t('failed')}</div>}
+                  {m.status === 'failed' && <div class="bad small">{m.error?.code === 'AI_CANCELLED' ? t('aiStopped') : (m.error?.message ?? t('failed'))}</div>}
                 </div>
               </div>
               {m.model && <span class="meta small muted">{m.model}</span>}
