@@ -54,6 +54,18 @@ describe(`web client accessibility (axe-core) in Chromium (${storageLabel})`, ()
     const ben = page.getByTestId('conversation-list').getByRole('link').filter({ hasText: 'Ben' });
     await ben.getByLabel('1 unread').waitFor();
     await expectClean(page, 'chat list');
+    // Keyboard focus is always visible: from the first navigation link on, each stop of the Tab order draws an outline.
+    // The stops are the rail's other three links and Ben's conversation.
+    await page.getByRole('navigation').getByRole('link').first().focus();
+    for (let stop = 0; stop < 4; stop++) {
+      await page.keyboard.press('Tab');
+      const focus = await page.evaluate<{ what: string; style: string; width: number }>(
+        "(() => { const e = document.activeElement; const s = getComputedStyle(e); return { what: e.tagName + ' ' + (e.textContent || '').trim().slice(0, 30), style: s.outlineStyle, width: parseFloat(s.outlineWidth) }; })()",
+      );
+      expect(focus.what).not.toMatch(/^BODY/);
+      expect(focus.style, focus.what).not.toBe('none');
+      expect(focus.width, focus.what).toBeGreaterThanOrEqual(2);
+    }
 
     await ben.click();
     await bubble(page, 'Lunch at noon?').waitFor();
@@ -117,8 +129,9 @@ describe(`web client accessibility (axe-core) in Chromium (${storageLabel})`, ()
     await ringing.waitFor();
     await expectClean(ben.page, 'ringing (phone, zh)');
     await ringing.getByRole('button', { name: '接受', exact: true }).click();
-    await ann.page.getByRole('dialog', { name: 'In call' }).getByRole('timer').waitFor();
-    await ben.page.getByRole('dialog', { name: '通话中' }).getByRole('timer').waitFor();
+    // Media has to flow first (ICE on a busy machine can take a while).
+    await ann.page.getByRole('dialog', { name: 'In call' }).getByRole('timer').waitFor({ timeout: 30_000 });
+    await ben.page.getByRole('dialog', { name: '通话中' }).getByRole('timer').waitFor({ timeout: 30_000 });
     await expectClean(ann.page, 'in call (desktop, en)');
     await expectClean(ben.page, 'in call (phone, zh)');
     await screenshot(ann.page, 'a11y-call-desktop-en');

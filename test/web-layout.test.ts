@@ -80,7 +80,7 @@ describe(`web client layout in Chromium: a desktop app on wide screens, one pane
         await screenshot(page, `layout-${viewport.width}-${lang}`);
         expect(errors).toEqual([]);
       }
-    });
+    }, 120_000);
 
     it(`keeps the phone layout at 390×844: the list with a tab bar along the bottom, the chat alone (${lang})`, async () => {
       const { a } = await friendsWithChat();
