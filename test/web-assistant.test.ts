@@ -71,7 +71,7 @@ describe(`web client assistant page in Chromium (${storageLabel})`, () => {
     expect(await page.getByRole('button', { name: 'Stop' }).count()).toBe(0);
     release.fire();
     expect(errors).toEqual([]);
-  });
+  }, 60_000);
 
   it('renders a reply as Markdown (code, lists, tables, safe links) and leaves HTML and javascript: links inert', async () => {
     const { page, errors } = await signedIn({ width: 1280, height: 800 });
@@ -127,7 +127,7 @@ describe(`web client assistant page in Chromium (${storageLabel})`, () => {
     expect(await page.title()).not.toContain('pwned');
     await screenshot(page, 'assistant-markdown-desktop-en');
     expect(errors).toEqual([]);
-  });
+  }, 60_000);
 
   it('fits a long model name on a phone without horizontal scroll, in English and Chinese', async () => {
     for (const locale of ['en-US', 'zh-CN']) {
@@ -147,5 +147,5 @@ describe(`web client assistant page in Chromium (${storageLabel})`, () => {
       await screenshot(page, `assistant-phone-${locale === 'zh-CN' ? 'zh' : 'en'}`);
       expect(errors).toEqual([]);
     }
-  });
+  }, 90_000);
 });
