@@ -51,6 +51,10 @@ export interface FanoutOptions {
   halfRateStep?: boolean;
   /** Bisection steps between the last passing and the first failing rate (default 2). */
   refineRounds?: number;
+  /** Extra environment of the Parley process (the metrics scenario turns metrics on with it). */
+  serverEnv?: Record<string, string>;
+  /** Started once the clients are connected, stopped after the steps (the metrics scenario's scraper). */
+  alongside?: (url: string) => () => Promise<void>;
 }
 
 export interface StepResult {
@@ -300,7 +304,7 @@ export async function benchParleyFanout(options: FanoutOptions, pool: UserPool):
   let server: ServerProcess | undefined;
   let workers: ChildProcess[] = [];
   try {
-    server = await startParleyProcess(dataDir, {}, 'fan-out');
+    server = await startParleyProcess(dataDir, options.serverEnv ?? {}, 'fan-out');
     const users = pool.users.slice(0, options.clients);
     const groups: BenchUser[][] = [];
     for (let i = 0; i < users.length; i += GROUP_SIZE) groups.push(users.slice(i, i + GROUP_SIZE));
@@ -324,7 +328,12 @@ export async function benchParleyFanout(options: FanoutOptions, pool: UserPool):
     const started2 = performance.now();
     ({ workers } = await startWorkers(server.url, specs, options.procs));
     say(`  parley: ${specs.length} sockets connected in ${fixed((performance.now() - started2) / 1000)} s; server RSS ${fixed(memoryMiB(server.pid).rss, 0)} MiB\n`);
-    return await stepUp('parley', workers, server, options);
+    const stopAlongside = options.alongside?.(server.url);
+    try {
+      return await stepUp('parley', workers, server, options);
+    } finally {
+      await stopAlongside?.();
+    }
   } finally {
     await closeWorkers(workers);
     if (server) {

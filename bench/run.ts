@@ -6,7 +6,10 @@
 // 1,000,000 unread messages (bench/unread.ts), and Parley's own cost per message without sockets
 // (bench/send-path.ts).
 //
-// Environment: BENCH_ONLY=http,fanout,idle,history,unread,search,send,files picks scenarios (fanout includes the relay);
+// The metrics scenario (bench/metrics-cost.ts) prices metrics on the send path: the fan-out at one fixed rate with
+// metrics off and on, alternating, as a ratio of server CPU per delivery.
+// Environment: BENCH_ONLY=http,fanout,metrics,idle,history,unread,search,send,files picks scenarios (fanout includes the relay);
+// BENCH_METRICS_CLIENTS (200), BENCH_METRICS_RATE (400 msg/s), BENCH_METRICS_ROUNDS (2 per side) shape the metrics scenario;
 // BENCH_UNREAD_SIZES (10000,100000,1000000: unread totals the list is timed at; 1000,10000,100000 runs in seconds);
 // BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
 // BENCH_SEARCH_MESSAGES (1000000; `--quick` makes it 100000) sizes the search-stall scenario (bench/search-stall.ts);
@@ -33,13 +36,14 @@ import { benchIdle } from './idle.js';
 import { benchUnread } from './unread.js';
 import { benchSearchStall } from './search-stall.js';
 import { benchSendPath } from './send-path.js';
+import { benchMetricsCost } from './metrics-cost.js';
 import { benchSoak, soakOptions } from './soak.js';
 import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
 
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const DEFAULT_SCENARIOS = 'http,fanout,idle,history,unread,search,send,files';
+const DEFAULT_SCENARIOS = 'http,fanout,metrics,idle,history,unread,search,send,files';
 /** The unread scenario writes 1,000,000 rows (twice with BENCH_DATABASE_URL): time on top of the others'. */
 const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
 /** The search-stall scenario writes 1,000,000 rows and runs three rounds of searches both ways. */
@@ -272,8 +276,9 @@ async function main(): Promise<number> {
   const clients = fanoutOptions(0).clients;
   const idleUsers = envInt('BENCH_IDLE_USERS', 2000);
   let pool: UserPool | undefined;
-  if (only.has('fanout') || only.has('idle')) {
-    const count = Math.max(only.has('fanout') ? clients : 0, only.has('idle') ? idleUsers : 0);
+  const metricsClients = Math.max(20, Math.floor(envInt('BENCH_METRICS_CLIENTS', 200) / 20) * 20);
+  if (only.has('fanout') || only.has('idle') || only.has('metrics')) {
+    const count = Math.max(only.has('fanout') ? clients : 0, only.has('idle') ? idleUsers : 0, only.has('metrics') ? metricsClients : 0);
     failures += await scenario(`registering ${count} users for the fan-out and idle scenarios`, async () => {
       pool = await prepareUserPool(count, deadline(150_000, 80_000 + RESERVE.relay + laterPairs() * RESERVE.pair + RESERVE.idle));
       const rate = pool.users.length / pool.seconds;
@@ -330,6 +335,24 @@ async function main(): Promise<number> {
     say(
       'columns: sent/s = emits the generators made; delivered/s = chat events received during the sending window; arrived = deliveries by the end of the drain / (sent x 19); ' +
         'latency = send timestamp in the content to receipt; srv CPU s/1k dlv = utime+stime of the server over the step and its drain per 1,000 deliveries; srv CPU = its share of one core during the sending window; gen CPU = busiest load generator\n',
+    );
+  }
+
+  if (only.has('metrics') && pool) {
+    const users = pool;
+    failures += await scenario('cost of metrics on the send path: fan-out at a fixed rate, metrics off vs on', () =>
+      benchMetricsCost(
+        {
+          clients: metricsClients,
+          rate: envInt('BENCH_METRICS_RATE', 400),
+          rounds: envInt('BENCH_METRICS_ROUNDS', 2),
+          procs: envInt('BENCH_GEN_PROCS', 2),
+          stepMs: envInt('BENCH_STEP_SEC', 5) * 1000,
+          contentBytes: 200,
+          deadline: deadline(120_000, RESERVE.idle),
+        },
+        users,
+      ),
     );
   }
 

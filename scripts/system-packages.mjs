@@ -27,6 +27,9 @@ export const REQUIREMENTS = [
   { pkg: 'coturn', program: 'turnserver' },
   // Video poster frames (test/files-access.test.ts).
   { pkg: 'ffmpeg', program: 'ffmpeg' },
+  // test/metrics-prometheus.test.ts: a real Prometheus scraping /metrics (the test starts its own;
+  // the package's service, where an init system starts one, is not used).
+  { pkg: 'prometheus', program: 'prometheus' },
   // test/tls.test.ts makes its self-signed certificate with the openssl CLI.
   { pkg: 'openssl', program: 'openssl' },
   // Without a colour emoji font the web client's screenshot (test/web.test.ts) shows boxes.

@@ -307,6 +307,51 @@ create index `group_invitations_inviter` on `group_invitations` (`inviter_id`, `
 
 alter table `profiles` add column `smart_replies` integer default 0 not null;
 
+create table `message_pins` (
+  `message_id` bigint primary key,
+  `conversation_id` varchar(80) not null,
+  `pinned_by` varchar(36) not null,
+  `pinned_at` bigint not null,
+  constraint `message_pins_message_id_fk` foreign key (`message_id`) references `messages` (`id`) on delete cascade,
+  constraint `message_pins_conversation_id_fk` foreign key (`conversation_id`) references `conversations` (`id`) on delete cascade,
+  constraint `message_pins_pinned_by_fk` foreign key (`pinned_by`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `message_pins_conversation` on `message_pins` (`conversation_id`, `pinned_at`, `message_id`);
+
+create table `message_forwards` (
+  `message_id` bigint primary key,
+  `origin_sender_id` varchar(36) not null,
+  `origin_sender_name` varchar(255) not null,
+  `origin_sent_at` bigint not null,
+  constraint `message_forwards_message_id_fk` foreign key (`message_id`) references `messages` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create table `group_invite_links` (
+  `id` varchar(36) primary key,
+  `group_id` varchar(36) not null,
+  `code` varchar(64) not null unique,
+  `creator_id` varchar(36) not null,
+  `max_uses` integer,
+  `uses` integer default 0 not null,
+  `expires_at` bigint,
+  `created_at` bigint not null,
+  `revoked_at` bigint,
+  constraint `group_invite_links_group_id_fk` foreign key (`group_id`) references `user_groups` (`id`) on delete cascade,
+  constraint `group_invite_links_creator_id_fk` foreign key (`creator_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `group_invite_links_group` on `group_invite_links` (`group_id`, `created_at`, `id`);
+
+create table `group_link_removals` (
+  `group_id` varchar(36) not null,
+  `user_id` varchar(36) not null,
+  `removed_at` bigint not null,
+  constraint `group_link_removals_pk` primary key (`group_id`, `user_id`),
+  constraint `group_link_removals_group_id_fk` foreign key (`group_id`) references `user_groups` (`id`) on delete cascade,
+  constraint `group_link_removals_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -319,4 +364,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0013_group_invite_links', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { authRoutes, createAuthRepository, createAuthService, createPasswordHasher, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
-import { createGroupsRepository, createGroupsService, createInvitationsRepository, groupsRoutes } from './modules/groups/index.js';
+import { createGroupsRepository, createGroupsService, createInvitationsRepository, createInviteLinksRepository, groupsRoutes, inviteLinksRoutes } from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
-import { createMessagingRepository, createMessagingService, messagingRoutes, messagingSocket } from './modules/messaging/index.js';
+import { createMessagingRepository, createMessagingService, createPinsRepository, messagingRoutes, messagingSocket, pinsRoutes } from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createPolicy } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
@@ -21,6 +21,9 @@ import { createGateway, type Gateway } from './platform/realtime/gateway.js';
 import type { ClusterBus } from './platform/realtime/cluster-bus.js';
 import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
+import { type Metrics, noMetrics } from './platform/metrics/metrics.js';
+import { createPrometheusMetrics, type PrometheusMetrics } from './platform/metrics/prometheus.js';
+import { type MetricsServer, observeHttp, registerMetricsRoute, startMetricsServer } from './platform/metrics/serve.js';
 import { type Clock, systemClock } from './shared/clock.js';
 import { API_PREFIX } from './contract/api.js';
 
@@ -40,6 +43,8 @@ export interface App {
   services: Services;
   /** Starts listening; resolves with the bound address (port 0 picks a free one). */
   listen(): Promise<{ port: number; url: string }>;
+  /** With METRICS_PORT, the metrics listener's base URL once `listen()` has resolved. */
+  readonly metricsUrl: string | undefined;
   /** Graceful stop: refuse new requests, finish in-flight ones, then close the database and cache. */
   close(): Promise<void>;
 }
@@ -55,10 +60,11 @@ interface ServiceDeps {
   jwtSecret: string;
   publisher: Publisher;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -113,6 +119,8 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     policy,
     cache,
     invitationLimits: config.groupInvitations,
+    inviteLinks: createInviteLinksRepository(db),
+    inviteLinkLimits: config.inviteLinks,
     publisher,
     clock,
     presence,
@@ -134,6 +142,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   const messaging = createMessagingService({
     messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers }),
     attachments: files,
+    pins: createPinsRepository(db),
     users: usersRepository,
     groups,
     policy,
@@ -141,6 +150,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     cache,
     clock,
     sendLimit: { max: config.sendRateLimit.max, windowMs: config.sendRateLimit.windowSec * 1000 },
+    metrics: metrics.enabled ? metrics : undefined,
   });
   const calls = createCallsService({
     calls: createCallsRepository(db),
@@ -166,6 +176,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     smartRepliesOn: async (userId) => Number((await usersRepository.findProfile(userId))?.smart_replies ?? 0) === 1,
     policy,
     log: logger,
+    metrics: metrics.enabled ? metrics : undefined,
   });
   // The assistant bot exists only where a model can answer for it.
   const assistant = ai.available
@@ -179,6 +190,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     maxBytes: config.files.maxBytes,
     expiryHours: config.files.expiryHours,
     corsOrigins: config.corsOrigins,
+    metrics: metrics.enabled ? metrics : undefined,
   });
   /**
    * Run before user rows are deleted (guest expiry, account deletion): the rows cascade in the
@@ -195,7 +207,17 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const { logger, close: closeLogger } = await createLogger(config.log);
+  // Off (nothing collected, no hooks) unless METRICS_TOKEN or METRICS_PORT is set.
+  const prometheus: PrometheusMetrics | undefined = config.metrics
+    ? createPrometheusMetrics({
+        dialect: config.database.kind,
+        cacheBackend: config.redisUrl ? 'redis' : 'memory',
+        aiProviders: config.ai.providers.map((provider) => provider.name),
+      })
+    : undefined;
+  const metrics: Metrics = prometheus ?? noMetrics;
   const database = openDatabase(config.database, {
+    onQuery: prometheus ? (sqlText, milliseconds, failed) => prometheus.dbQuery(sqlText, milliseconds, failed) : undefined,
     onBackgroundError: (message) => logger.warn({ err: message }, 'SQLite background checkpoint failed; the main connection checkpoints again'),
     readers: {
       threads: config.longReads.sqliteReaderThreads,
@@ -241,6 +263,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: config.trustProxy,
     authenticate: (token) => ready().auth.authenticateWithExpiry(token),
     roomsOf: (userId) => ready().messaging.roomsOf(userId),
+    metrics: prometheus,
     onConnection: (socket) => {
       presenceSocket(ready().presence, logger)(socket);
       messagingSocket(ready().messaging, logger)(socket);
@@ -248,7 +271,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       aiSocket(ready().ai, logger)(socket);
     },
   });
-  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger });
+  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger, metrics });
+  prometheus?.observe({
+    connectedSockets: () => gateway.io.of('/').sockets.size,
+    checks: { database: () => database.ping(), cache: () => cache.ping() },
+  });
   const built = services;
   if (!config.redisUrl) await built.auth.restoreRevocations();
   if (cache instanceof ResilientCache) {
@@ -281,6 +308,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     .catch((error: unknown) => logger.warn({ err: error }, 'closing interrupted call records failed'));
 
   await registerPlatformPlugins(http, httpDeps);
+  if (prometheus) {
+    observeHttp(http, prometheus);
+    // With METRICS_PORT the main port has no /metrics (404 like any unknown route).
+    if (config.metrics?.port === undefined && config.metrics?.token !== undefined) registerMetricsRoute(http, prometheus, config.metrics.token);
+  }
   await http.register(
     async (api) => {
       refuseUndeclaredQuery(api);
@@ -289,7 +321,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(avatarsRoutes(built.avatars, built.files));
       await api.register(friendsRoutes(built.friends));
       await api.register(groupsRoutes(built.groups));
+      await api.register(inviteLinksRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
+      await api.register(pinsRoutes(built.messaging));
       await api.register(filesRoutes(built.files, built.fileStorage));
       await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));
@@ -317,6 +351,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     setImmediate(cleanUpFiles);
   }
 
+  let metricsServer: MetricsServer | undefined;
+  let metricsUrl: string | undefined;
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -326,12 +362,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     database,
     cache,
     services: built,
+    get metricsUrl() {
+      return metricsUrl;
+    },
     async listen() {
       await http.listen({ port: config.port, host: config.host });
       const address = http.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       const scheme = config.tls ? 'https' : 'http';
       const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+      const serving = config.metrics;
+      if (prometheus && serving?.port !== undefined) {
+        metricsServer = await startMetricsServer(prometheus, { ...serving, port: serving.port });
+        const metricsHost = serving.host === '0.0.0.0' || serving.host === '::' ? '127.0.0.1' : serving.host;
+        metricsUrl = `http://${metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost}:${metricsServer.port}`;
+        logger.info({ url: metricsUrl }, 'metrics listening');
+      }
       return { port, url: `${scheme}://${host}:${port}` };
     },
     close() {
@@ -352,6 +398,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         } finally {
           clearInterval(sweeper);
         }
+        await metricsServer?.close();
         await database.close();
         await cache.close();
         logger.info('stopped');

@@ -52,6 +52,9 @@ const EnvSchema = Type.Object({
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
   GROUP_INVITES_PER_HOUR: Type.Integer({ minimum: 1, default: 100 }),
   GROUP_INVITE_DECLINED_COOLDOWN_DAYS: Type.Integer({ minimum: 0, default: 7 }),
+  INVITE_LINK_ATTEMPTS_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
+  INVITE_LINK_ATTEMPTS_PER_MINUTE_IP: Type.Integer({ minimum: 1, default: 60 }),
+  INVITE_LINKS_PER_GROUP: Type.Integer({ minimum: 1, default: 100 }),
   SOCKET_HANDSHAKES_PER_MINUTE_IP: Type.Integer({ minimum: 1, default: 300 }),
   SOCKET_HANDSHAKES_PER_MINUTE_USER: Type.Integer({ minimum: 1, default: 30 }),
   SOCKETS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
@@ -102,6 +105,10 @@ const EnvSchema = Type.Object({
   AI_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20 }),
   AI_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),
   AI_DAILY_TOKEN_QUOTA: Type.Integer({ minimum: 0, default: 200_000 }),
+  // metrics (Prometheus): off unless METRICS_TOKEN or METRICS_PORT is set
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, pattern: '^\\S+$', description: 'bearer token scrapers send for GET /metrics' })),
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: 'serve /metrics on this port only, instead of the main port' })),
+  METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -126,6 +133,9 @@ function toConfig(env: Env) {
   const dataDir = path.resolve(env.DATA_DIR);
   if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
     throw new ConfigError(env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', 'TLS_CERT_FILE and TLS_KEY_FILE must be set together');
+  }
+  if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+    throw new ConfigError('METRICS_PORT', 'must differ from PORT (leave it unset to serve /metrics on the main port with METRICS_TOKEN)');
   }
   if (env.PASSWORD_HASH_PROFILE === 'test-fast' && env.NODE_ENV !== 'test') {
     throw new ConfigError('PASSWORD_HASH_PROFILE', 'test-fast makes stolen password hashes cheap to crack: it is accepted only with NODE_ENV=test');
@@ -166,6 +176,11 @@ function toConfig(env: Env) {
     guestCreatePerIpPerHour: env.GUEST_CREATE_PER_IP,
     sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
     groupInvitations: { perHour: env.GROUP_INVITES_PER_HOUR, declinedCooldownMs: env.GROUP_INVITE_DECLINED_COOLDOWN_DAYS * 86_400_000 },
+    inviteLinks: {
+      attemptsPerMinutePerUser: env.INVITE_LINK_ATTEMPTS_PER_MINUTE,
+      attemptsPerMinutePerIp: env.INVITE_LINK_ATTEMPTS_PER_MINUTE_IP,
+      maxActivePerGroup: env.INVITE_LINKS_PER_GROUP,
+    },
     socketLimits: {
       handshakesPerMinutePerIp: env.SOCKET_HANDSHAKES_PER_MINUTE_IP,
       handshakesPerMinutePerUser: env.SOCKET_HANDSHAKES_PER_MINUTE_USER,
@@ -208,6 +223,8 @@ function toConfig(env: Env) {
       rateLimit: { max: env.AI_RATE_LIMIT_MAX, windowSec: env.AI_RATE_LIMIT_WINDOW },
       dailyTokenQuota: env.AI_DAILY_TOKEN_QUOTA,
     },
+    /** Undefined (the default) when neither METRICS_TOKEN nor METRICS_PORT is set: no metrics are collected or served. */
+    metrics: env.METRICS_TOKEN === undefined && env.METRICS_PORT === undefined ? undefined : { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.METRICS_HOST },
   };
 }
 
@@ -358,7 +375,10 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; ove
   if (firstError) {
     const variable = firstError.instancePath.replace(/^\//, '') || 'environment';
     const given = raw[variable];
-    const shown = variable.includes('SECRET') || variable.includes('KEY') || variable.includes('URL') || variable === 'AI_PROVIDERS' ? '' : ` (got ${JSON.stringify(given)})`;
+    const shown =
+      variable.includes('SECRET') || variable.includes('KEY') || variable.includes('URL') || variable === 'AI_PROVIDERS' || variable === 'METRICS_TOKEN'
+        ? ''
+        : ` (got ${JSON.stringify(given)})`;
     throw new ConfigError(variable, `${firstError.message}${given === undefined ? '' : shown}`);
   }
   return Object.freeze(toConfig(converted as Env));

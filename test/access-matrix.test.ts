@@ -65,6 +65,19 @@ const ROWS: Row[] = [
     expect: ['NOT_FOUND'],
     attempt: (id) => rest('POST', `/group-invitations/${id}/accept`),
   },
+  // invite links: a group's owner and admins make, list and revoke them
+  { name: 'create an invite link to a group', target: 'group', attempt: (id) => rest('POST', `/groups/${id}/invite-links`, {}) },
+  { name: 'list the invite links of a group', target: 'group', attempt: (id) => rest('GET', `/groups/${id}/invite-links`) },
+  { name: 'revoke an invite link of a group', target: 'inviteLink', attempt: (id, ids) => rest('DELETE', `/groups/${ids.group}/invite-links/${id}`) },
+  { name: 'create an invite link as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('POST', `/groups/${id}/invite-links`, {}) },
+  { name: 'list invite links as a plain member', target: 'group', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('GET', `/groups/${id}/invite-links`) },
+  {
+    name: 'revoke an invite link as a plain member',
+    target: 'inviteLink',
+    actor: 'member',
+    expect: ['FORBIDDEN'],
+    attempt: (id, ids) => rest('DELETE', `/groups/${ids.group}/invite-links/${id}`),
+  },
   // conversations
   { name: 'read a private conversation', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}`) },
   { name: 'read a private conversation’s history', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
@@ -101,6 +114,27 @@ const ROWS: Row[] = [
     actor: 'member',
     expect: ['FORBIDDEN', 'NOT_FOUND'],
     attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'edited' }),
+  },
+  // pins and forwarding
+  { name: 'pin a message', target: 'message', attempt: (id) => rest('PUT', `/messages/${id}/pin`) },
+  { name: 'unpin a message', target: 'message', attempt: (id) => rest('DELETE', `/messages/${id}/pin`) },
+  { name: 'list a private conversation’s pins', target: 'conversation', attempt: (id) => rest('GET', `/conversations/${id}/pins`) },
+  { name: 'list a group conversation’s pins', target: 'groupConversation', attempt: (id) => rest('GET', `/conversations/${id}/pins`) },
+  { name: 'pin a group message as a plain member', target: 'groupMessage', actor: 'member', expect: ['FORBIDDEN'], attempt: (id) => rest('PUT', `/messages/${id}/pin`) },
+  {
+    name: 'forward someone else’s message into one’s own conversation',
+    target: 'message',
+    attempt: (id, ids) => rest('POST', '/messages/forward', { messageIds: [id], conversationIds: [ids.strangerConversation], clientMsgId: randomUUID() }),
+  },
+  {
+    name: 'forward one’s own message into someone else’s conversation',
+    target: 'conversation',
+    attempt: (id, ids) => rest('POST', '/messages/forward', { messageIds: [ids.strangerMessage], conversationIds: [id], clientMsgId: randomUUID() }),
+  },
+  {
+    name: 'forward one’s own message into someone else’s group',
+    target: 'groupConversation',
+    attempt: (id, ids) => rest('POST', '/messages/forward', { messageIds: [ids.strangerMessage], conversationIds: [id], clientMsgId: randomUUID() }),
   },
   // calls, files, AI
   { name: 'read a call record', target: 'call', attempt: (id) => rest('GET', `/calls/${id}`) },
@@ -169,7 +203,9 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
   let fake: FakeLlm | undefined;
   const suite = useTestServer(async () => {
     fake = await startFakeLlm();
-    return { DEEPSEEK_API_KEY: 'deepseek-test-key', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_DEFAULT_MODEL: 'deepseek' };
+    // The call made in beforeAll must still ring at the end: a ring timing out on a slow run writes a
+    // "missed call" message into the history the last checks compare.
+    return { DEEPSEEK_API_KEY: 'deepseek-test-key', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_DEFAULT_MODEL: 'deepseek', CALL_RING_TIMEOUT: '600' };
   });
   let r: Resources;
   let tried = 0;
@@ -196,8 +232,12 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     ids.groupConversation = group.conversationId;
     // The bystander is not the owner's friend: adding them invites them.
     ids.groupInvitation = (await as(owner).request<{ invited: Array<{ id: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [bystander.id] })).invited[0]?.id;
+    ids.inviteLink = (await as(owner).request<{ id: string }>('POST', `/groups/${group.id}/invite-links`, {})).id;
     ids.groupMessage = (await as(owner).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'group secret', clientMsgId: randomUUID() })).id;
     ids.session = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', '/auth/sessions')).items[0]?.id;
+    // The stranger's own conversation and message, to forward from and into.
+    ids.strangerConversation = (await as(stranger).request<{ id: string }>('POST', '/conversations', { peerId: bystander.id })).id;
+    ids.strangerMessage = (await as(stranger).emit('chat', { conversationId: ids.strangerConversation, type: 'text', content: 'mine', clientMsgId: randomUUID() })).id;
     // Resources of later modules, when this server has them.
     const call = await (owner.socket.timeout(10_000) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<{ callId?: string; id?: string; call?: { id: string } }>> })
       .emitWithAck('call_request', { toUserId: member.id, media: 'audio' })

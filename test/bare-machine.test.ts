@@ -12,7 +12,7 @@ import { REPO_ROOT, type ScriptRun } from './support/scripts.js';
  * stand-ins), and PARLEY_EMOJI_FONT and PARLEY_CJK_FONT point at scratch font files.
  */
 
-const PROGRAMS = { chromium: 'chromium', 'nginx-light': 'nginx', coturn: 'turnserver', ffmpeg: 'ffmpeg', openssl: 'openssl' } as const;
+const PROGRAMS = { chromium: 'chromium', 'nginx-light': 'nginx', coturn: 'turnserver', ffmpeg: 'ffmpeg', prometheus: 'prometheus', openssl: 'openssl' } as const;
 type Package = keyof typeof PROGRAMS | 'fonts-noto-color-emoji' | 'fonts-wqy-microhei';
 
 const dirs: string[] = [];

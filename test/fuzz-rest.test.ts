@@ -139,7 +139,7 @@ describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
 
   it('finds the documented routes of every module', () => {
     const prefixes = new Set(operations.map((o) => o.path.split('/')[3]));
-    for (const area of ['auth', 'users', 'friends', 'friend-requests', 'groups', 'conversations', 'messages']) expect(prefixes).toContain(area);
+    for (const area of ['auth', 'users', 'friends', 'friend-requests', 'groups', 'invites', 'conversations', 'messages']) expect(prefixes).toContain(area);
     expect(operations.length).toBeGreaterThan(40);
   });
 

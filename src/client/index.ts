@@ -9,8 +9,10 @@ export type * from '../contract/auth.js';
 export type * from '../contract/conversations.js';
 export type * from '../contract/friends.js';
 export type * from '../contract/groups.js';
+export type * from '../contract/invite-links.js';
 export type * from '../contract/messages.js';
 export type * from '../contract/paging.js';
+export type * from '../contract/pins.js';
 export type * from '../contract/presence.js';
 export type * from '../contract/users.js';
 

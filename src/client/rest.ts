@@ -12,8 +12,10 @@ import type { Conversation, ReadPosition } from '../contract/conversations.js';
 import type { FileRecord, SignedUrl } from '../contract/files.js';
 import type { Blocked, Friend, FriendRequest } from '../contract/friends.js';
 import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, MemberList, UpdateGroupBody, UpdateMemberBody } from '../contract/groups.js';
+import type { CreateInviteLinkBody, InviteLink, InvitePreview } from '../contract/invite-links.js';
 import type { Message } from '../contract/messages.js';
 import type { Page } from '../contract/paging.js';
+import type { ForwardBody, ForwardResult } from '../contract/pins.js';
 import type { AvatarUrls, Me, ProfileUpdate, User } from '../contract/users.js';
 import type { ParleyClient } from './core.js';
 
@@ -88,6 +90,15 @@ export function rest(client: ParleyClient) {
       /** Leave (own id) or remove a member (owner, admins). */
       removeMember: (groupId: string, userId: string) => call<null>('DELETE', `/groups/${id(groupId)}/members/${id(userId)}`),
       updateMember: (groupId: string, userId: string, fields: UpdateMemberBody) => call<Member>('PATCH', `/groups/${id(groupId)}/members/${id(userId)}`, fields),
+      /** Owner, admins: a link anyone may join through until it expires, is used up or revoked. */
+      createInviteLink: (groupId: string, options: CreateInviteLinkBody = {}) => call<InviteLink>('POST', `/groups/${id(groupId)}/invite-links`, options),
+      /** Owner, admins: every link of the group, revoked ones too, newest first. */
+      inviteLinks: (groupId: string, cursor?: string, limit?: number) => call<Page<InviteLink>>('GET', `/groups/${id(groupId)}/invite-links${q({ cursor, limit })}`),
+      revokeInviteLink: (groupId: string, linkId: string) => call<null>('DELETE', `/groups/${id(groupId)}/invite-links/${id(linkId)}`),
+      /** The group behind an invite code: name, size, and whether the caller is a member. */
+      previewInvite: (code: string) => call<InvitePreview>('GET', `/invites/${id(code)}`),
+      /** Joins through an invite code; a member already in the group just gets it back. */
+      acceptInvite: (code: string) => call<Group>('POST', `/invites/${id(code)}/accept`),
     },
     conversations: {
       /** Most recent first; pass the previous page's `nextCursor` for the next page. */
@@ -103,12 +114,18 @@ export function rest(client: ParleyClient) {
       markRead: (conversationId: string, messageId: string) => call<null>('POST', `/conversations/${id(conversationId)}/read`, { messageId }),
       /** The other members' read positions (the peer's in a private chat), by user id; pass `nextCursor` for the next page. */
       reads: (conversationId: string, page: { cursor?: string; limit?: number } = {}) => call<Page<ReadPosition>>('GET', `/conversations/${id(conversationId)}/reads${q(page)}`),
+      /** Pinned messages, most recently pinned first; pass `nextCursor` for the next page. */
+      pins: (conversationId: string, page: { cursor?: string; limit?: number } = {}) => call<Page<Message>>('GET', `/conversations/${id(conversationId)}/pins${q(page)}`),
     },
     messages: {
       edit: (messageId: string, content: string) => call<Message>('PATCH', `/messages/${id(messageId)}`, { content }),
       recall: (messageId: string) => call<Message>('DELETE', `/messages/${id(messageId)}`),
       react: (messageId: string, emoji: string) => call<Message>('PUT', `/messages/${id(messageId)}/reactions/${id(emoji)}`),
       unreact: (messageId: string, emoji: string) => call<Message>('DELETE', `/messages/${id(messageId)}/reactions/${id(emoji)}`),
+      pin: (messageId: string) => call<Message>('PUT', `/messages/${id(messageId)}/pin`),
+      unpin: (messageId: string) => call<Message>('DELETE', `/messages/${id(messageId)}/pin`),
+      /** Copies messages into conversations; reuse `clientMsgId` on a retry to get the same copies back. */
+      forward: (body: ForwardBody) => call<ForwardResult>('POST', '/messages/forward', body),
       /** Newest first; pass the previous page's `nextCursor` as `cursor` for the next page. */
       search: (text: string, conversationId?: string, page: { cursor?: string; before?: string; limit?: number } = {}) =>
         call<Page<Message>>('GET', `/messages/search${q({ q: text, conversationId, ...page })}`),

@@ -25,6 +25,9 @@ export const ERROR_CODES = [
   'AI_BAD_RESPONSE',
   'AI_TIMEOUT',
   'AI_CANCELLED',
+  'PIN_LIMIT_REACHED',
+  'INVITE_EXPIRED',
+  'INVITE_USED_UP',
 ] as const;
 
 /** Error codes a client can switch on. */

@@ -36,6 +36,14 @@ export type Attachment = Static<typeof Attachment>;
 export const Reaction = Type.Object({ emoji: Type.String(), count: Type.Integer(), userIds: Type.Array(Type.String()) });
 export type Reaction = Static<typeof Reaction>;
 
+/** The origin of a forwarded message: the original sender (and their nickname then) and the original send time. */
+export const ForwardedFrom = Type.Object({
+  senderId: Type.String(),
+  senderName: Type.String(),
+  sentAt: Type.String({ format: 'date-time' }),
+});
+export type ForwardedFrom = Static<typeof ForwardedFrom>;
+
 export const Message = Type.Object({
   id: Type.String(),
   conversationId: Type.String(),
@@ -55,6 +63,11 @@ export const Message = Type.Object({
    * `content` then holds an English summary of it, for clients that do not read this field.
    */
   call: Type.Optional(CallSummary),
+  /** When the message was pinned in its conversation, and by whom; absent while it is not pinned. */
+  pinnedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  pinnedBy: Type.Optional(Type.String()),
+  /** On a forwarded message: whose message it copies and when that was sent (never where it was sent). */
+  forwardedFrom: Type.Optional(ForwardedFrom),
 });
 export type Message = Static<typeof Message>;
 

@@ -34,6 +34,12 @@ export const ERROR_STATUS = {
   AI_TIMEOUT: 504,
   /** The client cancelled the reply (ai_cancel, closed SSE connection); 499 as nginx logs it. */
   AI_CANCELLED: 499,
+  /** The conversation already holds MAX_PINS_PER_CONVERSATION pinned messages: unpin one first. */
+  PIN_LIMIT_REACHED: 409,
+  /** An invite link past its expiry: it existed (410 Gone), ask for a new one. */
+  INVITE_EXPIRED: 410,
+  /** An invite link whose use limit is reached. */
+  INVITE_USED_UP: 410,
 } as const satisfies Record<ErrorCode, number>;
 
 export interface FieldProblem {

@@ -25,7 +25,12 @@ export function apiClient(baseUrl: string) {
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
     const url =
-      urlPath.startsWith('/api/') || urlPath.startsWith('/healthz') || urlPath.startsWith('/readyz') || urlPath.startsWith('/openapi') || urlPath.startsWith('/docs')
+      urlPath.startsWith('/api/') ||
+      urlPath.startsWith('/metrics') ||
+      urlPath.startsWith('/healthz') ||
+      urlPath.startsWith('/readyz') ||
+      urlPath.startsWith('/openapi') ||
+      urlPath.startsWith('/docs')
         ? `${baseUrl}${urlPath}`
         : `${baseUrl}/api/v1${urlPath}`;
     const response = await fetch(url, { method, headers, body });

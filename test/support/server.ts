@@ -111,6 +111,9 @@ export function testEnvVars(env: TestEnvironment, overrides: Overrides = {}): Re
     LOGIN_IP_MAX_FAILURES: '100000',
     // Suites make many guests from 127.0.0.1; tests of the guest limit set their own.
     GUEST_CREATE_PER_IP: '100000',
+    // Suites open invite links from 127.0.0.1 by the dozen; invite-links.test.ts proves the limits.
+    INVITE_LINK_ATTEMPTS_PER_MINUTE: '100000',
+    INVITE_LINK_ATTEMPTS_PER_MINUTE_IP: '100000',
     // Suites that fire hundreds of events per socket on purpose (fuzzers, bursts); the event limits
     // themselves are proven in socket-limits.test.ts. Handshake and socket caps keep their defaults.
     SOCKET_EVENTS_PER_SECOND: '100000',

@@ -12,9 +12,11 @@ import type { AvatarUrls } from '../../src/modules/avatars/avatars.schemas.js';
 import type { CallPage, CallRecord, IceServers } from '../../src/modules/calls/calls.schemas.js';
 import type { FileRecordSchema } from '../../src/modules/files/files.schemas.js';
 import type { FriendPage, FriendRequestPage } from '../../src/modules/friends/friends.schemas.js';
-import type { CreatedGroup, Group, MemberList, MemberPage } from '../../src/modules/groups/groups.schemas.js';
+import type { CreatedGroup, Group, InviteLink, InviteLinkPage, InvitePreview, MemberList, MemberPage } from '../../src/modules/groups/groups.schemas.js';
 import type { Conversation, ConversationPage, MessagePage } from '../../src/modules/messaging/messaging.schemas.js';
 import type { Me, UserPage } from '../../src/modules/users/users.schemas.js';
+import type { ForwardResult, PinnedPage } from '../../src/contract/pins.js';
+import type { Message } from '../../src/contract/messages.js';
 
 /** What a promise-returning SDK method resolves with. */
 type Answer<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;
@@ -45,12 +47,23 @@ describe('the SDK takes its wire types from the route schemas', () => {
     expectTypeOf<Answer<Rest['groups']['create']>>().toEqualTypeOf<Static<typeof CreatedGroup>>();
     expectTypeOf<Answer<Rest['groups']['members']>>().toEqualTypeOf<Static<typeof MemberPage>>();
     expectTypeOf<Answer<Rest['groups']['addMembers']>>().toEqualTypeOf<Static<typeof MemberList>>();
+    expectTypeOf<Answer<Rest['groups']['createInviteLink']>>().toEqualTypeOf<Static<typeof InviteLink>>();
+    expectTypeOf<Answer<Rest['groups']['inviteLinks']>>().toEqualTypeOf<Static<typeof InviteLinkPage>>();
+    expectTypeOf<Answer<Rest['groups']['previewInvite']>>().toEqualTypeOf<Static<typeof InvitePreview>>();
+    expectTypeOf<Answer<Rest['groups']['acceptInvite']>>().toEqualTypeOf<Static<typeof Group>>();
   });
 
   it('answers the conversation routes with their schemas', () => {
     expectTypeOf<Answer<Rest['conversations']['list']>>().toEqualTypeOf<Static<typeof ConversationPage>>();
     expectTypeOf<Answer<Rest['conversations']['get']>>().toEqualTypeOf<Static<typeof Conversation>>();
     expectTypeOf<Answer<Rest['conversations']['messages']>>().toEqualTypeOf<Static<typeof MessagePage>>();
+  });
+
+  it('answers the pin and forward routes with their schemas', () => {
+    expectTypeOf<Answer<Rest['conversations']['pins']>>().toEqualTypeOf<Static<typeof PinnedPage>>();
+    expectTypeOf<Answer<Rest['messages']['pin']>>().toEqualTypeOf<Static<typeof Message>>();
+    expectTypeOf<Answer<Rest['messages']['unpin']>>().toEqualTypeOf<Static<typeof Message>>();
+    expectTypeOf<Answer<Rest['messages']['forward']>>().toEqualTypeOf<Static<typeof ForwardResult>>();
   });
 
   it('answers the calls and files routes with their schemas', () => {

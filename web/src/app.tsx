@@ -4,6 +4,7 @@ import { AssistantPage } from './ai.js';
 import { CallOverlay } from './calls.js';
 import { ChatList, ConversationView } from './chat.js';
 import { Contacts, GroupInfo, NewGroup } from './contacts.js';
+import { InviteJoin } from './group-invite-links.js';
 import { t } from './i18n.js';
 import { Icon, type IconName } from './icons.js';
 import { MePage } from './me.js';
@@ -134,11 +135,13 @@ export function App() {
   const route = s.route;
   const chat = /^\/chats\/([^/]+)$/.exec(route);
   const group = /^\/groups\/([^/]+)$/.exec(route);
+  const invite = /^\/invite\/([^/]+)$/.exec(route);
   let main: JSX.Element;
   let listPane = false;
   if (chat?.[1]) main = <ConversationView key={chat[1]} conversationId={decodeURIComponent(chat[1])} />;
   else if (route === '/groups/new') main = <NewGroup />;
   else if (group?.[1]) main = <GroupInfo key={group[1]} groupId={decodeURIComponent(group[1])} />;
+  else if (invite?.[1]) main = <InviteJoin key={invite[1]} code={decodeURIComponent(invite[1])} />;
   else if (route.startsWith('/contacts')) main = <Contacts />;
   else if (route === '/ai' || route.startsWith('/ai/')) {
     const id = route.slice('/ai/'.length);

@@ -3,6 +3,7 @@ import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
 import { Avatar, useAction, useConfirm } from './ui.js';
 import { SmartReplies } from './ai.js';
+import { ForwardedLabel, PinForwardActions, PinnedBar } from './chat-pins.js';
 import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
 import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
@@ -133,6 +134,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
       {showSender && !mine && <span class="sender small muted">{userName(message.senderId)}</span>}
       <div class="bubble-line">
         <div class={`bubble ${recalled ? 'recalled' : ''} ${message.type === 'emoji' ? 'big-emoji' : ''}`}>
+          <ForwardedLabel message={message} />
           {replyTo && !recalled && (
             <blockquote class="quote small">
               <strong>{userName(replyTo.senderId)}</strong> {replyTo.recalledAt ? t('recalled') : preview(replyTo)}
@@ -173,6 +175,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
           <button type="button" aria-expanded={picker} onClick={() => setPicker(!picker)}>
             {t('react')}
           </button>
+          <PinForwardActions message={message} onDone={() => setMenu(false)} />
           {mine && message.type === 'text' && (
             <button type="button" onClick={() => (setMenu(false), onEdit())}>
               {t('edit')}
@@ -385,6 +388,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
           </button>
         )}
       </header>
+      <PinnedBar conversationId={conversationId} />
       <div class="messages" ref={scroller} onScroll={onScroll} tabIndex={0} role="region" aria-label={t('chats')}>
         <p class="small muted center">{list?.loading ? t('loadingOlder') : list && list.nextCursor === null ? t('startOfChat') : ''}</p>
         <ul class="msg-list" data-testid="messages">

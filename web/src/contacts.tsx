@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
+import { GroupInviteLinks } from './group-invite-links.js';
 import { Avatar, useAction, useConfirm } from './ui.js';
 import { formatTime, t } from './i18n.js';
 import { openPrivateChat } from './state/actions.js';
@@ -464,6 +465,7 @@ export function GroupInfo({ groupId }: { groupId: string }) {
           </button>
         </form>
       )}
+      {manager && <GroupInviteLinks groupId={groupId} />}
       <div class="stack pad">
         {myRole === 'owner' ? (
           <button

@@ -4,6 +4,7 @@ import type { Message } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
 import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
+import type { AiMetrics } from '../../platform/metrics/metrics.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
@@ -53,6 +54,8 @@ export interface AiServiceDeps {
   /** Whose AI conversation is whose (the policy module). */
   policy: Pick<AccessPolicy, 'ownsAiConversation'>;
   log: Logger;
+  /** Counts tokens per provider (metrics on). */
+  metrics?: AiMetrics;
 }
 
 /** A reply ready to be generated: the stored assistant message (status `streaming`) and the prompt. */
@@ -112,7 +115,10 @@ export function createAiService(deps: AiServiceDeps) {
         onDelta(event.text);
       } else reported = event.usage;
     }
-    return { text, usage: usageOf(reported, turns, text) };
+    const usage = usageOf(reported, turns, text);
+    // `model` is `provider/model`: the provider alone keeps the label set small.
+    deps.metrics?.aiTokens(model.split('/')[0] ?? model, usage.inputTokens, usage.outputTokens);
+    return { text, usage };
   }
 
   async function ownConversation(actor: Actor, id: string): Promise<AiConversationRow> {

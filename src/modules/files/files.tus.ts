@@ -12,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
 import { AppError, ERROR_STATUS, errorResponse } from '../../shared/errors.js';
+import type { UploadMetrics } from '../../platform/metrics/metrics.js';
 import type { FilesService, UploadMetadata } from './files.service.js';
 import type { FileStorage } from './files.storage.js';
 
@@ -117,6 +118,8 @@ function tusError(error: unknown): { status_code: number; body: string } {
  */
 class HashingFileStore extends FileStore {
   onWritten: (uploadId: string, offset: number) => void = () => {};
+  /** Bytes of a request body that reached the disk (kept or not), for the upload metric. */
+  onReceived: (bytes: number) => void = () => {};
   private readonly running = new Map<string, { hash: Hash; offset: number }>();
 
   constructor(options: ConstructorParameters<typeof FileStore>[0]) {
@@ -153,6 +156,7 @@ class HashingFileStore extends FileStore {
     try {
       await pipeline(readable, tap, target);
     } catch {
+      this.onReceived(received);
       this.running.delete(fileId);
       // Without a checksum tus keeps what was written; with one, a partial chunk cannot be verified,
       // so it goes too (the client resends it from the old offset).
@@ -162,6 +166,7 @@ class HashingFileStore extends FileStore {
       }
       throw ERRORS.FILE_WRITE_ERROR;
     }
+    this.onReceived(received);
     if (chunkHash && expected && !chunkHash.digest().equals(expected.digest)) {
       try {
         await fsp.truncate(filePath, offset);
@@ -213,12 +218,15 @@ export interface TusOptions {
   expiryHours: number;
   /** CORS_ORIGINS: hijacked tus responses carry their own CORS headers. */
   corsOrigins: readonly string[];
+  /** Counts the bytes uploads bring in (metrics on). */
+  metrics?: UploadMetrics;
 }
 
 /** The tus 1.0 server (@tus/server) over Parley's storage and rules. */
-export function createTusServer({ files, storage, endpointPath, maxBytes, expiryHours, corsOrigins }: TusOptions): ParleyTusServer {
+export function createTusServer({ files, storage, endpointPath, maxBytes, expiryHours, corsOrigins, metrics }: TusOptions): ParleyTusServer {
   const datastore = new HashingFileStore({ directory: storage.tusDir, expirationPeriodInMilliseconds: expiryHours * 3_600_000 });
   datastore.onWritten = (uploadId, offset) => files.progress(uploadId, offset);
+  if (metrics) datastore.onReceived = (bytes) => metrics.uploadBytes(bytes);
   // Uploads the service removes behind tus's back (expired, owner deleted) take their running hash along.
   files.onUploadRemoved((uploadId) => datastore.forget(uploadId));
   const server = new TusServer({

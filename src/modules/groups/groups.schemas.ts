@@ -18,6 +18,15 @@ export {
   UpdateGroupBody,
   UpdateMemberBody,
 } from '../../contract/groups.js';
+export {
+  CreateInviteLinkBody,
+  InviteCodeParams,
+  InviteLink,
+  InviteLinkListQuery,
+  InviteLinkPage,
+  InviteLinkParams,
+  InvitePreview,
+} from '../../contract/invite-links.js';
 
 export const GroupParams = Type.Object({ id: Id });
 export const MemberParams = Type.Object({ id: Id, userId: Id });

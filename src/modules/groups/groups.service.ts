@@ -14,6 +14,8 @@ import { type GroupRow, groupConversationId, type GroupsRepository, type MemberR
 import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, Role, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
 import type { InvitationsRepository } from './invitations.repository.js';
 import { createInvitationsService, type InvitationLimits } from './invitations.service.js';
+import type { InviteLinksRepository } from './invite-links.repository.js';
+import { createInviteLinksService, type InviteLinkLimits } from './invite-links.service.js';
 import { isoOrNull as iso } from '../../shared/time.js';
 
 export const MAX_GROUP_MEMBERS = 2000;
@@ -31,6 +33,8 @@ export interface GroupsServiceDeps {
   invitationLimits: Omit<InvitationLimits, 'maxMembers'>;
   /** Carries membership-cache invalidations to the other processes. */
   bus?: ClusterBus;
+  inviteLinks: InviteLinksRepository;
+  inviteLinkLimits: Omit<InviteLinkLimits, 'maxMembers'>;
 }
 
 /** How long a cached member list may be trusted if an invalidation notice was missed. */
@@ -174,6 +178,26 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     joined,
   });
 
+  const inviteLinks = createInviteLinksService({
+    links: deps.inviteLinks,
+    groups,
+    users,
+    cache: deps.cache,
+    clock,
+    limits: { ...deps.inviteLinkLimits, maxMembers: MAX_GROUP_MEMBERS },
+    policy: deps.policy,
+    async requireAdmin(actor, groupId, action) {
+      const { group, me } = await requireMembership(actor, groupId);
+      requireRank(me, 'admin', action);
+      return group;
+    },
+    async isAdmin(groupId, userId) {
+      const member = await groups.findMember(groupId, userId);
+      return member !== undefined && RANK[member.role as Role] >= RANK.admin;
+    },
+    joined,
+  });
+
   async function describe(groupId: string): Promise<Group> {
     const row = await groups.find(groupId);
     if (!row) throw new AppError('NOT_FOUND', 'group not found');
@@ -298,6 +322,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
         } else {
           await groups.removeMember(groupId, userId);
         }
+        await inviteLinks.left(groupId, userId);
         notify(groupId, { userId, change: 'left' }, [userId]);
         publisher.leaveConversation([userId], groupConversationId(groupId));
         return;
@@ -305,6 +330,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       requireRank(me, 'admin', 'remove members');
       if (RANK[target.role as Role] >= RANK[me.role as Role]) throw new AppError('FORBIDDEN', 'you can only remove members below your role');
       await groups.removeMember(groupId, userId);
+      await inviteLinks.removed(groupId, userId);
       notify(groupId, { userId, change: 'removed' }, [userId]);
       publisher.leaveConversation([userId], groupConversationId(groupId));
     },
@@ -352,6 +378,17 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       decline: invitations.decline,
       async accept(actor: Actor, id: string): Promise<Group> {
         return describe(await invitations.accept(actor, id));
+      },
+    },
+
+    /** Invite links: owners and admins make, list and revoke them; anyone signed in previews and joins. */
+    inviteLinks: {
+      create: inviteLinks.create,
+      list: inviteLinks.list,
+      revoke: inviteLinks.revoke,
+      preview: inviteLinks.preview,
+      async accept(actor: Actor, ip: string, code: string): Promise<Group> {
+        return describe(await inviteLinks.accept(actor, ip, code));
       },
     },
 

@@ -3,3 +3,5 @@ export { createMessagingService, type MessagingService, type AttachmentResolver,
 export { messagingRoutes } from './messaging.routes.js';
 export { messagingSocket } from './messaging.socket.js';
 export { encodeCallContent } from './messaging.call-content.js';
+export { createPinsRepository, type PinsRepository } from './pins.repository.js';
+export { pinsRoutes } from './messaging.pins.routes.js';

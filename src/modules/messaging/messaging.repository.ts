@@ -1,17 +1,18 @@
+import { performance } from 'node:perf_hooks';
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { UNREAD_COUNT_CAP } from '../../contract/conversations.js';
 import type { ConversationsTable, Database } from '../../platform/db/schema.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
-import type { MessageRow, NewMessage } from './messaging.rows.js';
+import type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
 
-export type { MessageRow, NewMessage } from './messaging.rows.js';
+export type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
 
 /**
  * `sqlite`: the embedded database's connection, for the group-committed message writer.
@@ -47,16 +48,18 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
      * keeps it by committing in arrival order; over a connection pool (MySQL) two transactions
      * could commit out of id order, so there a conversation's inserts run one at a time.
      */
-    insertMessage(message: NewMessage): Promise<MessageRow | undefined> {
+    insertMessage(message: NewMessage): Promise<InsertedMessageRow | undefined> {
       if (sqliteWriter) return sqliteWriter.insert(message);
       return oneAtATimePerConversation(message.conversation_id, async () => {
         try {
-          return await db.transaction().execute(async (trx) => {
+          const row = await db.transaction().execute(async (trx) => {
             const result = await trx.insertInto('messages').values(message).executeTakeFirstOrThrow();
             const id = Number(result.insertId);
             await trx.updateTable('conversations').set({ last_message_id: id, updated_at: message.created_at }).where('id', '=', message.conversation_id).execute();
             return storedRow(message, id);
           });
+          row.committedAt = performance.now();
+          return row;
         } catch (error) {
           if (isUniqueViolation(error)) return undefined;
           throw error;

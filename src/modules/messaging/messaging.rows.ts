@@ -6,3 +6,6 @@ export type MessageRow = Selectable<MessagesTable>;
 
 /** A message as the service hands it over: everything but the id and the later edits. */
 export type NewMessage = Omit<MessageRow, 'id' | 'edited_at' | 'recalled_at'>;
+
+/** A row just inserted, with when its transaction committed (`performance.now()`), for the delivery-latency metric. */
+export type InsertedMessageRow = MessageRow & { committedAt: number };

@@ -2,6 +2,7 @@ import { callSummaryText } from '../../contract/calls.text.js';
 import type { SyncResult } from '../../contract/events.js';
 import { type Attachment, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
+import type { MessageMetrics } from '../../platform/metrics/metrics.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
@@ -11,6 +12,8 @@ import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
+import { createPinsAndForwards } from './messaging.pins.js';
+import type { ForwardOrigin, PinRow, PinsRepository } from './pins.repository.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -29,6 +32,10 @@ export interface MessagingServiceDeps {
   sendLimit: { max: number; windowMs: number };
   /** Checks and completes message attachments (the files module); without it attachments are stored as sent. */
   attachments?: AttachmentResolver;
+  /** Pinned messages and forward origins. */
+  pins: PinsRepository;
+  /** Counts delivered messages and their commit-to-emit latency (metrics on). */
+  metrics?: MessageMetrics;
 }
 
 /**
@@ -120,11 +127,12 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   }
 
   async function toMessages(rows: MessageRow[]): Promise<Message[]> {
-    const reactions = await messages.reactionsFor(rows.map((row) => Number(row.id)));
-    return rows.map((row) => toMessage(row, reactions.get(Number(row.id)) ?? []));
+    const ids = rows.map((row) => Number(row.id));
+    const [reactions, extras] = await Promise.all([messages.reactionsFor(ids), deps.pins.extrasFor(ids)]);
+    return rows.map((row) => toMessage(row, reactions.get(Number(row.id)) ?? [], { pin: extras.pins.get(Number(row.id)), forward: extras.forwards.get(Number(row.id)) }));
   }
 
-  function toMessage(row: MessageRow, reactionRows: Array<{ emoji: string; user_id: string }>): Message {
+  function toMessage(row: MessageRow, reactionRows: Array<{ emoji: string; user_id: string }>, extras: { pin?: PinRow; forward?: ForwardOrigin } = {}): Message {
     const recalled = row.recalled_at !== null;
     const grouped = new Map<string, string[]>();
     for (const reaction of reactionRows) grouped.set(reaction.emoji, [...(grouped.get(reaction.emoji) ?? []), reaction.user_id]);
@@ -142,6 +150,14 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       editedAt: iso(row.edited_at),
       recalledAt: iso(row.recalled_at),
     };
+    if (extras.pin && !recalled) {
+      message.pinnedAt = iso(extras.pin.pinned_at) as string;
+      message.pinnedBy = extras.pin.pinned_by;
+    }
+    if (extras.forward && !recalled) {
+      const origin = extras.forward;
+      message.forwardedFrom = { senderId: origin.origin_sender_id, senderName: origin.origin_sender_name, sentAt: iso(origin.origin_sent_at) as string };
+    }
     if (row.type === 'call' && !recalled) {
       const call = decodeCallContent(row.content, row.client_msg_id);
       if (call) {
@@ -169,6 +185,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     }
     const message = toMessage(stored, []);
     deliver(where, 'chat', message, exceptSocketId);
+    deps.metrics?.messageDelivered(where.kind, stored.committedAt);
     return { message, isNew: true };
   }
 
@@ -237,6 +254,22 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   return {
     access,
+    ...createPinsAndForwards({
+      messages,
+      pins: deps.pins,
+      users,
+      cache,
+      clock,
+      sendLimit: deps.sendLimit,
+      attachments: deps.attachments,
+      access,
+      requireVisibleMessage,
+      checkMayWrite,
+      checkMaySend,
+      toMessages,
+      toMessage,
+      deliver: (where, event, message) => (event === 'chat' ? deliver(where, 'chat', message) : deliver(where, 'message_updated', { message })),
+    }),
 
     /**
      * Stores a message, then delivers it to every device of every member (the sending socket
@@ -445,6 +478,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
+      // A recalled message loses its pin (the event below tells every device).
+      await deps.pins.unpin(Number(row.id));
       if (row.attachments)
         await deps.attachments?.releaseAttachments(
           where.id,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, type LogEvent, Migrator, MysqlDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseConfig } from '../../config.js';
 import type { DialectName } from './dialect.js';
 import { startBackgroundCheckpoints } from './checkpointer.js';
@@ -98,6 +98,8 @@ export interface OpenDatabaseOptions {
   onBackgroundError?: (message: string) => void;
   /** SQLite: reader threads for long reads and their per-query budget (`threads: 0`, or an in-memory database: none). */
   readers?: { threads: number; timeoutMs: number; onError?: (message: string) => void };
+  /** Told of every query through Kysely with its duration (metrics); unset, Kysely logs nothing. */
+  onQuery?: (sqlText: string, milliseconds: number, failed: boolean) => void;
 }
 
 export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOptions = {}): DatabaseHandle {
@@ -106,13 +108,15 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
   let checkpoints: { stop(): Promise<void> } | undefined;
   let readers: SqliteReaders | undefined;
   let db: Kysely<Database>;
+  const { onQuery } = options;
+  const log = onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.queryDurationMillis, event.level === 'error') : undefined;
   if (config.kind === 'sqlite') {
     sqlite = openSqlite(config.file);
     if (!sqlite.memory) checkpoints = startBackgroundCheckpoints(sqlite, options.onBackgroundError ?? (() => {}));
     if (!sqlite.memory && options.readers && options.readers.threads > 0) {
       readers = createSqliteReaders({ file: config.file, ...options.readers });
     }
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log });
   } else {
     const poolOptions = {
       uri: config.url.replace(/^mariadb:/, 'mysql:'),
@@ -130,7 +134,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
     };
     // mysql2 is imported only when MySQL is configured: an embedded SQLite server need not load it.
     const pool = async () => withQueryTimeout((await import('mysql2')).createPool(poolOptions), () => queryTimeoutMs);
-    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log });
   }
 
   return {

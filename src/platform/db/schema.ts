@@ -107,6 +107,24 @@ export interface GroupInvitationsTable {
   answered_at: number | null;
 }
 
+export interface GroupInviteLinksTable {
+  id: string;
+  group_id: string;
+  code: string;
+  creator_id: string;
+  max_uses: number | null;
+  uses: number;
+  expires_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface GroupLinkRemovalsTable {
+  group_id: string;
+  user_id: string;
+  removed_at: number;
+}
+
 export interface ConversationsTable {
   id: string;
   type: string;
@@ -196,6 +214,22 @@ export interface FilesTable {
   created_at: number;
 }
 
+/** A pinned message (migration 0012). */
+export interface MessagePinsTable {
+  message_id: number;
+  conversation_id: string;
+  pinned_by: string;
+  pinned_at: number;
+}
+
+/** Where a forwarded message came from (migration 0012). */
+export interface MessageForwardsTable {
+  message_id: number;
+  origin_sender_id: string;
+  origin_sender_name: string;
+  origin_sent_at: number;
+}
+
 export interface FileLinksTable {
   file_id: string;
   conversation_id: string;
@@ -241,6 +275,8 @@ export interface Database {
   user_groups: UserGroupsTable;
   group_members: GroupMembersTable;
   group_invitations: GroupInvitationsTable;
+  group_invite_links: GroupInviteLinksTable;
+  group_link_removals: GroupLinkRemovalsTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
   message_reactions: MessageReactionsTable;
@@ -251,4 +287,6 @@ export interface Database {
   calls: CallsTable;
   ai_conversations: AiConversationsTable;
   ai_messages: AiMessagesTable;
+  message_pins: MessagePinsTable;
+  message_forwards: MessageForwardsTable;
 }

@@ -10,7 +10,8 @@ import { AppError } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
 import { newRedisClient } from '../cache/redis.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
-import { drainHandlers, onEvent, type SocketData, startDraining, trackWork } from './handlers.js';
+import { drainHandlers, onEvent, registeredEventSchemas, type SocketData, startDraining, trackWork } from './handlers.js';
+import type { PlatformMetrics } from '../metrics/metrics.js';
 import { createConnectionLimiter, HandshakeRefusal, limitEvents, type SocketLimits } from './limits.js';
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
 
@@ -35,6 +36,8 @@ export interface GatewayOptions {
   roomsOf(userId: string): Promise<string[]>;
   /** Registers each module's event handlers on a new socket, synchronously. */
   onConnection(socket: ParleySocket): void;
+  /** Counts received client events (metrics on); unset, nothing is counted. */
+  metrics?: Pick<PlatformMetrics, 'socketEvent'>;
 }
 
 export interface Gateway {
@@ -142,7 +145,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (socket.conn.readyState !== 'open') release();
   }
 
+  const { metrics } = options;
   io.on('connection', (socket) => {
+    if (metrics) {
+      // Before the limits, so refused floods show too; only registered names become labels.
+      const known = registeredEventSchemas();
+      socket.use(([event], next) => {
+        metrics.socketEvent(known.has(event) ? event : 'unknown');
+        next();
+      });
+    }
     // First, so every event of every module is counted before its handler runs.
     limitEvents(socket, options.limits);
     options.onConnection(socket);

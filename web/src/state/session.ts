@@ -128,7 +128,8 @@ export async function signedOut(): Promise<void> {
   client.disconnect();
   client.forget();
   apply(sessionCleared);
-  navigate('/login', true);
+  // An invite link opened while signed out keeps its address: once signed in, it shows the invitation.
+  if (!getState().route.startsWith('/invite/')) navigate('/login', true);
 }
 
 /** Ends the browser's session (the answer clears the cookie) in this tab and every other. */

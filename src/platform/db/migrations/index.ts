@@ -6,6 +6,8 @@ import * as m0004 from './0004_files.js';
 import * as m0005 from './0005_ai.js';
 import * as m0008 from './0008_group_invitations.js';
 import * as m0010 from './0010_smart_replies.js';
+import * as m0012 from './0012_pins_forwards.js';
+import * as m0013 from './0013_group_invite_links.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -19,6 +21,8 @@ export const migrations: Record<string, Migration> = {
   '0005_ai': m0005,
   '0008_group_invitations': m0008,
   '0010_smart_replies': m0010,
+  '0012_pins_forwards': m0012,
+  '0013_group_invite_links': m0013,
 };
 
 export const migrationProvider: MigrationProvider = {
