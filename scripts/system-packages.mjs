@@ -5,7 +5,7 @@
 // - otherwise (not root, no apt-get, or PARLEY_SYSTEM_PACKAGES=check): one line on stderr naming
 //   the exact command to run, exit 1, so a suite never fails late or is skipped for want of them.
 // PARLEY_SYSTEM_PACKAGES=install tries apt-get even when not root (test/bare-machine.test.ts hands
-// it a stand-in apt-get); PARLEY_EMOJI_FONT moves the font file it looks for, for the same test.
+// it a stand-in apt-get); PARLEY_EMOJI_FONT and PARLEY_CJK_FONT move the font files it looks for, for the same test.
 // It runs before `npm ci` on a fresh CI machine, so it uses nothing but Node itself; that is also
 // why the PATH lookup below is written out instead of taking the `which` package.
 import { spawnSync } from 'node:child_process';
@@ -34,6 +34,9 @@ export const REQUIREMENTS = [
   { pkg: 'openssl', program: 'openssl' },
   // Without a colour emoji font the web client's screenshot (test/web.test.ts) shows boxes.
   { pkg: 'fonts-noto-color-emoji', file: '/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf', override: 'PARLEY_EMOJI_FONT' },
+  // Without a CJK font the Chinese screens render as boxes. WenQuanYi Micro Hei is a 1.6 MB package
+  // (fonts-noto-cjk is 56 MB) and covers every Simplified Chinese string the client shows.
+  { pkg: 'fonts-wqy-microhei', file: '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc', override: 'PARLEY_CJK_FONT' },
 ];
 
 // Debian puts nginx in /usr/sbin, which is not on a normal user's PATH; the suites run it from there.

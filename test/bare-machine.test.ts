@@ -9,11 +9,11 @@ import { REPO_ROOT, type ScriptRun } from './support/scripts.js';
  * scripts/system-packages.mjs, which `npm test` and `.ci/run` run first, on a simulated bare
  * machine: PATH is a scratch folder holding stand-ins for the programs that are "installed" (and,
  * for the install path, an apt-get stand-in that records its calls and "installs" by adding
- * stand-ins), and PARLEY_EMOJI_FONT points at a scratch font file.
+ * stand-ins), and PARLEY_EMOJI_FONT and PARLEY_CJK_FONT point at scratch font files.
  */
 
 const PROGRAMS = { chromium: 'chromium', 'nginx-light': 'nginx', coturn: 'turnserver', ffmpeg: 'ffmpeg', prometheus: 'prometheus', openssl: 'openssl' } as const;
-type Package = keyof typeof PROGRAMS | 'fonts-noto-color-emoji';
+type Package = keyof typeof PROGRAMS | 'fonts-noto-color-emoji' | 'fonts-wqy-microhei';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -38,10 +38,13 @@ function machine(without: Exclude<Package, 'nginx-light'>[]) {
   const font = path.join(root, 'NotoColorEmoji.ttf');
   for (const [pkg, program] of Object.entries(PROGRAMS)) if (!without.includes(pkg as (typeof without)[number])) executable(path.join(bin, program), 'exit 0');
   if (!without.includes('fonts-noto-color-emoji')) writeFileSync(font, '');
+  const cjkFont = path.join(root, 'wqy-microhei.ttc');
+  if (!without.includes('fonts-wqy-microhei')) writeFileSync(cjkFont, '');
   const aptLog = path.join(root, 'apt.log');
   return {
     bin,
     font,
+    cjkFont,
     aptLog,
     /**
      * An apt-get that logs each call; `install` adds the stand-ins of the packages it is given,
@@ -53,6 +56,7 @@ function machine(without: Exclude<Package, 'nginx-light'>[]) {
           ? [
               ...Object.entries(PROGRAMS).map(([pkg, program]) => `    ${pkg}) printf '#!/bin/sh\\n' > "${bin}/${program}"; /bin/chmod 755 "${bin}/${program}" ;;`),
               `    fonts-noto-color-emoji) : > "${font}" ;;`,
+              `    fonts-wqy-microhei) : > "${cjkFont}" ;;`,
             ].join('\n')
           : '';
       const counter = path.join(root, 'install-failures');
@@ -103,7 +107,7 @@ describe('npm test on a bare machine (scripts/system-packages.mjs)', () => {
   it('stops within seconds with one line naming the exact command when it may not install', async () => {
     const m = machine(['ffmpeg', 'fonts-noto-color-emoji']);
     m.apt();
-    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_SYSTEM_PACKAGES: 'check' });
+    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, PARLEY_SYSTEM_PACKAGES: 'check' });
     expect(run.code).toBe(1);
     expect(run.ms).toBeLessThan(5000);
     expect(run.stdout).toBe('');
@@ -123,27 +127,27 @@ describe('npm test on a bare machine (scripts/system-packages.mjs)', () => {
     const m = machine(['chromium']);
     const elsewhere = path.join(path.dirname(m.bin), 'chrome');
     executable(elsewhere, 'exit 0');
-    expect((await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, CHROMIUM_PATH: elsewhere })).code).toBe(0);
-    const missing = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, CHROMIUM_PATH: `${elsewhere}-not-there` });
+    expect((await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, CHROMIUM_PATH: elsewhere })).code).toBe(0);
+    const missing = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, CHROMIUM_PATH: `${elsewhere}-not-there` });
     expect(missing.stderr).toContain(`${APT_INSTALL} chromium\``);
   });
 
   it('installs what is missing with apt-get, non-interactively, and then passes', async () => {
-    const m = machine(['ffmpeg', 'coturn', 'fonts-noto-color-emoji']);
+    const m = machine(['ffmpeg', 'coturn', 'fonts-noto-color-emoji', 'fonts-wqy-microhei']);
     m.apt();
-    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_SYSTEM_PACKAGES: 'install' });
-    expect(run.stderr).toBe('parley: installing the Debian packages the test suites drive: coturn ffmpeg fonts-noto-color-emoji\n');
+    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, PARLEY_SYSTEM_PACKAGES: 'install' });
+    expect(run.stderr).toBe('parley: installing the Debian packages the test suites drive: coturn ffmpeg fonts-noto-color-emoji fonts-wqy-microhei\n');
     expect(run.code).toBe(0);
-    expect(m.aptCalls()).toEqual([`noninteractive -o DPkg::Lock::Timeout=300 install -y --no-install-recommends coturn ffmpeg fonts-noto-color-emoji`]);
+    expect(m.aptCalls()).toEqual([`noninteractive -o DPkg::Lock::Timeout=300 install -y --no-install-recommends coturn ffmpeg fonts-noto-color-emoji fonts-wqy-microhei`]);
     // The next run finds everything and says nothing.
-    expect(await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_SYSTEM_PACKAGES: 'install' })).toMatchObject({ code: 0, stderr: '' });
+    expect(await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, PARLEY_SYSTEM_PACKAGES: 'install' })).toMatchObject({ code: 0, stderr: '' });
     expect(m.aptCalls()).toHaveLength(1);
   });
 
   it('refreshes the package lists once when the first install fails', async () => {
     const m = machine(['openssl']);
     m.apt({ failInstalls: 1 });
-    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_SYSTEM_PACKAGES: 'install' });
+    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, PARLEY_SYSTEM_PACKAGES: 'install' });
     expect(run.code).toBe(0);
     expect(m.aptCalls().map((call) => call.split(' ').at(-1))).toEqual(['openssl', 'update', 'openssl']);
   });
@@ -151,7 +155,7 @@ describe('npm test on a bare machine (scripts/system-packages.mjs)', () => {
   it("fails with apt-get's last lines and one line naming the command when the install fails", async () => {
     const m = machine(['ffmpeg']);
     m.apt({ failInstalls: 99 });
-    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_SYSTEM_PACKAGES: 'install' });
+    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, PARLEY_SYSTEM_PACKAGES: 'install' });
     expect(run.code).toBe(1);
     const lines = run.stderr.trimEnd().split('\n');
     expect(lines).toContain('E: Unable to locate package');
@@ -161,7 +165,7 @@ describe('npm test on a bare machine (scripts/system-packages.mjs)', () => {
   it('fails when an install leaves a program missing, instead of letting a suite find out later', async () => {
     const m = machine(['coturn']);
     m.apt({ installs: false });
-    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_SYSTEM_PACKAGES: 'install' });
+    const run = await check({ PATH: m.bin, PARLEY_EMOJI_FONT: m.font, PARLEY_CJK_FONT: m.cjkFont, PARLEY_SYSTEM_PACKAGES: 'install' });
     expect(run.code).toBe(1);
     expect(run.stderr.trimEnd().split('\n').at(-1)).toContain('still cannot find what coturn should provide');
   });

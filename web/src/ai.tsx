@@ -33,6 +33,57 @@ const placeholder = (conversationId: string, id: string): AiMessage => ({
 
 /** requestId → conversationId, for `ai_done` / `ai_error`, which carry only the request. */
 const requests = new Map<string, string>();
+/**
+ * conversationId → the request still streaming into it, which Stop cancels. Kept here, not in the
+ * page: the first question of a new chat moves to the chat's own address, which mounts a new page.
+ */
+const running = new Map<string, string>();
+
+function settled(requestId: string): void {
+  const conversationId = requests.get(requestId);
+  requests.delete(requestId);
+  if (conversationId && running.get(conversationId) === requestId) running.delete(conversationId);
+}
+
+type MarkdownModule = typeof import('./markdown.js');
+let markdown: MarkdownModule | undefined;
+let loadingMarkdown: Promise<MarkdownModule> | undefined;
+const loadMarkdown = (): Promise<MarkdownModule> => {
+  loadingMarkdown ??= import('./markdown.js').then((module) => (markdown = module));
+  return loadingMarkdown;
+};
+
+/** A reply's Markdown as formatted text (plain text until the renderer's chunk has arrived). */
+function Markdown({ source }: { source: string }) {
+  const [renderer, setRenderer] = useState(markdown);
+  useEffect(() => {
+    if (!renderer) void loadMarkdown().then((loaded) => setRenderer(() => loaded), showError);
+  }, []);
+  if (!renderer) return <span class="content">{source}</span>;
+  // The renderer escapes HTML and drops unsafe links (see markdown.ts): its output is safe to insert.
+  return <div class="content markdown" dangerouslySetInnerHTML={{ __html: renderer.renderMarkdown(source) }} />;
+}
+
+const EXAMPLES = ['aiExample1', 'aiExample2', 'aiExample3', 'aiExample4'] as const;
+
+/** What an empty assistant chat shows: a greeting and questions to start from. */
+function Greeting({ onPick, disabled }: { onPick: (prompt: string) => void; disabled: boolean }) {
+  return (
+    <div class="ai-greeting">
+      <p class="ai-hello">{t('aiGreeting')}</p>
+      <p class="muted">{t('aiGreetingHint')}</p>
+      <ul class="ai-examples" aria-label={t('aiExamples')}>
+        {EXAMPLES.map((key) => (
+          <li>
+            <button type="button" disabled={disabled} onClick={() => onPick(t(key))}>
+              {t(key)}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
 
 function handlers(socket: ParleySocket): void {
   socket.on('ai_chunk', (event) => {
@@ -43,12 +94,12 @@ function handlers(socket: ParleySocket): void {
     });
   });
   socket.on('ai_done', (event) => {
-    requests.delete(event.requestId);
+    settled(event.requestId);
     upsert(event.message.conversationId, event.message.id, () => event.message);
   });
   socket.on('ai_error', (event) => {
     const conversationId = requests.get(event.requestId);
-    requests.delete(event.requestId);
+    settled(event.requestId);
     if (!conversationId) return;
     upsert(conversationId, event.messageId, (m) => ({
       ...(m ?? placeholder(conversationId, event.messageId)),
@@ -65,7 +116,6 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
   const [models, setModels] = useState<AiModel[]>([]);
   const [model, setModel] = useState('');
   const [text, setText] = useState('');
-  const [requestId, setRequestId] = useState<string | null>(null);
   const { busy, run } = useAction();
   const scroller = useRef<HTMLDivElement>(null);
 
@@ -86,17 +136,22 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
   const messages = conversationId ? (s.aiMessages[conversationId] ?? []) : [];
   const last = messages.at(-1);
   const streaming = last?.role === 'assistant' && last.status === 'streaming';
+  const requestId = conversationId ? running.get(conversationId) : undefined;
+  useEffect(() => {
+    // Fetch the renderer while the person reads or types, so the first reply is formatted at once.
+    void loadMarkdown().catch(() => {});
+  }, []);
   useLayoutEffect(() => {
     if (scroller.current) scroller.current.scrollTop = scroller.current.scrollHeight;
   }, [messages.length, last?.content]);
 
-  const ask = () =>
+  const ask = (question = text) =>
     run(async () => {
-      const content = text.trim();
+      const content = question.trim();
       if (!content) return;
       const ack = await client.emit('ai_chat', { content, ...(conversationId ? { conversationId } : {}), ...(model ? { model } : {}) });
       requests.set(ack.requestId, ack.conversationId);
-      setRequestId(ack.requestId);
+      running.set(ack.conversationId, ack.requestId);
       setText('');
       upsert(ack.conversationId, ack.userMessage.id, () => ack.userMessage);
       upsert(ack.conversationId, ack.messageId, (m) => m ?? placeholder(ack.conversationId, ack.messageId));
@@ -115,7 +170,7 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
         <h2>{t('assistant')}</h2>
         <label>
           <span class="sr-only">{t('model')}</span>
-          <select value={model} onChange={(e) => setModel(e.currentTarget.value)} data-testid="model-picker">
+          <select value={model} title={model} onChange={(e) => setModel(e.currentTarget.value)} data-testid="model-picker">
             {models.map((m) => (
               <option value={m.id}>{m.id}</option>
             ))}
@@ -134,13 +189,14 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
         </label>
       </div>
       <div class="messages" ref={scroller} tabIndex={0} role="region" aria-label={t('assistant')} aria-live="polite">
+        {messages.length === 0 && !conversationId && <Greeting disabled={busy} onPick={(prompt) => void ask(prompt)} />}
         <ul class="msg-list" data-testid="ai-messages">
           {messages.map((m) => (
             <li class={`msg ${m.role === 'user' ? 'mine' : ''}`} data-role={m.role} data-status={m.status}>
               <div class="bubble-line">
                 <div class="bubble">
-                  <span class="content">{m.content || (m.status === 'streaming' ? '…' : '')}</span>
-                  {m.status === 'failed' && <div class="bad small">{m.error ? errorText(m.error) : t('failed')}</div>}
+                  {m.role === 'assistant' && m.content ? <Markdown source={m.content} /> : <span class="content">{m.content || (m.status === 'streaming' ? '…' : '')}</span>}
+                  {m.status === 'failed' && <div class="bad small">{m.error?.code === 'AI_CANCELLED' ? t('aiStopped') : m.error ? errorText(m.error) : t('failed')}</div>}
                 </div>
               </div>
               {m.model && <span class="meta small muted">{m.model}</span>}

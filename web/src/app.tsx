@@ -8,6 +8,7 @@ import { InviteJoin } from './group-invite-links.js';
 import { detailSentence } from './error-text.js';
 import { showError } from './errors.js';
 import { language, t } from './i18n.js';
+import { Icon, type IconName } from './icons.js';
 import { MePage } from './me.js';
 import { PasswordPage } from './password.js';
 import { UserProfilePage } from './profile.js';
@@ -88,14 +89,15 @@ function AuthScreen() {
 function TabBar({ route }: { route: string }) {
   const unread = useStore().conversations.reduce((sum, c) => sum + c.unreadCount, 0);
   const incoming = useStore().incoming.length + useStore().invitations.length;
-  const tabs = [
-    { path: '/chats', label: t('chats'), badge: unread },
-    { path: '/contacts', label: t('contacts'), badge: incoming },
-    ...(useStore().features.ai ? [{ path: '/ai', label: t('assistant'), badge: 0 }] : []),
-    { path: '/me', label: t('me'), badge: 0 },
+  const tabs: Array<{ path: string; icon: IconName; label: string; badge: number }> = [
+    { path: '/chats', icon: 'chats', label: t('chats'), badge: unread },
+    { path: '/contacts', icon: 'contacts', label: t('contacts'), badge: incoming },
+    ...(useStore().features.ai ? [{ path: '/ai', icon: 'assistant' as const, label: t('assistant'), badge: 0 }] : []),
+    { path: '/me', icon: 'me', label: t('me'), badge: 0 },
   ];
+  // A bar along the bottom on phones, a rail down the left on wide screens (styles.css).
   return (
-    <nav class="tabbar" aria-label="Main">
+    <nav class="tabbar" aria-label={t('mainNav')}>
       {tabs.map((tab) => (
         <a
           href={tab.path}
@@ -105,7 +107,8 @@ function TabBar({ route }: { route: string }) {
             navigate(tab.path);
           }}
         >
-          {tab.label}
+          <Icon name={tab.icon} />
+          <span class="tab-label">{tab.label}</span>
           {tab.badge > 0 && <span class="badge">{tab.badge > 99 ? '99+' : tab.badge}</span>}
         </a>
       ))}
@@ -161,18 +164,20 @@ export function App() {
     listPane = true;
   }
   // Phones show one pane at a time; wide screens keep the conversation list beside it.
-  if (wide && listPane) main = <p class="center muted">{t('pickChat')}</p>;
+  if (wide && listPane) main = <p class="center muted pick">{t('pickChat')}</p>;
   const inChat = !!chat;
   return (
     <div class={`shell ${wide ? 'wide' : 'narrow'} ${inChat ? 'in-chat' : ''}`}>
       {!s.connected && <div class="offline-bar">{t('connecting')}</div>}
+      {/* On wide screens the navigation rail comes first, in reading and Tab order. */}
+      {wide && <TabBar route={route} />}
       {wide && (
         <aside class="side">
           <ChatList />
         </aside>
       )}
       <div class="pane">{main}</div>
-      {(wide || !inChat) && <TabBar route={route} />}
+      {!wide && !inChat && <TabBar route={route} />}
       <CallOverlay />
       <Toast />
     </div>

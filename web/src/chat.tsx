@@ -61,6 +61,7 @@ export function ChatList() {
             <li key={c.id}>
               <a
                 class={`row ${open && decodeURIComponent(open) === c.id ? 'current' : ''}`}
+                aria-current={open && decodeURIComponent(open) === c.id ? 'page' : undefined}
                 href={`/chats/${encodeURIComponent(c.id)}`}
                 data-conversation={c.id}
                 onClick={(event) => {
@@ -72,6 +73,8 @@ export function ChatList() {
                 <span class="row-main">
                   <span class="row-top">
                     <span class="name">{title}</span>
+                    {/* The presence dot's colour, in words. */}
+                    {c.peer && <span class="sr-only">{t(s.presence[c.peer.id] ?? 'offline')}</span>}
                     {c.lastMessage && <time class="muted small">{formatTime(c.lastMessage.createdAt)}</time>}
                   </span>
                   <span class="row-bottom">
