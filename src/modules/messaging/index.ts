@@ -3,3 +3,4 @@ export { createMessagingService, type MessagingService, type AttachmentResolver,
 export { messagingRoutes } from './messaging.routes.js';
 export { messagingSocket } from './messaging.socket.js';
 export { encodeCallContent } from './messaging.call-content.js';
+export { encodeSystemContent } from './messaging.system-content.js';

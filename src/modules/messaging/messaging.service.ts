@@ -11,6 +11,7 @@ import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
+import { decodeSystemContent } from './messaging.system-content.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -148,6 +149,10 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         message.call = call;
         message.content = callSummaryText(call);
       }
+    }
+    if (row.type === 'system' && !recalled) {
+      const system = decodeSystemContent(row.content);
+      if (system) message.system = system;
     }
     return message;
   }
@@ -443,6 +448,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     async recall(actor: Actor, messageId: string): Promise<Message> {
       const { row, where } = await requireOwnMessage(actor, messageId);
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
+      // The group's record of what happened is not the actor's to take back.
+      if (row.type === 'system') throw new AppError('FORBIDDEN', 'a group event cannot be recalled');
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
       if (row.attachments)
