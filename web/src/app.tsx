@@ -6,6 +6,7 @@ import { ChatList, ConversationView } from './chat.js';
 import { Contacts, GroupInfo, NewGroup } from './contacts.js';
 import { t } from './i18n.js';
 import { MePage } from './me.js';
+import { useUnreadTitle } from './notify.js';
 import { client } from './state/client.js';
 import { navigate } from './state/router.js';
 import { signedIn } from './state/session.js';
@@ -119,6 +120,7 @@ function Toast() {
 export function App() {
   const s = useStore();
   const wide = useWide();
+  useUnreadTitle(s.me ? s.conversations.reduce((sum, c) => sum + c.unreadCount, 0) : 0);
   if (s.booting) return <p class="center muted">{t('connecting')}</p>;
   if (!s.me) {
     return (

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { LoginLog, Session } from '../../src/client/index.js';
 import { Avatar, LanguageSwitch, useAction } from './ui.js';
 import { formatTime, t } from './i18n.js';
+import { NotificationSettings } from './notify.js';
 import { api, showError } from './state/client.js';
 import { rememberUsers } from './state/loaders.js';
 import { logout, upgradeGuest } from './state/session.js';
@@ -155,6 +156,7 @@ export function MePage() {
             <p class="small muted">{t('smartRepliesHint')}</p>
           </div>
         )}
+        <NotificationSettings />
         <div class="card">
           <h3>{t('sessions')}</h3>
           <ul class="plain" data-testid="sessions">
