@@ -83,7 +83,17 @@ export function NotificationSettings() {
       <h3>{t('notifications')}</h3>
       <p class="muted small">{t('notificationsHint')}</p>
       <label class="check">
-        <input type="checkbox" checked={notify} disabled={!supported()} onChange={(event) => void toggleNotify(event.currentTarget.checked)} />
+        <input
+          type="checkbox"
+          checked={notify}
+          disabled={!supported()}
+          onChange={(event) => {
+            const wanted = event.currentTarget.checked;
+            // Shown as on only once the browser allows it (its answer may never come, or be no).
+            event.currentTarget.checked = notify;
+            void toggleNotify(wanted);
+          }}
+        />
         {t('desktopNotifications')}
       </label>
       {denied && <p class="small muted">{t('notificationsDenied')}</p>}
