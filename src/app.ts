@@ -3,9 +3,25 @@ import path from 'node:path';
 import type { Config } from './config.js';
 import { authRoutes, createAuthRepository, createAuthService, createPasswordHasher, createTokenIssuer } from './modules/auth/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
-import { createGroupsRepository, createGroupsService, createInvitationsRepository, createInviteLinksRepository, groupsRoutes, inviteLinksRoutes } from './modules/groups/index.js';
+import {
+  createGroupsRepository,
+  createGroupsService,
+  createInvitationsRepository,
+  createInviteLinksRepository,
+  groupConversationId,
+  groupsRoutes,
+  inviteLinksRoutes,
+} from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
-import { createMessagingRepository, createMessagingService, createPinsRepository, messagingRoutes, messagingSocket, pinsRoutes } from './modules/messaging/index.js';
+import {
+  createMessagingRepository,
+  createMessagingService,
+  createPinsRepository,
+  encodeSystemContent,
+  messagingRoutes,
+  messagingSocket,
+  pinsRoutes,
+} from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createPolicy } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
@@ -19,6 +35,7 @@ import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, refuseUndeclaredQuery, registerPlatformPlugins } from './platform/http/server.js';
 import { registerWebClient } from './platform/http/web.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { newId } from './shared/ids.js';
 import { createGateway, type Gateway } from './platform/realtime/gateway.js';
 import type { ClusterBus } from './platform/realtime/cluster-bus.js';
 import type { Publisher } from './platform/realtime/publisher.js';
@@ -138,6 +155,12 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     clock,
     presence,
     bus,
+    // Group events as `system` messages; a failed notice is logged, never undoes the stored change.
+    announce: (groupId, event) =>
+      messaging.postAs(event.actorId, groupConversationId(groupId), { type: 'system', content: encodeSystemContent(event), clientMsgId: `system:${newId()}` }).then(
+        () => {},
+        (error: unknown) => logger.warn({ err: error, groupId, kind: event.kind }, 'group event not recorded'),
+      ),
   });
   const fileStorage = createFileStorage(config.files.dir);
   const files = createFilesService({

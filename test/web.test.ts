@@ -268,7 +268,7 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     await composer(alice.page).press('Enter');
     const reply = bubble(bob.page, 'Hello Bob, welcome');
     await reply.waitFor();
-    await reply.locator('blockquote').getByText('Hi Alice 👋').waitFor();
+    await reply.getByRole('button', { name: 'Go to the quoted message' }).getByText('Hi Alice 👋').waitFor();
     await bob.page.getByTestId('typing').getByText('Alice is typing…').waitFor({ state: 'detached' });
     await alice.page.getByTestId('receipt').filter({ hasText: 'Read' }).waitFor();
 

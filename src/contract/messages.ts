@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { CallSummary } from './calls.js';
+import { GroupRole } from './groups.js';
 import { Page, PageQuery } from './paging.js';
 
 /** Longest message content accepted, in characters (code points). */
@@ -63,6 +64,33 @@ export const ForwardedFrom = Type.Object({
   sentAt: Type.String({ format: 'date-time' }),
 });
 export type ForwardedFrom = Static<typeof ForwardedFrom>;
+/** What a group `system` message records; clients word it in the reader's language. */
+export const SystemEventKind = Type.Union([
+  Type.Literal('group_created'),
+  Type.Literal('member_added'),
+  Type.Literal('member_joined'),
+  Type.Literal('member_removed'),
+  Type.Literal('member_left'),
+  Type.Literal('role_changed'),
+  Type.Literal('group_dissolved'),
+]);
+export type SystemEventKind = Static<typeof SystemEventKind>;
+
+/**
+ * A group event as data: `actorId` did it (the creator, the adder, the one who left or accepted an
+ * invitation), `userIds` are the members it concerns (empty when none), `role` the new role of
+ * `role_changed`.
+ */
+export const SystemEvent = Type.Object(
+  {
+    kind: SystemEventKind,
+    actorId: Type.String(),
+    userIds: Type.Array(Type.String()),
+    role: Type.Optional(GroupRole),
+  },
+  { additionalProperties: false },
+);
+export type SystemEvent = Static<typeof SystemEvent>;
 
 export const Message = Type.Object({
   id: Type.String(),
@@ -90,6 +118,11 @@ export const Message = Type.Object({
   forwardedFrom: Type.Optional(ForwardedFrom),
   /** On text messages whose first link has a preview (see LinkPreview). */
   preview: Type.Optional(LinkPreview),
+  /**
+   * On `system` messages: the group event as data (no words in any language); `content` holds the
+   * same object as JSON, for clients that do not read this field.
+   */
+  system: Type.Optional(SystemEvent),
 });
 export type Message = Static<typeof Message>;
 

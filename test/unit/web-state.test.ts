@@ -96,6 +96,16 @@ describe('web state: messages', () => {
     expect(ids(state)).toEqual(['9', '10', '9007199254740992', '9007199254740993']);
   });
 
+  it('counts a message from someone else unread when not watching, but never a group event (system message)', () => {
+    let state = signedIn([message('1')]);
+    state = messageArrived(state, message('2'), false);
+    expect(state.conversations[0]?.unreadCount).toBe(1);
+    const event = message('3', { type: 'system', content: '{}', system: { kind: 'member_added', actorId: 'bob', userIds: ['me'] } });
+    state = messageArrived(state, event, false);
+    expect(state.conversations[0]?.unreadCount).toBe(1);
+    expect(state.conversations[0]?.lastMessage?.id).toBe('3');
+  });
+
   it('merges a history page under the held messages without doubling the ones that came live meanwhile', () => {
     let state = signedIn([message('40'), message('50')]);
     state = messagePageLoaded(state, 'c1', { items: [message('20'), message('30'), message('40')], nextCursor: 'older' });

@@ -12,6 +12,7 @@ import { Icon, type IconName } from './icons.js';
 import { MePage } from './me.js';
 import { PasswordPage } from './password.js';
 import { UserProfilePage } from './profile.js';
+import { useUnreadTitle } from './notify.js';
 import { client } from './state/client.js';
 import { navigate } from './state/router.js';
 import { signedIn } from './state/session.js';
@@ -132,6 +133,7 @@ function Toast() {
 export function App() {
   const s = useStore();
   const wide = useWide();
+  useUnreadTitle(s.me ? s.conversations.reduce((sum, c) => sum + c.unreadCount, 0) : 0);
   if (s.booting) return <p class="center muted">{t('connecting')}</p>;
   if (!s.me) {
     return (

@@ -2,6 +2,9 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
 import { Avatar, useAction, useConfirm } from './ui.js';
+import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, LinkedText, Separator, startsDay, SystemLine, systemText } from './chat-extras.js';
+import { ChatSearch } from './chat-search.js';
+import { NewChatDialog } from './new-chat.js';
 import { SmartReplies } from './ai.js';
 import { ForwardedLabel, PinForwardActions, PinnedBar } from './chat-pins.js';
 import { startCall } from './calls.js';
@@ -42,17 +45,23 @@ export function preview(message: Message | null): string {
   if (message.type === 'image') return t('image');
   if (message.type === 'file') return t('file');
   if (message.type === 'call') return message.call ? callText(message.call) : message.content || t('call');
+  if (message.type === 'system') return message.system ? systemText(message.system) : t('groupEvent');
   return message.content;
 }
 
 export function ChatList() {
   const s = useStore();
   const open = /^\/chats\/([^/]+)$/.exec(s.route)?.[1];
+  const [starting, setStarting] = useState(false);
   return (
     <section class="list" aria-label={t('chats')}>
       <header class="bar">
         <h2>{t('chats')}</h2>
+        <button type="button" class="new-chat-button" onClick={() => setStarting(true)}>
+          {t('newChat')}
+        </button>
       </header>
+      {starting && <NewChatDialog onClose={() => setStarting(false)} />}
       {s.conversations.length === 0 && <p class="muted pad">{t('noChats')}</p>}
       <ul class="rows" data-testid="conversation-list">
         {s.conversations.map((c) => {
@@ -114,14 +123,20 @@ interface BubbleProps {
   showSender: boolean;
   replyTo: Message | undefined;
   receipt: string | null;
+  /** The last of a run of one sender's messages close together: it alone shows the time. */
+  showTime: boolean;
   onReply: () => void;
   onEdit: () => void;
+  onJump: (messageId: string) => void;
 }
 
-function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }: BubbleProps) {
+function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply, onEdit, onJump }: BubbleProps) {
   const s = useStore();
   const [menu, setMenu] = useState(false);
   const [picker, setPicker] = useState(false);
+  // The last message's menu opens below the fold on a phone: bring it (and the reactions) into view.
+  const menuRef = useRef<HTMLDivElement>(null);
+  useEffect(() => menuRef.current?.scrollIntoView({ block: 'nearest' }), [menu, picker]);
   const { run } = useAction();
   const { confirm, dialog } = useConfirm();
   const recalled = !!message.recalledAt;
@@ -138,14 +153,22 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
       <div class="bubble-line">
         <div class={`bubble ${recalled ? 'recalled' : ''} ${message.type === 'emoji' ? 'big-emoji' : ''}`}>
           <ForwardedLabel message={message} />
-          {replyTo && !recalled && (
-            <blockquote class="quote small">
-              <strong>{userName(replyTo.senderId)}</strong> {replyTo.recalledAt ? t('recalled') : preview(replyTo)}
-            </blockquote>
+          {message.replyToId && !recalled && (
+            <button type="button" class="quote small" aria-label={t('jumpToQuoted')} onClick={() => message.replyToId && onJump(message.replyToId)}>
+              {replyTo ? (
+                <>
+                  <strong>{userName(replyTo.senderId)}</strong> {replyTo.recalledAt ? t('recalled') : preview(replyTo)}
+                </>
+              ) : (
+                t('quotedMessage')
+              )}
+            </button>
           )}
           {!recalled && message.attachments.map((attachment) => <AttachmentView attachment={attachment} />)}
           {(recalled || message.attachments.length === 0) && (
-            <span class="content">{recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : message.content}</span>
+            <span class="content">
+              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : <LinkedText text={message.content} />}
+            </span>
           )}
           {message.editedAt && !recalled && <span class="small muted"> ({t('edited')})</span>}
           {message.preview && !recalled && <LinkPreviewCard preview={message.preview} />}
@@ -172,7 +195,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
         </div>
       )}
       {menu && (
-        <div class="actions" role="group" aria-label={t('actions')}>
+        <div class="actions" role="group" aria-label={t('actions')} ref={menuRef}>
           <button type="button" onClick={() => (setMenu(false), onReply())}>
             {t('reply')}
           </button>
@@ -212,15 +235,17 @@ function Bubble({ message, mine, showSender, replyTo, receipt, onReply, onEdit }
           ))}
         </div>
       )}
-      <span class="meta small muted">
-        {formatTime(message.createdAt)}
-        {receipt && (
-          <span class="receipt" data-testid="receipt">
-            {' '}
-            · {receipt}
-          </span>
-        )}
-      </span>
+      {(showTime || receipt) && (
+        <span class="meta small muted">
+          {showTime && <time dateTime={message.createdAt}>{clockTime(message.createdAt)}</time>}
+          {receipt && (
+            <span class="receipt" data-testid="receipt">
+              {' '}
+              · {receipt}
+            </span>
+          )}
+        </span>
+      )}
       {dialog}
     </li>
   );
@@ -236,6 +261,9 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [emojiOpen, setEmojiOpen] = useState(false);
+  const [searching, setSearching] = useState(false);
+  // Where the "new messages" divider goes: the read position as it was when the chat was opened.
+  const [readAtOpen] = useState(() => (conversation && conversation.unreadCount > 0 ? (conversation.lastReadMessageId ?? '0') : null));
   // The draft put aside while a message is edited; cancelling the edit brings it back.
   const draft = useRef('');
   // Where the caret goes once the text it was computed for has rendered (after an emoji is inserted).
@@ -257,6 +285,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
   // Where the view was before older messages were prepended, to keep the reader's place.
   const anchor = useRef<{ height: number; top: number } | null>(null);
   const stickToBottom = useRef(true);
+  const lastTop = useRef(0);
 
   useEffect(() => {
     loadMessages(conversationId, false).catch(showError);
@@ -281,16 +310,39 @@ export function ConversationView({ conversationId }: { conversationId: string })
     } else if (stickToBottom.current) el.scrollTop = el.scrollHeight;
   }, [items.length, items[0]?.id, lastId, Object.keys(s.typing[conversationId] ?? {}).length]);
 
+  // The list shrinks when something opens under it (emoji picker, smart replies, a reply bar, the
+  // phone keyboard) and grows as images load: a reader at the bottom stays at the newest message.
+  useEffect(() => {
+    const el = scroller.current;
+    const content = el?.firstElementChild?.nextElementSibling;
+    if (!el || !content) return;
+    const keepBottom = new ResizeObserver(() => {
+      if (stickToBottom.current && !anchor.current) el.scrollTop = el.scrollHeight;
+    });
+    keepBottom.observe(el);
+    keepBottom.observe(content);
+    return () => keepBottom.disconnect();
+  }, []);
+  const jump = (messageId: string) => {
+    stickToBottom.current = false;
+    void jumpToMessage(scroller.current, conversationId, messageId);
+  };
+
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
-    stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    // Only the reader scrolling up lets go of the bottom: content growing under them (an image
+    // loading, reported in the same frame as the scroll) leaves scrollTop where it was.
+    const nearBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    if (el.scrollTop < lastTop.current - 1 || nearBottom) stickToBottom.current = nearBottom;
+    lastTop.current = el.scrollTop;
     if (el.scrollTop < 80 && list && list.nextCursor && !list.loading) {
       anchor.current = { height: el.scrollHeight, top: el.scrollTop };
       loadMessages(conversationId, true).catch(showError);
     }
   };
 
+  const unreadFrom = useMemo(() => firstUnreadId(items, readAtOpen, s.me?.id ?? ''), [items, readAtOpen]);
   const byId = useMemo(() => new Map(items.map((m) => [m.id, m])), [items]);
   const me = s.me?.id ?? '';
   const readers = s.readBy[conversationId] ?? {};
@@ -388,6 +440,9 @@ export function ConversationView({ conversationId }: { conversationId: string })
             </button>
           </>
         )}
+        <button type="button" class="icon" aria-label={t('searchMessages')} title={t('searchMessages')} aria-expanded={searching} onClick={() => setSearching(!searching)}>
+          🔍
+        </button>
         {conversation?.group && (
           <button type="button" onClick={() => navigate(`/groups/${encodeURIComponent(conversation.group?.id ?? '')}`)}>
             {t('groupInfo')}
@@ -395,31 +450,57 @@ export function ConversationView({ conversationId }: { conversationId: string })
         )}
       </header>
       <PinnedBar conversationId={conversationId} />
+      {searching && (
+        <ChatSearch
+          conversationId={conversationId}
+          onClose={() => setSearching(false)}
+          onPick={(message) => {
+            setSearching(false);
+            jump(message.id);
+          }}
+        />
+      )}
       <div class="messages" ref={scroller} onScroll={onScroll} tabIndex={0} role="region" aria-label={t('chats')}>
         <p class="small muted center">{list?.loading ? t('loadingOlder') : list && list.nextCursor === null ? t('startOfChat') : ''}</p>
         <ul class="msg-list" data-testid="messages">
-          {items.map((message, index) => (
-            <Bubble
-              key={message.id}
-              message={message}
-              mine={message.senderId === me}
-              showSender={conversation?.type === 'group' && items[index - 1]?.senderId !== message.senderId}
-              replyTo={message.replyToId ? byId.get(message.replyToId) : undefined}
-              receipt={receiptFor(message)}
-              onReply={() => {
-                if (editing) stopEditing();
-                setReplyTo(message);
-                input.current?.focus();
-              }}
-              onEdit={() => {
-                setReplyTo(null);
-                if (!editing) draft.current = text;
-                setEditing(message);
-                setText(message.content);
-                input.current?.focus();
-              }}
-            />
-          ))}
+          {items.map((message, index) => [
+            startsDay(items[index - 1], message) && (
+              <Separator key={`day-${message.id}`} kind="day">
+                {dayLabel(message.createdAt)}
+              </Separator>
+            ),
+            message.id === unreadFrom && (
+              <Separator key="unread" kind="unread">
+                {t('newMessages')}
+              </Separator>
+            ),
+            message.type === 'system' ? (
+              <SystemLine key={message.id} message={message} />
+            ) : (
+              <Bubble
+                key={message.id}
+                message={message}
+                mine={message.senderId === me}
+                showSender={conversation?.type === 'group' && (items[index - 1]?.senderId !== message.senderId || items[index - 1]?.type === 'system')}
+                replyTo={message.replyToId ? byId.get(message.replyToId) : undefined}
+                receipt={receiptFor(message)}
+                showTime={endsRun(message, items[index + 1])}
+                onJump={jump}
+                onReply={() => {
+                  if (editing) stopEditing();
+                  setReplyTo(message);
+                  input.current?.focus();
+                }}
+                onEdit={() => {
+                  setReplyTo(null);
+                  if (!editing) draft.current = text;
+                  setEditing(message);
+                  setText(message.content);
+                  input.current?.focus();
+                }}
+              />
+            ),
+          ])}
         </ul>
       </div>
       <p class="typing small muted" aria-live="polite" data-testid="typing">

@@ -5,6 +5,7 @@ import { formatTime, t } from './i18n.js';
 import { api } from './state/client.js';
 import { showError } from './errors.js';
 import { navigate } from './state/router.js';
+import { NotificationSettings } from './notify.js';
 import { rememberUsers } from './state/loaders.js';
 import { logout, upgradeGuest } from './state/session.js';
 import { update, useStore } from './state/state.js';
@@ -169,6 +170,7 @@ export function MePage() {
             {t('changePassword')}
           </a>
         )}
+        <NotificationSettings />
         <div class="card">
           <h3>{t('sessions')}</h3>
           <ul class="plain" data-testid="sessions">

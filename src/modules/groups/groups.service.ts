@@ -1,4 +1,5 @@
 import type { MembershipEvent } from '../../contract/events.js';
+import type { SystemEvent } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
@@ -35,6 +36,11 @@ export interface GroupsServiceDeps {
   bus?: ClusterBus;
   inviteLinks: InviteLinksRepository;
   inviteLinkLimits: Omit<InviteLinkLimits, 'maxMembers'>;
+  /**
+   * Records a group event in the group's conversation as a `system` message sent by `event.actorId`
+   * (the messaging module, bound in app.ts: messaging depends on this module, not the reverse).
+   */
+  announce?: (groupId: string, event: SystemEvent) => Promise<void>;
 }
 
 /** How long a cached member list may be trusted if an invalidation notice was missed. */
@@ -161,9 +167,15 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     invalidate(groupId);
   }
 
-  function joined(groupId: string, userId: string): void {
+  /** Posted after the change is stored (members see it in the history), while the actor is still a member. */
+  async function announce(groupId: string, kind: SystemEvent['kind'], actorId: string, userIds: readonly string[] = [], role?: Role): Promise<void> {
+    await deps.announce?.(groupId, { kind, actorId, userIds: [...userIds], ...(role ? { role } : {}) });
+  }
+
+  async function joined(groupId: string, userId: string): Promise<void> {
     publisher.joinConversation([userId], groupConversationId(groupId));
     notify(groupId, { userId, change: 'added', role: 'member' }, [userId]);
+    await announce(groupId, 'member_joined', userId);
   }
 
   const invitations = createInvitationsService({
@@ -230,6 +242,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const everyone = members.map((m) => m.user_id);
       publisher.joinConversation(everyone, groupConversationId(group.id));
       for (const userId of memberIds) notify(group.id, { userId, change: 'added', role: 'member' }, [userId]);
+      await announce(group.id, 'group_created', actor.userId);
+      if (memberIds.length > 0) await announce(group.id, 'member_added', actor.userId, memberIds);
       const invited = await invitations.send(plan, group);
       return { ...toGroup(group, members.length), invited };
     },
@@ -269,6 +283,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const { me } = await requireMembership(actor, groupId);
       requireRank(me, 'owner', 'dissolve the group');
       const memberIds = await groups.memberIds(groupId);
+      // Before the conversation is deleted with the group: members online see why it goes away.
+      await announce(groupId, 'group_dissolved', actor.userId);
       await groups.dissolve(groupId);
       notify(groupId, { userId: actor.userId, change: 'dissolved' }, memberIds);
       publisher.leaveConversation(memberIds, groupConversationId(groupId));
@@ -302,6 +318,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const added = await groups.addMembers(groupId, add, clock.now().getTime());
       publisher.joinConversation(added, groupConversationId(groupId));
       for (const userId of added) notify(groupId, { userId, change: 'added', role: 'member' });
+      if (added.length > 0) await announce(groupId, 'member_added', actor.userId, added);
       const invited = await invitations.send(plan, group);
       // The whole list (at most MAX_GROUP_MEMBERS), as docs/protocol.md has this route answer.
       return { items: await toMembers(actor.userId, await groups.listMembers(groupId)), invited };
@@ -317,9 +334,13 @@ export function createGroupsService(deps: GroupsServiceDeps) {
           const others = (await groups.listMembers(groupId)).filter((m) => m.user_id !== actor.userId);
           const heir = others.find((m) => m.role === 'admin') ?? others[0];
           if (!heir) return this.dissolve(actor, group.id);
+          // Said while the leaver is still a member (the sender of a message must be one).
+          await announce(groupId, 'member_left', userId);
           await groups.transferOwnership(groupId, actor.userId, heir.user_id, clock.now().getTime());
           notify(groupId, { userId: heir.user_id, change: 'role', role: 'owner' });
+          await announce(groupId, 'role_changed', heir.user_id, [heir.user_id], 'owner');
         } else {
+          await announce(groupId, 'member_left', userId);
           await groups.removeMember(groupId, userId);
         }
         await inviteLinks.left(groupId, userId);
@@ -332,6 +353,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       await groups.removeMember(groupId, userId);
       await inviteLinks.removed(groupId, userId);
       notify(groupId, { userId, change: 'removed' }, [userId]);
+      await announce(groupId, 'member_removed', actor.userId, [userId]);
       publisher.leaveConversation([userId], groupConversationId(groupId));
     },
 
@@ -360,6 +382,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
           await groups.updateMember(groupId, userId, { role: patch.role });
         }
         notify(groupId, { userId, change: 'role', role: patch.role });
+        await announce(groupId, 'role_changed', actor.userId, [userId], patch.role);
       }
       if (patch.mutedUntil !== undefined) {
         const mutedUntil = patch.mutedUntil === null ? null : Date.parse(patch.mutedUntil);

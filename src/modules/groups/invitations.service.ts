@@ -32,7 +32,7 @@ export interface InvitationsDeps {
   /** Whose invitation is whose (the policy module). */
   policy: Pick<AccessPolicy, 'isInvitee'>;
   /** The invitee just became a member: rooms, membership events and caches are the group module's. */
-  joined(groupId: string, userId: string): void;
+  joined(groupId: string, userId: string): Promise<void>;
 }
 
 /** What `plan` decided for each invitee; `send` writes it. */
@@ -137,7 +137,7 @@ export function createInvitationsService(deps: InvitationsDeps) {
       if ((counts.get(row.group_id) ?? 0) + 1 > limits.maxMembers) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${limits.maxMembers} members`);
       const now = clock.now().getTime();
       if (!(await invitations.accept(row, now))) throw new AppError('CONFLICT', 'this invitation was already answered');
-      deps.joined(row.group_id, actor.userId);
+      await deps.joined(row.group_id, actor.userId);
       const [invitation] = await describe([{ ...row, state: 'accepted', answered_at: now }]);
       if (invitation) tellInvitee(invitation);
       return row.group_id;

@@ -5,3 +5,4 @@ export { messagingSocket } from './messaging.socket.js';
 export { encodeCallContent } from './messaging.call-content.js';
 export { createPinsRepository, type PinsRepository } from './pins.repository.js';
 export { pinsRoutes } from './messaging.pins.routes.js';
+export { encodeSystemContent } from './messaging.system-content.js';

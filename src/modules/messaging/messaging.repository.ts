@@ -191,7 +191,7 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     },
 
     /**
-     * Messages from others after the read position, not recalled, counted up to UNREAD_COUNT_CAP: the
+     * Messages from others after the read position, not recalled nor system, counted up to UNREAD_COUNT_CAP: the
      * count walks the `(conversation_id, id)` index from the read position and stops at the cap,
      * so the conversation list costs the same at a million unread as at a hundred. A
      * capped count rather than counters maintained on write: sends, recalls, joins and reads
@@ -206,6 +206,8 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
         .where('id', '>', afterId)
         .where('sender_id', '!=', userId)
         .where('recalled_at', 'is', null)
+        // A group's own events (joins, role changes) are history, not news waiting for the reader.
+        .where('type', '!=', 'system')
         // No ORDER BY: which 100 does not matter, and an `order by id limit` can tempt MariaDB's
         // planner into walking the primary key across every conversation instead of this index.
         .limit(UNREAD_COUNT_CAP)
@@ -254,8 +256,8 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
         .selectAll()
         .where('conversation_id', 'in', conversationIds)
         .where('recalled_at', 'is', null)
-        // Call messages hold structured data (JSON), not words anyone wrote: never a search hit.
-        .where('type', '!=', 'call')
+        // Call and system messages hold structured data (JSON), not words anyone wrote: never a search hit.
+        .where('type', 'not in', ['call', 'system'])
         .where(sql<boolean>`lower(content) like ${`%${escaped.toLowerCase()}%`} escape '!'`);
       if (beforeId !== undefined) query = query.where('id', '<', beforeId);
       const ordered = query.orderBy('id', 'desc').limit(limit);

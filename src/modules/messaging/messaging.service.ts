@@ -15,6 +15,7 @@ import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
 import { createPinsAndForwards } from './messaging.pins.js';
 import type { ForwardOrigin, PinRow, PinsRepository } from './pins.repository.js';
+import { decodeSystemContent } from './messaging.system-content.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -182,6 +183,10 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         message.call = call;
         message.content = callSummaryText(call);
       }
+    }
+    if (row.type === 'system' && !recalled) {
+      const system = decodeSystemContent(row.content);
+      if (system) message.system = system;
     }
     return message;
   }
@@ -516,6 +521,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     async recall(actor: Actor, messageId: string): Promise<Message> {
       const { row, where } = await requireOwnMessage(actor, messageId);
       if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
+      // The group's record of what happened is not the actor's to take back.
+      if (row.type === 'system') throw new AppError('FORBIDDEN', 'a group event cannot be recalled');
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
       // A recalled message loses its pin (the event below tells every device).

@@ -81,7 +81,8 @@ export function messageChanged(state: State, message: Message): State {
  */
 export function messageArrived(state: State, message: Message, watching: boolean): State {
   const mine = message.senderId === state.me?.id;
-  const stored = touchConversation(upsertMessage(state, message), message, !mine && !watching);
+  // A group's own events (system messages) are never unread, as the server counts.
+  const stored = touchConversation(upsertMessage(state, message), message, !mine && !watching && message.type !== 'system');
   return typingChanged(stored, { conversationId: message.conversationId, userId: message.senderId, typing: false }, 0);
 }
 
