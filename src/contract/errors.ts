@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'AI_TIMEOUT',
   'AI_CANCELLED',
   'PIN_LIMIT_REACHED',
+  'ACCOUNT_SUSPENDED',
 ] as const;
 
 /** Error codes a client can switch on. */

@@ -36,6 +36,8 @@ export const ERROR_STATUS = {
   AI_CANCELLED: 499,
   /** The conversation already holds MAX_PINS_PER_CONVERSATION pinned messages: unpin one first. */
   PIN_LIMIT_REACHED: 409,
+  /** An admin suspended the account: login and refresh are refused until it is unsuspended. */
+  ACCOUNT_SUSPENDED: 403,
 } as const satisfies Record<ErrorCode, number>;
 
 export interface FieldProblem {

@@ -7,6 +7,7 @@ import * as m0005 from './0005_ai.js';
 import * as m0008 from './0008_group_invitations.js';
 import * as m0010 from './0010_smart_replies.js';
 import * as m0012 from './0012_pins_forwards.js';
+import * as m0015 from './0015_admin.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '0008_group_invitations': m0008,
   '0010_smart_replies': m0010,
   '0012_pins_forwards': m0012,
+  '0015_admin': m0015,
 };
 
 export const migrationProvider: MigrationProvider = {
