@@ -23,7 +23,8 @@ import {
   pinsRoutes,
 } from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
-import { createPolicy } from './modules/policy/index.js';
+import { createAdminPolicy, createPolicy } from './modules/policy/index.js';
+import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
@@ -73,6 +74,8 @@ export interface App {
 export type Services = ReturnType<typeof createServices>;
 
 interface ServiceDeps {
+  /** Open sockets on every process (admin statistics). */
+  onlineSockets: () => Promise<number>;
   bus: ClusterBus;
   database: DatabaseHandle;
   cache: Cache;
@@ -86,7 +89,7 @@ interface ServiceDeps {
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics, outbound }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics, outbound, onlineSockets }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -97,6 +100,12 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     coMemberIds: (userId) => groupsRepository.coMemberIds(userId),
     // Late-bound: the groups service (with its member cache) is created below and uses the policy.
     groupMembership: (groupId, userId) => groups.membership(groupId, userId),
+  });
+  const adminRepository = createAdminRepository(db);
+  const adminPolicy = createAdminPolicy({
+    configured: config.adminUsernames,
+    usernameLowerOf: async (userId) => (await usersRepository.findById(userId))?.username_lower,
+    isGranted: (userId) => adminRepository.isGranted(userId),
   });
   const tokens = createTokenIssuer(jwtSecret, config.accessTokenTtlSec);
   const presence = createPresenceService({
@@ -128,11 +137,13 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     tokens,
     cache,
     clock,
-    events: { sessionsRevoked: (_userId, ids) => publisher.disconnectSessions(ids, 'session_ended') },
+    // Clients are told a suspension as such; every other revocation keeps the one documented reason.
+    events: { sessionsRevoked: (_userId, ids, reason) => publisher.disconnectSessions(ids, reason === 'account_suspended' ? reason : 'session_ended') },
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
     guestCreatePerIpPerHour: config.guestCreatePerIpPerHour,
     passwords: createPasswordHasher(config.passwordHashProfile),
+    isSuspended: async (userId) => (await adminRepository.findSuspension(userId)) !== undefined,
   });
   const friends = createFriendsService({
     friends: friendsRepository,
@@ -249,7 +260,18 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     await files.removeOwnedBy(userIds);
     await avatars.removeAllOf(userIds);
   };
-  return { users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  const admin = createAdminService({
+    admin: adminRepository,
+    users: usersRepository,
+    policy: adminPolicy,
+    sessions: auth,
+    messaging,
+    groups,
+    removeUserData,
+    onlineSockets,
+    clock,
+  });
+  return { admin, users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -321,7 +343,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       aiSocket(ready().ai, logger)(socket);
     },
   });
-  services = createServices({ database, cache, config, clock, jwtSecret, publisher: gateway.publisher, bus: gateway.bus, logger, metrics, outbound: options.outbound });
+  services = createServices({
+    database,
+    cache,
+    config,
+    clock,
+    jwtSecret,
+    publisher: gateway.publisher,
+    bus: gateway.bus,
+    logger,
+    metrics,
+    outbound: options.outbound,
+    // Asks every process (through the adapter); an admin's occasional read, not a hot path.
+    onlineSockets: async () => (await gateway.io.fetchSockets()).length,
+  });
   prometheus?.observe({
     connectedSockets: () => gateway.io.of('/').sockets.size,
     checks: { database: () => database.ping(), cache: () => cache.ping() },
@@ -378,6 +413,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));
       await api.register(aiRoutes(built.ai, built.assistant));
+      await api.register(adminRoutes(built.admin));
     },
     { prefix: API_PREFIX },
   );

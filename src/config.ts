@@ -52,6 +52,7 @@ const EnvSchema = Type.Object({
   LOGIN_FAILURE_WINDOW: Type.Integer({ minimum: 1, default: 900 }),
   LOGIN_IP_MAX_FAILURES: Type.Integer({ minimum: 1, default: 50 }),
   GUEST_IDLE_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  ADMIN_USERNAMES: Type.String({ default: '', description: 'comma-separated usernames holding the instance admin role' }),
   GUEST_CREATE_PER_IP: Type.Integer({ minimum: 1, default: 10 }),
   SEND_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 200 }),
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
@@ -185,6 +186,7 @@ function toConfig(env: Env) {
     rateLimit: { max: env.RATE_LIMIT_MAX, windowSec: env.RATE_LIMIT_WINDOW },
     loginThrottle: { maxFailures: env.LOGIN_MAX_FAILURES, windowSec: env.LOGIN_FAILURE_WINDOW, maxFailuresPerIp: env.LOGIN_IP_MAX_FAILURES },
     guestIdleDays: env.GUEST_IDLE_DAYS,
+    adminUsernames: parseAdminUsernames(env.ADMIN_USERNAMES),
     guestCreatePerIpPerHour: env.GUEST_CREATE_PER_IP,
     sendRateLimit: { max: env.SEND_RATE_LIMIT_MAX, windowSec: env.SEND_RATE_LIMIT_WINDOW },
     groupInvitations: { perHour: env.GROUP_INVITES_PER_HOUR, declinedCooldownMs: env.GROUP_INVITE_DECLINED_COOLDOWN_DAYS * 86_400_000 },
@@ -263,6 +265,15 @@ function parseEventLimits(value: string): Record<string, { perSecond: number; bu
     limits[match[1]] = { perSecond, burst };
   }
   return limits;
+}
+
+/** Usernames as stored for comparison (NFC, lower case); a name no account could have is a typo worth refusing. */
+function parseAdminUsernames(value: string): string[] {
+  const names = splitList(value).map((name) => name.normalize('NFC'));
+  for (const name of names) {
+    if (!/^[\p{L}\p{M}\p{N}_.-]{3,32}$/u.test(name)) throw new ConfigError('ADMIN_USERNAMES', `"${name}" is not a username (3-32 letters, digits, _ . -)`);
+  }
+  return [...new Set(names.map((name) => name.toLowerCase()))];
 }
 
 function splitList(value: string | undefined): string[] {

@@ -15,6 +15,8 @@ const CLUSTER_REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 type Registered = Awaited<ReturnType<typeof registerClient>>;
 
+const CLUSTER_ADMIN = `admin${randomBytes(5).toString('hex')}`;
+
 async function befriend(a: Registered, b: Registered): Promise<void> {
   const request = await a.client.request<{ id: string }>('POST', '/friend-requests', { toUserId: b.id });
   await b.client.request('POST', `/friend-requests/${request.id}/accept`);
@@ -37,8 +39,8 @@ describe('two server processes sharing MariaDB and Redis', () => {
     env = await createTestEnvironment({ databaseUrl: CLUSTER_DATABASE_URL, redisUrl: CLUSTER_REDIS_URL });
     const JWT_SECRET = randomBytes(32).toString('hex');
     // One at a time: the first applies the migrations, the second finds them done.
-    p1 = await spawnServer(testEnvVars(env, { JWT_SECRET, LOG_DIR: path.join(env.dataDir, 'logs-1') }));
-    p2 = await spawnServer(testEnvVars(env, { JWT_SECRET, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
+    p1 = await spawnServer(testEnvVars(env, { JWT_SECRET, ADMIN_USERNAMES: CLUSTER_ADMIN, LOG_DIR: path.join(env.dataDir, 'logs-1') }));
+    p2 = await spawnServer(testEnvVars(env, { JWT_SECRET, ADMIN_USERNAMES: CLUSTER_ADMIN, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
     expect(p1.url).not.toBe(p2.url);
   });
 
@@ -174,6 +176,37 @@ describe('two server processes sharing MariaDB and Redis', () => {
     const bobGotThird = nextEvent(bob.client.socket!, 'chat', (m) => m.conversationId === group.conversationId);
     const third = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'welcome back', clientMsgId: 'g3' });
     expect(await bobGotThird).toEqual(third);
+  });
+
+  it('disconnects every socket of a user suspended on the other process within a second; login and refresh are refused there', async () => {
+    const admin = await registerClient(p1.url, CLUSTER_ADMIN);
+    clients.push(admin.client);
+    const eve = await userOn(p2);
+    const tablet = new ParleyClient(p2.url);
+    clients.push(tablet);
+    await tablet.login({ username: eve.username, password: eve.password });
+    const tabletSocket = await tablet.connect();
+
+    // The bound is the issue's "within a second"; the events themselves are awaited, not slept for.
+    const told = [nextEvent(eve.client.socket!, 'session_revoked', () => true, 1000), nextEvent(tabletSocket, 'session_revoked', () => true, 1000)];
+    const gone = [waitForDisconnect(eve.client.socket!), waitForDisconnect(tabletSocket)];
+    await admin.client.request('PUT', `/admin/users/${eve.id}/suspension`, { reason: 'cluster' });
+    expect(await Promise.all(told)).toEqual([{ reason: 'account_suspended' }, { reason: 'account_suspended' }]);
+    expect(await Promise.all(gone)).toEqual(['io server disconnect', 'io server disconnect']);
+
+    const refused = async (res: Response) => [res.status, ((await res.json()) as { error: { code: string } }).error.code];
+    const login = await fetch(`${p2.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: eve.username, password: eve.password }),
+    });
+    expect(await refused(login)).toEqual([403, 'ACCOUNT_SUSPENDED']);
+    const refresh = await fetch(`${p2.url}/api/v1/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: tablet.refreshToken }),
+    });
+    expect(await refused(refresh)).toEqual([403, 'ACCOUNT_SUSPENDED']);
   });
 
   it('disconnects a socket on one process when its session logs out on the other', async () => {

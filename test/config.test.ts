@@ -67,6 +67,11 @@ describe('loadConfig', () => {
     expect(configErrorOf(() => loadConfig({ env: { DATABASE_URL: 'postgres://127.0.0.1:5432' }, cwd: emptyDir() })).variable).toBe('DATABASE_URL');
   });
 
+  it('names ADMIN_USERNAMES when a name could not be a username, and keeps the names lower-cased once each', () => {
+    expect(configErrorOf(() => loadConfig({ env: { ADMIN_USERNAMES: 'alice, not a name' }, cwd: emptyDir() })).variable).toBe('ADMIN_USERNAMES');
+    expect(loadConfig({ env: { ADMIN_USERNAMES: ' Alice ,bob,ALICE' }, cwd: emptyDir() }).adminUsernames).toEqual(['alice', 'bob']);
+  });
+
   it('names TLS_KEY_FILE when only the certificate is given', () => {
     expect(configErrorOf(() => loadConfig({ env: { TLS_CERT_FILE: '/etc/parley/cert.pem' }, cwd: emptyDir() })).variable).toBe('TLS_KEY_FILE');
   });

@@ -94,7 +94,15 @@ function expectUnknownRefused(res: ApiResponse, field: string, shown: string): v
 
 describe(`contract conventions (${storageLabel})`, () => {
   // An AI provider is configured so the AI routes validate their input (none is ever called).
-  const t = useTestServer({ DEEPSEEK_API_KEY: 'unused', DEEPSEEK_BASE_URL: 'http://127.0.0.1:9/v1' });
+  const ADMIN = uniqueName('admin');
+  const t = useTestServer({ DEEPSEEK_API_KEY: 'unused', DEEPSEEK_BASE_URL: 'http://127.0.0.1:9/v1', ADMIN_USERNAMES: ADMIN });
+  let admin: TestUser | undefined;
+  /** The /admin routes answer anyone else 404 before validating: they are tried by an admin. */
+  async function anAdmin(): Promise<TestUser> {
+    admin ??= await newUser(t.api, { username: ADMIN });
+    return admin;
+  }
+  const callerFor = async (operation: Operation, user: TestUser): Promise<TestUser> => (operation.path.startsWith('/api/v1/admin/') ? anAdmin() : user);
 
   describe('unknown fields', () => {
     it('refuses an unknown query parameter on every documented route, naming it', async () => {
@@ -104,7 +112,7 @@ describe(`contract conventions (${storageLabel})`, () => {
       for (const operation of operations) {
         const url = `${concretePath(operation)}${requiredQuery(operation)}colour=blue`;
         const body = operation.jsonBody ? validBody(operation.jsonBody) : undefined;
-        const res = await t.api(operation.method, url, { token: user.accessToken, ...(body ? { body } : {}) });
+        const res = await t.api(operation.method, url, { token: (await callerFor(operation, user)).accessToken, ...(body ? { body } : {}) });
         expectUnknownRefused(res, 'colour', `${operation.method} ${url} → ${res.status} ${JSON.stringify(res.body)}`);
       }
     });
@@ -116,7 +124,7 @@ describe(`contract conventions (${storageLabel})`, () => {
       for (const operation of operations) {
         const url = `${concretePath(operation)}${requiredQuery(operation)}`;
         const body = { ...validBody(operation.jsonBody as JsonSchema), colour: 'blue' };
-        const res = await t.api(operation.method, url, { token: user.accessToken, body });
+        const res = await t.api(operation.method, url, { token: (await callerFor(operation, user)).accessToken, body });
         expectUnknownRefused(res, 'colour', `${operation.method} ${url} ${JSON.stringify(body)} → ${res.status} ${JSON.stringify(res.body)}`);
       }
     });
@@ -319,6 +327,7 @@ describe(`contract conventions (${storageLabel})`, () => {
 
       // User search.
       await expectWalk(me, '/users?q=pagingpeer', byId, ids(others), { ordered: false });
+      await expectWalk(await anAdmin(), '/admin/users?q=pagingpeer', byId, ids(others), { ordered: false });
 
       // Login history: the registration and four logins.
       for (let i = 0; i < COUNT - 1; i++) await t.api('POST', '/auth/login', { body: { username: me.username, password: me.password } });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatorCompiler } from '../src/platform/http/validation.js';
-import { apiClient, newUser, type TestUser } from './support/http.js';
+import { type Api, apiClient, newUser, type TestUser, uniqueName } from './support/http.js';
 import { documentedOperations, type Operation, type Parameter } from './support/openapi.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
@@ -126,8 +126,23 @@ function casesFor(operation: Operation): fc.Arbitrary<Case> {
 // ---- the suite ----
 
 describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
-  const suite = useTestServer();
+  const FUZZ_ADMIN = uniqueName('fuzzadmin');
+  const suite = useTestServer({ ADMIN_USERNAMES: FUZZ_ADMIN });
   let operations: Operation[] = [];
+  let root: TestUser | undefined;
+
+  /**
+   * A fresh user; for the /admin routes one an admin granted the role to, so their validation is
+   * fuzzed (anyone else gets 404 before validation, see the access matrix).
+   */
+  async function userFor(api: Api, operation: Operation): Promise<TestUser> {
+    const user = await newUser(api);
+    if (!operation.path.startsWith('/api/v1/admin/')) return user;
+    root ??= await newUser(api, { username: FUZZ_ADMIN });
+    const granted = await api('PUT', `/admin/users/${user.id}/admin`, { token: root.accessToken });
+    expect(granted.status).toBe(200);
+    return user;
+  }
   let totalCases = 0;
 
   beforeAll(async () => {
@@ -147,7 +162,7 @@ describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
     const api = apiClient(suite.server.url);
     const perRoute: string[] = [];
     for (const operation of operations) {
-      let user: TestUser = await newUser(api);
+      let user: TestUser = await userFor(api, operation);
       const checkParams = checker(objectSchema(operation.parameters.filter((p) => p.in === 'path')), 'params');
       const checkQuery = checker(objectSchema(operation.parameters.filter((p) => p.in === 'query')), 'querystring');
       const checkBody = operation.jsonBody ? checker(operation.jsonBody, 'body') : () => true;
@@ -171,7 +186,7 @@ describe(`REST fuzzing of every documented route (${storageLabel})`, () => {
           }
           if (res.status === 401) {
             // The case logged the user out (or deleted them): carry on with a fresh one.
-            user = await newUser(api);
+            user = await userFor(api, operation);
             return;
           }
           const paramsBroken = !checkParams(c.params);

@@ -5,6 +5,7 @@
  */
 // Every wire type comes from the contract (TypeBox schemas' Static types, imported as types only so
 // no schema code reaches a bundle): the SDK declares none of its own, so it cannot drift from the server.
+import type { AdminUser, AuditEntry, InstanceStats, ResetPasswordResult } from '../contract/admin.js';
 import type { AiConversation, AiConversationWithMessages, AiCreateConversationBody, AiMessage, AiModelList, AssistantInfo, SuggestionsResult } from '../contract/ai.js';
 import type { AuthResult, ChangePasswordBody, LoginLog, SessionList, UpgradeBody } from '../contract/auth.js';
 import type { CallRecord, IceServers } from '../contract/calls.js';
@@ -154,6 +155,25 @@ export function rest(client: ParleyClient) {
       /** Three short replies the caller might send next in a chat conversation. */
       suggestions: (conversationId: string) => call<SuggestionsResult>('POST', '/ai/suggestions', { conversationId }),
       assistant: () => call<AssistantInfo>('GET', '/ai/assistant'),
+    },
+    /** Instance admins only (anyone else gets 404 NOT_FOUND from every one of these). */
+    admin: {
+      /** Every account by id; `q` keeps those whose username or nickname starts with it. */
+      users: (page: { q?: string; cursor?: string; limit?: number } = {}) => call<Page<AdminUser>>('GET', `/admin/users${q(page)}`),
+      user: (userId: string) => call<AdminUser>('GET', `/admin/users/${id(userId)}`),
+      deleteUser: (userId: string) => call<null>('DELETE', `/admin/users/${id(userId)}`),
+      grantAdmin: (userId: string) => call<AdminUser>('PUT', `/admin/users/${id(userId)}/admin`),
+      revokeAdmin: (userId: string) => call<AdminUser>('DELETE', `/admin/users/${id(userId)}/admin`),
+      /** Ends every session of the account at once; login and refresh answer ACCOUNT_SUSPENDED until unsuspended. */
+      suspend: (userId: string, reason?: string) => call<AdminUser>('PUT', `/admin/users/${id(userId)}/suspension`, reason === undefined ? {} : { reason }),
+      unsuspend: (userId: string) => call<AdminUser>('DELETE', `/admin/users/${id(userId)}/suspension`),
+      /** Without `password` the server generates one; the answer shows it this once. */
+      resetPassword: (userId: string, password?: string) => call<ResetPasswordResult>('POST', `/admin/users/${id(userId)}/password`, password === undefined ? {} : { password }),
+      deleteMessage: (messageId: string) => call<null>('DELETE', `/admin/messages/${id(messageId)}`),
+      dissolveGroup: (groupId: string) => call<null>('DELETE', `/admin/groups/${id(groupId)}`),
+      stats: () => call<InstanceStats>('GET', '/admin/stats'),
+      /** Newest first; pass the previous page's `nextCursor` as `cursor`. */
+      audit: (cursor?: string, limit?: number) => call<Page<AuditEntry>>('GET', `/admin/audit${q({ cursor, limit })}`),
     },
   };
 }

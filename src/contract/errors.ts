@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'PIN_LIMIT_REACHED',
   'INVITE_EXPIRED',
   'INVITE_USED_UP',
+  'ACCOUNT_SUSPENDED',
 ] as const;
 
 /** Error codes a client can switch on. */

@@ -40,6 +40,8 @@ export const ERROR_STATUS = {
   INVITE_EXPIRED: 410,
   /** An invite link whose use limit is reached. */
   INVITE_USED_UP: 410,
+  /** An admin suspended the account: login and refresh are refused until it is unsuspended. */
+  ACCOUNT_SUSPENDED: 403,
 } as const satisfies Record<ErrorCode, number>;
 
 export interface FieldProblem {

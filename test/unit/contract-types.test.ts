@@ -17,6 +17,7 @@ import type { Conversation, ConversationPage, MessagePage } from '../../src/modu
 import type { ForwardResult, PinnedPage } from '../../src/contract/pins.js';
 import type { Message } from '../../src/contract/messages.js';
 import type { Me, UserPage, UserProfile } from '../../src/modules/users/users.schemas.js';
+import type { AdminUser, AdminUserPage, AuditPage, InstanceStats, ResetPasswordResult } from '../../src/modules/admin/admin.schemas.js';
 
 /** What a promise-returning SDK method resolves with. */
 type Answer<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;
@@ -72,5 +73,14 @@ describe('the SDK takes its wire types from the route schemas', () => {
     expectTypeOf<Answer<Rest['calls']['get']>>().toEqualTypeOf<Static<typeof CallRecord>>();
     expectTypeOf<Answer<Rest['calls']['iceServers']>>().toEqualTypeOf<Static<typeof IceServers>>();
     expectTypeOf<Answer<Rest['files']['get']>>().toEqualTypeOf<Static<typeof FileRecordSchema>>();
+  });
+
+  it('answers the admin routes with their schemas', () => {
+    expectTypeOf<Answer<Rest['admin']['users']>>().toEqualTypeOf<Static<typeof AdminUserPage>>();
+    expectTypeOf<Answer<Rest['admin']['user']>>().toEqualTypeOf<Static<typeof AdminUser>>();
+    expectTypeOf<Answer<Rest['admin']['suspend']>>().toEqualTypeOf<Static<typeof AdminUser>>();
+    expectTypeOf<Answer<Rest['admin']['resetPassword']>>().toEqualTypeOf<Static<typeof ResetPasswordResult>>();
+    expectTypeOf<Answer<Rest['admin']['stats']>>().toEqualTypeOf<Static<typeof InstanceStats>>();
+    expectTypeOf<Answer<Rest['admin']['audit']>>().toEqualTypeOf<Static<typeof AuditPage>>();
   });
 });

@@ -34,6 +34,7 @@ const CODE_TEXT: Record<ErrorLanguage, Record<ErrorCode, string>> = {
     PIN_LIMIT_REACHED: 'This chat already has as many pinned messages as it can hold. Unpin one first.',
     INVITE_EXPIRED: 'This invite link has expired. Ask for a new one.',
     INVITE_USED_UP: 'This invite link has been used up. Ask for a new one.',
+    ACCOUNT_SUSPENDED: 'This account has been suspended by an administrator.',
   },
   zh: {
     VALIDATION_FAILED: '输入的内容无效。',
@@ -59,6 +60,7 @@ const CODE_TEXT: Record<ErrorLanguage, Record<ErrorCode, string>> = {
     PIN_LIMIT_REACHED: '此会话的置顶消息已达上限，请先取消一条置顶。',
     INVITE_EXPIRED: '此邀请链接已过期，请索取新的链接。',
     INVITE_USED_UP: '此邀请链接的使用次数已用完，请索取新的链接。',
+    ACCOUNT_SUSPENDED: '此账号已被管理员停用。',
   },
 };
 

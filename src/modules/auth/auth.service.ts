@@ -13,7 +13,8 @@ import type { TokenIssuer } from './tokens.js';
 
 /** Told when sessions end, so live connections of those sessions can be closed. */
 export interface SessionEvents {
-  sessionsRevoked(userId: string, sessionIds: string[]): void;
+  /** `reason` is the revocation's (logout, password_changed, account_suspended...). */
+  sessionsRevoked(userId: string, sessionIds: string[], reason: string): void;
 }
 
 export interface AuthServiceDeps {
@@ -28,6 +29,8 @@ export interface AuthServiceDeps {
   /** Guest accounts one IP may create per hour. */
   guestCreatePerIpPerHour: number;
   passwords: PasswordHasher;
+  /** Whether an account is suspended by an admin (its logins and refreshes are refused). */
+  isSuspended?: (userId: string) => Promise<boolean>;
 }
 
 const revokedKey = (sessionId: string) => `session:revoked:${sessionId}`;
@@ -66,11 +69,13 @@ export function createAuthService(deps: AuthServiceDeps) {
   // Access tokens outlive a revocation by at most their TTL; the revocation mark must last as long.
   const revocationMarkMs = (tokens.accessTtlSec + 60) * 1000;
 
-  async function markRevoked(userId: string, sessionIds: string[]): Promise<void> {
+  async function markRevoked(userId: string, sessionIds: string[], reason = 'session_ended'): Promise<void> {
     if (sessionIds.length === 0) return;
     await Promise.all(sessionIds.map((id) => cache.set(revokedKey(id), '1', revocationMarkMs)));
-    events.sessionsRevoked(userId, sessionIds);
+    events.sessionsRevoked(userId, sessionIds, reason);
   }
+
+  const suspended = () => new AppError('ACCOUNT_SUSPENDED', 'this account is suspended by an administrator');
 
   async function logAttempt(entry: { userId: string | null; username: string; success: boolean; method: LoginMethod; reason?: string }, origin: RequestOrigin): Promise<void> {
     await auth.insertLoginLog({
@@ -210,6 +215,11 @@ export function createAuthService(deps: AuthServiceDeps) {
       }
       // Success forgets this name's failures from this IP; for the IP it only takes back this attempt.
       await Promise.all([cache.del(pairKey), cache.decr(ipKey)]);
+      // Checked only once the password is right: a guesser learns nothing about the account.
+      if (await deps.isSuspended?.(user.id)) {
+        await logAttempt({ userId: user.id, username: user.username, success: false, method: 'password', reason: 'suspended' }, origin);
+        throw suspended();
+      }
       await logAttempt({ userId: user.id, username: user.username, success: true, method: 'password' }, origin);
       return startSession(user, origin);
     },
@@ -283,6 +293,11 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw new AppError('UNAUTHORIZED', message);
       };
       if (!session || session.user_id !== claims.userId) return fail('unknown_session', 'invalid refresh token');
+      // Before the revocation check: suspending ended this session, and the client should learn why.
+      if (await deps.isSuspended?.(session.user_id)) {
+        await logAttempt({ userId: session.user_id, username: '', success: false, method: 'refresh', reason: 'suspended' }, origin);
+        throw suspended();
+      }
       if (session.revoked_at !== null) return fail('session_revoked', 'session has ended; log in again');
       if (Number(session.expires_at) <= now) return fail('session_expired', 'session has expired; log in again');
       const expiresAt = now + deps.refreshTtlSec * 1000;
@@ -305,10 +320,17 @@ export function createAuthService(deps: AuthServiceDeps) {
       await markRevoked(actor.userId, revoked);
     },
 
-    /** Ends every session of these users (accounts about to be deleted). */
+    /** Ends every session of these users (accounts about to be deleted, suspended); their sockets get `session_revoked {reason}`. */
     async endAllSessions(userIds: readonly string[], reason: string): Promise<void> {
       const now = clock.now().getTime();
-      for (const userId of userIds) await markRevoked(userId, await auth.revokeSessions(userId, 'all', reason, now));
+      for (const userId of userIds) await markRevoked(userId, await auth.revokeSessions(userId, 'all', reason, now), reason);
+    },
+
+    /** Sets a password chosen by an admin and ends every session of the account. */
+    async resetPassword(userId: string, password: string): Promise<void> {
+      const now = clock.now().getTime();
+      await users.update(userId, { password_hash: await deps.passwords.hash(password), updated_at: now });
+      await markRevoked(userId, await auth.revokeSessions(userId, 'all', 'password_reset', now), 'password_reset');
     },
 
     async listSessions(actor: Actor): Promise<Session[]> {

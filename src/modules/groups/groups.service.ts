@@ -290,6 +290,18 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       publisher.leaveConversation(memberIds, groupConversationId(groupId));
     },
 
+    /**
+     * An instance admin dissolves any group, by the owner's path: members get `group_member`
+     * `dissolved` (with the admin's id) and leave the room. The admin module checks the role.
+     */
+    async dissolveAsAdmin(adminId: string, groupId: string): Promise<void> {
+      if (!(await groups.find(groupId))) throw new AppError('NOT_FOUND', 'group not found');
+      const memberIds = await groups.memberIds(groupId);
+      await groups.dissolve(groupId);
+      notify(groupId, { userId: adminId, change: 'dissolved' }, memberIds);
+      publisher.leaveConversation(memberIds, groupConversationId(groupId));
+    },
+
     /** Members with role and presence, in the order they joined, a page at a time. */
     async members(actor: Actor, groupId: string, cursor: string | undefined, limit: number): Promise<Page<Member>> {
       await requireMembership(actor, groupId);

@@ -212,6 +212,23 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     return { message, isNew: true };
   }
 
+  async function recallRow(row: MessageRow, where: Access): Promise<Message> {
+    if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
+    const now = clock.now().getTime();
+    await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
+    // A recalled message loses its pin (the event below tells every device).
+    await deps.pins.unpin(Number(row.id));
+    if (row.attachments)
+      await deps.attachments?.releaseAttachments(
+        where.id,
+        (JSON.parse(row.attachments) as Attachment[]).map((a) => a.fileId),
+      );
+    const message = toMessage({ ...row, content: '', attachments: null, recalled_at: now }, []);
+    deliver(where, 'message_updated', { message });
+    for (const listener of changeListeners) listener(message, 'recalled');
+    return message;
+  }
+
   async function requireOwnMessage(actor: Actor, messageId: string): Promise<{ row: MessageRow; where: Access }> {
     const { row, where } = await requireVisibleMessage(actor, messageId);
     policy.requireMessageSender(actor.userId, row);
@@ -520,22 +537,24 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     /** Recalls the caller's own message: everyone gets the placeholder, the content is gone. */
     async recall(actor: Actor, messageId: string): Promise<Message> {
       const { row, where } = await requireOwnMessage(actor, messageId);
-      if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
       // The group's record of what happened is not the actor's to take back.
       if (row.type === 'system') throw new AppError('FORBIDDEN', 'a group event cannot be recalled');
-      const now = clock.now().getTime();
-      await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
-      // A recalled message loses its pin (the event below tells every device).
-      await deps.pins.unpin(Number(row.id));
-      if (row.attachments)
-        await deps.attachments?.releaseAttachments(
-          where.id,
-          (JSON.parse(row.attachments) as Attachment[]).map((a) => a.fileId),
-        );
-      const message = toMessage({ ...row, content: '', attachments: null, recalled_at: now }, []);
-      deliver(where, 'message_updated', { message });
-      for (const listener of changeListeners) listener(message, 'recalled');
-      return message;
+      return recallRow(row, where);
+    },
+
+    /**
+     * An instance admin removes any message: recalled as its sender would, `message_updated` to the
+     * conversation. The caller's role is checked by the admin module; NOT_FOUND for an unknown id.
+     */
+    async recallAsAdmin(messageId: string): Promise<{ message: Message; conversationId: string }> {
+      const row = await messages.findMessage(parseMessageId(messageId, 'id'));
+      if (!row) throw new AppError('NOT_FOUND', 'message not found');
+      const conversationId = row.conversation_id;
+      const pair = /^d\.([^.]+)\.([^.]+)$/.exec(conversationId);
+      const where: Access = pair
+        ? { kind: 'private', id: conversationId, peerId: pair[2] ?? '', low: pair[1] ?? '', high: pair[2] ?? '' }
+        : { kind: 'group', id: conversationId, groupId: conversationId.slice(2), role: 'member', mutedUntil: null };
+      return { message: await recallRow(row, where), conversationId };
     },
 
     /** Adds (`add`) or removes the caller's reaction with any emoji. */

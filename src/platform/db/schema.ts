@@ -285,6 +285,31 @@ export interface AiMessagesTable {
   completed_at: number | null;
 }
 
+export interface InstanceAdminsTable {
+  user_id: string;
+  granted_by: string;
+  granted_at: number;
+}
+
+export interface UserSuspensionsTable {
+  user_id: string;
+  suspended_by: string;
+  reason: string;
+  suspended_at: number;
+}
+
+/** Append-only: the code has no update or delete of it. */
+export interface AuditLogTable {
+  id: Generated<number>;
+  actor_id: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  /** JSON object, or null. */
+  details: string | null;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -312,4 +337,7 @@ export interface Database {
   ai_messages: AiMessagesTable;
   message_pins: MessagePinsTable;
   message_forwards: MessageForwardsTable;
+  instance_admins: InstanceAdminsTable;
+  user_suspensions: UserSuspensionsTable;
+  audit_log: AuditLogTable;
 }
