@@ -1,12 +1,12 @@
 import Type, { type Static } from 'typebox';
 import { Message, MessageIdString } from './messages.js';
 import { Page, PageQuery } from './paging.js';
+import { MAX_FORWARD_CONVERSATIONS, MAX_FORWARD_MESSAGES } from './forward-limits.js';
+
+export { MAX_FORWARD_CONVERSATIONS, MAX_FORWARD_MESSAGES };
 
 /** Most messages pinned at once in one conversation; one more is PIN_LIMIT_REACHED. */
 export const MAX_PINS_PER_CONVERSATION = 50;
-/** Most messages one forward copies, and most conversations it copies them to. */
-export const MAX_FORWARD_MESSAGES = 20;
-export const MAX_FORWARD_CONVERSATIONS = 10;
 
 /** Pinned messages of a conversation, most recently pinned first. */
 export const PinnedQuery = Type.Object({ ...PageQuery });

@@ -1,6 +1,6 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
-import { MAX_FORWARD_CONVERSATIONS } from '../../src/contract/pins.js';
+import { MAX_FORWARD_CONVERSATIONS } from '../../src/contract/forward-limits.js';
 import { t } from './i18n.js';
 import { newClientMsgId, replaceMessage } from './state/actions.js';
 import { showError } from './errors.js';
