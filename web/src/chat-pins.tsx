@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
 import { MAX_FORWARD_CONVERSATIONS } from '../../src/contract/forward-limits.js';
 import { t } from './i18n.js';
@@ -7,7 +7,7 @@ import { showError } from './errors.js';
 import { api } from './state/client.js';
 import { loadMessages } from './state/loaders.js';
 import { getState, update, useStore } from './state/state.js';
-import { useAction } from './ui.js';
+import { Modal, useAction } from './ui.js';
 
 /** One line of a message for the pinned bar and the forward dialog. */
 function oneLine(message: Message): string {
@@ -126,15 +126,8 @@ export function PinForwardActions({ message, onDone }: { message: Message; onDon
 /** Choose up to MAX_FORWARD_CONVERSATIONS conversations and forward the message to them. */
 function ForwardDialog({ message, onClose }: { message: Message; onClose: () => void }) {
   const s = useStore();
-  const ref = useRef<HTMLDialogElement>(null);
-  const id = useId();
   const [chosen, setChosen] = useState<string[]>([]);
   const { busy, run } = useAction();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
   const toggle = (conversationId: string) =>
     setChosen((list) => (list.includes(conversationId) ? list.filter((c) => c !== conversationId) : list.length < MAX_FORWARD_CONVERSATIONS ? [...list, conversationId] : list));
   const send = () =>
@@ -144,16 +137,7 @@ function ForwardDialog({ message, onClose }: { message: Message; onClose: () => 
       onClose();
     });
   return (
-    <dialog
-      ref={ref}
-      class="confirm forward-dialog"
-      aria-labelledby={`${id}-title`}
-      onCancel={(event) => {
-        event.preventDefault();
-        onClose();
-      }}
-    >
-      <h2 id={`${id}-title`}>{t('forwardTo')}</h2>
+    <Modal class="confirm forward-dialog" title={t('forwardTo')} onClose={onClose}>
       <p class="small muted forward-preview">{oneLine(message)}</p>
       <ul class="forward-targets">
         {s.conversations.map((conversation) => (
@@ -172,6 +156,6 @@ function ForwardDialog({ message, onClose }: { message: Message; onClose: () => 
           {t('forward')}
         </button>
       </div>
-    </dialog>
+    </Modal>
   );
 }

@@ -1,35 +1,21 @@
 /** The chat list's "New chat": pick a friend to message, or start a group. */
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useEffect } from 'preact/hooks';
 import { t } from './i18n.js';
 import { openPrivateChat } from './state/actions.js';
 import { showError } from './errors.js';
 import { loadContacts } from './state/loaders.js';
 import { navigate } from './state/router.js';
 import { useStore } from './state/state.js';
-import { Avatar, useAction } from './ui.js';
+import { Avatar, Modal, useAction } from './ui.js';
 
 export function NewChatDialog({ onClose }: { onClose: () => void }) {
   const s = useStore();
-  const ref = useRef<HTMLDialogElement>(null);
-  const id = useId();
   const { busy, run } = useAction();
   useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
     void loadContacts().catch(showError);
-    return () => dialog?.close();
   }, []);
   return (
-    <dialog
-      ref={ref}
-      class="confirm new-chat"
-      aria-labelledby={`${id}-title`}
-      onCancel={(event) => {
-        event.preventDefault();
-        onClose();
-      }}
-    >
-      <h2 id={`${id}-title`}>{t('newChat')}</h2>
+    <Modal class="confirm new-chat" title={t('newChat')} onClose={onClose}>
       <button
         type="button"
         class="primary"
@@ -60,6 +46,6 @@ export function NewChatDialog({ onClose }: { onClose: () => void }) {
           {t('cancel')}
         </button>
       </div>
-    </dialog>
+    </Modal>
   );
 }

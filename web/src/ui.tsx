@@ -1,4 +1,5 @@
 /** Small pieces every page uses; apart from app.tsx so pages need not import the shell that imports them. */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { language, setLanguage, t } from './i18n.js';
 import { showError } from './errors.js';
@@ -65,26 +66,10 @@ export interface Confirmation {
  * first, so it has the focus and a stray Enter does nothing harmful.
  */
 export function ConfirmDialog({ confirmation, onClose }: { confirmation: Confirmation; onClose: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const id = useId();
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
+  const detailId = useId();
   return (
-    <dialog
-      ref={ref}
-      class="confirm"
-      aria-labelledby={`${id}-q`}
-      aria-describedby={confirmation.detail ? `${id}-d` : undefined}
-      onCancel={(event) => {
-        event.preventDefault();
-        onClose();
-      }}
-    >
-      <h2 id={`${id}-q`}>{confirmation.question}</h2>
-      {confirmation.detail && <p id={`${id}-d`}>{confirmation.detail}</p>}
+    <Modal class="confirm" title={confirmation.question} describedBy={confirmation.detail ? detailId : undefined} onClose={onClose}>
+      {confirmation.detail && <p id={detailId}>{confirmation.detail}</p>}
       <div class="confirm-actions">
         <button type="button" onClick={onClose}>
           {t('cancel')}
@@ -100,6 +85,35 @@ export function ConfirmDialog({ confirmation, onClose }: { confirmation: Confirm
           {confirmation.confirmLabel}
         </button>
       </div>
+    </Modal>
+  );
+}
+
+/**
+ * A modal `<dialog>` titled by its heading: opened when mounted, closed when unmounted, and Esc
+ * asks the owner to close it (`onClose`) rather than closing it behind the page's back.
+ */
+export function Modal(props: { class: string; title: string; describedBy?: string | undefined; onClose: () => void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => dialog?.close();
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class={props.class}
+      aria-labelledby={titleId}
+      aria-describedby={props.describedBy}
+      onCancel={(event) => {
+        event.preventDefault();
+        props.onClose();
+      }}
+    >
+      <h2 id={titleId}>{props.title}</h2>
+      {props.children}
     </dialog>
   );
 }
