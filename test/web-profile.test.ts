@@ -137,7 +137,7 @@ describe(`web client: readable errors, live profiles, profile page, change passw
     await expect.poll(() => benRow.locator('img').getAttribute('src'), { timeout: 10_000 }).toMatch(/\/api\/v1\/avatars\//);
 
     await benRow.click();
-    const header = ann.page.getByRole('link', { name: 'Profile of Benedict' });
+    const header = ann.page.getByTitle('Profile of Benedict');
     await header.getByRole('heading', { name: 'Benedict' }).waitFor();
     expect(await header.locator('img').getAttribute('src')).toMatch(/\/api\/v1\/avatars\//);
     await screenshot(ann.page, 'profile-live-desktop-en');
@@ -170,7 +170,7 @@ describe(`web client: readable errors, live profiles, profile page, change passw
     await profile.getByRole('button', { name: 'Message' }).click();
     await composer(ann.page).waitFor();
     expect(ann.page.url()).toContain(encodeURIComponent(conversationId));
-    await ann.page.getByRole('link', { name: 'Profile of Ben' }).click();
+    await ann.page.getByTitle('Profile of Ben').click();
     await profile.getByRole('button', { name: 'Remove friend' }).click();
     await ann.page.getByRole('dialog', { name: 'Remove Ben from your friends?' }).waitFor();
     await ann.page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();

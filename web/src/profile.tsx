@@ -42,7 +42,8 @@ export function PeerLink({ peerId, name, children }: { peerId: string | undefine
     <a
       class="peer-link"
       href={profilePath(peerId)}
-      aria-label={t('viewProfile', { name })}
+      // A title, not an aria-label: the link's name must stay the text it shows (name and presence).
+      title={t('viewProfile', { name })}
       onClick={(event) => {
         event.preventDefault();
         navigate(profilePath(peerId));
