@@ -29,7 +29,9 @@ export async function spawnServer(vars: Record<string, string>): Promise<ServerP
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}${out}`)), 20_000);
+    // Generous: on a fresh MariaDB or PostgreSQL database the migrations' DDL alone takes
+    // seconds, and a CI machine runs several suites at once.
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}${out}`)), 45_000);
     const check = () => {
       const match = /"url":"(http[^"]+)"[^\n]*Parley is listening/.exec(out);
       if (match?.[1]) {
