@@ -153,4 +153,30 @@ describe(`web client session across tabs and restarts (${storageLabel})`, () => 
     await Promise.all([chats(first).waitFor(), chats(second).waitFor(), chats(third).waitFor()]);
     expect(errors).toEqual([]);
   });
+
+  it('stays signed in when the network fails during a load: a refresh that cannot reach the server or lists aborted mid-load only delay the page, they never sign out', async () => {
+    const context = await (await browserProfile()).launch();
+    const page = await newTab(context);
+    await signUp(page, uniqueName('net'));
+
+    // The refresh cannot reach the server: the page keeps trying ("Connecting…") instead of showing the sign-in page.
+    await context.route('**/api/v1/auth/refresh', (route) => route.abort('internetdisconnected'));
+    await page.reload();
+    await page.getByText('Connecting…').waitFor();
+    await page.waitForTimeout(1500);
+    expect(await loginPage(page).count()).toBe(0);
+    await context.unroute('**/api/v1/auth/refresh');
+    await chats(page).waitFor();
+
+    // The lists fail once after a good refresh (as when the page is left mid-load): still signed in, then and on the next load.
+    let aborted = 0;
+    await context.route('**/api/v1/conversations?*', (route) => (aborted++ === 0 ? route.abort('connectionreset') : route.continue()));
+    await page.reload();
+    await chats(page).waitFor();
+    await expect.poll(() => aborted, { timeout: 15000 }).toBeGreaterThan(1);
+    await context.unroute('**/api/v1/conversations?*');
+    await page.reload();
+    await chats(page).waitFor();
+    expect(await loginPage(page).count()).toBe(0);
+  });
 });

@@ -4,7 +4,7 @@
  * upgrade and sign-out. One session per browser: every tab refreshes through the same httpOnly
  * cookie, and tabs tell each other over a BroadcastChannel when they sign in or out.
  */
-import type { AuthResult } from '../../../src/client/index.js';
+import { type AuthResult, ParleyError } from '../../../src/client/index.js';
 import { api, client, createClient } from './client.js';
 import { connectSocket, onSocket } from './live.js';
 import { loadContacts, loadConversations, rememberUsers } from './loaders.js';
@@ -62,8 +62,23 @@ export function init(): void {
   }
 }
 
-/** Picks up the browser's session from the cookie, or shows the sign-in page when there is none. */
-async function resume(): Promise<void> {
+/** How long resume waits before trying again after the n-th failure that was not a refusal (1 s doubling, at most 30 s). */
+const retryDelayMs = (failures: number) => Math.min(30_000, 1000 * 2 ** failures);
+
+/**
+ * Picks up the browser's session from the cookie, or shows the sign-in page when there is none.
+ * Only a refusal (the cookie is spent, revoked or expired, the account suspended) ends the session here. Anything else,
+ * an unreachable server, a dropped connection, a load aborted because the page is being left, says
+ * nothing about the session: the hint and the cookie stay and the page tries again, showing
+ * "Connecting…", so a bad network never signs anyone out.
+ */
+/** The server answered and said no (401 spent or revoked, 403 suspended...); a 429 or a 5xx is only "not now". */
+function isRefusal(error: unknown): boolean {
+  const status = error instanceof ParleyError ? error.status : undefined;
+  return status !== undefined && status >= 400 && status < 500 && status !== 429;
+}
+
+async function resume(failures = 0): Promise<void> {
   client.disconnect();
   if (!hasSessionHint()) {
     await signedOut();
@@ -73,9 +88,14 @@ async function resume(): Promise<void> {
   try {
     await client.refreshOnce();
     await start();
-  } catch {
-    await signedOut();
-    update({ booting: false });
+  } catch (error) {
+    if (isRefusal(error)) {
+      await signedOut();
+      update({ booting: false });
+      return;
+    }
+    if (!getState().me) update({ booting: true });
+    setTimeout(() => void resume(failures + 1), retryDelayMs(failures));
   }
 }
 
