@@ -2,15 +2,19 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParleyClient, type ParleySocket } from '../src/client/index.js';
-import { collect, nextEvent, registerClient, settle } from './support/realtime.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
-import { createTestEnvironment, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnvironment, testEnvVars } from './support/server.js';
+import { collect, nextEvent, registerClient, settle } from './support/realtime.js';
+import { createTestEnvironment, databaseKindOf, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnvironment, testEnvVars } from './support/server.js';
 
 /**
- * Two server processes behind one MariaDB database and one Redis: what a horizontally scaled
- * deployment looks like. Always the machine's real services, whatever the suite's storage env says.
+ * Two server processes behind one shared database and one Redis: what a horizontally scaled
+ * deployment looks like. Always the machine's real services: the suite's MariaDB or PostgreSQL when
+ * it names one, MariaDB on the embedded pass.
  */
 const CLUSTER_DATABASE_URL = TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/parley_test';
+/** The dialect the server logs for that URL. */
+const CLUSTER_DIALECT = databaseKindOf(CLUSTER_DATABASE_URL);
+const CLUSTER_DATABASE_NAME = CLUSTER_DIALECT === 'postgres' ? 'PostgreSQL' : 'MariaDB';
 const CLUSTER_REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 type Registered = Awaited<ReturnType<typeof registerClient>>;
@@ -29,7 +33,7 @@ function waitForDisconnect(socket: ParleySocket): Promise<string> {
   });
 }
 
-describe('two server processes sharing MariaDB and Redis', () => {
+describe(`two server processes sharing ${CLUSTER_DATABASE_NAME} and Redis`, () => {
   let env: TestEnvironment;
   let p1: ServerProcess;
   let p2: ServerProcess;
@@ -62,11 +66,11 @@ describe('two server processes sharing MariaDB and Redis', () => {
     return user;
   }
 
-  it('runs both processes on the shared MariaDB and Redis', async () => {
+  it(`runs both processes on the shared ${CLUSTER_DATABASE_NAME} and Redis`, async () => {
     for (const proc of [p1, p2]) {
       const ready = await fetch(`${proc.url}/readyz`);
       expect(ready.status).toBe(200);
-      expect(proc.stdout()).toMatch(/"database":"mysql","cache":"redis"/);
+      expect(proc.stdout()).toContain(`"database":"${CLUSTER_DIALECT}","cache":"redis"`);
     }
   });
 
