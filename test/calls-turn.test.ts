@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RTCIceServer } from 'werift';
 import type { ParleyClient } from '../src/client/index.js';
 import { turnCredential } from '../src/modules/calls/index.js';
-import { connectedUser, type ConnectedUser } from './support/realtime.js';
+import { type ConnectedUser, connectedUser } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 import { callAndTalk, loopbackPeer } from './support/webrtc.js';
@@ -39,7 +39,9 @@ async function freeUdpPort(): Promise<number> {
 
 /** Starts coturn on loopback with the TURN REST API secret; resolves once it listens. */
 async function startTurnserver(dir: string, port: number): Promise<{ child: ChildProcess; log: () => string }> {
-  const relayFrom = 50_000 + Math.floor(Math.random() * 14_000);
+  // Above Linux's ephemeral range (32768-60999): the other suites running alongside take ephemeral
+  // ports all the time, and a relay range inside it could find its ports taken.
+  const relayFrom = 61_000 + Math.floor(Math.random() * 4_300);
   const child = spawn(
     '/usr/bin/turnserver',
     [
@@ -149,7 +151,7 @@ describe(`calls through a real coturn turnserver (${storageLabel})`, () => {
     const servers = await iceServersOf(alice);
     const turnEntry = servers.find((entry) => String(entry.urls).startsWith('turn:'));
     expect(turnEntry?.username).toMatch(new RegExp(`^\\d+:${alice.id}$`));
-    expect(await relayCandidates(servers)).not.toEqual([]);
+    expect(await relayCandidates(servers), `no relay candidate; coturn's log:\n${turn.log().slice(-3000)}`).not.toEqual([]);
 
     // coturn logs each refused authentication ("check_stun_auth: Cannot find credentials of user ...").
     const refusals = () => (turn.log().match(/check_stun_auth/g) ?? []).length;
