@@ -115,7 +115,9 @@ describe(`web chat view in Chromium: links, days, unread, jumps, search, new cha
     await benPhone.page.getByLabel('用户名').fill(b.username);
     await benPhone.page.getByLabel('密码').fill('correct horse battery');
     await benPhone.page.getByRole('button', { name: '登录' }).click();
-    await benPhone.page.locator(`[data-conversation="${conversationId}"]`).first().click();
+    await benPhone.page.getByRole('heading', { name: '会话' }).first().waitFor();
+    // Opened by its address (a bookmark, a notification): the chat renders before the conversation list arrives.
+    await benPhone.page.goto(`${suite.server.url}/chats/${encodeURIComponent(conversationId)}`);
     await bubble(benPhone.page, 'later still').waitFor();
     expect((await lines(benPhone.page)).slice(-3)).toEqual([expect.stringContaining('today second'), '以下为新消息', expect.stringContaining('later still')]);
     expect(await lines(benPhone.page)).toContain('昨天');

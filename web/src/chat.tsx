@@ -1,25 +1,25 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
-import { Avatar, useAction, useConfirm } from './ui.js';
-import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, LinkedText, Separator, startsDay, SystemLine, systemText } from './chat-extras.js';
-import { ChatSearch } from './chat-search.js';
-import { NewChatDialog } from './new-chat.js';
 import { SmartReplies } from './ai.js';
-import { ForwardedLabel, PinForwardActions, PinnedBar } from './chat-pins.js';
 import { startCall } from './calls.js';
-import { EMOJI, QUICK_REACTIONS } from './emoji.js';
-import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
+import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, LinkedText, Separator, SystemLine, startsDay, systemText } from './chat-extras.js';
+import { ForwardedLabel, PinForwardActions, PinnedBar } from './chat-pins.js';
 import { LinkPreviewCard } from './chat-preview.js';
+import { ChatSearch } from './chat-search.js';
+import { EMOJI, QUICK_REACTIONS } from './emoji.js';
+import { showError } from './errors.js';
+import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
 import { formatTime, type StringKey, t } from './i18n.js';
+import { NewChatDialog } from './new-chat.js';
+import { PeerLink } from './profile.js';
 import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
 import { api } from './state/client.js';
-import { showError } from './errors.js';
 import { loadMessages, loadReadPositions, userName } from './state/loaders.js';
 import { compareIds } from './state/reducers.js';
 import { navigate } from './state/router.js';
 import { update, useStore } from './state/state.js';
-import { PeerLink } from './profile.js';
+import { Avatar, useAction, useConfirm } from './ui.js';
 
 export function conversationTitle(conversation: Conversation): string {
   if (conversation.group) return conversation.group.name;
@@ -262,8 +262,13 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const [editing, setEditing] = useState<Message | null>(null);
   const [emojiOpen, setEmojiOpen] = useState(false);
   const [searching, setSearching] = useState(false);
-  // Where the "new messages" divider goes: the read position as it was when the chat was opened.
-  const [readAtOpen] = useState(() => (conversation && conversation.unreadCount > 0 ? (conversation.lastReadMessageId ?? '0') : null));
+  // Where the "new messages" divider goes: the read position as it was when the chat was opened, taken
+  // the first time the conversation is known (opened by its address, the list arrives after the page).
+  const readAtOpenRef = useRef<string | null | undefined>(undefined);
+  if (readAtOpenRef.current === undefined && conversation) {
+    readAtOpenRef.current = conversation.unreadCount > 0 ? (conversation.lastReadMessageId ?? '0') : null;
+  }
+  const readAtOpen = readAtOpenRef.current ?? null;
   // The draft put aside while a message is edited; cancelling the edit brings it back.
   const draft = useRef('');
   // Where the caret goes once the text it was computed for has rendered (after an emoji is inserted).
