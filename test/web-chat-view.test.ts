@@ -156,7 +156,11 @@ describe(`web chat view in Chromium: links, days, unread, jumps, search, new cha
     await ann.page.locator(`[data-conversation="${conversationId}"]`).first().click();
     await bubble(ann.page, 'my answer to that').waitFor();
     expect(await bubble(ann.page, 'the original question').count()).toBe(0);
-    await bubble(ann.page, 'my answer to that').getByRole('button', { name: 'Go to the quoted message' }).click();
+    // The quote is a button named by what it shows (here the quoted message is not loaded yet), which a
+    // screen reader reads; its title says where it goes.
+    const quote = bubble(ann.page, 'my answer to that').getByRole('button', { name: 'Earlier message' });
+    expect(await quote.getAttribute('title')).toBe('Go to the quoted message');
+    await quote.click();
     const target = bubble(ann.page, 'the original question about llamas').first();
     await target.waitFor();
     await expect.poll(() => insideMessages(ann.page, target)).toBe(true);

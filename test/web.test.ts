@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
 import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type FakeLlm, signal, startFakeLlm } from './support/fake-llm.js';
 import { apiClient, newUser, uniqueName } from './support/http.js';
-import { connectedUser, registerClient } from './support/realtime.js';
 import { ROOT } from './support/process.js';
+import { connectedUser, registerClient } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 import { bubble, composer, logIn, PASSWORD, signUp, tab, useBrowser } from './support/web.js';
@@ -268,7 +268,7 @@ describe(`web client in Chromium (${storageLabel})`, () => {
     await composer(alice.page).press('Enter');
     const reply = bubble(bob.page, 'Hello Bob, welcome');
     await reply.waitFor();
-    await reply.getByRole('button', { name: 'Go to the quoted message' }).getByText('Hi Alice 👋').waitFor();
+    await reply.getByRole('button', { name: /Hi Alice 👋/ }).waitFor();
     await bob.page.getByTestId('typing').getByText('Alice is typing…').waitFor({ state: 'detached' });
     await alice.page.getByTestId('receipt').filter({ hasText: 'Read' }).waitFor();
 

@@ -154,7 +154,8 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
         <div class={`bubble ${recalled ? 'recalled' : ''} ${message.type === 'emoji' ? 'big-emoji' : ''}`}>
           <ForwardedLabel message={message} />
           {message.replyToId && !recalled && (
-            <button type="button" class="quote small" aria-label={t('jumpToQuoted')} onClick={() => message.replyToId && onJump(message.replyToId)}>
+            // Named by what it quotes (a label would hide the quoted text from a screen reader); the title says what it does.
+            <button type="button" class="quote small" title={t('jumpToQuoted')} onClick={() => message.replyToId && onJump(message.replyToId)}>
               {replyTo ? (
                 <>
                   <strong>{userName(replyTo.senderId)}</strong> {replyTo.recalledAt ? t('recalled') : preview(replyTo)}
