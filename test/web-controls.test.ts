@@ -239,6 +239,52 @@ describe(`web client controls in Chromium: calls, confirmations, composer (${sto
     expect(errors).toEqual([]);
   });
 
+  it('asks before removing a member and before leaving a group (Cancel keeps both)', async () => {
+    const { http, a, b } = await friends();
+    const members = async (groupId: string) =>
+      ((await http('GET', `/groups/${groupId}/members`, { token: a.accessToken })).body.items as Array<{ user: { id: string } }>).map((m) => m.user.id);
+    const club = (await http('POST', '/groups', { token: a.accessToken, body: { name: 'Chess club', memberIds: [b.id] } })).body as { id: string };
+    const ann = await openPage({ width: 1280, height: 800 });
+    await logIn(ann.page, a.username);
+    await ann.page.goto(`${suite.server.url}/groups/${encodeURIComponent(club.id)}`);
+    // Ann sees herself online in the member list.
+    await ann.page
+      .getByRole('listitem')
+      .filter({ hasText: `@${a.username}` })
+      .getByText('online')
+      .waitFor();
+    const remove = ann.page.getByRole('button', { name: 'Remove', exact: true });
+    await remove.click();
+    const askRemove = ann.page.getByRole('dialog', { name: 'Remove Ben from Chess club?' });
+    await askRemove.getByText('You can add them again later').waitFor();
+    await screenshot(ann.page, 'confirm-remove-member-desktop-en');
+    await askRemove.getByRole('button', { name: 'Cancel' }).click();
+    await askRemove.waitFor({ state: 'detached' });
+    expect(await members(club.id)).toContain(b.id);
+    await remove.click();
+    await askRemove.getByRole('button', { name: 'Remove', exact: true }).click();
+    await expect.poll(() => members(club.id)).not.toContain(b.id);
+
+    const book = (await http('POST', '/groups', { token: a.accessToken, body: { name: 'Book club', memberIds: [b.id] } })).body as { id: string };
+    const ben = await openPage({ width: 390, height: 844 });
+    await logIn(ben.page, b.username);
+    await ben.page.goto(`${suite.server.url}/groups/${encodeURIComponent(book.id)}`);
+    const leave = ben.page.getByRole('button', { name: 'Leave group' });
+    await leave.click();
+    const askLeave = ben.page.getByRole('dialog', { name: 'Leave Book club?' });
+    await askLeave.waitFor();
+    await screenshot(ben.page, 'confirm-leave-phone-en');
+    await askLeave.getByRole('button', { name: 'Cancel' }).click();
+    await askLeave.waitFor({ state: 'detached' });
+    expect(await members(book.id)).toContain(b.id);
+    await leave.click();
+    await askLeave.getByRole('button', { name: 'Leave group' }).click();
+    await ben.page.waitForURL('**/chats');
+    expect(await members(book.id)).not.toContain(b.id);
+    expect(ann.errors).toEqual([]);
+    expect(ben.errors).toEqual([]);
+  });
+
   it('Esc while editing puts the draft back (Enter then sends no stale copy), smart replies hide while editing, and an emoji lands at the caret', async () => {
     const { http, a, b, conversationId } = await friends();
     const post = (token: string, content: string) =>

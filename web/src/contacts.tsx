@@ -1,16 +1,16 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/client/index.js';
+import { showError } from './errors.js';
 import { GroupInviteLinks } from './group-invite-links.js';
-import { Avatar, useAction, useConfirm } from './ui.js';
 import { formatTime, t } from './i18n.js';
+import { profilePath } from './profile.js';
 import { openPrivateChat } from './state/actions.js';
 import { api } from './state/client.js';
-import { showError } from './errors.js';
 import { loadContacts, loadConversations, rememberUsers } from './state/loaders.js';
 import { navigate } from './state/router.js';
-import { profilePath } from './profile.js';
 import { useStore } from './state/state.js';
+import { Avatar, useAction, useConfirm } from './ui.js';
 
 const displayName = (user: User) => user.nickname || user.username;
 
@@ -417,7 +417,8 @@ export function GroupInfo({ groupId }: { groupId: string }) {
           const muted = member.mutedUntil && new Date(member.mutedUntil) > new Date();
           const self = member.user.id === s.me?.id;
           return (
-            <UserRow user={member.user} status={s.presence[member.user.id] ?? member.presence.status}>
+            // Whoever is looking at this page is online: the server does not tell a user of their own presence.
+            <UserRow user={member.user} status={self ? 'online' : (s.presence[member.user.id] ?? member.presence.status)}>
               {myRole === 'owner' && !self ? (
                 <label>
                   <span class="sr-only">{t('role')}</span>
@@ -450,7 +451,18 @@ export function GroupInfo({ groupId }: { groupId: string }) {
                   >
                     {muted ? t('unmute') : t('mute')}
                   </button>
-                  <button type="button" class="danger" onClick={() => void run(async () => (await api.groups.removeMember(groupId, member.user.id), await refresh()))}>
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() =>
+                      confirm({
+                        question: t('confirmRemoveMember', { name: displayName(member.user), group: group.name }),
+                        detail: t('confirmRemoveMemberDetail'),
+                        confirmLabel: t('remove'),
+                        onConfirm: () => run(async () => (await api.groups.removeMember(groupId, member.user.id), await refresh())),
+                      })
+                    }
+                  >
                     {t('remove')}
                   </button>
                 </>
@@ -497,7 +509,14 @@ export function GroupInfo({ groupId }: { groupId: string }) {
           <button
             type="button"
             class="danger"
-            onClick={() => void run(async () => (await api.groups.removeMember(groupId, s.me?.id ?? ''), await loadConversations(), navigate('/chats', true)))}
+            onClick={() =>
+              confirm({
+                question: t('confirmLeave', { name: group.name }),
+                detail: t('confirmLeaveDetail'),
+                confirmLabel: t('leave'),
+                onConfirm: () => run(async () => (await api.groups.removeMember(groupId, s.me?.id ?? ''), await loadConversations(), navigate('/chats', true))),
+              })
+            }
           >
             {t('leave')}
           </button>
