@@ -78,6 +78,10 @@ describe(`web client layout in Chromium: a desktop app on wide screens, one pane
         expect(await nav.getByRole('link').count()).toBe(3);
         expect(await noHorizontalScroll(page)).toBe(true);
         await screenshot(page, `layout-${viewport.width}-${lang}`);
+        // A settings form in the wide pane keeps a readable width instead of stretching across it.
+        await nav.getByRole('link').last().click();
+        const field = await box(page.getByRole('textbox', { name: lang === 'zh' ? '昵称' : 'Nickname' }));
+        expect(field.width).toBeLessThan(760);
         expect(errors).toEqual([]);
       }
     }, 120_000);
