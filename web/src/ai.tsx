@@ -1,18 +1,17 @@
 /**
  * The AI assistant: conversations whose replies stream token by token over the socket (`ai_chat`,
- * then `ai_chunk`… `ai_done` | `ai_error`), a model picker, and smart-reply chips in chats.
+ * then `ai_chunk`… `ai_done` | `ai_error`) and a model picker. Loaded when the page is first opened.
  */
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { AiConversation, AiMessage, AiModel, Message, ParleySocket } from '../../src/client/index.js';
-import { useAction } from './ui.js';
-import { t } from './i18n.js';
-import { sendMessage } from './state/actions.js';
-import { api, client } from './state/client.js';
+import type { AiConversation, AiMessage, AiModel, ParleySocket } from '../../src/client/index.js';
 import { errorText, showError } from './errors.js';
+import { t } from './i18n.js';
+import { api, client } from './state/client.js';
 import { onSocket } from './state/live.js';
 import { aiMessageUpserted } from './state/reducers.js';
 import { navigate } from './state/router.js';
 import { apply, getState, update, useStore } from './state/state.js';
+import { useAction } from './ui.js';
 
 function upsert(conversationId: string, id: string, change: (previous: AiMessage | undefined) => AiMessage): void {
   apply((s) => aiMessageUpserted(s, conversationId, id, change));
@@ -237,57 +236,6 @@ export function AssistantPage({ conversationId }: { conversationId: string | nul
         )}
       </form>
     </section>
-  );
-}
-
-const suggestionCache = new Map<string, Promise<string[]>>();
-
-/** Three short replies to the newest message from someone else, as chips that send on click. */
-export function SmartReplies({ message }: { message: Message | undefined }) {
-  const s = useStore();
-  const [chips, setChips] = useState<string[]>([]);
-  // Only for users who turned smart replies on: the request sends the open chat to the provider.
-  const usable =
-    !!message &&
-    s.features.ai === true &&
-    s.me?.profile.smartReplies === true &&
-    message.senderId !== s.me?.id &&
-    !message.recalledAt &&
-    (message.type === 'text' || message.type === 'emoji');
-  useEffect(() => {
-    setChips([]);
-    if (!usable || !message) return;
-    let live = true;
-    let pending = suggestionCache.get(message.id);
-    if (!pending) {
-      pending = api.ai.suggestions(message.conversationId).then((r) => r.suggestions);
-      suggestionCache.set(message.id, pending);
-      pending.catch(() => suggestionCache.delete(message.id));
-    }
-    pending.then(
-      (list) => live && setChips(list),
-      () => {},
-    );
-    return () => {
-      live = false;
-    };
-  }, [usable, message?.id]);
-  if (!usable || chips.length === 0 || !message) return null;
-  return (
-    <div class="chips pad" role="group" aria-label={t('suggestions')} data-testid="smart-replies">
-      {chips.map((chip) => (
-        <button
-          type="button"
-          class="chip"
-          onClick={() => {
-            setChips([]);
-            void sendMessage({ conversationId: message.conversationId, content: chip }).catch(showError);
-          }}
-        >
-          {chip}
-        </button>
-      ))}
-    </div>
   );
 }
 

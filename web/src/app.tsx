@@ -1,23 +1,26 @@
-import { useEffect, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
-import { AssistantPage } from './ai.js';
+import { useEffect, useState } from 'preact/hooks';
 import { CallOverlay } from './calls.js';
 import { ChatList, ConversationView } from './chat.js';
 import { Contacts, GroupInfo, NewGroup } from './contacts.js';
-import { InviteJoin } from './group-invite-links.js';
 import { detailSentence } from './error-text.js';
 import { showError } from './errors.js';
+import { InviteJoin } from './group-invite-links.js';
 import { language, t } from './i18n.js';
 import { Icon, type IconName } from './icons.js';
-import { MePage } from './me.js';
-import { PasswordPage } from './password.js';
-import { UserProfilePage } from './profile.js';
+import { lazyPage } from './lazy.js';
 import { useUnreadTitle } from './notify.js';
 import { client } from './state/client.js';
 import { navigate } from './state/router.js';
 import { signedIn } from './state/session.js';
 import { update, useStore } from './state/state.js';
 import { LanguageSwitch, useAction } from './ui.js';
+
+// Loaded when first opened (see lazy.tsx); each is its own chunk.
+const AssistantPage = lazyPage(() => import('./ai.js').then((m) => m.AssistantPage));
+const MePage = lazyPage(() => import('./me.js').then((m) => m.MePage));
+const PasswordPage = lazyPage(() => import('./password.js').then((m) => m.PasswordPage));
+const UserProfilePage = lazyPage(() => import('./profile.js').then((m) => m.UserProfilePage));
 
 function AuthScreen() {
   const [mode, setMode] = useState<'login' | 'signup'>('login');

@@ -4,13 +4,13 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { CallMedia, IceCandidate, ParleySocket } from '../../src/client/index.js';
-import { Avatar } from './ui.js';
+import { showError } from './errors.js';
 import { type StringKey, t } from './i18n.js';
 import { api, client } from './state/client.js';
-import { showError } from './errors.js';
 import { onSocket } from './state/live.js';
 import type { CallView } from './state/model.js';
 import { getState, update, useStore } from './state/state.js';
+import { Avatar } from './ui.js';
 
 /** What the view cannot hold: the connection, the streams and candidates that came early. */
 let peer: RTCPeerConnection | null = null;

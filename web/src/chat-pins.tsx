@@ -1,9 +1,9 @@
 import { useEffect, useId, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
 import { MAX_FORWARD_CONVERSATIONS } from '../../src/contract/forward-limits.js';
+import { showError } from './errors.js';
 import { t } from './i18n.js';
 import { newClientMsgId, replaceMessage } from './state/actions.js';
-import { showError } from './errors.js';
 import { api } from './state/client.js';
 import { loadMessages } from './state/loaders.js';
 import { getState, update, useStore } from './state/state.js';

@@ -1,7 +1,6 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
-import { SmartReplies } from './ai.js';
 import { startCall } from './calls.js';
 import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, LinkedText, Separator, SystemLine, startsDay, systemText } from './chat-extras.js';
 import { ForwardedLabel, PinForwardActions, PinnedBar } from './chat-pins.js';
@@ -12,7 +11,8 @@ import { showError } from './errors.js';
 import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
 import { formatTime, type StringKey, t } from './i18n.js';
 import { NewChatDialog } from './new-chat.js';
-import { PeerLink } from './profile.js';
+import { PeerLink } from './peer-link.js';
+import { SmartReplies } from './smart-replies.js';
 import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
 import { api } from './state/client.js';
 import { loadMessages, loadReadPositions, userName } from './state/loaders.js';

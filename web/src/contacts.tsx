@@ -4,7 +4,7 @@ import type { Blocked, Friend, Group, GroupRole, Member, User } from '../../src/
 import { showError } from './errors.js';
 import { GroupInviteLinks } from './group-invite-links.js';
 import { formatTime, t } from './i18n.js';
-import { profilePath } from './profile.js';
+import { profilePath } from './peer-link.js';
 import { openPrivateChat } from './state/actions.js';
 import { api } from './state/client.js';
 import { loadContacts, loadConversations, rememberUsers } from './state/loaders.js';

@@ -5,11 +5,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Upload as TusUpload } from 'tus-js-client';
 import type { Attachment, MessageType } from '../../src/client/index.js';
-import { t } from './i18n.js';
 import { API_PREFIX } from '../../src/contract/api.js';
+import { showError } from './errors.js';
+import { t } from './i18n.js';
 import { sendMessage } from './state/actions.js';
 import { api, client } from './state/client.js';
-import { showError } from './errors.js';
 
 export interface PendingUpload {
   key: string;

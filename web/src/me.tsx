@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { LoginLog, Session } from '../../src/client/index.js';
-import { Avatar, LanguageSwitch, useAction } from './ui.js';
-import { formatTime, t } from './i18n.js';
-import { api } from './state/client.js';
 import { showError } from './errors.js';
-import { navigate } from './state/router.js';
+import { formatTime, t } from './i18n.js';
 import { NotificationSettings } from './notify.js';
+import { api } from './state/client.js';
 import { rememberUsers } from './state/loaders.js';
+import { navigate } from './state/router.js';
 import { logout, upgradeGuest } from './state/session.js';
 import { update, useStore } from './state/state.js';
+import { Avatar, LanguageSwitch, useAction } from './ui.js';
 
 function shortAgent(agent: string): string {
   const browser = /(Edg|Chrome|Firefox|Safari)\/[\d.]+/.exec(agent)?.[0];

@@ -1,8 +1,8 @@
 /** The chat list's "New chat": pick a friend to message, or start a group. */
 import { useEffect } from 'preact/hooks';
+import { showError } from './errors.js';
 import { t } from './i18n.js';
 import { openPrivateChat } from './state/actions.js';
-import { showError } from './errors.js';
 import { loadContacts } from './state/loaders.js';
 import { navigate } from './state/router.js';
 import { useStore } from './state/state.js';

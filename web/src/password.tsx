@@ -2,8 +2,9 @@
  * Change password (`/me/password`): current, new, and the new one again. The server ends every
  * other session of the account; this one stays signed in, and the page says so.
  */
-import { useState } from 'preact/hooks';
+
 import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
 import { errorText } from './errors.js';
 import { t } from './i18n.js';
 import { api } from './state/client.js';

@@ -3,7 +3,6 @@
  * with Message, Remove friend and Block. Reached from a contact row or a private chat's header; a
  * `user_updated` while it is open shows at once (the store's copy of the user wins over the fetch).
  */
-import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { UserProfile } from '../../src/client/index.js';
 import { showError } from './errors.js';
@@ -30,28 +29,6 @@ export function timeAgo(iso: string, now = Date.now()): string {
   const format = new Intl.RelativeTimeFormat(language() === 'zh' ? 'zh-CN' : 'en', { numeric: 'auto' });
   for (const [unit, size] of UNITS) if (Math.abs(seconds) >= size) return format.format(Math.round(seconds / size), unit);
   return format.format(0, 'minute');
-}
-
-/** The path of a user's profile page. */
-export const profilePath = (userId: string) => `/users/${encodeURIComponent(userId)}`;
-
-/** A private chat's header (avatar, name, presence) as a link to the peer's profile; a group's stays plain. */
-export function PeerLink({ peerId, name, children }: { peerId: string | undefined; name: string; children: ComponentChildren }) {
-  if (!peerId) return <>{children}</>;
-  return (
-    <a
-      class="peer-link"
-      href={profilePath(peerId)}
-      // A title, not an aria-label: the link's name must stay the text it shows (name and presence).
-      title={t('viewProfile', { name })}
-      onClick={(event) => {
-        event.preventDefault();
-        navigate(profilePath(peerId));
-      }}
-    >
-      {children}
-    </a>
-  );
 }
 
 export function UserProfilePage({ userId }: { userId: string }) {

@@ -1,8 +1,8 @@
 /** Small pieces every page uses; apart from app.tsx so pages need not import the shell that imports them. */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { language, setLanguage, t } from './i18n.js';
 import { showError } from './errors.js';
+import { language, setLanguage, t } from './i18n.js';
 import { update } from './state/state.js';
 
 /** Initials or the avatar picture; `status` adds a presence dot. */

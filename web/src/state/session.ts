@@ -8,9 +8,9 @@ import { type AuthResult, ParleyError } from '../../../src/client/index.js';
 import { api, client, createClient } from './client.js';
 import { connectSocket, onSocket } from './live.js';
 import { loadContacts, loadConversations, rememberUsers } from './loaders.js';
+import type { State } from './model.js';
 import { sessionCleared } from './reducers.js';
 import { navigate, startRouter } from './router.js';
-import type { State } from './model.js';
 import { apply, getState, update } from './state.js';
 
 /**
