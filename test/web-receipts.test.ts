@@ -48,7 +48,8 @@ describe(`web client: read receipts survive a reload (${storageLabel})`, () => {
     await receipt(laptop.page).filter({ hasText: 'Read' }).waitFor();
 
     expect([...alice.errors, ...bob.errors, ...laptop.errors]).toEqual([]);
-  });
+    // Three browsers and four page loads: more than the default 30 s when CI runs suites side by side.
+  }, 90_000);
 
   it('a group shows "Read by n" after a reload, counting the members who read before the page loaded', async () => {
     const api = apiClient(suite.server.url);
