@@ -315,9 +315,9 @@ export interface UserPool {
 }
 
 /** Registers the users once (argon2 is the slowest part of the set-up) on a process that is then stopped. */
-export async function prepareUserPool(count: number, deadline: number): Promise<UserPool> {
+export async function prepareUserPool(count: number, deadline: number, serverEnv: Record<string, string> = {}): Promise<UserPool> {
   const dataDir = makeTempDir('parley-bench-users-');
-  const server = await startParleyProcess(dataDir);
+  const server = await startParleyProcess(dataDir, serverEnv);
   try {
     const started = Date.now();
     const users = await registerUsers(server.url, 'u', count, 20, deadline);

@@ -8,7 +8,9 @@
 //
 // The metrics scenario (bench/metrics-cost.ts) prices metrics on the send path: the fan-out at one fixed rate with
 // metrics off and on, alternating, as a ratio of server CPU per delivery.
-// Environment: BENCH_ONLY=http,fanout,metrics,idle,history,unread,search,send,files picks scenarios (fanout includes the relay);
+// The production scenario (bench/production.ts) runs the same fan-out on MariaDB + Redis and PostgreSQL + Redis
+// (BENCH_PRODUCTION: comma list of database server URLs, BENCH_REDIS_URL) and tables them against SQLite and the relay.
+// Environment: BENCH_ONLY=http,fanout,production,metrics,idle,history,unread,search,send,files picks scenarios (fanout includes the relay);
 // BENCH_METRICS_CLIENTS (200), BENCH_METRICS_RATE (400 msg/s), BENCH_METRICS_ROUNDS (2 per side) shape the metrics scenario;
 // BENCH_UNREAD_SIZES (10000,100000,1000000: unread totals the list is timed at; 1000,10000,100000 runs in seconds);
 // BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
@@ -33,23 +35,32 @@ import { benchParleyFanout, benchRelayFanout, type FanoutOptions, type FanoutRes
 import { benchFiles } from './files.js';
 import { benchHistory } from './history.js';
 import { benchIdle } from './idle.js';
-import { benchUnread } from './unread.js';
+import { cleanUpEverything, envInt, fixed, loadAverage, prepareUserPool, removeTempDir, say, startInProcessParley, thousands, type UserPool } from './lib.js';
+import { benchMetricsCost } from './metrics-cost.js';
+import { benchProductionFanout, printProductionRatios, productionSetups } from './production.js';
 import { benchSearchStall } from './search-stall.js';
 import { benchSendPath } from './send-path.js';
-import { benchMetricsCost } from './metrics-cost.js';
 import { benchSoak, soakOptions } from './soak.js';
-import { cleanUpEverything, envInt, startInProcessParley, fixed, loadAverage, prepareUserPool, removeTempDir, say, thousands, type UserPool } from './lib.js';
+import { benchUnread } from './unread.js';
 
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const DEFAULT_SCENARIOS = 'http,fanout,metrics,idle,history,unread,search,send,files';
+const DEFAULT_SCENARIOS = 'http,fanout,production,metrics,idle,history,unread,search,send,files';
 /** The unread scenario writes 1,000,000 rows (twice with BENCH_DATABASE_URL): time on top of the others'. */
 const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
 /** The search-stall scenario writes 1,000,000 rows and runs three rounds of searches both ways. */
 const SEARCH_BUDGET_MS = 240_000;
+/** Each production set-up registers its users and steps its own fan-out (bench/production.ts). */
+const PRODUCTION_STEP_BUDGET_MS = 150_000;
+const PRODUCTION_REGISTER_BUDGET_MS = 120_000;
+const PRODUCTION_BUDGET_MS = productionSetups().length * (PRODUCTION_STEP_BUDGET_MS + PRODUCTION_REGISTER_BUDGET_MS + 30_000);
 const WATCHDOG_MS =
-  595_000 + (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) + (selected('unread') ? UNREAD_BUDGET_MS : 0) + (selected('search') ? SEARCH_BUDGET_MS : 0);
+  595_000 +
+  (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) +
+  (selected('unread') ? UNREAD_BUDGET_MS : 0) +
+  (selected('search') ? SEARCH_BUDGET_MS : 0) +
+  (selected('production') ? PRODUCTION_BUDGET_MS : 0);
 const STARTED = Date.now();
 /** Everything but the history scenario (not time-boxed, about 30 s) is planned to end by then. */
 const PLANNED_END = STARTED + 520_000;
@@ -287,6 +298,9 @@ async function main(): Promise<number> {
     });
   }
 
+  // The first SQLite run and relay run, for the production set-ups' table.
+  let sqliteFanout: FanoutResult | undefined;
+  let relayFanout: FanoutResult | undefined;
   if (only.has('fanout') && pool) {
     const users = pool;
     let parley: FanoutResult | undefined;
@@ -310,6 +324,8 @@ async function main(): Promise<number> {
       return true;
     });
     printRatio(parley, relay);
+    sqliteFanout = parley;
+    relayFanout = relay;
     // The machine's speed drifts from minute to minute (it is a shared VM), and one pair of runs
     // can land on a fast minute for one side and a slow one for the other. Later pairs step from
     // near where the first saturated, and the headline ratio pools every pair.
@@ -336,6 +352,29 @@ async function main(): Promise<number> {
       'columns: sent/s = emits the generators made; delivered/s = chat events received during the sending window; arrived = deliveries by the end of the drain / (sent x 19); ' +
         'latency = send timestamp in the content to receipt; srv CPU s/1k dlv = utime+stime of the server over the step and its drain per 1,000 deliveries; srv CPU = its share of one core during the sending window; gen CPU = busiest load generator\n',
     );
+  }
+
+  if (only.has('production')) {
+    const rows: Array<{ label: string; result: FanoutResult | undefined }> = [{ label: 'SQLite', result: sqliteFanout }];
+    // As many clients as the SQLite run had, so the rows compare.
+    const clients = sqliteFanout?.clients ?? fanoutOptions(0).clients;
+    for (const setup of productionSetups()) {
+      let result: FanoutResult | undefined;
+      failures += await scenario(`fan-out: Parley process on ${setup.label} (every message stored, delivered through the Redis adapter)`, async () => {
+        const registered = Date.now() + PRODUCTION_REGISTER_BUDGET_MS;
+        result = await benchProductionFanout(setup, { ...fanoutOptions(registered + PRODUCTION_STEP_BUDGET_MS), clients }, registered);
+        return true;
+      });
+      rows.push({ label: setup.label, result });
+    }
+    if (!relayFanout) {
+      failures += await scenario('fan-out: bare Socket.IO relay (no auth, no storage), for the production set-ups', async () => {
+        relayFanout = await benchRelayFanout({ ...fanoutOptions(Date.now() + 105_000), clients });
+        printFanout(relayFanout);
+        return true;
+      });
+    }
+    printProductionRatios(rows, relayFanout);
   }
 
   if (only.has('metrics') && pool) {
