@@ -25,6 +25,7 @@ import {
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createAdminPolicy, createPolicy } from './modules/policy/index.js';
 import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.js';
+import { createReportsRepository, createReportsService, reportsRoutes } from './modules/reports/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
@@ -122,6 +123,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     announcer,
     maySeePresence: (viewerId, userId) => policy.maySeePresence(viewerId, userId),
     presenceOf: (userIds) => presence.presenceOf(userIds),
+    isAdmin: (userId) => adminPolicy.isAdmin(userId),
   });
   const avatars = createAvatarsService({
     users: usersRepository,
@@ -271,7 +273,15 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     onlineSockets,
     clock,
   });
-  return { admin, users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  const reports = createReportsService({
+    reports: createReportsRepository(db),
+    admin,
+    messages: messaging,
+    userExists: async (userId) => (await usersRepository.findById(userId)) !== undefined,
+    cache,
+    clock,
+  });
+  return { admin, reports, users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -414,6 +424,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(callsRoutes(built.calls));
       await api.register(aiRoutes(built.ai, built.assistant));
       await api.register(adminRoutes(built.admin));
+      await api.register(reportsRoutes(built.reports, built.admin));
     },
     { prefix: API_PREFIX },
   );

@@ -164,6 +164,20 @@ const ROWS: Row[] = [
   { name: 'dissolve any group as an admin', target: 'group', attempt: (id) => rest('DELETE', `/admin/groups/${id}`) },
   { name: 'read instance statistics', target: 'user', attempt: () => rest('GET', '/admin/stats') },
   { name: 'read the audit log', target: 'user', attempt: () => rest('GET', '/admin/audit') },
+  // moderation: reports of what one cannot see, the admins' report queue, removing others' group messages
+  { name: 'report a private message one cannot see', target: 'message', attempt: (id) => rest('POST', '/reports', { target: { messageId: id }, reason: 'spam' }) },
+  { name: 'report a group message one cannot see', target: 'groupMessage', attempt: (id) => rest('POST', '/reports', { target: { messageId: id }, reason: 'abuse' }) },
+  { name: 'read the report queue', target: 'report', attempt: () => rest('GET', '/admin/reports?status=open') },
+  { name: 'resolve a report', target: 'report', attempt: (id) => rest('POST', `/admin/reports/${id}/resolve`, { action: 'suspend_user' }) },
+  { name: 'dismiss a report', target: 'report', attempt: (id) => rest('POST', `/admin/reports/${id}/dismiss`, {}) },
+  { name: 'read the report queue as the reported user', target: 'report', actor: 'member', attempt: () => rest('GET', '/admin/reports') },
+  {
+    name: 'remove the owner’s group message as a plain member',
+    target: 'groupMessage',
+    actor: 'member',
+    expect: ['FORBIDDEN'],
+    attempt: (id) => rest('DELETE', `/messages/${id}`),
+  },
   { name: 'ask in an AI conversation over the socket', target: 'aiConversation', attempt: (id) => event('ai_chat', { conversationId: id, content: 'hi' }) },
   { name: 'read a file’s bytes', target: 'file', attempt: (id) => rest('GET', `/files/${id}/content`) },
   { name: 'read a file’s thumbnail', target: 'file', attempt: (id) => rest('GET', `/files/${id}/thumbnail`) },
@@ -247,6 +261,9 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     ids.groupInvitation = (await as(owner).request<{ invited: Array<{ id: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [bystander.id] })).invited[0]?.id;
     ids.inviteLink = (await as(owner).request<{ id: string }>('POST', `/groups/${group.id}/invite-links`, {})).id;
     ids.groupMessage = (await as(owner).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'group secret', clientMsgId: randomUUID() })).id;
+    // A report by the owner of the member's message (the member is the reported user).
+    const memberMessage = await as(member).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'reported', clientMsgId: randomUUID() });
+    ids.report = (await as(owner).request<{ id: string }>('POST', '/reports', { target: { messageId: memberMessage.id }, reason: 'spam' })).id;
     ids.session = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', '/auth/sessions')).items[0]?.id;
     // The stranger's own conversation and message, to forward from and into.
     ids.strangerConversation = (await as(stranger).request<{ id: string }>('POST', '/conversations', { peerId: bystander.id })).id;

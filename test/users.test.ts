@@ -39,6 +39,7 @@ describe(`users and auth: user routes (${storageLabel})`, () => {
         nickname: 'Mia',
         avatarUrl: null,
         isGuest: false,
+        isAdmin: false,
         bio: '',
         createdAt: expect.stringMatching(ISO_UTC),
         email,

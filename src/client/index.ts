@@ -6,6 +6,7 @@
 export type { Ack, ErrorBody, ErrorCode } from '../contract/errors.js';
 export type * from '../contract/events.js';
 export type * from '../contract/admin.js';
+export type * from '../contract/reports.js';
 export type * from '../contract/auth.js';
 export type * from '../contract/conversations.js';
 export type * from '../contract/friends.js';

@@ -17,6 +17,7 @@ import type { CreateInviteLinkBody, InviteLink, InvitePreview } from '../contrac
 import type { Message } from '../contract/messages.js';
 import type { Page } from '../contract/paging.js';
 import type { ForwardBody, ForwardResult } from '../contract/pins.js';
+import type { AdminReport, CreateReportBody, ReportAction, Report } from '../contract/reports.js';
 import type { AvatarUrls, Me, ProfileUpdate, User, UserProfile } from '../contract/users.js';
 import type { ParleyClient } from './core.js';
 
@@ -174,7 +175,15 @@ export function rest(client: ParleyClient) {
       stats: () => call<InstanceStats>('GET', '/admin/stats'),
       /** Newest first; pass the previous page's `nextCursor` as `cursor`. */
       audit: (cursor?: string, limit?: number) => call<Page<AuditEntry>>('GET', `/admin/audit${q({ cursor, limit })}`),
+      /** The report queue of one status (open by default), newest first. */
+      reports: (page: { status?: Report['status']; cursor?: string; limit?: number } = {}) => call<Page<AdminReport>>('GET', `/admin/reports${q(page)}`),
+      /** Closes an open report, first deleting the message or suspending the user when `action` says so. */
+      resolveReport: (reportId: string, action: ReportAction, note?: string) =>
+        call<AdminReport>('POST', `/admin/reports/${id(reportId)}/resolve`, note === undefined ? { action } : { action, note }),
+      dismissReport: (reportId: string, note?: string) => call<AdminReport>('POST', `/admin/reports/${id(reportId)}/dismiss`, note === undefined ? {} : { note }),
     },
+    /** Report a message the caller can see, or a user; reporting the same target again while open returns the open report. */
+    report: (body: CreateReportBody) => call<Report>('POST', '/reports', body),
   };
 }
 

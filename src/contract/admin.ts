@@ -55,6 +55,8 @@ export const AUDIT_ACTIONS = [
   'password_reset',
   'message_deleted',
   'group_dissolved',
+  'report_resolved',
+  'report_dismissed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -63,7 +65,7 @@ export const AuditEntry = Type.Object({
   /** The admin who acted. */
   actorId: Type.String(),
   action: Type.String({ description: AUDIT_ACTIONS.join(', ') }),
-  targetType: Type.String({ description: 'user, message or group' }),
+  targetType: Type.String({ description: 'user, message, group or report' }),
   targetId: Type.String(),
   /** What else the action recorded (a reason, a conversation id), or null. */
   details: Type.Union([Type.Record(Type.String(), Type.String()), Type.Null()]),

@@ -73,13 +73,14 @@ export const SystemEventKind = Type.Union([
   Type.Literal('member_left'),
   Type.Literal('role_changed'),
   Type.Literal('group_dissolved'),
+  Type.Literal('message_removed'),
 ]);
 export type SystemEventKind = Static<typeof SystemEventKind>;
 
 /**
  * A group event as data: `actorId` did it (the creator, the adder, the one who left or accepted an
  * invitation), `userIds` are the members it concerns (empty when none), `role` the new role of
- * `role_changed`.
+ * `role_changed`. `message_removed`: the owner or an admin (`actorId`) removed a message of `userIds[0]`.
  */
 export const SystemEvent = Type.Object(
   {

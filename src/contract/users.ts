@@ -72,6 +72,8 @@ export type Profile = Static<typeof Profile>;
 /** The caller (`GET /users/me`): public fields, the private ones, and the profile. */
 export const Me = Type.Object({
   ...User.properties,
+  /** The caller holds the instance admin role (docs/api.md, Administration): clients show the admin page. */
+  isAdmin: Type.Boolean(),
   email: Type.Union([Type.String(), Type.Null()]),
   lastLoginAt: IsoTime,
   profile: Profile,

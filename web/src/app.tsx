@@ -21,6 +21,8 @@ const AssistantPage = lazyPage(() => import('./ai.js').then((m) => m.AssistantPa
 const MePage = lazyPage(() => import('./me.js').then((m) => m.MePage));
 const PasswordPage = lazyPage(() => import('./password.js').then((m) => m.PasswordPage));
 const UserProfilePage = lazyPage(() => import('./profile.js').then((m) => m.UserProfilePage));
+// Admins only (me.isAdmin): nobody else ever downloads it.
+const AdminPage = lazyPage(() => import('./admin.js').then((m) => m.AdminPage));
 
 function AuthScreen() {
   const [mode, setMode] = useState<'login' | 'signup'>('login');
@@ -159,6 +161,7 @@ export function App() {
   else if (invite?.[1]) main = <InviteJoin key={invite[1]} code={decodeURIComponent(invite[1])} />;
   else if (person?.[1]) main = <UserProfilePage key={person[1]} userId={decodeURIComponent(person[1])} />;
   else if (route === '/me/password') main = <PasswordPage />;
+  else if (route === '/admin') main = <AdminPage />;
   else if (route.startsWith('/contacts')) main = <Contacts />;
   else if (route === '/ai' || route.startsWith('/ai/')) {
     const id = route.slice('/ai/'.length);

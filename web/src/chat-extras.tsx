@@ -18,6 +18,7 @@ const SYSTEM_TEXT: Record<SystemEvent['kind'], StringKey> = {
   member_left: 'sysLeft',
   role_changed: 'sysRole',
   group_dissolved: 'sysDissolved',
+  message_removed: 'sysMessageRemoved',
 };
 
 const ROLE_TEXT: Record<NonNullable<SystemEvent['role']>, StringKey> = { owner: 'owner', admin: 'admin', member: 'member' };

@@ -12,6 +12,7 @@ import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './
 import { formatTime, type StringKey, t } from './i18n.js';
 import { NewChatDialog } from './new-chat.js';
 import { PeerLink } from './peer-link.js';
+import { ReportDialog } from './report-dialog.js';
 import { SmartReplies } from './smart-replies.js';
 import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
 import { api } from './state/client.js';
@@ -134,6 +135,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
   const s = useStore();
   const [menu, setMenu] = useState(false);
   const [picker, setPicker] = useState(false);
+  const [reporting, setReporting] = useState(false);
   // The last message's menu opens below the fold on a phone: bring it (and the reactions) into view.
   const menuRef = useRef<HTMLDivElement>(null);
   useEffect(() => menuRef.current?.scrollIntoView({ block: 'nearest' }), [menu, picker]);
@@ -225,8 +227,30 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
               {t('recall')}
             </button>
           )}
+          {!mine && message.conversationId.startsWith('g.') && (
+            <button
+              type="button"
+              class="danger"
+              onClick={() =>
+                confirm({
+                  question: t('confirmRemoveMessage'),
+                  detail: t('confirmRemoveMessageDetail'),
+                  confirmLabel: t('removeMessage'),
+                  onConfirm: () => run(async () => (replaceMessage(await api.messages.recall(message.id)), setMenu(false))),
+                })
+              }
+            >
+              {t('removeMessage')}
+            </button>
+          )}
+          {!mine && (
+            <button type="button" onClick={() => (setMenu(false), setReporting(true))}>
+              {t('report')}
+            </button>
+          )}
         </div>
       )}
+      {reporting && <ReportDialog target={{ messageId: message.id }} onClose={() => setReporting(false)} />}
       {menu && picker && (
         <div class="quick-reactions" role="group" aria-label={t('react')}>
           {QUICK_REACTIONS.map((emoji) => (

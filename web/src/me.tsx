@@ -170,6 +170,18 @@ export function MePage() {
             {t('changePassword')}
           </a>
         )}
+        {me.isAdmin && (
+          <a
+            class="button"
+            href="/admin"
+            onClick={(event) => {
+              event.preventDefault();
+              navigate('/admin');
+            }}
+          >
+            {t('adminPage')}
+          </a>
+        )}
         <NotificationSettings />
         <div class="card">
           <h3>{t('sessions')}</h3>

@@ -12,6 +12,7 @@ import { api } from './state/client.js';
 import { loadContacts, rememberUsers } from './state/loaders.js';
 import { navigate } from './state/router.js';
 import { useStore } from './state/state.js';
+import { ReportDialog } from './report-dialog.js';
 import { Avatar, useAction, useConfirm } from './ui.js';
 
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
@@ -36,6 +37,7 @@ export function UserProfilePage({ userId }: { userId: string }) {
   const [fetched, setFetched] = useState<UserProfile | null>(null);
   const { busy, run } = useAction();
   const { confirm, dialog } = useConfirm();
+  const [reporting, setReporting] = useState(false);
   const load = () =>
     api.users.get(userId).then((profile) => {
       setFetched(profile);
@@ -126,10 +128,14 @@ export function UserProfilePage({ userId }: { userId: string }) {
             <button type="button" class="danger" disabled={busy} onClick={askBlock}>
               {t('block')}
             </button>
+            <button type="button" disabled={busy} onClick={() => setReporting(true)}>
+              {t('report')}
+            </button>
           </div>
         )}
       </div>
       {dialog}
+      {reporting && <ReportDialog target={{ userId }} onClose={() => setReporting(false)} />}
     </section>
   );
 }

@@ -26,6 +26,9 @@ export interface AdminServiceDeps {
   clock: Clock;
 }
 
+/** What an audit entry names. */
+export type AuditTarget = 'user' | 'message' | 'group' | 'report';
+
 const isAuditCursor = (value: unknown): value is { before: number } => typeof value === 'object' && value !== null && Number.isSafeInteger((value as { before?: unknown }).before);
 
 const iso = (ms: number | string | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(Number(ms)).toISOString());
@@ -77,7 +80,7 @@ export function createAdminService(deps: AdminServiceDeps) {
 
   const describeUser = async (row: UserRow): Promise<AdminUser> => (await describeUsers([row]))[0] as AdminUser;
 
-  async function audit(actor: Actor, action: AuditAction, targetType: 'user' | 'message' | 'group', targetId: string, details?: Record<string, string>): Promise<void> {
+  async function audit(actor: Actor, action: AuditAction, targetType: AuditTarget, targetId: string, details?: Record<string, string>): Promise<void> {
     await admin.appendAudit({
       actor_id: actor.userId,
       action,
@@ -95,6 +98,9 @@ export function createAdminService(deps: AdminServiceDeps) {
   }
 
   return {
+    /** Appends an entry for an action another module took on an admin's behalf (the reports queue). */
+    record: (actor: Actor, action: AuditAction, targetType: AuditTarget, targetId: string, details?: Record<string, string>) => audit(actor, action, targetType, targetId, details),
+
     /** NOT_FOUND (with the answer an unknown route gets) unless the caller is an admin. */
     requireAdmin: (actor: Actor, notFoundMessage?: string) => policy.requireAdmin(actor.userId, notFoundMessage),
 

@@ -146,7 +146,15 @@ export function messagingRoutes(messaging: MessagingService) {
     );
     app.delete(
       '/messages/:id',
-      { schema: { tags: ['messages'], security, summary: 'Recall own message', params: MessageParams, response: responses({ 200: Message }, [401, 403, 404, 409]) } },
+      {
+        schema: {
+          tags: ['messages'],
+          security,
+          summary: 'Recall own message, or remove a member’s in a group the caller owns or administers',
+          params: MessageParams,
+          response: responses({ 200: Message }, [401, 403, 404, 409]),
+        },
+      },
       async (request) => messaging.recall(actorOf(request), request.params.id),
     );
     app.put(

@@ -1,6 +1,6 @@
 import { callSummaryText } from '../../contract/calls.text.js';
 import type { SyncResult } from '../../contract/events.js';
-import { type Attachment, type LinkPreview, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage } from '../../contract/messages.js';
+import { type Attachment, type LinkPreview, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage, type SystemEvent } from '../../contract/messages.js';
 import { firstUrl } from '../../shared/links.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { MessageMetrics } from '../../platform/metrics/metrics.js';
@@ -15,7 +15,7 @@ import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
 import { createPinsAndForwards } from './messaging.pins.js';
 import type { ForwardOrigin, PinRow, PinsRepository } from './pins.repository.js';
-import { decodeSystemContent } from './messaging.system-content.js';
+import { decodeSystemContent, encodeSystemContent } from './messaging.system-content.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -534,12 +534,39 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       return message as Message;
     },
 
-    /** Recalls the caller's own message: everyone gets the placeholder, the content is gone. */
+    /**
+     * Recalls the caller's own message, or in a group a member's message the caller moderates
+     * (owner, admins: policy.requireGroupModerator): everyone gets the placeholder, the content is
+     * gone. A removal by a moderator is also recorded in the group as a `message_removed` notice.
+     */
     async recall(actor: Actor, messageId: string): Promise<Message> {
-      const { row, where } = await requireOwnMessage(actor, messageId);
+      const { row, where } = await requireVisibleMessage(actor, messageId);
       // The group's record of what happened is not the actor's to take back.
       if (row.type === 'system') throw new AppError('FORBIDDEN', 'a group event cannot be recalled');
-      return recallRow(row, where);
+      if (row.sender_id === actor.userId || where.kind !== 'group') {
+        policy.requireMessageSender(actor.userId, row);
+        return recallRow(row, where);
+      }
+      policy.requireGroupModerator(where.role, (await groups.membership(where.groupId, row.sender_id))?.role);
+      const message = await recallRow(row, where);
+      const notice: SystemEvent = { kind: 'message_removed', actorId: actor.userId, userIds: [row.sender_id] };
+      await store(where, {
+        conversation_id: where.id,
+        sender_id: actor.userId,
+        type: 'system',
+        content: encodeSystemContent(notice),
+        client_msg_id: `system:removed:${row.id}`,
+        reply_to_id: null,
+        attachments: null,
+        created_at: clock.now().getTime(),
+      });
+      return message;
+    },
+
+    /** A message the caller can see (NOT_FOUND otherwise), as stored: for modules that act on one (reports). */
+    async visibleMessage(actor: Actor, messageId: string): Promise<{ id: string; conversationId: string; senderId: string; content: string; recalled: boolean }> {
+      const { row } = await requireVisibleMessage(actor, messageId);
+      return { id: String(row.id), conversationId: row.conversation_id, senderId: row.sender_id, content: row.content, recalled: row.recalled_at !== null };
     },
 
     /**

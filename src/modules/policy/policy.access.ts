@@ -19,6 +19,9 @@ export interface AccessPolicyDeps {
   groupMembership: (groupId: string, userId: string) => Promise<{ role: string; muted_until: number | string | null } | undefined>;
 }
 
+/** Group roles by rank (groups.service.ts keeps the same order). */
+const GROUP_RANK: Record<string, number | undefined> = { owner: 3, admin: 2, member: 1 };
+
 const PRIVATE_ID = /^d\.([^.]+)\.([^.]+)$/;
 
 export function createAccessPolicy(deps: AccessPolicyDeps) {
@@ -77,6 +80,17 @@ export function createAccessPolicy(deps: AccessPolicyDeps) {
 
     /** A call and its record belong to its two parties. */
     isCallParty: (userId: string, call: { caller_id: string; callee_id: string }): boolean => call.caller_id === userId || call.callee_id === userId,
+
+    /**
+     * In a group, the owner and admins remove members' messages, the same ranks as removing a
+     * member: only messages of someone below their role (an admin not the owner's nor another
+     * admin's). A sender who has left the group counts as a member.
+     */
+    requireGroupModerator(actorRole: string, senderRole: string | undefined): void {
+      const rank = (role: string | undefined) => GROUP_RANK[role ?? 'member'] ?? 1;
+      if (rank(actorRole) < rank('admin')) throw new AppError('FORBIDDEN', 'only the sender, the owner or an admin can remove a message');
+      if (rank(senderRole) >= rank(actorRole)) throw new AppError('FORBIDDEN', 'you can only remove messages of members below your role');
+    },
 
     /** A group invitation is answered (and seen) by its invitee alone. */
     isInvitee: (userId: string, invitation: { invitee_id: string }): boolean => invitation.invitee_id === userId,

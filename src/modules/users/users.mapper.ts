@@ -30,9 +30,10 @@ export function toProfile(row: ProfileRow | undefined): Profile {
   };
 }
 
-export function toMe(row: UserRow, profile: ProfileRow | undefined): Me {
+export function toMe(row: UserRow, profile: ProfileRow | undefined, isAdmin = false): Me {
   return {
     ...toUser(row),
+    isAdmin,
     email: row.email,
     lastLoginAt: new Date(Number(row.last_login_at)).toISOString(),
     profile: toProfile(profile),

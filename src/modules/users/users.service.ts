@@ -18,13 +18,15 @@ export interface UsersServiceDeps {
   maySeePresence(viewerId: string, userId: string): Promise<boolean>;
   /** What others see of users' connections (presence service). */
   presenceOf(userIds: readonly string[]): Promise<Map<string, PresenceStatus>>;
+  /** Whether the user holds the instance admin role (the admin policy); false when not wired. */
+  isAdmin?(userId: string): Promise<boolean>;
 }
 
 const samePublic = (a: PublicProfile, b: PublicProfile) => a.nickname === b.nickname && a.bio === b.bio && a.statusText === b.statusText && a.avatarUrl === b.avatarUrl;
 
 const isIdCursor = (value: unknown): value is { after: string } => typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
 
-export function createUsersService({ users, clock, announcer, maySeePresence, presenceOf }: UsersServiceDeps) {
+export function createUsersService({ users, clock, announcer, maySeePresence, presenceOf, isAdmin }: UsersServiceDeps) {
   async function requireUser(id: string) {
     const row = await users.findById(id);
     if (!row) throw new AppError('NOT_FOUND', 'user not found');
@@ -42,7 +44,8 @@ export function createUsersService({ users, clock, announcer, maySeePresence, pr
     /** The caller with profile. */
     async getMe(actor: Actor): Promise<Me> {
       const row = await requireCaller(actor);
-      return toMe(row, await users.findProfile(actor.userId));
+      const [profile, admin] = await Promise.all([users.findProfile(actor.userId), isAdmin?.(actor.userId) ?? false]);
+      return toMe(row, profile, admin);
     },
 
     /**

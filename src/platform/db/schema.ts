@@ -310,6 +310,24 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+export interface ReportsTable {
+  id: Generated<number>;
+  reporter_id: string;
+  target_type: string;
+  target_user_id: string;
+  message_id: number | string | null;
+  conversation_id: string | null;
+  message_content: string | null;
+  reason: string;
+  note: string;
+  status: string;
+  created_at: number;
+  closed_by: string | null;
+  closed_at: number | null;
+  action: string | null;
+  resolution_note: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -340,4 +358,5 @@ export interface Database {
   instance_admins: InstanceAdminsTable;
   user_suspensions: UserSuspensionsTable;
   audit_log: AuditLogTable;
+  reports: ReportsTable;
 }
