@@ -21,6 +21,7 @@ import {
   messagingRoutes,
   messagingSocket,
   pinsRoutes,
+  privateConversationId,
 } from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createAdminPolicy, createPolicy } from './modules/policy/index.js';
@@ -30,6 +31,7 @@ import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiServ
 import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
+import { createEndpointCheck, createPushRepository, createPushSender, createPushService, pushRoutes, resolveVapidKeys, type VapidKeys } from './modules/push/index.js';
 import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
 import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
@@ -82,6 +84,7 @@ interface ServiceDeps {
   config: Config;
   clock: Clock;
   jwtSecret: string;
+  vapidKeys: VapidKeys;
   publisher: Publisher;
   logger: Logger;
   metrics: Metrics;
@@ -89,7 +92,7 @@ interface ServiceDeps {
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics, outbound, onlineSockets }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, publisher, bus, logger, metrics, outbound, onlineSockets }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -138,7 +141,13 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     cache,
     clock,
     // Clients are told a suspension as such; every other revocation keeps the one documented reason.
-    events: { sessionsRevoked: (_userId, ids, reason) => publisher.disconnectSessions(ids, reason === 'account_suspended' ? reason : 'session_ended') },
+    events: {
+      sessionsRevoked: (_userId, ids, reason) => {
+        publisher.disconnectSessions(ids, reason === 'account_suspended' ? reason : 'session_ended');
+        // Web Push subscriptions belong to the session that made them: an ended session's devices stop hearing.
+        push.sessionsEnded(ids);
+      },
+    },
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
     guestCreatePerIpPerHour: config.guestCreatePerIpPerHour,
@@ -212,6 +221,30 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   });
   messaging.onMessageSent((message) => previews.messageSent(message));
   messaging.onMessageChanged((message, change) => (change === 'edited' ? previews.messageEdited(message) : previews.messageRecalled(message.id)));
+  const push = createPushService({
+    repository: createPushRepository(db),
+    send: createPushSender({
+      fetch: createGuardedFetch({ allowPrivate: config.outbound.allowPrivate, ...outbound, userAgent: 'Parley/1.0 (Web Push)' }),
+      vapid: vapidKeys,
+      subject: config.push.subject,
+      ttlSec: config.push.ttlSec,
+      timeoutMs: config.push.timeoutMs,
+    }),
+    checkEndpoint: createEndpointCheck({ allowPrivate: config.outbound.allowPrivate, ...outbound }),
+    publicKey: vapidKeys.publicKey,
+    maxPerUser: config.push.maxPerUser,
+    hasOpenSocket: (userId) => presence.hasOpenSocket(userId),
+    memberIdsOf: (groupId) => groupsRepository.memberIds(groupId),
+    hasBlocked: (blockerId, blockedId) => friendsRepository.isBlocked(blockerId, blockedId),
+    displayNameOf: async (userId) => {
+      const user = await usersRepository.findById(userId);
+      return user ? user.nickname || user.username : '';
+    },
+    clock,
+    log: logger,
+    metrics: metrics.enabled ? metrics : undefined,
+  });
+  messaging.onMessageSent((message) => push.messageSent(message));
   const calls = createCallsService({
     calls: createCallsRepository(db),
     users: usersRepository,
@@ -223,6 +256,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     clock,
     config: config.calls,
     logger,
+    onUnreachable: (call) => push.callUnanswerable({ ...call, conversationId: privateConversationId(call.callerId, call.calleeId) }),
   });
   const ai = createAiService({
     repository: createAiRepository(db),
@@ -271,7 +305,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     onlineSockets,
     clock,
   });
-  return { admin, users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  return { admin, users, avatars, auth, friends, groups, messaging, previews, push, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -309,6 +343,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   const jwtSecret = resolveJwtSecret(config.jwtSecret, config.dataDir, logger);
+  const vapidKeys = resolveVapidKeys(config.push.vapidKeys, config.dataDir, logger);
   // Services are created after the HTTP and socket servers (the publisher needs the socket server);
   // the closures below only run once requests arrive.
   let services: Services | undefined;
@@ -349,6 +384,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     clock,
     jwtSecret,
+    vapidKeys,
     publisher: gateway.publisher,
     bus: gateway.bus,
     logger,
@@ -409,6 +445,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(inviteLinksRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
       await api.register(pinsRoutes(built.messaging));
+      await api.register(pushRoutes(built.push));
       await api.register(filesRoutes(built.files, built.fileStorage));
       await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));

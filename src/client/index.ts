@@ -15,6 +15,7 @@ export type * from '../contract/messages.js';
 export type * from '../contract/paging.js';
 export type * from '../contract/pins.js';
 export type * from '../contract/presence.js';
+export type * from '../contract/push.js';
 export type * from '../contract/users.js';
 
 export { API_PREFIX } from '../contract/api.js';

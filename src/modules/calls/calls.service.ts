@@ -48,6 +48,11 @@ export interface CallsServiceDeps {
   clock: Clock;
   config: CallsConfig;
   logger: Logger;
+  /**
+   * The callee had no socket open anywhere, so nothing rang (the call is recorded as missed): Web
+   * Push tells their devices. Called after the refusal, never awaited.
+   */
+  onUnreachable?(call: { callerId: string; calleeId: string; media: 'audio' | 'video' }): void;
   /** How often this process looks for calls whose deadline passed on a process that went away (ms). */
   sweepIntervalMs?: number;
 }
@@ -273,7 +278,9 @@ export function createCallsService(deps: CallsServiceDeps) {
         if (sockets.length === 0 || invisible) {
           await store.releaseUser(actor.userId, callId);
           await records.open(call, t);
-          return await refuse('missed', 'offline');
+          const refused = await refuse('missed', 'offline');
+          if (sockets.length === 0) deps.onUnreachable?.({ callerId: call.callerId, calleeId: call.calleeId, media: call.media });
+          return refused;
         }
         await records.open(call, t);
         // The state exists before the callee's slot points at it: a slot without a state is reclaimable.

@@ -310,6 +310,21 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** A browser's Web Push subscription, owned by the session that made it. */
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  session_id: string;
+  endpoint: string;
+  /** SHA-256 of the endpoint, hex: the unique key. */
+  endpoint_hash: string;
+  p256dh: string;
+  auth: string;
+  /** 1: notifications may carry message text. */
+  previews: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -340,4 +355,5 @@ export interface Database {
   instance_admins: InstanceAdminsTable;
   user_suspensions: UserSuspensionsTable;
   audit_log: AuditLogTable;
+  push_subscriptions: PushSubscriptionsTable;
 }
