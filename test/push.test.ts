@@ -7,7 +7,9 @@ import { type BrowserSubscription, type FakePushService, startFakePushService } 
 import { registerClient, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
+import { sampleValue } from './support/metrics.js';
 
+const METRICS = 'push-test-metrics-token';
 const body = (subscription: BrowserSubscription, previews?: boolean) => ({
   endpoint: subscription.endpoint,
   keys: subscription.keys,
@@ -18,7 +20,7 @@ describe(`Web Push (${storageLabel})`, () => {
   let fake: FakePushService | undefined;
   const suite = useTestServer(async () => {
     fake = await startFakePushService();
-    return { OUTBOUND_ALLOW_PRIVATE: 'true', PUSH_SUBSCRIPTIONS_PER_USER: '3' };
+    return { OUTBOUND_ALLOW_PRIVATE: 'true', PUSH_SUBSCRIPTIONS_PER_USER: '3', METRICS_TOKEN: METRICS };
   });
   afterAll(async () => {
     await fake?.close();
@@ -187,6 +189,11 @@ describe(`Web Push (${storageLabel})`, () => {
     const message = await sendText(alice.client, conversationId, 'hello?');
     await Promise.all([bob.device, bobTablet, bobLaptop].map((d) => service().next(d.endpoint, (p) => p.payload.messageId === message.id)));
     await expect.poll(async () => (await rest(bob.client).push.list()).items.map((item) => item.endpoint)).toEqual([bobLaptop.endpoint]);
+    // Counted by outcome.
+    const metrics = await (await fetch(`${suite.server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } })).text();
+    expect(sampleValue(metrics, 'parley_push_notifications_total', { outcome: 'gone' })).toBeGreaterThanOrEqual(2);
+    expect(sampleValue(metrics, 'parley_push_notifications_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(metrics, 'parley_push_notifications_total', { outcome: 'sent' })).toBeGreaterThanOrEqual(1);
   });
 
   it('stops pushing to a session’s devices when that session logs out', async () => {
