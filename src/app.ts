@@ -142,10 +142,10 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     clock,
     // Clients are told a suspension as such; every other revocation keeps the one documented reason.
     events: {
-      sessionsRevoked: (_userId, ids, reason) => {
+      sessionsRevoked: (userId, ids, reason) => {
         publisher.disconnectSessions(ids, reason === 'account_suspended' ? reason : 'session_ended');
         // Web Push subscriptions belong to the session that made them: an ended session's devices stop hearing.
-        push.sessionsEnded(ids);
+        push.sessionsEnded(userId, ids);
       },
     },
     refreshTtlSec: config.refreshTokenTtlSec,
@@ -234,8 +234,9 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     publicKey: vapidKeys.publicKey,
     maxPerUser: config.push.maxPerUser,
     hasOpenSocket: (userId) => presence.hasOpenSocket(userId),
-    memberIdsOf: (groupId) => groupsRepository.memberIds(groupId),
+    memberIdsOf: (groupId) => groups.cachedMemberIds(groupId),
     hasBlocked: (blockerId, blockedId) => friendsRepository.isBlocked(blockerId, blockedId),
+    cache,
     displayNameOf: async (userId) => {
       const user = await usersRepository.findById(userId);
       return user ? user.nickname || user.username : '';

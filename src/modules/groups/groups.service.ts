@@ -429,6 +429,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
 
     /** The caller's role and mute in a group, or undefined when not a member (used by messaging). */
     membership: async (groupId: string, userId: string) => (await cachedMembers(groupId)).get(userId),
+    /** The group's member ids, from the member cache (no database read for an active group). */
+    cachedMemberIds: async (groupId: string): Promise<string[]> => [...(await cachedMembers(groupId)).keys()],
     memberIds: (groupId: string) => groups.memberIds(groupId),
     groupIdsOf: (userId: string) => groups.groupIdsForUser(userId),
     coMemberIds: (userId: string) => groups.coMemberIds(userId),

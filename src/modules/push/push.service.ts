@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Message } from '../../contract/messages.js';
 import type { PushPayload, PushDevice, PushSubscriptionBody } from '../../contract/push.js';
+import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PushMetrics } from '../../platform/metrics/metrics.js';
 import type { Actor } from '../../shared/actor.js';
@@ -29,10 +30,16 @@ export interface PushServiceDeps {
   hasBlocked(blockerId: string, blockedId: string): Promise<boolean>;
   /** The name a notification shows for a user (nickname, else username). */
   displayNameOf(userId: string): Promise<string>;
+  /** Remembers who has subscriptions at all, so a message to people without any reads no database. */
+  cache: Cache;
   clock: Clock;
   log: Logger;
   metrics?: PushMetrics;
 }
+
+/** Whether a user has any subscription ('1'/'0'), kept a while; every change of theirs deletes it (on every process: the cache is shared). */
+const hasSubscriptionsKey = (userId: string) => `push:has:${userId}`;
+const HAS_SUBSCRIPTIONS_TTL_MS = 10 * 60_000;
 
 /** Longest message text a notification carries (payloads must stay under the 4 KiB push services accept). */
 export const PUSH_TEXT_CHARS = 200;
@@ -54,7 +61,28 @@ function parseConversation(conversationId: string): { kind: 'private'; userIds: 
  * logged and counted; a push service's 404/410 (the subscription is gone) drops the row.
  */
 export function createPushService(deps: PushServiceDeps) {
-  const { repository, clock, log } = deps;
+  const { repository, cache, clock, log } = deps;
+
+  /** Forgets whether these users have subscriptions (they just changed). */
+  const changed = (userIds: Iterable<string>) => Promise.all([...new Set(userIds)].map((id) => cache.del(hasSubscriptionsKey(id))));
+
+  /**
+   * The subscriptions of those recipients who have any. Most people have none: the shared cache
+   * says so without a database read; only users it knows nothing about are looked up (and remembered).
+   */
+  async function subscriptionsOf(userIds: readonly string[]): Promise<PushSubscriptionRow[]> {
+    if (userIds.length === 0) return [];
+    const known = await cache.getMany(userIds.map(hasSubscriptionsKey));
+    const wanted = userIds.filter((_, i) => known[i] !== '0');
+    if (wanted.length === 0) return [];
+    const rows = await repository.ofUsers(wanted);
+    const unknown = userIds.filter((_, i) => known[i] === null);
+    if (unknown.length > 0) {
+      const withRows = new Set(rows.map((row) => row.user_id));
+      await Promise.all(unknown.map((id) => cache.set(hasSubscriptionsKey(id), withRows.has(id) ? '1' : '0', HAS_SUBSCRIPTIONS_TTL_MS)));
+    }
+    return rows;
+  }
 
   const toSubscription = (row: PushSubscriptionRow, actor: Actor): PushDevice => ({
     id: row.id,
@@ -84,6 +112,7 @@ export function createPushService(deps: PushServiceDeps) {
       const status = await deps.send({ endpoint: row.endpoint, p256dh: row.p256dh, auth: row.auth }, JSON.stringify(withText));
       if (status === 404 || status === 410) {
         await repository.remove(row.id);
+        await changed([row.user_id]);
         deps.metrics?.pushSent('gone');
         log.info({ subscriptionId: row.id, userId: row.user_id, status }, 'push subscription gone; dropped');
       } else if (status >= 200 && status < 300) {
@@ -100,7 +129,7 @@ export function createPushService(deps: PushServiceDeps) {
 
   /** Pushes to each recipient with subscriptions, no open socket and `shouldPush`. */
   async function fanOut(recipientIds: readonly string[], senderId: string, conversationId: string, event: PushEvent, payload: PushPayload): Promise<void> {
-    const rows = await repository.ofUsers(recipientIds.filter((id) => id !== senderId));
+    const rows = await subscriptionsOf(recipientIds.filter((id) => id !== senderId));
     if (rows.length === 0) return;
     const byUser = new Map<string, PushSubscriptionRow[]>();
     for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
@@ -160,6 +189,7 @@ export function createPushService(deps: PushServiceDeps) {
         created_at: existing && existing.user_id === actor.userId ? Number(existing.created_at) : now,
       };
       await repository.upsert(row);
+      await changed(existing ? [actor.userId, existing.user_id] : [actor.userId]);
       const mine = await repository.ofUser(actor.userId);
       const surplus = mine.filter((other) => other.id !== row.id).slice(0, Math.max(0, mine.length - deps.maxPerUser));
       await repository.removeMany(surplus.map((other) => other.id));
@@ -176,12 +206,14 @@ export function createPushService(deps: PushServiceDeps) {
       const row = (await repository.ofUser(actor.userId)).find((candidate) => candidate.id === id);
       if (!row) throw new AppError('NOT_FOUND', 'push subscription not found');
       await repository.remove(row.id);
+      await changed([actor.userId]);
     },
 
     /** Sessions ended (logout, revocation, suspension, password change): what they subscribed stops. */
-    sessionsEnded(sessionIds: readonly string[]): void {
+    sessionsEnded(userId: string, sessionIds: readonly string[]): void {
       detached(async () => {
         const removed = await repository.removeBySessions(sessionIds);
+        await changed([userId]);
         if (removed > 0) log.info({ removed }, 'push subscriptions of ended sessions dropped');
       }, {});
     },
