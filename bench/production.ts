@@ -19,9 +19,7 @@ export interface ProductionSetup {
 export function productionSetups(env: NodeJS.ProcessEnv = process.env): ProductionSetup[] {
   const redisUrl = env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const servers = (env.BENCH_PRODUCTION ?? 'mysql://root@127.0.0.1:3306,postgres://root@127.0.0.1:5432').split(',').map((url) => url.trim());
-  return servers
-    .filter(Boolean)
-    .map((url) => ({ label: `${/^postgres/.test(url) ? 'PostgreSQL' : 'MariaDB'} + Redis`, databaseServerUrl: url, redisUrl }));
+  return servers.filter(Boolean).map((url) => ({ label: `${/^postgres/.test(url) ? 'PostgreSQL' : 'MariaDB'} + Redis`, databaseServerUrl: url, redisUrl }));
 }
 
 async function redisAnswers(url: string): Promise<boolean> {

@@ -1,7 +1,13 @@
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from './config.js';
+import { API_PREFIX } from './contract/api.js';
+import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.js';
+import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { authRoutes, createAuthRepository, createAuthService, createPasswordHasher, createTokenIssuer } from './modules/auth/index.js';
+import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
+import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
+import { createFileStorage, createFilesRepository, createFilesService, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
 import {
   createGroupsRepository,
@@ -12,7 +18,6 @@ import {
   groupsRoutes,
   inviteLinksRoutes,
 } from './modules/groups/index.js';
-import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
 import {
   createMessagingRepository,
   createMessagingService,
@@ -21,32 +26,29 @@ import {
   messagingRoutes,
   messagingSocket,
   pinsRoutes,
+  privateConversationId,
 } from './modules/messaging/index.js';
-import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createAdminPolicy, createPolicy } from './modules/policy/index.js';
-import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.js';
-import { createReportsRepository, createReportsService, reportsRoutes } from './modules/reports/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
-import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
-import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
-import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
-import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
+import { createEndpointCheck, createPushRepository, createPushSender, createPushService, pushRoutes, resolveVapidKeys, type VapidKeys } from './modules/push/index.js';
+import { createReportsRepository, createReportsService, reportsRoutes } from './modules/reports/index.js';
+import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, refuseUndeclaredQuery, registerPlatformPlugins } from './platform/http/server.js';
 import { registerWebClient } from './platform/http/web.js';
 import { createLogger, type Logger } from './platform/logger.js';
-import { newId } from './shared/ids.js';
-import { createGateway, type Gateway } from './platform/realtime/gateway.js';
-import type { ClusterBus } from './platform/realtime/cluster-bus.js';
-import type { Publisher } from './platform/realtime/publisher.js';
-import { resolveJwtSecret } from './platform/secrets.js';
 import { type Metrics, noMetrics } from './platform/metrics/metrics.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './platform/metrics/prometheus.js';
 import { type MetricsServer, observeHttp, registerMetricsRoute, startMetricsServer } from './platform/metrics/serve.js';
+import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
+import type { ClusterBus } from './platform/realtime/cluster-bus.js';
+import { createGateway, type Gateway } from './platform/realtime/gateway.js';
+import type { Publisher } from './platform/realtime/publisher.js';
+import { resolveJwtSecret } from './platform/secrets.js';
 import { type Clock, systemClock } from './shared/clock.js';
-import { API_PREFIX } from './contract/api.js';
+import { newId } from './shared/ids.js';
 
 export interface BuildOptions {
   clock?: Clock;
@@ -83,6 +85,7 @@ interface ServiceDeps {
   config: Config;
   clock: Clock;
   jwtSecret: string;
+  vapidKeys: VapidKeys;
   publisher: Publisher;
   logger: Logger;
   metrics: Metrics;
@@ -90,7 +93,7 @@ interface ServiceDeps {
 }
 
 /** Every service, wired by plain factories: repositories in, use cases out. */
-function createServices({ database, cache, config, clock, jwtSecret, publisher, bus, logger, metrics, outbound, onlineSockets }: ServiceDeps) {
+function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, publisher, bus, logger, metrics, outbound, onlineSockets }: ServiceDeps) {
   const { db } = database;
   const usersRepository = createUsersRepository(db);
   const friendsRepository = createFriendsRepository(db);
@@ -140,7 +143,13 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     cache,
     clock,
     // Clients are told a suspension as such; every other revocation keeps the one documented reason.
-    events: { sessionsRevoked: (_userId, ids, reason) => publisher.disconnectSessions(ids, reason === 'account_suspended' ? reason : 'session_ended') },
+    events: {
+      sessionsRevoked: (userId, ids, reason) => {
+        publisher.disconnectSessions(ids, reason === 'account_suspended' ? reason : 'session_ended');
+        // Web Push subscriptions belong to the session that made them: an ended session's devices stop hearing.
+        push.sessionsEnded(userId, ids);
+      },
+    },
     refreshTtlSec: config.refreshTokenTtlSec,
     loginThrottle: config.loginThrottle,
     guestCreatePerIpPerHour: config.guestCreatePerIpPerHour,
@@ -214,6 +223,31 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   });
   messaging.onMessageSent((message) => previews.messageSent(message));
   messaging.onMessageChanged((message, change) => (change === 'edited' ? previews.messageEdited(message) : previews.messageRecalled(message.id)));
+  const push = createPushService({
+    repository: createPushRepository(db),
+    send: createPushSender({
+      fetch: createGuardedFetch({ allowPrivate: config.outbound.allowPrivate, ...outbound, userAgent: 'Parley/1.0 (Web Push)' }),
+      vapid: vapidKeys,
+      subject: config.push.subject,
+      ttlSec: config.push.ttlSec,
+      timeoutMs: config.push.timeoutMs,
+    }),
+    checkEndpoint: createEndpointCheck({ allowPrivate: config.outbound.allowPrivate, ...outbound }),
+    publicKey: vapidKeys.publicKey,
+    maxPerUser: config.push.maxPerUser,
+    hasOpenSocket: (userId) => presence.hasOpenSocket(userId),
+    memberIdsOf: (groupId) => groups.cachedMemberIds(groupId),
+    hasBlocked: (blockerId, blockedId) => friendsRepository.isBlocked(blockerId, blockedId),
+    cache,
+    displayNameOf: async (userId) => {
+      const user = await usersRepository.findById(userId);
+      return user ? user.nickname || user.username : '';
+    },
+    clock,
+    log: logger,
+    metrics: metrics.enabled ? metrics : undefined,
+  });
+  messaging.onMessageSent((message) => push.messageSent(message));
   const calls = createCallsService({
     calls: createCallsRepository(db),
     users: usersRepository,
@@ -225,6 +259,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     clock,
     config: config.calls,
     logger,
+    onUnreachable: (call) => push.callUnanswerable({ ...call, conversationId: privateConversationId(call.callerId, call.calleeId) }),
   });
   const ai = createAiService({
     repository: createAiRepository(db),
@@ -281,7 +316,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     cache,
     clock,
   });
-  return { admin, reports, users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  return { admin, reports, users, avatars, auth, friends, groups, messaging, previews, push, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -319,6 +354,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   const jwtSecret = resolveJwtSecret(config.jwtSecret, config.dataDir, logger);
+  const vapidKeys = resolveVapidKeys(config.push.vapidKeys, config.dataDir, logger);
   // Services are created after the HTTP and socket servers (the publisher needs the socket server);
   // the closures below only run once requests arrive.
   let services: Services | undefined;
@@ -359,6 +395,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     clock,
     jwtSecret,
+    vapidKeys,
     publisher: gateway.publisher,
     bus: gateway.bus,
     logger,
@@ -419,6 +456,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(inviteLinksRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
       await api.register(pinsRoutes(built.messaging));
+      await api.register(pushRoutes(built.push));
       await api.register(filesRoutes(built.files, built.fileStorage));
       await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));

@@ -122,6 +122,13 @@ const EnvSchema = Type.Object({
   LINK_PREVIEW_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 16_777_216, default: 1_048_576 }),
   LINK_PREVIEW_TTL: Type.Integer({ minimum: 60, maximum: 2_592_000, default: 86_400 }),
   LINK_PREVIEWS_PER_MINUTE: Type.Integer({ minimum: 1, default: 20 }),
+  // Web Push (VAPID, RFC 8292): unset keys are generated into DATA_DIR on first start
+  VAPID_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$', description: 'uncompressed P-256 public key, base64url (65 bytes)' })),
+  VAPID_PRIVATE_KEY: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'P-256 private key, base64url (32 bytes)' })),
+  VAPID_SUBJECT: Type.String({ pattern: '^(mailto:|https://)\\S+$', default: 'mailto:admin@parley.invalid', description: 'contact push services may use: mailto: or https: URL' }),
+  PUSH_SUBSCRIPTIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  PUSH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
+  PUSH_TTL: Type.Integer({ minimum: 0, maximum: 2_419_200, default: 86_400 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -152,6 +159,9 @@ function toConfig(env: Env) {
   }
   if (env.PASSWORD_HASH_PROFILE === 'test-fast' && env.NODE_ENV !== 'test') {
     throw new ConfigError('PASSWORD_HASH_PROFILE', 'test-fast makes stolen password hashes cheap to crack: it is accepted only with NODE_ENV=test');
+  }
+  if ((env.VAPID_PUBLIC_KEY === undefined) !== (env.VAPID_PRIVATE_KEY === undefined)) {
+    throw new ConfigError(env.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY', 'VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY must be set together');
   }
   return {
     env: env.NODE_ENV,
@@ -248,6 +258,16 @@ function toConfig(env: Env) {
       ttlSec: env.LINK_PREVIEW_TTL,
       /** Pages fetched for one user's messages per minute (cached URLs are free), counted in the shared cache. */
       perUserPerMinute: env.LINK_PREVIEWS_PER_MINUTE,
+    },
+    push: {
+      /** Both or neither (checked above); unset: generated into DATA_DIR/vapid-keys.json on first start. */
+      vapidKeys: env.VAPID_PUBLIC_KEY && env.VAPID_PRIVATE_KEY ? { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY } : undefined,
+      subject: env.VAPID_SUBJECT,
+      /** Devices one user may subscribe; a new one past it replaces their oldest. */
+      maxPerUser: env.PUSH_SUBSCRIPTIONS_PER_USER,
+      timeoutMs: env.PUSH_TIMEOUT_MS,
+      /** How long a push service keeps an undelivered notification (seconds, the TTL header). */
+      ttlSec: env.PUSH_TTL,
     },
   };
 }

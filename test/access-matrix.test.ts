@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, ParleySocket } from '../src/client/index.js';
-import { type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
-import { connectedUser, type ConnectedUser } from './support/realtime.js';
-import { storageLabel } from './support/server.js';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
+import { type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
+import { type ConnectedUser, connectedUser } from './support/realtime.js';
+import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 /**
@@ -41,6 +41,7 @@ const event = (name: string, payload: unknown): Attempt => ({ via: 'event', even
 const ROWS: Row[] = [
   // users and sessions
   { name: 'end another user’s session', target: 'session', attempt: (id) => rest('DELETE', `/auth/sessions/${id}`) },
+  { name: 'unsubscribe another user’s Web Push device', target: 'pushSubscription', attempt: (id) => rest('DELETE', `/push/subscriptions/${id}`) },
   { name: 'unfriend someone who is not a friend', target: 'user', attempt: (id) => rest('DELETE', `/friends/${id}`) },
   // friend requests
   { name: 'accept a request sent to someone else', target: 'friendRequest', attempt: (id) => rest('POST', `/friend-requests/${id}/accept`) },
@@ -232,7 +233,8 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     fake = await startFakeLlm();
     // The call made in beforeAll must still ring at the end: a ring timing out on a slow run writes a
     // "missed call" message into the history the last checks compare.
-    return { DEEPSEEK_API_KEY: 'deepseek-test-key', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_DEFAULT_MODEL: 'deepseek', CALL_RING_TIMEOUT: '600' };
+    // OUTBOUND_ALLOW_PRIVATE: the owner's Web Push endpoint is a loopback address (never sent to: the owner stays online).
+    return { DEEPSEEK_API_KEY: 'deepseek-test-key', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_DEFAULT_MODEL: 'deepseek', CALL_RING_TIMEOUT: '600', OUTBOUND_ALLOW_PRIVATE: 'true' };
   });
   let r: Resources;
   let tried = 0;
@@ -265,6 +267,14 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     const memberMessage = await as(member).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'reported', clientMsgId: randomUUID() });
     ids.report = (await as(owner).request<{ id: string }>('POST', '/reports', { target: { messageId: memberMessage.id }, reason: 'spam' })).id;
     ids.session = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', '/auth/sessions')).items[0]?.id;
+    const browserKey = createECDH('prime256v1');
+    browserKey.generateKeys();
+    ids.pushSubscription = (
+      await as(owner).request<{ id: string }>('POST', '/push/subscriptions', {
+        endpoint: `http://127.0.0.1:9/push/${randomUUID()}`,
+        keys: { p256dh: browserKey.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') },
+      })
+    ).id;
     // The stranger's own conversation and message, to forward from and into.
     ids.strangerConversation = (await as(stranger).request<{ id: string }>('POST', '/conversations', { peerId: bystander.id })).id;
     ids.strangerMessage = (await as(stranger).emit('chat', { conversationId: ids.strangerConversation, type: 'text', content: 'mine', clientMsgId: randomUUID() })).id;
@@ -314,6 +324,8 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     expect(history.items[0]?.editedAt).toBeNull();
     const group = await r.owner.client.request<{ name: string }>('GET', `/groups/${r.ids.group}`);
     expect(group.name).toBe('private club');
+    const devices = await r.owner.client.request<{ items: Array<{ id: string }> }>('GET', '/push/subscriptions');
+    expect(devices.items.map((d) => d.id)).toEqual([r.ids.pushSubscription]);
   });
 
   it('sync returns nothing from conversations the caller is not in', async () => {

@@ -4,8 +4,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { type ApiResponse, expectError, newUser, type TestUser } from './support/http.js';
-import { storageLabel } from './support/server.js';
 import { decompressionBomb } from './support/images.js';
+import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 const SECRET = 'secret-exif';

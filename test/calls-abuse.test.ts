@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallRecord, Message, ParleyClient } from '../src/client/index.js';
-import { expectFailure, failure, history, openPrivate, people, type Page } from './support/messaging.js';
+import { expectFailure, failure, history, openPrivate, type Page, people } from './support/messaging.js';
 import { barrier, collect, nextEvent, registerClient } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CallPageWindow, serveCallPage } from './support/call-page.js';
 import { launchChromium } from './support/browser.js';
+import { type CallPageWindow, serveCallPage } from './support/call-page.js';
 import { registerClient } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';

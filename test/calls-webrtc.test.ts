@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ParleyClient } from '../src/client/index.js';
-import { connectedUser, type ConnectedUser } from './support/realtime.js';
+import { type ConnectedUser, connectedUser } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 import { callAndTalk } from './support/webrtc.js';

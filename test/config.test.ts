@@ -53,6 +53,16 @@ describe('loadConfig', () => {
     expect(error.message).toMatch(/^PORT: /);
   });
 
+  it('refuses half a VAPID key pair, a malformed key and a VAPID_SUBJECT that is not mailto: or https:', () => {
+    const cwd = emptyDir();
+    const publicKey = `B${'A'.repeat(86)}`;
+    expect(configErrorOf(() => loadConfig({ env: { VAPID_PUBLIC_KEY: publicKey }, cwd })).variable).toBe('VAPID_PRIVATE_KEY');
+    expect(configErrorOf(() => loadConfig({ env: { VAPID_PRIVATE_KEY: 'A'.repeat(43) }, cwd })).variable).toBe('VAPID_PUBLIC_KEY');
+    expect(configErrorOf(() => loadConfig({ env: { VAPID_PUBLIC_KEY: 'short', VAPID_PRIVATE_KEY: 'A'.repeat(43) }, cwd })).variable).toBe('VAPID_PUBLIC_KEY');
+    expect(configErrorOf(() => loadConfig({ env: { VAPID_SUBJECT: 'http://example.com' }, cwd })).variable).toBe('VAPID_SUBJECT');
+    expect(loadConfig({ env: { VAPID_PUBLIC_KEY: publicKey, VAPID_PRIVATE_KEY: 'A'.repeat(43) }, cwd }).push.vapidKeys).toEqual({ publicKey, privateKey: 'A'.repeat(43) });
+  });
+
   it('names DATABASE_URL when its scheme is unknown', () => {
     expect(configErrorOf(() => loadConfig({ env: { DATABASE_URL: 'foo://x' }, cwd: emptyDir() })).variable).toBe('DATABASE_URL');
   });

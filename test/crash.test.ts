@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Ack, type Message, ParleyClient } from '../src/client/index.js';
-import { barrier, collect, registerClient } from './support/realtime.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
+import { barrier, collect, registerClient } from './support/realtime.js';
 import { createTestEnvironment, storageLabel, type TestEnvironment, testEnvVars } from './support/server.js';
 
 /**

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { openDatabase } from '../src/platform/db/database.js';
 import { dialectOf } from '../src/platform/db/dialect.js';
 import { isUniqueViolation } from '../src/platform/db/errors.js';
-import { loadConfig } from '../src/config.js';
 import { connectedUser } from './support/realtime.js';
 import { createTestEnvironment, storageLabel, TEST_DATABASE_KIND } from './support/server.js';
 import { useTestServer } from './support/suite.js';

@@ -7,9 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileTransferEvent } from '../src/client/index.js';
 import { bodyOf, download, MiB, randomData, sha256, statusOf, tusUpload } from './support/files.js';
 import { type Api, apiClient, expectError, newUser, type TestUser } from './support/http.js';
+import { decompressionBomb } from './support/images.js';
 import { connectedUser, nextEvent } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
-import { decompressionBomb } from './support/images.js';
 import { useTestServer } from './support/suite.js';
 
 const photo = (width = 800, height = 600) =>

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FriendRequest } from '../src/client/rest.js';
 import { type ApiResponse, expectError, newUser, type TestUser } from './support/http.js';
-import { storageLabel } from './support/server.js';
 import { people } from './support/messaging.js';
 import { barrier, collect, nextEvent } from './support/realtime.js';
+import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

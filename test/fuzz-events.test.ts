@@ -6,7 +6,7 @@ import type { Ack, ParleySocket } from '../src/client/index.js';
 import { CLIENT_EVENTS } from '../src/contract/events.js';
 import { registeredEventSchemas } from '../src/platform/realtime/handlers.js';
 import { apiClient } from './support/http.js';
-import { connectedUser, type ConnectedUser } from './support/realtime.js';
+import { type ConnectedUser, connectedUser } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 

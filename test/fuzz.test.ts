@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack, ParleySocket } from '../src/client/index.js';
 import { CLIENT_EVENTS } from '../src/contract/events.js';
 import { apiClient } from './support/http.js';
-import { barrier, connectedUser, type ConnectedUser, nextEvent } from './support/realtime.js';
+import { barrier, type ConnectedUser, connectedUser, nextEvent } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../src/client/index.js';
 import type { Resolver } from '../src/platform/outbound/index.js';
-import { ogPage, previewOutcomes, startLinkSite, type LinkSite } from './support/link-site.js';
+import { type LinkSite, ogPage, previewOutcomes, startLinkSite } from './support/link-site.js';
 import { history, openPrivate, people, sendText } from './support/messaging.js';
 import { barrier, collect, nextEvent } from './support/realtime.js';
 import { storageLabel, TEST_DATABASE_URL, TEST_REDIS_URL, type TestServer } from './support/server.js';

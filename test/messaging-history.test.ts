@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message, SyncResult } from '../src/client/index.js';
+import { uploadFile } from './support/files.js';
 import { byId, conversations, createGroup, expectFailure, history, openPrivate, type Page, people, postMessage, sendText } from './support/messaging.js';
 import { barrier, collect, nextEvent } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
-import { uploadFile } from './support/files.js';
 
 const enc = encodeURIComponent;
 

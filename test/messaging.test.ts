@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../src/client/index.js';
+import { uploadFile } from './support/files.js';
 import { apiClient, expectError } from './support/http.js';
 import {
   byId,
   bytes,
+  type ConversationView,
   collectN,
   conversations,
   createGroup,
@@ -16,12 +18,10 @@ import {
   people,
   postMessage,
   sendText,
-  type ConversationView,
 } from './support/messaging.js';
 import { barrier, collect, nextEvent } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
-import { uploadFile } from './support/files.js';
 
 describe(`messaging: conversations, sending, types and rules (${storageLabel})`, () => {
   const suite = useTestServer();

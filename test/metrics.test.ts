@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { expectError, newUser } from './support/http.js';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
 import { uploadFile } from './support/files.js';
+import { expectError, newUser } from './support/http.js';
 import { openPrivate, postMessage, sendText } from './support/messaging.js';
-import { connectedUser } from './support/realtime.js';
 import { sampleNames, sampleValue } from './support/metrics.js';
+import { connectedUser } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 

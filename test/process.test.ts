@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { apiClient, expectError, newUser } from './support/http.js';
 import { spawnServer } from './support/process.js';
-import { createTestEnvironment, startServer, storageLabel, type TestEnvironment, testEnvVars, TEST_REDIS_URL } from './support/server.js';
+import { createTestEnvironment, startServer, storageLabel, TEST_REDIS_URL, type TestEnvironment, testEnvVars } from './support/server.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {

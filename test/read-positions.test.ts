@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Page, ReadPosition } from '../src/client/index.js';
-import { conversations, type ConversationView, createGroup, expectFailure, openPrivate, people, sendText } from './support/messaging.js';
+import { type ConversationView, conversations, createGroup, expectFailure, openPrivate, people, sendText } from './support/messaging.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 

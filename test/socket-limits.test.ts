@@ -1,9 +1,9 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type ParleyClient, ParleyError } from '../src/client/index.js';
 import type { Ack } from '../src/contract/errors.js';
-import { barrier, collect, connectedUser, registerClient } from './support/realtime.js';
 import { newClientMsgId, openPrivate, sendText } from './support/messaging.js';
+import { barrier, collect, connectedUser, registerClient } from './support/realtime.js';
 import { type Overrides, storageLabel, TEST_DATABASE_URL, TEST_REDIS_URL, type TestServer } from './support/server.js';
 import { type TestServerOptions, useTestServer } from './support/suite.js';
 

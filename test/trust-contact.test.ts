@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GroupInvitation, Message } from '../src/client/index.js';
 import { apiClient, expectError } from './support/http.js';
-import { barrier, collect, type ConnectedUser, connectedUser, nextEvent, settle } from './support/realtime.js';
+import { barrier, type ConnectedUser, collect, connectedUser, nextEvent, settle } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 

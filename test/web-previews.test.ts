@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, newUser, uniqueName } from './support/http.js';
 import type { PreviewOutcome } from '../src/modules/previews/index.js';
+import { apiClient, newUser, uniqueName } from './support/http.js';
 import { type LinkSite, ogPage, startLinkSite } from './support/link-site.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';

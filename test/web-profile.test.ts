@@ -1,6 +1,6 @@
 import path from 'node:path';
-import sharp from 'sharp';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { apiClient, newUser, uniqueName } from './support/http.js';
 import { storageLabel } from './support/server.js';

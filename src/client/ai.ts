@@ -3,10 +3,10 @@
  * cannot POST or send an Authorization header). Socket users can emit `ai_chat` instead.
  */
 import type { AiMessage, AiReplyResult } from '../contract/ai.js';
+import { API_PREFIX } from '../contract/api.js';
 import type { ErrorResponse } from '../contract/errors.js';
 import type { ParleyClient } from './core.js';
 import { ParleyError } from './core.js';
-import { API_PREFIX } from '../contract/api.js';
 
 export interface AiStreamHandlers {
   /** The question is stored; `messageId` is the reply being written. */

@@ -4,10 +4,10 @@
  * so neither of them has to import the entry point back.
  */
 import { io, type Socket } from 'socket.io-client';
+import { API_PREFIX, SESSION_MODE_HEADER } from '../contract/api.js';
 import type { AuthResult, LoginBody, RegisterBody, Tokens } from '../contract/auth.js';
 import type { Ack, ErrorBody } from '../contract/errors.js';
 import type { ClientToServerEvents, ServerToClientEvents } from '../contract/events.js';
-import { API_PREFIX, SESSION_MODE_HEADER } from '../contract/api.js';
 
 export type ParleySocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -17,7 +17,8 @@ import type { CreateInviteLinkBody, InviteLink, InvitePreview } from '../contrac
 import type { Message } from '../contract/messages.js';
 import type { Page } from '../contract/paging.js';
 import type { ForwardBody, ForwardResult } from '../contract/pins.js';
-import type { AdminReport, CreateReportBody, ReportAction, Report } from '../contract/reports.js';
+import type { PushDevice, PushDeviceList, PushSubscriptionBody, VapidPublicKey } from '../contract/push.js';
+import type { AdminReport, CreateReportBody, Report, ReportAction } from '../contract/reports.js';
 import type { AvatarUrls, Me, ProfileUpdate, User, UserProfile } from '../contract/users.js';
 import type { ParleyClient } from './core.js';
 
@@ -132,6 +133,15 @@ export function rest(client: ParleyClient) {
       /** Newest first; pass the previous page's `nextCursor` as `cursor` for the next page. */
       search: (text: string, conversationId?: string, page: { cursor?: string; before?: string; limit?: number } = {}) =>
         call<Page<Message>>('GET', `/messages/search${q({ q: text, conversationId, ...page })}`),
+    },
+    push: {
+      /** The key browsers subscribe with (`applicationServerKey`); needs no sign-in. */
+      vapidPublicKey: () => call<VapidPublicKey>('GET', '/push/vapid-public-key'),
+      /** Subscribes this device (`PushSubscription.toJSON()` plus `previews`); the same endpoint again updates it. */
+      subscribe: (subscription: PushSubscriptionBody) => call<PushDevice>('POST', '/push/subscriptions', subscription),
+      /** The caller's subscribed devices. */
+      list: () => call<PushDeviceList>('GET', '/push/subscriptions'),
+      unsubscribe: (subscriptionId: string) => call<null>('DELETE', `/push/subscriptions/${id(subscriptionId)}`),
     },
     calls: {
       iceServers: () => call<IceServers>('GET', '/calls/ice-servers'),

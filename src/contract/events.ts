@@ -1,6 +1,5 @@
 import Type, { type Static } from 'typebox';
-import type { Ack } from './errors.js';
-import { type Message, SendMessage } from './messages.js';
+import type { AiCancelPayload, AiChatAck, AiChatPayload, AiChunkEvent, AiDoneEvent, AiErrorEvent } from './ai.js';
 import type {
   CallActionPayload,
   CallActionResult,
@@ -14,16 +13,17 @@ import type {
   SdpEvent,
   SdpPayload,
 } from './calls.js';
+import type { Ack } from './errors.js';
 import type { FileTransferEvent } from './files.js';
 import type { FriendRequest } from './friends.js';
+import type { GroupInvitationEvent, GroupRole } from './groups.js';
+import { type Message, SendMessage } from './messages.js';
 import type { PresenceStatus } from './presence.js';
 import type { UserUpdatedEvent } from './users.js';
-import type { GroupInvitationEvent, GroupRole } from './groups.js';
-import type { AiCancelPayload, AiChatAck, AiChatPayload, AiChunkEvent, AiDoneEvent, AiErrorEvent } from './ai.js';
 
+export * from './ai.js';
 export * from './calls.js';
 export * from './files.js';
-export * from './ai.js';
 
 const ConversationId = Type.String({ minLength: 1, maxLength: 80 });
 const MessageId = Type.String({ minLength: 1, maxLength: 20, pattern: '^[0-9]+$' });
@@ -51,9 +51,8 @@ export type SyncPayload = Static<typeof SyncPayload>;
 export const RefreshTokenPayload = Type.Object({ token: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
 export type RefreshTokenPayload = Static<typeof RefreshTokenPayload>;
 
-export { SendMessage };
-
 export type { PresenceStatus } from './presence.js';
+export { SendMessage };
 
 export interface UserStatusEvent {
   userId: string;

@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
+import { MAX_FORWARD_CONVERSATIONS, MAX_FORWARD_MESSAGES } from './forward-limits.js';
 import { Message, MessageIdString } from './messages.js';
 import { Page, PageQuery } from './paging.js';
-import { MAX_FORWARD_CONVERSATIONS, MAX_FORWARD_MESSAGES } from './forward-limits.js';
 
 export { MAX_FORWARD_CONVERSATIONS, MAX_FORWARD_MESSAGES };
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { pino, type Logger, type StreamEntry, type Level } from 'pino';
+import { type Level, type Logger, pino, type StreamEntry } from 'pino';
 import pinoRoll from 'pino-roll';
 import type { Config } from '../config.js';
 

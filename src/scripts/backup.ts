@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { backupSqlite } from '../platform/db/sqlite-backup.js';
-import { ScriptError, runScript } from './cli.js';
+import { runScript, ScriptError } from './cli.js';
 import { fileStamp, mysqlClientArgs, postgresClientArgs } from './db-tools.js';
 
 runScript(async () => {

@@ -7,7 +7,7 @@ import { type Config, loadConfig } from '../config.js';
 import { migrations } from '../platform/db/migrations/index.js';
 import { MIGRATION_TABLE } from '../platform/db/mysql-schema.js';
 import { backupSqlite, integrityProblems, looksLikeSqlite } from '../platform/db/sqlite-backup.js';
-import { ScriptError, runScript } from './cli.js';
+import { runScript, ScriptError } from './cli.js';
 import { fileStamp, mysqlClientArgs, postgresClientArgs, somethingListens } from './db-tools.js';
 
 /** Refuses files that are not sound Parley databases this build can run. */

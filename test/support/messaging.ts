@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import { type Attachment, type Conversation, type Message, type MessageType, type Page, type ParleyClient, ParleyError, type ParleySocket } from '../../src/client/index.js';
-import { collect, type ConnectedUser, connectedUser, secondDevice } from './realtime.js';
+import { type ConnectedUser, collect, connectedUser, secondDevice } from './realtime.js';
 
 /** The fields every stored message carries, on acks, REST results, events and history alike. */
 export const MESSAGE_FIELDS = [

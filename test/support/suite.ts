@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { BuildOptions } from '../../src/app.js';
+import { type FakeLlm, startFakeLlm } from './fake-llm.js';
 import { type Api, apiClient } from './http.js';
 import { createTestEnvironment, type Overrides, startServer, type TestEnvironment, type TestEnvironmentOptions, type TestServer } from './server.js';
-import { type FakeLlm, startFakeLlm } from './fake-llm.js';
 
 export interface TestServerOptions {
   /** Where the environment's database and cache live; defaults to TEST_DATABASE_URL and TEST_REDIS_URL. */

@@ -1,15 +1,15 @@
 import { pino } from 'pino';
 import type { Message } from '../../src/contract/messages.js';
+import type { CallRow, CallsRepository } from '../../src/modules/calls/calls.repository.js';
+import { type CallsConfig, type CallsServiceDeps, createCallsService, type DeviceRef } from '../../src/modules/calls/calls.service.js';
+import { decodeCallContent } from '../../src/modules/messaging/messaging.call-content.js';
+import type { Conversation } from '../../src/modules/messaging/messaging.schemas.js';
+import type { UserRow, UsersRepository } from '../../src/modules/users/index.js';
 import { MemoryCache } from '../../src/platform/cache/memory.js';
 import type { Publisher, ServerEvent, ServerPayload } from '../../src/platform/realtime/publisher.js';
 import type { Actor } from '../../src/shared/actor.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { AppError } from '../../src/shared/errors.js';
-import type { CallRow, CallsRepository } from '../../src/modules/calls/calls.repository.js';
-import { type CallsConfig, createCallsService, type CallsServiceDeps, type DeviceRef } from '../../src/modules/calls/calls.service.js';
-import { decodeCallContent } from '../../src/modules/messaging/messaging.call-content.js';
-import type { Conversation } from '../../src/modules/messaging/messaging.schemas.js';
-import type { UserRow, UsersRepository } from '../../src/modules/users/index.js';
 
 /**
  * The calls service with nothing outside its module real: the real memory cache (the shared call

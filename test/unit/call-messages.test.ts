@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CallSummary } from '../../src/contract/calls.js';
 import { callSummaryText } from '../../src/contract/calls.text.js';
-import { MemoryCache } from '../../src/platform/cache/memory.js';
-import { createCallStore, type CallState } from '../../src/modules/calls/calls.state.js';
+import { type CallState, createCallStore } from '../../src/modules/calls/calls.state.js';
 import { decodeCallContent, encodeCallContent } from '../../src/modules/messaging/messaging.call-content.js';
+import { MemoryCache } from '../../src/platform/cache/memory.js';
 
 const summary = (fields: Partial<CallSummary> = {}): CallSummary => ({ callId: 'c1', state: 'missed', media: 'audio', durationSec: 0, count: 1, ...fields });
 

@@ -7,6 +7,9 @@
 import type { Static } from 'typebox';
 import { describe, expectTypeOf, it } from 'vitest';
 import type { ParleyClient, ParleyRest } from '../../src/client/index.js';
+import type { Message } from '../../src/contract/messages.js';
+import type { ForwardResult, PinnedPage } from '../../src/contract/pins.js';
+import type { AdminUser, AdminUserPage, AuditPage, InstanceStats, ResetPasswordResult } from '../../src/modules/admin/admin.schemas.js';
 import type { AuthResult } from '../../src/modules/auth/auth.schemas.js';
 import type { AvatarUrls } from '../../src/modules/avatars/avatars.schemas.js';
 import type { CallPage, CallRecord, IceServers } from '../../src/modules/calls/calls.schemas.js';
@@ -14,10 +17,7 @@ import type { FileRecordSchema } from '../../src/modules/files/files.schemas.js'
 import type { FriendPage, FriendRequestPage } from '../../src/modules/friends/friends.schemas.js';
 import type { CreatedGroup, Group, InviteLink, InviteLinkPage, InvitePreview, MemberList, MemberPage } from '../../src/modules/groups/groups.schemas.js';
 import type { Conversation, ConversationPage, MessagePage } from '../../src/modules/messaging/messaging.schemas.js';
-import type { ForwardResult, PinnedPage } from '../../src/contract/pins.js';
-import type { Message } from '../../src/contract/messages.js';
 import type { Me, UserPage, UserProfile } from '../../src/modules/users/users.schemas.js';
-import type { AdminUser, AdminUserPage, AuditPage, InstanceStats, ResetPasswordResult } from '../../src/modules/admin/admin.schemas.js';
 
 /** What a promise-returning SDK method resolves with. */
 type Answer<F> = F extends (...args: never[]) => Promise<infer R> ? R : never;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Friend, Me, PublicProfile, User } from '../../src/client/index.js';
-import { userUpdated } from '../../web/src/state/reducers.js';
 import { initialState } from '../../web/src/state/model.js';
+import { userUpdated } from '../../web/src/state/reducers.js';
 
 const user = (id: string, nickname = id): User => ({ id, username: id, nickname, avatarUrl: null, isGuest: false, bio: '', createdAt: '2026-01-01T00:00:00.000Z' });
 const profile = (id: string, fields: Partial<PublicProfile>): PublicProfile => ({ ...user(id), statusText: null, ...fields });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Conversation, Me, Message, User } from '../../src/client/index.js';
 import type { CallSummary } from '../../src/contract/calls.js';
+import { initialState, type State } from '../../web/src/state/model.js';
 import {
   aiMessageUpserted,
   contactsLoaded,
@@ -19,7 +20,6 @@ import {
   unreadUpTo,
   upsertMessage,
 } from '../../web/src/state/reducers.js';
-import { initialState, type State } from '../../web/src/state/model.js';
 
 // The web client's reducers run here in Node, with no document, window or storage: what they need
 // (the time, whether the conversation is on screen) comes in as arguments.

@@ -294,6 +294,13 @@ const en = {
   notificationsHint: 'While Parley is in the background, tell me about new messages. Off until you turn it on.',
   desktopNotifications: 'Desktop notifications',
   messageSound: 'Sound for new messages',
+  pushHint: 'Also when no Parley tab is open: this device hears about messages and calls through the browser’s push service.',
+  pushEnable: 'Enable notifications on this device',
+  pushDisable: 'Turn off on this device',
+  pushOn: 'Notifications are on for this device.',
+  pushPreviews: 'Show message text in these notifications',
+  pushUnsupported: 'This browser cannot receive push notifications.',
+  pushFailed: 'This browser could not subscribe to push notifications. Try again later, or in another browser.',
   notificationsDenied: 'This browser blocks notifications for Parley: allow them in the site settings.',
 };
 
@@ -591,6 +598,13 @@ const zh: Record<StringKey, string> = {
   notificationsHint: 'Parley 在后台时提醒我有新消息。默认关闭。',
   desktopNotifications: '桌面通知',
   messageSound: '新消息提示音',
+  pushHint: '即使没有打开 Parley 标签页，本设备也会通过浏览器的推送服务收到消息和来电提醒。',
+  pushEnable: '在此设备上开启通知',
+  pushDisable: '在此设备上关闭',
+  pushOn: '此设备已开启通知。',
+  pushPreviews: '在这些通知中显示消息内容',
+  pushUnsupported: '此浏览器无法接收推送通知。',
+  pushFailed: '此浏览器未能订阅推送通知。请稍后重试，或换一个浏览器。',
   notificationsDenied: '浏览器已禁止 Parley 发送通知，请在网站设置中允许。',
 };
 

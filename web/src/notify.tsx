@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Message } from '../../src/client/index.js';
 import { conversationTitle, preview } from './chat.js';
 import { t } from './i18n.js';
+import { PushSettings } from './push.js';
 import { onSocket } from './state/live.js';
 import { userName } from './state/loaders.js';
 import { navigate } from './state/router.js';
@@ -64,6 +65,14 @@ function chime(): void {
 
 onSocket((socket) => socket.on('chat', announce));
 
+// A click on a push notification while the app is open: the service worker asks this tab to route there.
+if (typeof navigator !== 'undefined' && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.addEventListener('message', (event: MessageEvent<{ type?: string; url?: string }>) => {
+    const url = event.data?.url;
+    if (event.data?.type === 'parley:open' && typeof url === 'string' && url.startsWith('/') && !url.startsWith('//')) navigate(url);
+  });
+}
+
 /** The settings card: notifications (asks the browser's permission) and sound, each off by default. */
 export function NotificationSettings() {
   const [notify, setNotify] = useState(() => isOn(NOTIFY_KEY) && supported() && Notification.permission === 'granted');
@@ -109,6 +118,7 @@ export function NotificationSettings() {
         />
         {t('messageSound')}
       </label>
+      <PushSettings />
     </section>
   );
 }

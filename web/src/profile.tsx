@@ -7,12 +7,12 @@ import { useEffect, useState } from 'preact/hooks';
 import type { UserProfile } from '../../src/client/index.js';
 import { showError } from './errors.js';
 import { language, t } from './i18n.js';
+import { ReportDialog } from './report-dialog.js';
 import { openPrivateChat } from './state/actions.js';
 import { api } from './state/client.js';
 import { loadContacts, rememberUsers } from './state/loaders.js';
 import { navigate } from './state/router.js';
 import { useStore } from './state/state.js';
-import { ReportDialog } from './report-dialog.js';
 import { Avatar, useAction, useConfirm } from './ui.js';
 
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [

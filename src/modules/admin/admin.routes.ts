@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import { DEFAULT_PAGE_LIMIT } from '../../shared/pagination.js';
 import {
   AdminIdParams,

@@ -1,3 +1,3 @@
-export { createAdminRepository, type AdminRepository } from './admin.repository.js';
-export { createAdminService, type AdminService } from './admin.service.js';
+export { type AdminRepository, createAdminRepository } from './admin.repository.js';
 export { adminRoutes } from './admin.routes.js';
+export { type AdminService, createAdminService } from './admin.service.js';

@@ -1,8 +1,8 @@
 /** Row-to-wire mapping for AI conversations and messages. */
 import type { AiMessage } from '../../contract/ai.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 import type { AiConversationRow, AiMessageRow } from './ai.repository.js';
 import type { AiConversation } from './ai.schemas.js';
-import { isoOrNull as iso } from '../../shared/time.js';
 
 /** A stored AI message as clients see it. */
 export function toAiMessage(row: AiMessageRow): AiMessage {

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { actorOf, type HttpApp } from '../../platform/http/server.js';
 import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
+import { actorOf, type HttpApp } from '../../platform/http/server.js';
 import { AppError, errorBody, isAppError } from '../../shared/errors.js';
 import type { AiAssistant } from './ai.assistant.js';
 import {

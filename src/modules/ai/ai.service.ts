@@ -3,14 +3,15 @@ import type { AiChatAck, AiChatPayload, AiMessage, AiModelList, AiReplyResult, A
 import type { Message } from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
-import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { AiMetrics } from '../../platform/metrics/metrics.js';
+import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError, errorBody } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeIdCursor, encodeIdCursor, type Page } from '../../shared/pagination.js';
+import type { AccessPolicy } from '../policy/index.js';
 import type { AssistantModel } from './ai.assistant.js';
 import { type AiLimitSettings, createAiLimits } from './ai.limits.js';
 import { titleFrom, toAiMessage, toConversation } from './ai.mapping.js';
@@ -21,7 +22,6 @@ import { createRunningReplies } from './ai.running.js';
 import type { AiConversation, AskBody, ConversationListQuery, CreateConversationBody, MessageListQuery } from './ai.schemas.js';
 import { parseSuggestions, SUGGESTIONS_SYSTEM_PROMPT } from './ai.suggestions.js';
 import { estimateTokens, estimateTurns, fitToBudget } from './ai.tokens.js';
-import type { AccessPolicy } from '../policy/index.js';
 
 /** The part of `config.ai` the service uses. */
 export interface AiSettings extends AiLimitSettings {

@@ -1,7 +1,7 @@
 import Type from 'typebox';
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf, originOf } from '../../platform/http/server.js';
-import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import { AppError } from '../../shared/errors.js';
 import {
   AuthResult,
@@ -13,8 +13,8 @@ import {
   RefreshBody,
   RegisterBody,
   SessionIdParams,
-  SessionModeHeaders,
   SessionList,
+  SessionModeHeaders,
   UpgradeBody,
 } from './auth.schemas.js';
 import type { AuthService } from './auth.service.js';

@@ -1,7 +1,7 @@
-import type { ProfileAnnouncer, UsersRepository } from '../users/index.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import type { ProfileAnnouncer, UsersRepository } from '../users/index.js';
 import { renderAvatar } from './avatars.images.js';
 import { AVATAR_SIZES, type AvatarSize, fileName, isAvatarFileName, keyFromUrl, newAvatarKey } from './avatars.names.js';
 import type { AvatarUrls } from './avatars.schemas.js';

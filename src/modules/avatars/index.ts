@@ -1,3 +1,3 @@
-export { createAvatarsService, type AvatarsService } from './avatars.service.js';
-export { createFileAvatarStore, type AvatarStore } from './avatars.storage.js';
-export { avatarsRoutes, AVATARS_PATH } from './avatars.routes.js';
+export { AVATARS_PATH, avatarsRoutes } from './avatars.routes.js';
+export { type AvatarsService, createAvatarsService } from './avatars.service.js';
+export { type AvatarStore, createFileAvatarStore } from './avatars.storage.js';

@@ -3,12 +3,12 @@ import type { Logger } from '../../platform/logger.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
-import { toUser, type UsersRepository } from '../users/index.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 import type { AccessPolicy } from '../policy/index.js';
+import { toUser, type UsersRepository } from '../users/index.js';
 import type { CallMessages } from './calls.messages.js';
 import type { CallRow, CallsRepository } from './calls.repository.js';
 import { type CallState, durationOf } from './calls.state.js';
-import { isoOrNull as iso } from '../../shared/time.js';
 
 export interface CallRecordsDeps {
   calls: CallsRepository;

@@ -1,6 +1,6 @@
+import { bearer, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
 import { CallListQuery, CallPage, CallParams, CallRecord, IceServers } from './calls.schemas.js';
 import type { CallsService } from './calls.service.js';
 

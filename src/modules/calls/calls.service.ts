@@ -8,8 +8,8 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Page } from '../../shared/pagination.js';
-import type { Policy } from '../policy/index.js';
 import type { MessagingService } from '../messaging/index.js';
+import type { Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { createCallMessages } from './calls.messages.js';
 import { createCallRecords, type FinishedCall } from './calls.records.js';
@@ -48,6 +48,11 @@ export interface CallsServiceDeps {
   clock: Clock;
   config: CallsConfig;
   logger: Logger;
+  /**
+   * The callee had no socket open anywhere, so nothing rang (the call is recorded as missed): Web
+   * Push tells their devices. Called after the refusal, never awaited.
+   */
+  onUnreachable?(call: { callerId: string; calleeId: string; media: 'audio' | 'video' }): void;
   /** How often this process looks for calls whose deadline passed on a process that went away (ms). */
   sweepIntervalMs?: number;
 }
@@ -273,7 +278,9 @@ export function createCallsService(deps: CallsServiceDeps) {
         if (sockets.length === 0 || invisible) {
           await store.releaseUser(actor.userId, callId);
           await records.open(call, t);
-          return await refuse('missed', 'offline');
+          const refused = await refuse('missed', 'offline');
+          if (sockets.length === 0) deps.onUnreachable?.({ callerId: call.callerId, calleeId: call.calleeId, media: call.media });
+          return refused;
         }
         await records.open(call, t);
         // The state exists before the callee's slot points at it: a slot without a state is reclaimable.

@@ -1,5 +1,5 @@
-export { createCallsRepository, type CallsRepository } from './calls.repository.js';
-export { createCallsService, type CallsService } from './calls.service.js';
+export { type CallsRepository, createCallsRepository } from './calls.repository.js';
 export { callsRoutes } from './calls.routes.js';
+export { type CallsService, createCallsService } from './calls.service.js';
 export { callsSocket } from './calls.socket.js';
 export { turnCredential } from './turn.js';

@@ -1,6 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Database, FilesTable, UploadsTable } from '../../platform/db/schema.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { Database, FilesTable, UploadsTable } from '../../platform/db/schema.js';
 
 export type UploadRow = Selectable<UploadsTable>;
 export type FileRow = Selectable<FilesTable>;

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { bearer, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
 import { AppError } from '../../shared/errors.js';
 import { contentDisposition } from './files.names.js';
 import type { FileRow } from './files.repository.js';

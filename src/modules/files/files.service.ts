@@ -8,12 +8,12 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
+import { isoTime as iso } from '../../shared/time.js';
+import type { AccessPolicy } from '../policy/index.js';
 import { imagePreview, type Preview, videoPreview } from './files.media.js';
 import { sanitizeFilename } from './files.names.js';
 import type { FileRow, FilesRepository, UploadRow } from './files.repository.js';
 import { type FileStorage, thumbnailKey, UPLOAD_ID, uploadKey } from './files.storage.js';
-import type { AccessPolicy } from '../policy/index.js';
-import { isoTime as iso } from '../../shared/time.js';
 
 export interface FileLimits {
   maxBytes: number;

@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import type { IncomingMessage } from 'node:http';
 import { createWriteStream, promises as fsp } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,8 +11,8 @@ import { ERRORS, EVENTS, Metadata, Server as TusServer, type Upload } from '@tus
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { AppError, ERROR_STATUS, errorResponse } from '../../shared/errors.js';
 import type { UploadMetrics } from '../../platform/metrics/metrics.js';
+import { AppError, ERROR_STATUS, errorResponse } from '../../shared/errors.js';
 import type { FilesService, UploadMetadata } from './files.service.js';
 import type { FileStorage } from './files.storage.js';
 

@@ -4,10 +4,10 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeCursor, decodeTimeIdCursor, encodeCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 import { toUser, type UserRow, type UsersRepository } from '../users/index.js';
 import type { FriendRequestRow, FriendsRepository } from './friends.repository.js';
 import type { Blocked, Friend, FriendRequest, Presence, SendFriendRequestBody } from './friends.schemas.js';
-import { isoOrNull as iso } from '../../shared/time.js';
 
 /** Reads live presence; the realtime layer provides it. Without one everybody reads as offline. */
 export interface PresenceReader {

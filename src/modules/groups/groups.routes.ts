@@ -1,6 +1,6 @@
+import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, NoContent, responses } from '../../platform/http/route-helpers.js';
 import { DEFAULT_PAGE_LIMIT } from '../../shared/pagination.js';
 import {
   AddMembersBody,

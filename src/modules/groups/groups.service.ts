@@ -8,16 +8,16 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 import type { PresenceReader } from '../friends/index.js';
 import type { Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
-import { type GroupRow, groupConversationId, type GroupsRepository, type MemberRow } from './groups.repository.js';
+import { type GroupRow, type GroupsRepository, groupConversationId, type MemberRow } from './groups.repository.js';
 import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, Role, UpdateGroupBody, UpdateMemberBody } from './groups.schemas.js';
 import type { InvitationsRepository } from './invitations.repository.js';
 import { createInvitationsService, type InvitationLimits } from './invitations.service.js';
 import type { InviteLinksRepository } from './invite-links.repository.js';
 import { createInviteLinksService, type InviteLinkLimits } from './invite-links.service.js';
-import { isoOrNull as iso } from '../../shared/time.js';
 
 export const MAX_GROUP_MEMBERS = 2000;
 
@@ -429,6 +429,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
 
     /** The caller's role and mute in a group, or undefined when not a member (used by messaging). */
     membership: async (groupId: string, userId: string) => (await cachedMembers(groupId)).get(userId),
+    /** The group's member ids, from the member cache (no database read for an active group). */
+    cachedMemberIds: async (groupId: string): Promise<string[]> => [...(await cachedMembers(groupId)).keys()],
     memberIds: (groupId: string) => groups.memberIds(groupId),
     groupIdsOf: (userId: string) => groups.groupIdsForUser(userId),
     coMemberIds: (userId: string) => groups.coMemberIds(userId),

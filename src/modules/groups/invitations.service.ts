@@ -5,12 +5,12 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
+import { isoOrNull as iso } from '../../shared/time.js';
+import type { AccessPolicy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import type { GroupRow, GroupsRepository } from './groups.repository.js';
 import type { GroupInvitation } from './groups.schemas.js';
 import type { InvitationRow, InvitationsRepository } from './invitations.repository.js';
-import type { AccessPolicy } from '../policy/index.js';
-import { isoOrNull as iso } from '../../shared/time.js';
 
 export interface InvitationLimits {
   /** New invitations one user may send per hour (an abuse limit: invitations reach other people). */

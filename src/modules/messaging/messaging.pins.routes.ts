@@ -1,8 +1,8 @@
 import { Message } from '../../contract/messages.js';
 import { ForwardBody, ForwardResult, PinnedPage, PinnedQuery } from '../../contract/pins.js';
+import { bearer, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
 import { ConversationParams, MessageParams } from './messaging.schemas.js';
 import type { MessagingService } from './messaging.service.js';
 

@@ -2,14 +2,14 @@ import { performance } from 'node:perf_hooks';
 import type SqliteDatabase from 'better-sqlite3';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { UNREAD_COUNT_CAP } from '../../contract/conversations.js';
+import { dialectOf } from '../../platform/db/dialect.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { ConversationsTable, Database } from '../../platform/db/schema.js';
+import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 import type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
-import { dialectOf } from '../../platform/db/dialect.js';
-import { isUniqueViolation } from '../../platform/db/errors.js';
-import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
 

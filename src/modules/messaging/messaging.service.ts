@@ -1,25 +1,25 @@
 import { callSummaryText } from '../../contract/calls.text.js';
+import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { SyncResult } from '../../contract/events.js';
 import { type Attachment, type LinkPreview, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage, type SystemEvent } from '../../contract/messages.js';
-import { firstUrl } from '../../shared/links.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { MessageMetrics } from '../../platform/metrics/metrics.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
+import { firstUrl } from '../../shared/links.js';
 import { decodeCursor, decodeIdCursor, decodeTimeIdCursor, encodeCursor, encodeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
+import { isoOrNull as iso } from '../../shared/time.js';
 import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
 import { decodeCallContent } from './messaging.call-content.js';
 import { createPinsAndForwards } from './messaging.pins.js';
-import type { ForwardOrigin, PinRow, PinsRepository } from './pins.repository.js';
-import { decodeSystemContent, encodeSystemContent } from './messaging.system-content.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
-import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
-import { isoOrNull as iso } from '../../shared/time.js';
+import { decodeSystemContent, encodeSystemContent } from './messaging.system-content.js';
+import type { ForwardOrigin, PinRow, PinsRepository } from './pins.repository.js';
 
 export interface MessagingServiceDeps {
   messages: MessagingRepository;

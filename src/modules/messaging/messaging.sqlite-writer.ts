@@ -1,5 +1,5 @@
-import type SqliteDatabase from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
+import type SqliteDatabase from 'better-sqlite3';
 import type { InsertedMessageRow, NewMessage } from './messaging.rows.js';
 
 interface PendingInsert {

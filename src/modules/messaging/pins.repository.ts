@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../platform/db/schema.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { Database } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 import type { MessageRow } from './messaging.rows.js';
 

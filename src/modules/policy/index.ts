@@ -1,3 +1,3 @@
 export type { AccessPolicy, ConversationAccess } from './policy.access.js';
-export { type ContactAction, type ContactVerdict, createPolicy, type Policy } from './policy.service.js';
 export { type AdminPolicy, type AdminRoleSource, createAdminPolicy } from './policy.admin.js';
+export { type ContactAction, type ContactVerdict, createPolicy, type Policy } from './policy.service.js';

@@ -1,2 +1,2 @@
-export { createPresenceService, type PresenceService, type ChosenStatus } from './presence.service.js';
+export { type ChosenStatus, createPresenceService, type PresenceService } from './presence.service.js';
 export { presenceSocket } from './presence.socket.js';

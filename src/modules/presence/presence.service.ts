@@ -141,6 +141,11 @@ export function createPresenceService(deps: PresenceServiceDeps) {
       return (await cache.get(nodeKey(id))) !== null;
     },
 
+    /** Whether the user has a socket open on any live process (invisible users too): Web Push goes only to those who have none. */
+    async hasOpenSocket(userId: string): Promise<boolean> {
+      return (await liveConnections(userId)) > 0;
+    },
+
     /** Whether the user chose to look offline (whatever devices they have connected). */
     async isInvisible(userId: string): Promise<boolean> {
       return (await chosenStatus(userId)) === 'invisible';

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { bearer, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
 import { DEFAULT_PAGE_LIMIT } from '../../shared/pagination.js';
 import type { AdminService } from '../admin/index.js';
 import { AdminReport, AdminReportPage, AdminReportsQuery, CreateReportBody, DismissReportBody, Report, ReportParams, ResolveReportBody } from './reports.schemas.js';

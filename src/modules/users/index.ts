@@ -1,7 +1,7 @@
-export { createUsersRepository, type UsersRepository, type UserRow } from './users.repository.js';
-export { createUsersService, type UsersService } from './users.service.js';
-export { toUser, toMe } from './users.mapper.js';
-export { createProfileAnnouncer, type ProfileAnnouncer, PROFILE_CHANGES_PER_MINUTE } from './users.announcer.js';
-export { normalizeUsername, normalizeNickname, normalizeEmail, guestUsername } from './users.rules.js';
-export { Username, Password, Nickname, Email, User, Me, PageQuery, Id, IsoTime } from './users.schemas.js';
+export { createProfileAnnouncer, PROFILE_CHANGES_PER_MINUTE, type ProfileAnnouncer } from './users.announcer.js';
+export { toMe, toUser } from './users.mapper.js';
+export { createUsersRepository, type UserRow, type UsersRepository } from './users.repository.js';
 export { usersRoutes } from './users.routes.js';
+export { guestUsername, normalizeEmail, normalizeNickname, normalizeUsername } from './users.rules.js';
+export { Email, Id, IsoTime, Me, Nickname, PageQuery, Password, User, Username } from './users.schemas.js';
+export { createUsersService, type UsersService } from './users.service.js';

@@ -1,8 +1,8 @@
+import { bearer, responses } from '../../platform/http/route-helpers.js';
 import type { HttpApp } from '../../platform/http/server.js';
 import { actorOf } from '../../platform/http/server.js';
-import { bearer, responses } from '../../platform/http/route-helpers.js';
-import type { UsersService } from './users.service.js';
 import { Me, SearchUsersQuery, UpdateProfileBody, UserIdParams, UserPage, UserProfile } from './users.schemas.js';
+import type { UsersService } from './users.service.js';
 
 export function usersRoutes(users: UsersService) {
   return async (app: HttpApp) => {

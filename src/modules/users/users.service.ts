@@ -1,11 +1,11 @@
+import type { PresenceStatus } from '../../contract/presence.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
-import type { UsersRepository } from './users.repository.js';
-import type { PresenceStatus } from '../../contract/presence.js';
 import type { ProfileAnnouncer } from './users.announcer.js';
 import { toMe, toPublicProfile, toUser } from './users.mapper.js';
+import type { UsersRepository } from './users.repository.js';
 import { normalizeNickname } from './users.rules.js';
 import type { Me, PublicProfile, UpdateProfileBody, User, UserProfile } from './users.schemas.js';
 

@@ -3,11 +3,11 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type LogEvent, Migrator, MysqlDialect, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DatabaseConfig } from '../../config.js';
-import type { DialectName } from './dialect.js';
 import { startBackgroundCheckpoints } from './checkpointer.js';
+import type { DialectName } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
-import { createSqliteReaders, type SqliteReaders } from './sqlite-readers.js';
 import type { Database } from './schema.js';
+import { createSqliteReaders, type SqliteReaders } from './sqlite-readers.js';
 
 export interface DatabaseHandle {
   db: Kysely<Database>;

@@ -328,6 +328,21 @@ export interface ReportsTable {
   resolution_note: string | null;
 }
 
+/** A browser's Web Push subscription, owned by the session that made it. */
+export interface PushSubscriptionsTable {
+  id: string;
+  user_id: string;
+  session_id: string;
+  endpoint: string;
+  /** SHA-256 of the endpoint, hex: the unique key. */
+  endpoint_hash: string;
+  p256dh: string;
+  auth: string;
+  /** 1: notifications may carry message text. */
+  previews: number;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -359,4 +374,5 @@ export interface Database {
   user_suspensions: UserSuspensionsTable;
   audit_log: AuditLogTable;
   reports: ReportsTable;
+  push_subscriptions: PushSubscriptionsTable;
 }

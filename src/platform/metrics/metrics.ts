@@ -20,6 +20,12 @@ export interface AiMetrics {
   aiTokens(provider: string, inputTokens: number, outputTokens: number): void;
 }
 
+/** Web Push deliveries, reported by the push module per request to a push service. */
+export interface PushMetrics {
+  /** `sent`: accepted (2xx); `gone`: 404/410, the subscription was dropped; `failed`: any other answer or no answer. */
+  pushSent(outcome: 'sent' | 'gone' | 'failed'): void;
+}
+
 /** Platform-level observations: HTTP, Socket.IO and the database. */
 export interface PlatformMetrics {
   /** A client event arrived on a socket (its name, or `unknown` for events no handler registered). */
@@ -30,7 +36,7 @@ export interface PlatformMetrics {
   dbQuery(sqlText: string, milliseconds: number, failed: boolean): void;
 }
 
-export interface Metrics extends MessageMetrics, UploadMetrics, AiMetrics, PlatformMetrics {
+export interface Metrics extends MessageMetrics, UploadMetrics, AiMetrics, PushMetrics, PlatformMetrics {
   /** False for `noMetrics`: callers skip the work of gathering what they would report. */
   readonly enabled: boolean;
 }
@@ -41,6 +47,7 @@ export const noMetrics: Metrics = {
   messageDelivered: () => {},
   uploadBytes: () => {},
   aiTokens: () => {},
+  pushSent: () => {},
   socketEvent: () => {},
   httpRequest: () => {},
   dbQuery: () => {},

@@ -97,6 +97,13 @@ export function createPrometheusMetrics(options: PrometheusOptions): PrometheusM
     registers,
   });
 
+  const pushes = new Counter({
+    name: 'parley_push_notifications_total',
+    help: 'Web Push requests to push services by outcome (sent: accepted; gone: 404/410, subscription dropped; failed: other answers, timeouts, refused addresses)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+
   // Known label values start at 0: a counter that appears only at its first increment hides that increment from rate().
   const byKind = { group: messages.labels('group'), private: messages.labels('private') };
   for (const counter of Object.values(byKind)) counter.inc(0);
@@ -105,6 +112,7 @@ export function createPrometheusMetrics(options: PrometheusOptions): PrometheusM
     aiTokens.labels(provider, 'output').inc(0);
   }
   uploadBytes.inc(0);
+  for (const outcome of ['sent', 'gone', 'failed']) pushes.labels(outcome).inc(0);
   for (const operation of [...OPERATIONS, 'other']) dbErrors.labels(operation).inc(0);
 
   let sources: { connectedSockets(): number; checks: AvailabilityChecks } | undefined;
@@ -148,6 +156,9 @@ export function createPrometheusMetrics(options: PrometheusOptions): PrometheusM
     aiTokens(provider, inputTokens, outputTokens) {
       aiTokens.labels(provider, 'input').inc(inputTokens);
       aiTokens.labels(provider, 'output').inc(outputTokens);
+    },
+    pushSent(outcome) {
+      pushes.labels(outcome).inc();
     },
     socketEvent(event) {
       socketEvents.labels(event).inc();

@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpApp } from '../http/server.js';
 import { AppError, errorResponse } from '../../shared/errors.js';
+import type { HttpApp } from '../http/server.js';
 import type { PrometheusMetrics } from './prometheus.js';
 
 /** Where and how `/metrics` is served; neither a token nor a port: not at all. */

@@ -3,15 +3,15 @@ import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../contract/events.js';
-import type { Actor } from '../../shared/actor.js';
-import type { Logger } from '../logger.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
+import type { Actor } from '../../shared/actor.js';
 import { AppError } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
 import { newRedisClient } from '../cache/redis.js';
+import type { Logger } from '../logger.js';
+import type { PlatformMetrics } from '../metrics/metrics.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
 import { drainHandlers, onEvent, registeredEventSchemas, type SocketData, startDraining, trackWork } from './handlers.js';
-import type { PlatformMetrics } from '../metrics/metrics.js';
 import { createConnectionLimiter, HandshakeRefusal, limitEvents, type SocketLimits } from './limits.js';
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
 

@@ -1,12 +1,12 @@
+import type { Socket } from 'socket.io';
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
-import type { Socket } from 'socket.io';
 import type { Ack } from '../../contract/errors.js';
 import type { ClientToServerEvents } from '../../contract/events.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError, errorBody } from '../../shared/errors.js';
-import type { Logger } from '../logger.js';
 import { toAppError } from '../http/errors.js';
+import type { Logger } from '../logger.js';
 
 /** What a connected socket carries after the handshake. */
 export interface SocketData {

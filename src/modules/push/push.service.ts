@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import type { Message } from '../../contract/messages.js';
+import type { PushDevice, PushPayload, PushSubscriptionBody } from '../../contract/push.js';
+import type { Cache } from '../../platform/cache/cache.js';
+import type { Logger } from '../../platform/logger.js';
+import type { PushMetrics } from '../../platform/metrics/metrics.js';
+import type { Actor } from '../../shared/actor.js';
+import type { Clock } from '../../shared/clock.js';
+import { AppError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { PushRepository, PushSubscriptionRow } from './push.repository.js';
+import type { PushSend } from './push.sender.js';
+
+/** Why a push is considered: a message in a conversation, or a call that rang nobody. */
+export type PushEvent = { kind: 'message'; message: Message } | { kind: 'call'; conversationId: string; callerId: string };
+
+export interface PushServiceDeps {
+  repository: PushRepository;
+  send: PushSend;
+  /** Refuses (VALIDATION_FAILED) an endpoint the outbound address rules do not allow. */
+  checkEndpoint(endpoint: string): Promise<void>;
+  publicKey: string;
+  /** Subscriptions per user; a new one past this replaces the user's oldest. */
+  maxPerUser: number;
+  /** Whether the user has at least one socket open on any process (presence, in the shared cache). */
+  hasOpenSocket(userId: string): Promise<boolean>;
+  /** The members of a group, for its conversation `g.<groupId>`. */
+  memberIdsOf(groupId: string): Promise<string[]>;
+  /** Whether `blockerId` blocked `blockedId`. */
+  hasBlocked(blockerId: string, blockedId: string): Promise<boolean>;
+  /** The name a notification shows for a user (nickname, else username). */
+  displayNameOf(userId: string): Promise<string>;
+  /** Remembers who has subscriptions at all, so a message to people without any reads no database. */
+  cache: Cache;
+  clock: Clock;
+  log: Logger;
+  metrics?: PushMetrics;
+}
+
+/** Whether a user has any subscription ('1'/'0'), kept a while; every change of theirs deletes it (on every process: the cache is shared). */
+const hasSubscriptionsKey = (userId: string) => `push:has:${userId}`;
+const HAS_SUBSCRIPTIONS_TTL_MS = 10 * 60_000;
+
+/** Longest message text a notification carries (payloads must stay under the 4 KiB push services accept). */
+export const PUSH_TEXT_CHARS = 200;
+
+const endpointHash = (endpoint: string) => createHash('sha256').update(endpoint).digest('hex');
+
+/** The other party of a private conversation `d.<a>.<b>`, the group of `g.<id>`. */
+function parseConversation(conversationId: string): { kind: 'private'; userIds: [string, string] } | { kind: 'group'; groupId: string } | undefined {
+  if (conversationId.startsWith('g.')) return { kind: 'group', groupId: conversationId.slice(2) };
+  const parts = conversationId.split('.');
+  if (parts.length === 3 && parts[0] === 'd' && parts[1] && parts[2]) return { kind: 'private', userIds: [parts[1], parts[2]] };
+  return undefined;
+}
+
+/**
+ * Web Push: devices subscribe (bound to the session that subscribed them), and people with no
+ * socket open anywhere hear about private and group messages and about calls that could not ring.
+ * Sending never delays the sender: it runs after the message was delivered, and a failure is
+ * logged and counted; a push service's 404/410 (the subscription is gone) drops the row.
+ */
+export function createPushService(deps: PushServiceDeps) {
+  const { repository, cache, clock, log } = deps;
+
+  /** Forgets whether these users have subscriptions (they just changed). */
+  const changed = (userIds: Iterable<string>) => Promise.all([...new Set(userIds)].map((id) => cache.del(hasSubscriptionsKey(id))));
+
+  /**
+   * The subscriptions of those recipients who have any. Most people have none: the shared cache
+   * says so without a database read; only users it knows nothing about are looked up (and remembered).
+   */
+  async function subscriptionsOf(userIds: readonly string[]): Promise<PushSubscriptionRow[]> {
+    if (userIds.length === 0) return [];
+    const known = await cache.getMany(userIds.map(hasSubscriptionsKey));
+    const wanted = userIds.filter((_, i) => known[i] !== '0');
+    if (wanted.length === 0) return [];
+    const rows = await repository.ofUsers(wanted);
+    const unknown = userIds.filter((_, i) => known[i] === null);
+    if (unknown.length > 0) {
+      const withRows = new Set(rows.map((row) => row.user_id));
+      await Promise.all(unknown.map((id) => cache.set(hasSubscriptionsKey(id), withRows.has(id) ? '1' : '0', HAS_SUBSCRIPTIONS_TTL_MS)));
+    }
+    return rows;
+  }
+
+  const toSubscription = (row: PushSubscriptionRow, actor: Actor): PushDevice => ({
+    id: row.id,
+    endpoint: row.endpoint,
+    previews: Number(row.previews) === 1,
+    thisSession: row.session_id === actor.sessionId,
+    createdAt: new Date(Number(row.created_at)).toISOString(),
+  });
+
+  /**
+   * Whether `recipientId` should get a push for this event at all (online or not is decided
+   * before). Blocks: never from someone the recipient blocked.
+   *
+   * Per-conversation notification settings (mentions only / muted) plug in here, as one line:
+   *   `if (!(await isNotifying(recipientId, conversationId, event))) return false;`
+   */
+  async function shouldPush(recipientId: string, senderId: string, conversationId: string, event: PushEvent): Promise<boolean> {
+    void conversationId;
+    void event;
+    if (await deps.hasBlocked(recipientId, senderId)) return false;
+    return true;
+  }
+
+  async function deliver(row: PushSubscriptionRow, payload: PushPayload): Promise<void> {
+    const withText = Number(row.previews) === 1 ? payload : { ...payload, text: undefined };
+    try {
+      const status = await deps.send({ endpoint: row.endpoint, p256dh: row.p256dh, auth: row.auth }, JSON.stringify(withText));
+      if (status === 404 || status === 410) {
+        await repository.remove(row.id);
+        await changed([row.user_id]);
+        deps.metrics?.pushSent('gone');
+        log.info({ subscriptionId: row.id, userId: row.user_id, status }, 'push subscription gone; dropped');
+      } else if (status >= 200 && status < 300) {
+        deps.metrics?.pushSent('sent');
+      } else {
+        deps.metrics?.pushSent('failed');
+        log.warn({ subscriptionId: row.id, status }, 'push service refused a notification');
+      }
+    } catch (error) {
+      deps.metrics?.pushSent('failed');
+      log.warn({ err: error, subscriptionId: row.id }, 'push notification not delivered');
+    }
+  }
+
+  /** Pushes to each recipient with subscriptions, no open socket and `shouldPush`. */
+  async function fanOut(recipientIds: readonly string[], senderId: string, conversationId: string, event: PushEvent, payload: PushPayload): Promise<void> {
+    const rows = await subscriptionsOf(recipientIds.filter((id) => id !== senderId));
+    if (rows.length === 0) return;
+    const byUser = new Map<string, PushSubscriptionRow[]>();
+    for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+    await Promise.all(
+      [...byUser].map(async ([userId, subscriptions]) => {
+        if (await deps.hasOpenSocket(userId)) return;
+        if (!(await shouldPush(userId, senderId, conversationId, event))) return;
+        await Promise.all(subscriptions.map((row) => deliver(row, payload)));
+      }),
+    );
+  }
+
+  async function messagePushed(message: Message): Promise<void> {
+    const where = parseConversation(message.conversationId);
+    if (!where) return;
+    const recipients = where.kind === 'private' ? where.userIds : await deps.memberIdsOf(where.groupId);
+    const hasText = message.type === 'text' || message.type === 'emoji';
+    const payload: PushPayload = {
+      type: 'message',
+      conversationId: message.conversationId,
+      messageId: message.id,
+      senderName: await deps.displayNameOf(message.senderId),
+      ...(hasText && message.content !== '' ? { text: [...message.content].slice(0, PUSH_TEXT_CHARS).join('') } : {}),
+    };
+    await fanOut(recipients, message.senderId, message.conversationId, { kind: 'message', message }, payload);
+  }
+
+  /** Runs a send off the caller's path: it is never awaited, and what fails is logged. */
+  function detached(work: () => Promise<void>, context: Record<string, unknown>): void {
+    work().catch((error: unknown) => log.warn({ err: error, ...context }, 'push fan-out failed'));
+  }
+
+  return {
+    shouldPush,
+
+    /** The VAPID public key browsers subscribe with. */
+    vapidPublicKey: () => ({ publicKey: deps.publicKey }),
+
+    /**
+     * Subscribes this device (upsert by endpoint): the row belongs to the caller's session, and
+     * past the per-user limit the caller's oldest other subscription is dropped.
+     */
+    async subscribe(actor: Actor, input: PushSubscriptionBody): Promise<PushDevice> {
+      await deps.checkEndpoint(input.endpoint);
+      const hash = endpointHash(input.endpoint);
+      const existing = await repository.byEndpointHash(hash);
+      const now = clock.now().getTime();
+      const row: PushSubscriptionRow = {
+        id: existing && existing.user_id === actor.userId ? existing.id : newId(),
+        user_id: actor.userId,
+        session_id: actor.sessionId,
+        endpoint: input.endpoint,
+        endpoint_hash: hash,
+        p256dh: input.keys.p256dh.replace(/=+$/, ''),
+        auth: input.keys.auth.replace(/=+$/, ''),
+        previews: input.previews ? 1 : 0,
+        created_at: existing && existing.user_id === actor.userId ? Number(existing.created_at) : now,
+      };
+      await repository.upsert(row);
+      await changed(existing ? [actor.userId, existing.user_id] : [actor.userId]);
+      const mine = await repository.ofUser(actor.userId);
+      const surplus = mine.filter((other) => other.id !== row.id).slice(0, Math.max(0, mine.length - deps.maxPerUser));
+      await repository.removeMany(surplus.map((other) => other.id));
+      return toSubscription(row, actor);
+    },
+
+    /** The caller's subscribed devices, oldest first. */
+    async list(actor: Actor): Promise<PushDevice[]> {
+      return (await repository.ofUser(actor.userId)).map((row) => toSubscription(row, actor));
+    },
+
+    /** Unsubscribes one of the caller's devices; someone else's id is NOT_FOUND. */
+    async unsubscribe(actor: Actor, id: string): Promise<void> {
+      const row = (await repository.ofUser(actor.userId)).find((candidate) => candidate.id === id);
+      if (!row) throw new AppError('NOT_FOUND', 'push subscription not found');
+      await repository.remove(row.id);
+      await changed([actor.userId]);
+    },
+
+    /** Sessions ended (logout, revocation, suspension, password change): what they subscribed stops. */
+    sessionsEnded(userId: string, sessionIds: readonly string[]): void {
+      detached(async () => {
+        const removed = await repository.removeBySessions(sessionIds);
+        await changed([userId]);
+        if (removed > 0) log.info({ removed }, 'push subscriptions of ended sessions dropped');
+      }, {});
+    },
+
+    /** A user sent a message: recipients with no socket open hear about it. Returns at once. */
+    messageSent(message: Message): void {
+      detached(() => messagePushed(message), { messageId: message.id });
+    },
+
+    /** A call found the callee with no socket open (it is recorded as missed): their devices hear about it. Returns at once. */
+    callUnanswerable(call: { callerId: string; calleeId: string; conversationId: string; media: 'audio' | 'video' }): void {
+      detached(
+        async () => {
+          const payload: PushPayload = { type: 'call', conversationId: call.conversationId, senderName: await deps.displayNameOf(call.callerId), media: call.media };
+          await fanOut([call.calleeId], call.callerId, call.conversationId, { kind: 'call', conversationId: call.conversationId, callerId: call.callerId }, payload);
+        },
+        { callerId: call.callerId },
+      );
+    },
+  };
+}
+
+export type PushService = ReturnType<typeof createPushService>;
