@@ -14,6 +14,7 @@ import {
 } from './modules/groups/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
 import {
+  createMentionsRepository,
   createMessagingRepository,
   createMessagingService,
   createPinsRepository,
@@ -30,6 +31,7 @@ import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiServ
 import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
+import { createNotificationsRepository, createNotificationsService, notificationsRoutes } from './modules/notifications/index.js';
 import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
 import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
@@ -187,7 +189,11 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     log: logger,
   });
   const previewsRepository = createPreviewsRepository(db);
+  const notifications = createNotificationsService({ repository: createNotificationsRepository(db), cache, clock, policy });
   const messaging = createMessagingService({
+    mentions: createMentionsRepository(db),
+    mentionAll: config.mentionAll,
+    notifications,
     messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers }),
     previews: previewsRepository,
     attachments: files,
@@ -271,7 +277,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     onlineSockets,
     clock,
   });
-  return { admin, users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  return { admin, users, avatars, auth, friends, groups, messaging, notifications, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -409,6 +415,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(inviteLinksRoutes(built.groups));
       await api.register(messagingRoutes(built.messaging));
       await api.register(pinsRoutes(built.messaging));
+      await api.register(notificationsRoutes(built.notifications));
       await api.register(filesRoutes(built.files, built.fileStorage));
       await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));

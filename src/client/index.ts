@@ -20,4 +20,5 @@ export type * from '../contract/users.js';
 export { API_PREFIX } from '../contract/api.js';
 export * from './core.js';
 export * from './rest.js';
+export * from './mentions.js';
 export { streamAiReply, type AiStreamHandlers } from './ai.js';

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import type { Ack } from './errors.js';
-import { type Message, SendMessage } from './messages.js';
+import { type Message, type MessageDelivery, SendMessage } from './messages.js';
 import type {
   CallActionPayload,
   CallActionResult,
@@ -131,7 +131,8 @@ export interface ClientToServerEvents {
 
 /** Events the server sends. */
 export interface ServerToClientEvents {
-  chat: (message: Message) => void;
+  /** A new message; `notify` says whether it should alert the receiving user (see MessageDelivery). */
+  chat: (message: MessageDelivery) => void;
   message_updated: (event: { message: Message }) => void;
   typing: (event: TypingEvent) => void;
   read: (event: ReadEvent) => void;

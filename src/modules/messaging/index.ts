@@ -6,3 +6,5 @@ export { encodeCallContent } from './messaging.call-content.js';
 export { createPinsRepository, type PinsRepository } from './pins.repository.js';
 export { pinsRoutes } from './messaging.pins.routes.js';
 export { encodeSystemContent } from './messaging.system-content.js';
+export { createMentionsRepository, type MentionsRepository } from './mentions.repository.js';
+export { mentionNames, mentionsUser, type MentionAllRule } from './messaging.mentions.js';
