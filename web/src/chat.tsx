@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
 import { Avatar, useAction, useConfirm } from './ui.js';
-import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, LinkedText, Separator, startsDay, SystemLine, systemText } from './chat-extras.js';
+import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, Separator, startsDay, SystemLine, systemText } from './chat-extras.js';
 import { ChatSearch } from './chat-search.js';
 import { NewChatDialog } from './new-chat.js';
 import { SmartReplies } from './ai.js';
@@ -11,6 +11,7 @@ import { startCall } from './calls.js';
 import { EMOJI, QUICK_REACTIONS } from './emoji.js';
 import { AttachmentView, type PendingUpload, UploadBar, uploadAndSend } from './files.js';
 import { LinkPreviewCard } from './chat-preview.js';
+import { ConversationMarks, MentionText, NotificationMenu, useMentionCompletion } from './chat-mentions.js';
 import { formatTime, type StringKey, t } from './i18n.js';
 import { markRead, replaceMessage, sendMessage, typingNotifier } from './state/actions.js';
 import { api } from './state/client.js';
@@ -88,6 +89,7 @@ export function ChatList() {
                   </span>
                   <span class="row-bottom">
                     <span class="preview muted">{preview(c.lastMessage)}</span>
+                    <ConversationMarks conversation={c} />
                     {c.unreadCount > 0 && (
                       // The server counts at most 100 (UNREAD_COUNT_CAP): 100 means "more than 99".
                       <span class="badge" role="img" aria-label={`${c.unreadCount >= 100 ? '99+' : c.unreadCount} unread`}>
@@ -167,7 +169,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
           {!recalled && message.attachments.map((attachment) => <AttachmentView attachment={attachment} />)}
           {(recalled || message.attachments.length === 0) && (
             <span class="content">
-              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : <LinkedText text={message.content} />}
+              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : <MentionText message={message} />}
             </span>
           )}
           {message.editedAt && !recalled && <span class="small muted"> ({t('edited')})</span>}
@@ -382,6 +384,12 @@ export function ConversationView({ conversationId }: { conversationId: string })
     caret.current = null;
   }, [text]);
 
+  const mention = useMentionCompletion(conversation, (next, at) => {
+    caret.current = at;
+    setText(next);
+    input.current?.focus();
+  });
+
   const submit = () =>
     !busy &&
     run(async () => {
@@ -440,6 +448,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
             </button>
           </>
         )}
+        {conversation && <NotificationMenu conversation={conversation} />}
         <button type="button" class="icon" aria-label={t('searchMessages')} title={t('searchMessages')} aria-expanded={searching} onClick={() => setSearching(!searching)}>
           🔍
         </button>
@@ -520,6 +529,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
         <UploadBar key={upload.key} upload={upload} />
       ))}
       {emojiOpen && <EmojiPicker label={t('emoji')} onPick={insertEmoji} />}
+      {mention.listbox}
       <form
         class="composer"
         onSubmit={(event) => {
@@ -550,11 +560,14 @@ export function ConversationView({ conversationId }: { conversationId: string })
             rows={1}
             placeholder={t('typeMessage')}
             value={text}
+            {...mention.inputProps}
             onInput={(event) => {
               setText(event.currentTarget.value);
+              mention.onInput(event.currentTarget.value, event.currentTarget.selectionStart ?? event.currentTarget.value.length);
               if (!editing) typing.input();
             }}
             onKeyDown={(event) => {
+              if (mention.onKeyDown(event)) return;
               if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
                 event.preventDefault();
                 void submit();
