@@ -159,14 +159,18 @@ export function NotificationMenu({ conversation }: { conversation: Conversation 
   return (
     <label class="notify-menu">
       <span class="sr-only">{t('notifyLevel')}</span>
-      <span aria-hidden="true">{setting.level === 'all' ? '🔔' : '🔕'}</span>
+      {/* Each option starts with its mark, so a narrow select on a phone still shows which is on. */}
       <select value={value} title={t('notifyLevel')} onChange={(event) => change(event.currentTarget.value as Choice)}>
-        {setting.until && <option value="current">{t(setting.level === 'none' ? 'silencedUntil' : 'mentionsUntil', { time: formatTime(setting.until) })}</option>}
-        <option value="all">{t('notifyAll')}</option>
-        <option value="mentions">{t('notifyMentions')}</option>
-        <option value="mute1h">{t('mute1h')}</option>
-        <option value="mute8h">{t('mute8h')}</option>
-        <option value="muteForever">{t('muteForever')}</option>
+        {setting.until && (
+          <option value="current">
+            {setting.level === 'none' ? '🔕' : '@'} {t(setting.level === 'none' ? 'silencedUntil' : 'mentionsUntil', { time: formatTime(setting.until) })}
+          </option>
+        )}
+        <option value="all">🔔 {t('notifyAll')}</option>
+        <option value="mentions">@ {t('notifyMentions')}</option>
+        <option value="mute1h">🔕 {t('mute1h')}</option>
+        <option value="mute8h">🔕 {t('mute8h')}</option>
+        <option value="muteForever">🔕 {t('muteForever')}</option>
       </select>
     </label>
   );
