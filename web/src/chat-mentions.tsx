@@ -5,7 +5,7 @@
  * shows `Message.mentions` and helps write `@username`.
  */
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { Conversation, Message } from '../../src/client/index.js';
 import { insertMention, type Mentionable, mentionCandidates, mentionQueryAt } from '../../src/client/mentions.js';
 import { LinkedText } from './chat-extras.js';
@@ -72,6 +72,13 @@ export function useMentionCompletion(conversation: Conversation | undefined, set
   const [query, setQuery] = useState<{ start: number; prefix: string; text: string } | null>(null);
   const [active, setActive] = useState(0);
   const me = getState().me?.id;
+  // Members load on the first `@`, or as soon as the conversation itself is known (right after a reload it may not be yet).
+  const conversationId = conversation?.id;
+  useEffect(() => {
+    if (!query || !conversation || loadedFor === conversation.id) return;
+    setLoadedFor(conversation.id);
+    loadMentionables(conversation).then(setMembers, showError);
+  }, [query !== null, conversationId, loadedFor]);
   const list = conversation && loadedFor === conversation.id && members && query ? mentionCandidates(members, query.prefix, { exceptUserId: me }) : [];
   const open = list.length > 0;
   const choose = (member: Mentionable) => {
@@ -85,10 +92,6 @@ export function useMentionCompletion(conversation: Conversation | undefined, set
       const found = mentionQueryAt(text, caret);
       setQuery(found ? { ...found, text } : null);
       setActive(0);
-      if (found && conversation && loadedFor !== conversation.id) {
-        setLoadedFor(conversation.id);
-        loadMentionables(conversation).then(setMembers, showError);
-      }
     },
     onKeyDown(event: KeyboardEvent): boolean {
       if (!open) return false;
