@@ -112,12 +112,13 @@ export function useMentionCompletion(conversation: Conversation | undefined, set
       }
       return false;
     },
-    /** Attributes for the textarea (a combobox owning the listbox). */
+    /**
+     * Attributes for the textarea: it stays a textbox (a combobox role would rename the composer for
+     * assistive technology) that controls the list and points at the active option.
+     */
     inputProps: {
-      role: 'combobox' as const,
       'aria-autocomplete': 'list' as const,
-      'aria-expanded': open,
-      'aria-controls': 'mention-list',
+      'aria-controls': open ? 'mention-list' : undefined,
       'aria-activedescendant': open ? `mention-${active}` : undefined,
     },
     listbox: open ? (
