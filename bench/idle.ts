@@ -13,13 +13,13 @@ import {
   loadAverage,
   memoryMiB,
   printTable,
-  say,
   type ServerProcess,
-  type UserPool,
+  say,
   sleep,
   startParleyProcess,
   stopChild,
   thousands,
+  type UserPool,
 } from './lib.js';
 
 export interface IdleOptions {

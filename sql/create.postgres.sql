@@ -399,6 +399,27 @@ create table "audit_log" (
   "created_at" bigint not null
 );
 
+create table "message_mentions" (
+  "message_id" bigint not null,
+  "user_id" varchar(36) not null,
+  "conversation_id" varchar(80) not null,
+  "sender_id" varchar(36) not null,
+  constraint "message_mentions_pk" primary key ("message_id", "user_id"),
+  constraint "message_mentions_message_id_fk" foreign key ("message_id") references "messages" ("id") on delete cascade
+);
+
+create index "message_mentions_unread" on "message_mentions" ("conversation_id", "user_id", "message_id");
+
+create table "conversation_notifications" (
+  "conversation_id" varchar(80) not null,
+  "user_id" varchar(36) not null,
+  "level" varchar(16) not null,
+  "until" bigint,
+  "updated_at" bigint not null,
+  constraint "conversation_notifications_pk" primary key ("conversation_id", "user_id"),
+  constraint "conversation_notifications_user_id_fk" foreign key ("user_id") references "users" ("id") on delete cascade
+);
+
 create table "push_subscriptions" (
   "id" varchar(36) primary key,
   "user_id" varchar(36) not null,
@@ -452,4 +473,4 @@ create table if not exists "kysely_migration_lock" (
 
 insert into "kysely_migration_lock" ("id", "is_locked") values ('migration_lock', 0);
 
-insert into "kysely_migration" ("name", "timestamp") values ('0001_users', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0002_messaging', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0003_calls', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0004_files', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0005_ai', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0008_group_invitations', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0010_smart_replies', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0011_link_previews', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0012_pins_forwards', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0013_group_invite_links', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0015_admin', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0017_push_subscriptions', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0018_reports', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+insert into "kysely_migration" ("name", "timestamp") values ('0001_users', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0002_messaging', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0003_calls', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0004_files', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0005_ai', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0008_group_invitations', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0010_smart_replies', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0011_link_previews', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0012_pins_forwards', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0013_group_invite_links', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0015_admin', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0016_mentions_notifications', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0017_push_subscriptions', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0018_reports', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));

@@ -19,6 +19,7 @@ import {
   inviteLinksRoutes,
 } from './modules/groups/index.js';
 import {
+  createMentionsRepository,
   createMessagingRepository,
   createMessagingService,
   createPinsRepository,
@@ -28,6 +29,7 @@ import {
   pinsRoutes,
   privateConversationId,
 } from './modules/messaging/index.js';
+import { createNotificationsRepository, createNotificationsService, notificationsRoutes } from './modules/notifications/index.js';
 import { createAdminPolicy, createPolicy } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
@@ -198,7 +200,11 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     log: logger,
   });
   const previewsRepository = createPreviewsRepository(db);
+  const notifications = createNotificationsService({ repository: createNotificationsRepository(db), cache, clock, policy });
   const messaging = createMessagingService({
+    mentions: createMentionsRepository(db),
+    mentionAll: config.mentionAll,
+    notifications,
     messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers }),
     previews: previewsRepository,
     attachments: files,
@@ -316,7 +322,28 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     cache,
     clock,
   });
-  return { admin, reports, users, avatars, auth, friends, groups, messaging, previews, push, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  return {
+    admin,
+    reports,
+    users,
+    avatars,
+    auth,
+    friends,
+    groups,
+    messaging,
+    notifications,
+    previews,
+    push,
+    presence,
+    calls,
+    files,
+    fileStorage,
+    tus,
+    removeUserData,
+    tokens,
+    ai,
+    assistant,
+  };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -457,6 +484,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(messagingRoutes(built.messaging));
       await api.register(pinsRoutes(built.messaging));
       await api.register(pushRoutes(built.push));
+      await api.register(notificationsRoutes(built.notifications));
       await api.register(filesRoutes(built.files, built.fileStorage));
       await api.register(tusRoutes(built.files, built.tus));
       await api.register(callsRoutes(built.calls));

@@ -54,6 +54,10 @@ const EnvSchema = Type.Object({
   GUEST_IDLE_DAYS: Type.Integer({ minimum: 1, default: 30 }),
   ADMIN_USERNAMES: Type.String({ default: '', description: 'comma-separated usernames holding the instance admin role' }),
   GUEST_CREATE_PER_IP: Type.Integer({ minimum: 1, default: 10 }),
+  MENTION_ALL: Type.Union([Type.Literal('admins'), Type.Literal('members'), Type.Literal('off')], {
+    default: 'admins',
+    description: 'who may mention everyone in a group with @all: the owner and admins, every member, or nobody (then @all is plain text)',
+  }),
   SEND_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 200 }),
   SEND_RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 10 }),
   GROUP_INVITES_PER_HOUR: Type.Integer({ minimum: 1, default: 100 }),
@@ -251,6 +255,8 @@ function toConfig(env: Env) {
     metrics: env.METRICS_TOKEN === undefined && env.METRICS_PORT === undefined ? undefined : { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.METRICS_HOST },
     /** Requests to URLs users give (previews, push, webhooks): loopback and private networks only when allowed. */
     outbound: { allowPrivate: env.OUTBOUND_ALLOW_PRIVATE },
+    /** Who may use `@all` in a group; anyone else's `@all` stays plain text. */
+    mentionAll: env.MENTION_ALL,
     linkPreviews: {
       enabled: env.LINK_PREVIEWS === 'on',
       timeoutMs: env.LINK_PREVIEW_TIMEOUT_MS,

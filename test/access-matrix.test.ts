@@ -116,6 +116,9 @@ const ROWS: Row[] = [
     expect: ['FORBIDDEN', 'NOT_FOUND'],
     attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'edited' }),
   },
+  // notification settings
+  { name: 'set notifications in a private conversation', target: 'conversation', attempt: (id) => rest('PUT', `/conversations/${id}/notifications`, { level: 'none' }) },
+  { name: 'set notifications in a group conversation', target: 'groupConversation', attempt: (id) => rest('PUT', `/conversations/${id}/notifications`, { level: 'mentions' }) },
   // pins and forwarding
   { name: 'pin a message', target: 'message', attempt: (id) => rest('PUT', `/messages/${id}/pin`) },
   { name: 'unpin a message', target: 'message', attempt: (id) => rest('DELETE', `/messages/${id}/pin`) },

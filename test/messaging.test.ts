@@ -135,14 +135,15 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const arrivals = receivers.map((socket) => nextEvent(socket, 'chat'));
       const echoes = collect(alice.socket, 'chat');
       const stored = await sendText(alice.client, group.conversationId, 'to everyone 👋');
-      for (const got of await Promise.all(arrivals)) expect(got).toEqual(stored);
+      // Each delivery is the stored message plus `notify` for its receiver (never on the sender's own devices).
+      expect(await Promise.all(arrivals)).toEqual([false, true, true, true].map((notify) => ({ ...stored, notify })));
 
       // Private chats too: the peer’s devices and the sender’s other device.
       const direct = await openPrivate(alice.client, bob.id);
       const privateArrivals = [aliceTablet.socket, bob.socket, bobLaptop.socket].map((socket) => nextEvent(socket, 'chat'));
       const carolSees = collect(carol.socket, 'chat');
       const privateMessage = await sendText(alice.client, direct, 'just us');
-      for (const got of await Promise.all(privateArrivals)) expect(got).toEqual(privateMessage);
+      expect(await Promise.all(privateArrivals)).toEqual([false, true, true].map((notify) => ({ ...privateMessage, notify })));
       await Promise.all([barrier(alice.socket), barrier(carol.socket)]);
       expect(echoes).toHaveLength(0);
       expect(carolSees).toHaveLength(0);
@@ -158,7 +159,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const bobReconnected = await bob.client.connect();
       const arrivals = [bobLaterPhone.socket, aliceLaterTablet.socket, bobReconnected].map((socket) => nextEvent(socket, 'chat'));
       const stored = await sendText(alice.client, group.conversationId, 'who is here?');
-      for (const got of await Promise.all(arrivals)) expect(got).toEqual(stored);
+      expect(await Promise.all(arrivals)).toEqual([true, false, true].map((notify) => ({ ...stored, notify })));
     });
 
     it('delivers a REST send to every device of the sender and of the peer', async () => {
@@ -168,7 +169,7 @@ describe(`messaging: conversations, sending, types and rules (${storageLabel})`,
       const conversationId = await openPrivate(alice.client, bob.id);
       const arrivals = [alice.socket, aliceTablet.socket, bob.socket].map((socket) => nextEvent(socket, 'chat'));
       const stored = await postMessage(alice.client, conversationId, { type: 'text', content: 'sent over HTTP' });
-      for (const got of await Promise.all(arrivals)) expect(got).toEqual(stored);
+      expect(await Promise.all(arrivals)).toEqual([false, false, true].map((notify) => ({ ...stored, notify })));
     });
 
     it('answers a retried clientMsgId with the same message and delivers it only once (socket, REST, concurrent)', async () => {

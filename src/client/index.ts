@@ -22,4 +22,5 @@ export type * from '../contract/reports.js';
 export type * from '../contract/users.js';
 export { type AiStreamHandlers, streamAiReply } from './ai.js';
 export * from './core.js';
+export * from './mentions.js';
 export * from './rest.js';

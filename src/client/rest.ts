@@ -9,7 +9,7 @@ import type { AdminUser, AuditEntry, InstanceStats, ResetPasswordResult } from '
 import type { AiConversation, AiConversationWithMessages, AiCreateConversationBody, AiMessage, AiModelList, AssistantInfo, SuggestionsResult } from '../contract/ai.js';
 import type { AuthResult, ChangePasswordBody, LoginLog, SessionList, UpgradeBody } from '../contract/auth.js';
 import type { CallRecord, IceServers } from '../contract/calls.js';
-import type { Conversation, ReadPosition } from '../contract/conversations.js';
+import type { Conversation, NotificationSettings, NotificationSettingsBody, ReadPosition } from '../contract/conversations.js';
 import type { FileRecord, SignedUrl } from '../contract/files.js';
 import type { Blocked, Friend, FriendRequest } from '../contract/friends.js';
 import type { CreatedGroup, CreateGroupBody, Group, GroupInvitation, Member, MemberList, UpdateGroupBody, UpdateMemberBody } from '../contract/groups.js';
@@ -120,6 +120,22 @@ export function rest(client: ParleyClient) {
       reads: (conversationId: string, page: { cursor?: string; limit?: number } = {}) => call<Page<ReadPosition>>('GET', `/conversations/${id(conversationId)}/reads${q(page)}`),
       /** Pinned messages, most recently pinned first; pass `nextCursor` for the next page. */
       pins: (conversationId: string, page: { cursor?: string; limit?: number } = {}) => call<Page<Message>>('GET', `/conversations/${id(conversationId)}/pins${q(page)}`),
+      /** What alerts the caller here: 'all', 'mentions' or 'none', optionally `until` a time (then 'all' again). */
+      setNotifications: (conversationId: string, body: NotificationSettingsBody) => call<NotificationSettings>('PUT', `/conversations/${id(conversationId)}/notifications`, body),
+      /**
+       * The completion source for `@`: the conversation's members (both people of a private chat
+       * are given by the caller), fetched in pages of 200; filter them with `mentionCandidates`.
+       */
+      mentionables: async (groupId: string): Promise<Member['user'][]> => {
+        const users: Member['user'][] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await call<Page<Member>>('GET', `/groups/${id(groupId)}/members${q({ cursor, limit: 200 })}`);
+          users.push(...page.items.map((member) => member.user));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined);
+        return users;
+      },
     },
     messages: {
       edit: (messageId: string, content: string) => call<Message>('PATCH', `/messages/${id(messageId)}`, { content }),

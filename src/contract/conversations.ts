@@ -8,6 +8,22 @@ import { User } from './users.js';
 /** `unreadCount` is exact below this and equals it for this many or more: a client shows "99+". */
 export const UNREAD_COUNT_CAP = 100;
 
+/** What alerts the user in a conversation: every message from others, only mentions of them (or @all), or nothing. */
+export const NotificationLevel = Type.Union([Type.Literal('all'), Type.Literal('mentions'), Type.Literal('none')]);
+export type NotificationLevel = Static<typeof NotificationLevel>;
+
+/** The caller's notification setting in a conversation; `until` (when set) is when it reverts to 'all'. */
+export const NotificationSettings = Type.Object({
+  level: NotificationLevel,
+  /** Null: until changed. Always null for 'all'; a setting whose time has passed reads as `{level: 'all', until: null}`. */
+  until: Type.Union([IsoTime, Type.Null()]),
+});
+export type NotificationSettings = Static<typeof NotificationSettings>;
+
+/** Body of `PUT /conversations/:id/notifications`: `until` must lie in the future and is refused with 'all'. */
+export const NotificationSettingsBody = Type.Object({ level: NotificationLevel, until: Type.Optional(IsoTime) }, { additionalProperties: false });
+export type NotificationSettingsBody = Static<typeof NotificationSettingsBody>;
+
 /** A chat as the caller's conversation list shows it: `peer` for private chats, `group` for groups. */
 export const Conversation = Type.Object({
   id: Type.String(),
@@ -20,6 +36,13 @@ export const Conversation = Type.Object({
     maximum: UNREAD_COUNT_CAP,
     description: 'Messages from others after the read position, recalled ones left out: exact up to 99, 100 means "99+".',
   }),
+  unreadMentionCount: Type.Integer({
+    minimum: 0,
+    maximum: UNREAD_COUNT_CAP,
+    description: 'Messages after the read position that mention the caller (by name or @all), capped like unreadCount.',
+  }),
+  /** The caller's notification setting here (see NotificationSettings). */
+  notifications: NotificationSettings,
   lastReadMessageId: Type.Union([Type.Null(), Type.String()]),
   /**
    * Private chats: the newest message the peer has read, so a client shows "Read" after a reload

@@ -17,7 +17,7 @@ import type { Ack } from './errors.js';
 import type { FileTransferEvent } from './files.js';
 import type { FriendRequest } from './friends.js';
 import type { GroupInvitationEvent, GroupRole } from './groups.js';
-import { type Message, SendMessage } from './messages.js';
+import { type Message, type MessageDelivery, SendMessage } from './messages.js';
 import type { PresenceStatus } from './presence.js';
 import type { UserUpdatedEvent } from './users.js';
 
@@ -130,7 +130,8 @@ export interface ClientToServerEvents {
 
 /** Events the server sends. */
 export interface ServerToClientEvents {
-  chat: (message: Message) => void;
+  /** A new message; `notify` says whether it should alert the receiving user (see MessageDelivery). */
+  chat: (message: MessageDelivery) => void;
   message_updated: (event: { message: Message }) => void;
   typing: (event: TypingEvent) => void;
   read: (event: ReadEvent) => void;

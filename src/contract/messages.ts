@@ -93,6 +93,20 @@ export const SystemEvent = Type.Object(
 );
 export type SystemEvent = Static<typeof SystemEvent>;
 
+/**
+ * Whom a text message mentions, resolved by the server when it is sent and again when it is
+ * edited (clients never parse `@` themselves): `@username` of a member of the conversation (others
+ * and the sender are ignored), and `@all` in a group when the sender may use it (MENTION_ALL).
+ * A reader is mentioned when `all` is true or `userIds` holds their id (and they are not the sender).
+ */
+export const Mentions = Type.Object({
+  /** Members mentioned by `@username`, in order of first appearance; never the sender. */
+  userIds: Type.Array(Type.String()),
+  /** `@all`: every member of the group but the sender is mentioned. */
+  all: Type.Boolean(),
+});
+export type Mentions = Static<typeof Mentions>;
+
 export const Message = Type.Object({
   id: Type.String(),
   conversationId: Type.String(),
@@ -124,8 +138,17 @@ export const Message = Type.Object({
    * same object as JSON, for clients that do not read this field.
    */
   system: Type.Optional(SystemEvent),
+  /** On text messages that mention someone (see Mentions); absent when they mention nobody, and once recalled. */
+  mentions: Type.Optional(Mentions),
 });
 export type Message = Static<typeof Message>;
+
+/**
+ * A new message as the `chat` event delivers it: the message, plus `notify` for the receiving user
+ * (whether it should alert them: their notification setting for the conversation, mentions, blocks;
+ * see `PUT /conversations/:id/notifications`). Always false on the sender's own devices.
+ */
+export type MessageDelivery = Message & { notify?: boolean };
 
 /** Body of the socket `chat` event and of `POST /conversations/:id/messages` (minus the id). */
 export const SendMessage = Type.Object(

@@ -192,6 +192,8 @@ export function createCallWorld(overrides: Partial<CallsConfig> = {}) {
         type: 'private',
         lastMessage: last ? structuredClone(last) : null,
         unreadCount: 0,
+        unreadMentionCount: 0,
+        notifications: { level: 'all', until: null },
         lastReadMessageId: null,
         peerLastReadMessageId: null,
         updatedAt: clock.now().toISOString(),

@@ -54,6 +54,8 @@ function conversation(id: string, lastMessage: Message | null, fields: Partial<C
     peer: user(`peer-${id}`),
     lastMessage,
     unreadCount: 0,
+    unreadMentionCount: 0,
+    notifications: { level: 'all', until: null },
     lastReadMessageId: lastMessage?.id ?? null,
     peerLastReadMessageId: null,
     updatedAt: '2026-01-01T00:00:00.000Z',

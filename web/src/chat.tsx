@@ -2,7 +2,8 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/ho
 import type { Conversation, Message } from '../../src/client/index.js';
 import { formatCallDuration } from '../../src/contract/calls.text.js';
 import { startCall } from './calls.js';
-import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, LinkedText, Separator, SystemLine, startsDay, systemText } from './chat-extras.js';
+import { clockTime, dayLabel, endsRun, firstUnreadId, jumpToMessage, Separator, SystemLine, startsDay, systemText } from './chat-extras.js';
+import { ConversationMarks, MentionText, NotificationMenu, useMentionCompletion } from './chat-mentions.js';
 import { ForwardedLabel, PinForwardActions, PinnedBar } from './chat-pins.js';
 import { LinkPreviewCard } from './chat-preview.js';
 import { ChatSearch } from './chat-search.js';
@@ -89,6 +90,7 @@ export function ChatList() {
                   </span>
                   <span class="row-bottom">
                     <span class="preview muted">{preview(c.lastMessage)}</span>
+                    <ConversationMarks conversation={c} />
                     {c.unreadCount > 0 && (
                       // The server counts at most 100 (UNREAD_COUNT_CAP): 100 means "more than 99".
                       <span class="badge" role="img" aria-label={`${c.unreadCount >= 100 ? '99+' : c.unreadCount} unread`}>
@@ -170,7 +172,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
           {!recalled && message.attachments.map((attachment) => <AttachmentView attachment={attachment} />)}
           {(recalled || message.attachments.length === 0) && (
             <span class="content">
-              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : <LinkedText text={message.content} />}
+              {recalled ? t('recalled') : message.type === 'call' ? `📞 ${message.call ? callText(message.call) : message.content}` : <MentionText message={message} />}
             </span>
           )}
           {message.editedAt && !recalled && <span class="small muted"> ({t('edited')})</span>}
@@ -412,6 +414,12 @@ export function ConversationView({ conversationId }: { conversationId: string })
     caret.current = null;
   }, [text]);
 
+  const mention = useMentionCompletion(conversation, (next, at) => {
+    caret.current = at;
+    setText(next);
+    input.current?.focus();
+  });
+
   const submit = () =>
     !busy &&
     run(async () => {
@@ -470,6 +478,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
             </button>
           </>
         )}
+        {conversation && <NotificationMenu conversation={conversation} />}
         <button type="button" class="icon" aria-label={t('searchMessages')} title={t('searchMessages')} aria-expanded={searching} onClick={() => setSearching(!searching)}>
           🔍
         </button>
@@ -550,6 +559,7 @@ export function ConversationView({ conversationId }: { conversationId: string })
         <UploadBar key={upload.key} upload={upload} />
       ))}
       {emojiOpen && <EmojiPicker label={t('emoji')} onPick={insertEmoji} />}
+      {mention.listbox}
       <form
         class="composer"
         onSubmit={(event) => {
@@ -580,11 +590,14 @@ export function ConversationView({ conversationId }: { conversationId: string })
             rows={1}
             placeholder={t('typeMessage')}
             value={text}
+            {...mention.inputProps}
             onInput={(event) => {
               setText(event.currentTarget.value);
+              mention.onInput(event.currentTarget.value, event.currentTarget.selectionStart ?? event.currentTarget.value.length);
               if (!editing) typing.input();
             }}
             onKeyDown={(event) => {
+              if (mention.onKeyDown(event)) return;
               if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
                 event.preventDefault();
                 void submit();

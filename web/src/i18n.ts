@@ -302,6 +302,19 @@ const en = {
   pushUnsupported: 'This browser cannot receive push notifications.',
   pushFailed: 'This browser could not subscribe to push notifications. Try again later, or in another browser.',
   notificationsDenied: 'This browser blocks notifications for Parley: allow them in the site settings.',
+  notifyLevel: 'Notifications for this chat',
+  notifyAll: 'All messages',
+  notifyMentions: 'Mentions only',
+  mute1h: 'Mute for 1 hour',
+  mute8h: 'Mute for 8 hours',
+  muteForever: 'Mute',
+  silencedUntil: 'Muted until {time}',
+  mentionsUntil: 'Mentions only until {time}',
+  muted: 'Muted',
+  mentionsOnlyIcon: 'Notifies for mentions only',
+  mentionsBadge: '{n} mentions of you',
+  mentionSuggestions: 'People to mention',
+  mentionEveryone: 'Everyone in the group',
 };
 
 export type StringKey = keyof typeof en;
@@ -606,6 +619,19 @@ const zh: Record<StringKey, string> = {
   pushUnsupported: '此浏览器无法接收推送通知。',
   pushFailed: '此浏览器未能订阅推送通知。请稍后重试，或换一个浏览器。',
   notificationsDenied: '浏览器已禁止 Parley 发送通知，请在网站设置中允许。',
+  notifyLevel: '此聊天的通知',
+  notifyAll: '所有消息',
+  notifyMentions: '仅@我的消息',
+  mute1h: '免打扰 1 小时',
+  mute8h: '免打扰 8 小时',
+  muteForever: '免打扰',
+  silencedUntil: '免打扰至 {time}',
+  mentionsUntil: '仅@我的消息，至 {time}',
+  muted: '已免打扰',
+  mentionsOnlyIcon: '仅在被@时通知',
+  mentionsBadge: '有 {n} 条消息@了你',
+  mentionSuggestions: '选择要@的人',
+  mentionEveryone: '群里所有人',
 };
 
 export type Language = 'en' | 'zh';

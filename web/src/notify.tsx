@@ -4,7 +4,7 @@
  * never on load), and the unread count in the tab title.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { Message } from '../../src/client/index.js';
+import type { MessageDelivery } from '../../src/client/index.js';
 import { conversationTitle, preview } from './chat.js';
 import { t } from './i18n.js';
 import { PushSettings } from './push.js';
@@ -18,9 +18,11 @@ const SOUND_KEY = 'parley.sound';
 const isOn = (key: string) => localStorage.getItem(key) === 'on';
 const supported = () => typeof Notification !== 'undefined';
 
-function announce(message: Message): void {
+function announce(message: MessageDelivery): void {
   const s = getState();
   if (document.visibilityState !== 'hidden' || message.senderId === s.me?.id || message.type === 'system') return;
+  // The server decided for this reader (their setting for the chat, mentions, blocks): false stays silent.
+  if (message.notify === false) return;
   if (isOn(SOUND_KEY)) chime();
   if (!isOn(NOTIFY_KEY) || !supported() || Notification.permission !== 'granted') return;
   const conversation = s.conversations.find((c) => c.id === message.conversationId);

@@ -1,4 +1,6 @@
+export { createMentionsRepository, type MentionsRepository } from './mentions.repository.js';
 export { encodeCallContent } from './messaging.call-content.js';
+export { type MentionAllRule, mentionNames, mentionsUser } from './messaging.mentions.js';
 export { pinsRoutes } from './messaging.pins.routes.js';
 export { createMessagingRepository, type MessagingRepository } from './messaging.repository.js';
 export { messagingRoutes } from './messaging.routes.js';

@@ -8,6 +8,7 @@ import { AppError } from '../../shared/errors.js';
 import { decodeTimeIdCursor, encodeTimeIdCursor, type Page } from '../../shared/pagination.js';
 import type { ConversationAccess } from '../policy/index.js';
 import type { UsersRepository } from '../users/index.js';
+import type { QuietAudience } from './messaging.delivery.js';
 import type { MessagingRepository } from './messaging.repository.js';
 import type { MessageRow } from './messaging.rows.js';
 import type { ForwardOrigin, PinsRepository } from './pins.repository.js';
@@ -34,7 +35,12 @@ export interface PinsContext {
   toMessages(rows: MessageRow[]): Promise<Message[]>;
   /** The wire form of a row whose reactions, pin and origin are known (no read). */
   toMessage(row: MessageRow, reactions: Array<{ emoji: string; user_id: string }>, extras?: { forward?: ForwardOrigin }): Message;
-  deliver(where: ConversationAccess, event: 'chat' | 'message_updated', message: Message): void;
+  /** Sends `message_updated`. */
+  deliver(where: ConversationAccess, message: Message): void;
+  /** Whom a new message of `senderId` will not alert; asked before the insert (see the service's store). */
+  quietAudience(where: ConversationAccess, senderId: string, type: MessageType): Promise<QuietAudience>;
+  /** Delivers a new message with each recipient's `notify`. */
+  deliverNew(where: ConversationAccess, message: Message, quiet: QuietAudience): void;
 }
 
 /** The clientMsgId of one copy a forward makes: a retry of the same forward finds the same ids. */
@@ -98,7 +104,7 @@ export function createPinsAndForwards(ctx: PinsContext) {
           throw new AppError('PIN_LIMIT_REACHED', `a conversation holds at most ${MAX_PINS_PER_CONVERSATION} pinned messages: unpin one first`);
         if (await pins.pin(Number(row.id), where.id, actor.userId, clock.now().getTime())) {
           const [message] = await ctx.toMessages([row]);
-          ctx.deliver(where, 'message_updated', message as Message);
+          ctx.deliver(where, message as Message);
           return message as Message;
         }
       }
@@ -113,7 +119,7 @@ export function createPinsAndForwards(ctx: PinsContext) {
       // Taking a pin away only removes something: allowed across a block or a mute, like taking a reaction back.
       if (!(await pins.unpin(Number(row.id)))) throw new AppError('NOT_FOUND', 'message is not pinned');
       const [message] = await ctx.toMessages([row]);
-      ctx.deliver(where, 'message_updated', message as Message);
+      ctx.deliver(where, message as Message);
       return message as Message;
     },
 
@@ -160,6 +166,7 @@ export function createPinsAndForwards(ctx: PinsContext) {
           const given = source.attachments ? (JSON.parse(source.attachments) as Attachment[]) : [];
           const attachments = given.length > 0 && ctx.attachments ? await ctx.attachments.resolveAttachments(actor, where.id, given) : given;
           const clientMsgId = forwardClientMsgId(body.clientMsgId, String(source.id), where.id);
+          const quiet = await ctx.quietAudience(where, actor.userId, source.type as MessageType);
           const stored = await messages.insertMessage({
             conversation_id: where.id,
             sender_id: actor.userId,
@@ -182,7 +189,7 @@ export function createPinsAndForwards(ctx: PinsContext) {
           // id order (see the service's store); the origin is written before the ack.
           const origin = origins.get(Number(source.id)) as ForwardOrigin;
           const message = ctx.toMessage(stored, [], { forward: origin });
-          ctx.deliver(where, 'chat', message);
+          ctx.deliverNew(where, message, quiet);
           await pins.recordForward(Number(stored.id), origin);
           created.push(message);
         }

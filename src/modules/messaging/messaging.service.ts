@@ -1,7 +1,16 @@
 import { callSummaryText } from '../../contract/calls.text.js';
-import type { ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
+import type { NotificationSettings, ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { SyncResult } from '../../contract/events.js';
-import { type Attachment, type LinkPreview, MAX_CONTENT_CHARS, type Message, type MessageType, type SendMessage, type SystemEvent } from '../../contract/messages.js';
+import {
+  type Attachment,
+  type LinkPreview,
+  MAX_CONTENT_CHARS,
+  type Mentions,
+  type Message,
+  type MessageType,
+  type SendMessage,
+  type SystemEvent,
+} from '../../contract/messages.js';
 import type { Cache } from '../../platform/cache/cache.js';
 import type { MessageMetrics } from '../../platform/metrics/metrics.js';
 import type { Publisher } from '../../platform/realtime/publisher.js';
@@ -14,7 +23,10 @@ import { isoOrNull as iso } from '../../shared/time.js';
 import { type GroupsService, groupConversationId } from '../groups/index.js';
 import type { ConversationAccess, Policy } from '../policy/index.js';
 import { toUser, type UsersRepository } from '../users/index.js';
+import type { MentionsRepository } from './mentions.repository.js';
 import { decodeCallContent } from './messaging.call-content.js';
+import type { QuietAudience } from './messaging.delivery.js';
+import { createMentionResolver, type MentionAllRule } from './messaging.mentions.js';
 import { createPinsAndForwards } from './messaging.pins.js';
 import type { ConversationRow, MessageRow, MessagingRepository, NewMessage } from './messaging.repository.js';
 import type { Conversation, HistoryQuery, OpenConversationBody, SearchQuery } from './messaging.schemas.js';
@@ -40,6 +52,18 @@ export interface MessagingServiceDeps {
   metrics?: MessageMetrics;
   /** The stored link previews of messages (the previews module); without it messages carry none. */
   previews?: { forMessages(messageIds: readonly number[]): Promise<Map<number, LinkPreview>> };
+  /** Stored mentions of messages and the unread-mentions count. */
+  mentions: MentionsRepository;
+  /** Who may use `@all` in a group (MENTION_ALL). */
+  mentionAll: MentionAllRule;
+  /** Notification settings (the notifications module): whom a new message alerts, and the list's `notifications`. */
+  notifications: NotificationsSource;
+}
+
+/** What messaging asks the notifications module. */
+export interface NotificationsSource {
+  quietRecipients(message: Pick<Message, 'conversationId' | 'senderId' | 'type' | 'recalledAt' | 'mentions'>): Promise<{ everyone: boolean; userIds: Set<string> }>;
+  settingsFor(userId: string, conversationIds: readonly string[]): Promise<Map<string, NotificationSettings>>;
 }
 
 /**
@@ -109,6 +133,11 @@ function historyPosition(query: { cursor?: string; before?: string; after?: stri
 
 export function createMessagingService(deps: MessagingServiceDeps) {
   const { messages, users, groups, policy, publisher, cache, clock } = deps;
+  const resolveMentions = createMentionResolver({
+    usersByName: (names) => deps.mentions.usersByName(names),
+    isMember: async (groupId, userId) => (await groups.membership(groupId, userId)) !== undefined,
+    mentionAll: deps.mentionAll,
+  });
   /** Private conversations whose row is known to exist, so sends skip the insert-if-missing. */
   const knownPrivate = new Set<string>();
   /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
@@ -134,12 +163,18 @@ export function createMessagingService(deps: MessagingServiceDeps) {
 
   async function toMessages(rows: MessageRow[]): Promise<Message[]> {
     const ids = rows.map((row) => Number(row.id));
-    const [reactions, extras, previews] = await Promise.all([messages.reactionsFor(ids), deps.pins.extrasFor(ids), deps.previews?.forMessages(ids)]);
+    const [reactions, extras, previews, mentions] = await Promise.all([
+      messages.reactionsFor(ids),
+      deps.pins.extrasFor(ids),
+      deps.previews?.forMessages(ids),
+      deps.mentions.mentionsFor(ids),
+    ]);
     return rows.map((row) =>
       toMessage(row, reactions.get(Number(row.id)) ?? [], {
         pin: extras.pins.get(Number(row.id)),
         forward: extras.forwards.get(Number(row.id)),
         preview: previews?.get(Number(row.id)),
+        mentions: mentions.get(Number(row.id)),
       }),
     );
   }
@@ -147,7 +182,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   function toMessage(
     row: MessageRow,
     reactionRows: Array<{ emoji: string; user_id: string }>,
-    extras: { pin?: PinRow; forward?: ForwardOrigin; preview?: LinkPreview } = {},
+    extras: { pin?: PinRow; forward?: ForwardOrigin; preview?: LinkPreview; mentions?: Mentions } = {},
   ): Message {
     const recalled = row.recalled_at !== null;
     const grouped = new Map<string, string[]>();
@@ -177,6 +212,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     // A preview belongs to the message's first link: after an edit to another link it no longer shows.
     const { preview } = extras;
     if (preview && !recalled && row.type === 'text' && firstUrl(row.content) === preview.url) message.preview = preview;
+    if (extras.mentions && !recalled) message.mentions = extras.mentions;
     if (row.type === 'call' && !recalled) {
       const call = decodeCallContent(row.content, row.client_msg_id);
       if (call) {
@@ -199,6 +235,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
    * receives a conversation's messages in id order without the sends waiting for each other.
    */
   async function store(where: Access, row: NewMessage, exceptSocketId?: string): Promise<{ message: Message; isNew: boolean }> {
+    const mentions = await resolveMentions(where, row.sender_id, row.type, row.content);
+    const quiet = await quietAudience(where, { conversationId: where.id, senderId: row.sender_id, type: row.type as MessageType, recalledAt: null, mentions });
     const stored = await messages.insertMessage(row);
     if (!stored) {
       const winner = await messages.findByClientMsgId(row.sender_id, row.client_msg_id);
@@ -206,16 +244,47 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       if (winner.conversation_id !== where.id) throw new AppError('CONFLICT', 'clientMsgId was already used for another conversation');
       return { message: (await toMessages([winner]))[0] as Message, isNew: false };
     }
-    const message = toMessage(stored, []);
-    deliver(where, 'chat', message, exceptSocketId);
+    const message = toMessage(stored, [], { mentions });
+    deliverNew(where, message, quiet, exceptSocketId);
     deps.metrics?.messageDelivered(where.kind, stored.committedAt);
+    // After the delivery (see above); before the ack, so the sender's answer means it is stored.
+    if (mentions) await deps.mentions.insert({ id: Number(stored.id), conversationId: where.id, senderId: row.sender_id }, mentions);
     return { message, isNew: true };
+  }
+
+  /** Who of the conversation's members gets a new message with `notify: false` (see QuietAudience). */
+  async function quietAudience(where: Access, message: Parameters<NotificationsSource['quietRecipients']>[0]): Promise<QuietAudience> {
+    const quiet = await deps.notifications.quietRecipients(message);
+    if (quiet.everyone) return { everyone: true };
+    const candidates = [...quiet.userIds];
+    if (where.kind === 'private') return { everyone: false, userIds: candidates.filter((id) => id === where.low || id === where.high) };
+    const members = await Promise.all(candidates.map(async (id) => ((await groups.membership(where.groupId, id)) ? id : undefined)));
+    return { everyone: false, userIds: members.filter((id): id is string => id !== undefined) };
+  }
+
+  /**
+   * Delivers a new message with each recipient's `notify` flag: one emit to everyone alerted, one
+   * to everyone not (the sender's other devices among them). Synchronous, like `deliver`.
+   */
+  function deliverNew(where: Access, message: Message, quiet: QuietAudience, exceptSocketId?: string): void {
+    if (quiet.everyone) {
+      deliver(where, 'chat', { ...message, notify: false }, exceptSocketId);
+      return;
+    }
+    if (where.kind === 'group') publisher.toConversation(where.id, 'chat', { ...message, notify: true }, { exceptUserIds: quiet.userIds, exceptSocketId });
+    else {
+      const alerted = [where.low, where.high].filter((id) => !quiet.userIds.includes(id));
+      if (alerted.length > 0) publisher.toUsers(alerted, 'chat', { ...message, notify: true }, { exceptSocketId });
+    }
+    if (quiet.userIds.length > 0) publisher.toUsers(quiet.userIds, 'chat', { ...message, notify: false }, { exceptSocketId });
   }
 
   async function recallRow(row: MessageRow, where: Access): Promise<Message> {
     if (row.recalled_at !== null) throw new AppError('CONFLICT', 'message is already recalled');
     const now = clock.now().getTime();
     await messages.updateMessage(Number(row.id), { content: '', attachments: null, recalled_at: now });
+    // A recalled message mentions nobody: it leaves every unread-mentions count.
+    await deps.mentions.remove(Number(row.id));
     // A recalled message loses its pin (the event below tells every device).
     await deps.pins.unpin(Number(row.id));
     if (row.attachments)
@@ -308,7 +377,9 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       checkMaySend,
       toMessages,
       toMessage,
-      deliver: (where, event, message) => (event === 'chat' ? deliver(where, 'chat', message) : deliver(where, 'message_updated', { message })),
+      deliver: (where, message) => deliver(where, 'message_updated', { message }),
+      quietAudience: (where, senderId, type) => quietAudience(where, { conversationId: where.id, senderId, type, recalledAt: null }),
+      deliverNew: (where, message, quiet) => deliverNew(where, message, quiet),
     }),
 
     /**
@@ -462,10 +533,16 @@ export function createMessagingService(deps: MessagingServiceDeps) {
     },
 
     async summarise(actor: Actor, rows: ConversationRow[]): Promise<Conversation[]> {
-      const reads = await messages.readPositions(
-        actor.userId,
-        rows.map((row) => row.id),
-      );
+      const [reads, notifications] = await Promise.all([
+        messages.readPositions(
+          actor.userId,
+          rows.map((row) => row.id),
+        ),
+        deps.notifications.settingsFor(
+          actor.userId,
+          rows.map((row) => row.id),
+        ),
+      ]);
       const peerIds = rows
         .flatMap((row) => (row.type === 'private' ? [row.user_low === actor.userId ? row.user_high : row.user_low] : []))
         .filter((id): id is string => id !== null);
@@ -489,6 +566,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
             type: row.type as 'private' | 'group',
             lastMessage: await latestMessage(row),
             unreadCount: row.last_message_id === null ? 0 : await messages.unreadCount(row.id, actor.userId, lastRead),
+            unreadMentionCount: row.last_message_id === null ? 0 : await deps.mentions.unreadMentionCount(row.id, actor.userId, lastRead),
+            notifications: notifications.get(row.id) ?? { level: 'all' as const, until: null },
             lastReadMessageId: reads.has(row.id) ? String(lastRead) : null,
             peerLastReadMessageId: peerReads.has(row.id) ? String(peerReads.get(row.id)) : null,
             updatedAt: iso(Number(row.updated_at)) as string,
@@ -528,6 +607,8 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       await checkMayWrite(actor, where);
       const now = clock.now().getTime();
       await messages.updateMessage(Number(row.id), { content, edited_at: now });
+      // Mentions follow the new text: new ones count as unread mentions, removed ones leave the counts.
+      await deps.mentions.replace({ id: Number(row.id), conversationId: where.id, senderId: row.sender_id }, await resolveMentions(where, row.sender_id, row.type, content));
       const [message] = await toMessages([{ ...row, content, edited_at: now }]);
       deliver(where, 'message_updated', { message: message as Message });
       for (const listener of changeListeners) listener(message as Message, 'edited');

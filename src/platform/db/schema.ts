@@ -243,6 +243,23 @@ export interface MessagePinsTable {
   pinned_at: number;
 }
 
+/** A member a message mentions, or '*' for @all (migration 0016). */
+export interface MessageMentionsTable {
+  message_id: number;
+  user_id: string;
+  conversation_id: string;
+  sender_id: string;
+}
+
+/** A user's notification level in one conversation when it is not the default 'all' (migration 0016). */
+export interface ConversationNotificationsTable {
+  conversation_id: string;
+  user_id: string;
+  level: string;
+  until: number | null;
+  updated_at: number;
+}
+
 /** Where a forwarded message came from (migration 0012). */
 export interface MessageForwardsTable {
   message_id: number;
@@ -370,6 +387,8 @@ export interface Database {
   ai_messages: AiMessagesTable;
   message_pins: MessagePinsTable;
   message_forwards: MessageForwardsTable;
+  message_mentions: MessageMentionsTable;
+  conversation_notifications: ConversationNotificationsTable;
   instance_admins: InstanceAdminsTable;
   user_suspensions: UserSuspensionsTable;
   audit_log: AuditLogTable;

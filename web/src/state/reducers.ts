@@ -19,6 +19,7 @@ import type {
   User,
   UserStatusEvent,
 } from '../../../src/client/index.js';
+import { mentionsMe } from '../../../src/client/mentions.js';
 import type { State } from './model.js';
 
 /** How long a `typing: true` shows without a refresh (senders repeat it while typing). */
@@ -65,6 +66,7 @@ export function touchConversation(state: State, message: Message, countUnread: b
     ...existing,
     lastMessage: isNewer ? message : existing.lastMessage,
     unreadCount: existing.unreadCount + (countUnread ? 1 : 0),
+    unreadMentionCount: existing.unreadMentionCount + (countUnread && mentionsMe(message, state.me?.id ?? '') ? 1 : 0),
     updatedAt: isNewer ? message.createdAt : existing.updatedAt,
   };
   return { ...state, conversations: sortConversations(state.conversations.map((c) => (c.id === updated.id ? updated : c))) };
@@ -110,7 +112,7 @@ export function unreadUpTo(state: State, conversationId: string): string | null 
 
 /** I read a conversation up to `messageId`, here or on another device of mine. */
 export function conversationRead(state: State, conversationId: string, messageId: string): State {
-  return { ...state, conversations: state.conversations.map((c) => (c.id === conversationId ? { ...c, unreadCount: 0, lastReadMessageId: messageId } : c)) };
+  return { ...state, conversations: state.conversations.map((c) => (c.id === conversationId ? { ...c, unreadCount: 0, unreadMentionCount: 0, lastReadMessageId: messageId } : c)) };
 }
 
 /** Someone's read position, live or loaded: it only moves forward. */
@@ -252,4 +254,9 @@ export function aiMessageUpserted(state: State, conversationId: string, id: stri
   const previous = list.find((m) => m.id === id);
   const next = previous ? list.map((m) => (m.id === id ? change(m) : m)) : [...list, change(undefined)];
   return { ...state, aiMessages: { ...state.aiMessages, [conversationId]: next } };
+}
+
+/** My notification setting for a conversation changed (here or as the server answered). */
+export function notificationsChanged(state: State, conversationId: string, notifications: Conversation['notifications']): State {
+  return { ...state, conversations: state.conversations.map((c) => (c.id === conversationId ? { ...c, notifications } : c)) };
 }

@@ -10,6 +10,7 @@ import * as m0011 from './0011_link_previews.js';
 import * as m0012 from './0012_pins_forwards.js';
 import * as m0013 from './0013_group_invite_links.js';
 import * as m0015 from './0015_admin.js';
+import * as m0016 from './0016_mentions_notifications.js';
 import * as m0017 from './0017_push_subscriptions.js';
 import * as m0018 from './0018_reports.js';
 
@@ -29,6 +30,7 @@ export const migrations: Record<string, Migration> = {
   '0012_pins_forwards': m0012,
   '0013_group_invite_links': m0013,
   '0015_admin': m0015,
+  '0016_mentions_notifications': m0016,
   '0017_push_subscriptions': m0017,
   '0018_reports': m0018,
 };
