@@ -23,14 +23,16 @@ import {
   pinsRoutes,
 } from './modules/messaging/index.js';
 import { createFilesRepository, createFilesService, createFileStorage, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
-import { createAdminPolicy, createPolicy } from './modules/policy/index.js';
+import { botRooms, createAdminPolicy, createPolicy, requireBotEvent, requireBotRoute } from './modules/policy/index.js';
+import { BOT_TOKEN_PREFIX, botsRoutes, createBotsRepository, createBotsService, createIncomingService, createWebhooksService } from './modules/bots/index.js';
+import { AppError } from './shared/errors.js';
 import { adminRoutes, createAdminRepository, createAdminService } from './modules/admin/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { createProfileAnnouncer, createUsersRepository, createUsersService, usersRoutes } from './modules/users/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
 import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
-import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
+import { createGuardedFetch, createOutboundUrlCheck, type GuardedFetchOptions } from './platform/outbound/index.js';
 import { type Cache, createCache, ResilientCache } from './platform/cache/index.js';
 import { type DatabaseHandle, openDatabase } from './platform/db/database.js';
 import { createHttpApp, type HttpApp, refuseUndeclaredQuery, registerPlatformPlugins } from './platform/http/server.js';
@@ -100,7 +102,9 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     coMemberIds: (userId) => groupsRepository.coMemberIds(userId),
     // Late-bound: the groups service (with its member cache) is created below and uses the policy.
     groupMembership: (groupId, userId) => groups.membership(groupId, userId),
+    ownedBotIds: (ownerId) => botsRepository.ownedBotIds(ownerId),
   });
+  const botsRepository = createBotsRepository(db);
   const adminRepository = createAdminRepository(db);
   const adminPolicy = createAdminPolicy({
     configured: config.adminUsernames,
@@ -271,7 +275,71 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     onlineSockets,
     clock,
   });
-  return { admin, users, avatars, auth, friends, groups, messaging, previews, presence, calls, files, fileStorage, tus, removeUserData, tokens, ai, assistant };
+  const bots = createBotsService({
+    repository: botsRepository,
+    users: usersRepository,
+    clock,
+    publisher,
+    requireMember: (userId, conversationId) => policy.conversation(userId, conversationId),
+    perUser: config.bots.perUser,
+  });
+  const outboundOptions = { allowPrivate: config.outbound.allowPrivate, ...outbound };
+  const webhooks = createWebhooksService({
+    repository: botsRepository,
+    clock,
+    fetch: createGuardedFetch({ ...outboundOptions, userAgent: 'ParleyWebhooks/1.0' }),
+    checkUrl: createOutboundUrlCheck(outboundOptions),
+    roleIn: async (userId, conversationId) => {
+      const access = await policy.conversation(userId, conversationId);
+      return access.kind === 'group' ? access.role : 'participant';
+    },
+    ownerOfBot: (botId) => bots.ownerOf(botId),
+    settings: config.bots,
+    log: logger,
+  });
+  messaging.onMessageStored((message) => {
+    webhooks.messageStored(message).catch((error: unknown) => logger.error({ err: error, conversationId: message.conversationId }, 'webhook outbox write failed'));
+  });
+  const incoming = createIncomingService({
+    repository: botsRepository,
+    users: usersRepository,
+    cache,
+    clock,
+    groupRole: async (userId, conversationId) => {
+      const access = await policy.conversation(userId, conversationId);
+      if (access.kind !== 'group') throw new AppError('NOT_FOUND', 'incoming webhooks post into groups only');
+      return access.role;
+    },
+    createBot: (ownerId, nickname) => bots.createForHook(ownerId, nickname),
+    addToGroup: async (actor, conversationId, botId) => {
+      await groups.addMembers(actor, conversationId.slice(2), [botId]);
+    },
+    post: (senderId, conversationId, input) => messaging.postAs(senderId, conversationId, input),
+    postsPerMinute: config.bots.incomingPerMinute,
+    basePath: `${API_PREFIX}/hooks`,
+  });
+  return {
+    bots,
+    webhooks,
+    incoming,
+    admin,
+    users,
+    avatars,
+    auth,
+    friends,
+    groups,
+    messaging,
+    previews,
+    presence,
+    calls,
+    files,
+    fileStorage,
+    tus,
+    removeUserData,
+    tokens,
+    ai,
+    assistant,
+  };
 }
 
 /** Composes Parley: config → logger, database, cache → services → HTTP + Socket.IO. Used by main and tests alike. */
@@ -320,7 +388,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     logger,
     cache,
-    verifyAccessToken: (token: string) => ready().auth.authenticate(token),
+    verifyAccessToken: (token: string) => (token.startsWith(BOT_TOKEN_PREFIX) ? ready().bots.authenticate(token) : ready().auth.authenticate(token)),
     readiness: { database: () => database.ping(), cache: () => cache.ping() },
   };
   const http = createHttpApp(httpDeps);
@@ -333,8 +401,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     cache,
     limits: config.socketLimits,
     trustProxy: config.trustProxy,
-    authenticate: (token) => ready().auth.authenticateWithExpiry(token),
-    roomsOf: (userId) => ready().messaging.roomsOf(userId),
+    // A bot token does not expire (it is revoked): a far expiry keeps the socket's checks as they are.
+    authenticate: async (token) =>
+      token.startsWith(BOT_TOKEN_PREFIX) ? { actor: await ready().bots.authenticate(token), expiresAt: 8_640_000_000_000_000 } : ready().auth.authenticateWithExpiry(token),
+    roomsOf: async (userId, actor) => (actor.bot ? botRooms(actor.bot, await ready().messaging.roomsOf(userId)) : ready().messaging.roomsOf(userId)),
+    botEventGuard: requireBotEvent,
     metrics: prometheus,
     onConnection: (socket) => {
       presenceSocket(ready().presence, logger)(socket);
@@ -387,6 +458,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     .then((failed) => failed > 0 && logger.info({ failed }, 'AI replies interrupted by a stopped process marked failed'))
     .catch((error: unknown) => logger.warn({ err: error }, 'marking interrupted AI replies failed did not work'));
   built.calls.start();
+  // Deliveries left pending by a stopped process go out now.
+  built.webhooks.start();
   await built.calls
     .recover()
     .then((closed) => closed > 0 && logger.info({ closed }, 'call records left open by a stopped process closed'))
@@ -401,6 +474,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await http.register(
     async (api) => {
       refuseUndeclaredQuery(api);
+      // A bot token reaches only the routes, actions and conversations of its scope (policy.bots).
+      api.addHook('preHandler', async (request) => {
+        const bot = request.actor?.bot;
+        if (bot) requireBotRoute(bot, request.method, request.routeOptions.url ?? '', request.params as Record<string, unknown>);
+      });
       await api.register(authRoutes(built.auth, { refreshTtlSec: config.refreshTokenTtlSec }));
       await api.register(usersRoutes(built.users));
       await api.register(avatarsRoutes(built.avatars, built.files));
@@ -414,6 +492,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(callsRoutes(built.calls));
       await api.register(aiRoutes(built.ai, built.assistant));
       await api.register(adminRoutes(built.admin));
+      await api.register(botsRoutes(built.bots, built.webhooks, built.incoming));
     },
     { prefix: API_PREFIX },
   );
@@ -474,6 +553,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         await built.calls.stop();
         // Running AI replies end now (stored as failed, retryable) so open SSE responses let the server close.
         await built.ai.stop();
+        await built.webhooks.stop();
         await built.assistant?.stop();
         await gateway.close();
         // Fastify closes keep-alive sockets that are idle when close() starts; sockets whose request
