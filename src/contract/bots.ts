@@ -11,7 +11,7 @@ export const BotAction = Type.Union([Type.Literal('messages:read'), Type.Literal
 export type BotAction = Static<typeof BotAction>;
 
 /** A conversation id as the API shows them (`g.<groupId>` for groups, `d.<a>.<b>` for private chats). */
-export const ConversationId = Type.String({ minLength: 3, maxLength: 80, pattern: '^[gd]\\.[A-Za-z0-9._-]+$' });
+export const ConversationId = Type.String({ minLength: 1, maxLength: 80 });
 
 /** A bot account as its owner sees it. */
 export const Bot = Type.Object({
