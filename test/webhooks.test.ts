@@ -209,6 +209,34 @@ describe(`outgoing webhooks (${storageLabel})`, () => {
   });
 });
 
+describe(`webhook outbox with two server processes (${storageLabel})`, () => {
+  const suite = useTestServer(FAST, { servers: 2 });
+
+  it('sends each delivery once: a row is claimed by one process only', async () => {
+    const target = await startReceiver();
+    try {
+      const owner = await registerClient(suite.servers[0]!.url);
+      const token = owner.client.accessToken;
+      const group = (await suite.api('POST', '/groups', { token, body: { name: 'two' } })).body;
+      const hook = await suite.api('POST', '/webhooks', { token, body: { url: target.url, events: ['message.created'], conversationIds: [`g.${group.id}`] } });
+      expect(hook.status).toBe(201);
+      // Half the messages through each process, so both dispatchers have rows and wake up.
+      for (let i = 0; i < 20; i++) {
+        const api = apiClient(suite.servers[i % 2]!.url);
+        expect((await api('POST', `/conversations/g.${group.id}/messages`, { token, body: { type: 'text', content: `n${i}`, clientMsgId: randomUUID() } })).status).toBe(201);
+      }
+      await expect.poll(() => target.received.length, { timeout: 15_000 }).toBe(20);
+      // Let a double send (if any) arrive before counting.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const ids = target.received.map((r) => r.headers['parley-webhook-id']);
+      expect(new Set(ids).size).toBe(20);
+      expect(ids).toHaveLength(20);
+    } finally {
+      await target.close();
+    }
+  });
+});
+
 describe(`webhook addresses without OUTBOUND_ALLOW_PRIVATE (${storageLabel})`, () => {
   const suite = useTestServer({});
   it('refuses a loopback URL at subscribe time with WEBHOOK_URL_REFUSED', async () => {
