@@ -296,6 +296,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
     ownerOfBot: (botId) => bots.ownerOf(botId),
     settings: config.bots,
     log: logger,
+    metrics: metrics.enabled ? metrics : undefined,
   });
   messaging.onMessageStored((message) => {
     webhooks.messageStored(message).catch((error: unknown) => logger.error({ err: error, conversationId: message.conversationId }, 'webhook outbox write failed'));

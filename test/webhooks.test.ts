@@ -3,6 +3,7 @@ import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { apiClient, type ApiResponse, expectError } from './support/http.js';
+import { sampleValue } from './support/metrics.js';
 import { spawnServer } from './support/process.js';
 import { registerClient } from './support/realtime.js';
 import { createTestEnvironment, storageLabel, testEnvVars } from './support/server.js';
@@ -44,10 +45,11 @@ function verify(secret: string, request: Received): boolean {
   return request.headers['parley-signature'] === expected;
 }
 
+const METRICS = 'webhook-metrics-token-0123456789';
 const FAST = { OUTBOUND_ALLOW_PRIVATE: 'true', WEBHOOK_RETRY_BASE_MS: '50', WEBHOOK_MAX_ATTEMPTS: '4', WEBHOOK_POLL_MS: '50', WEBHOOK_TIMEOUT_MS: '2000' };
 
 describe(`outgoing webhooks (${storageLabel})`, () => {
-  const suite = useTestServer({ ...FAST, INCOMING_WEBHOOK_POSTS_PER_MINUTE: '3' });
+  const suite = useTestServer({ ...FAST, INCOMING_WEBHOOK_POSTS_PER_MINUTE: '3', METRICS_TOKEN: METRICS });
   const receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
   afterEach(async () => {
     for (const receiver of receivers.splice(0)) await receiver.close();
@@ -97,6 +99,10 @@ describe(`outgoing webhooks (${storageLabel})`, () => {
     expect(new Set(target.received.map((r) => r.headers['parley-webhook-id'])).size).toBe(1);
     const [delivery] = await deliveries(owner, hook.id);
     expect(delivery).toMatchObject({ attempts: 4, lastStatus: 200 });
+    const scraped = await fetch(`${suite.server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
+    const text = await scraped.text();
+    expect(sampleValue(text, 'parley_webhook_deliveries_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(3);
+    expect(sampleValue(text, 'parley_webhook_deliveries_total', { outcome: 'delivered' })).toBeGreaterThanOrEqual(1);
   });
 
   it('marks a delivery dead after the last attempt, and replays it on request', async () => {

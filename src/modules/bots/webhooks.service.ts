@@ -28,7 +28,7 @@ export interface WebhooksServiceDeps {
   ownerOfBot: (botId: string) => Promise<string | undefined>;
   settings: WebhookSettings;
   log: Logger;
-  metrics?: { delivered(): void; failed(): void };
+  metrics?: { webhookAttempt(outcome: 'delivered' | 'failed'): void };
 }
 
 /** How long a process holds a claimed row before another may take it over (its request times out well before). */
@@ -196,11 +196,11 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     const attempts = Number(row.attempts) + 1;
     const now = clock.now().getTime();
     if (error === null) {
-      deps.metrics?.delivered();
+      deps.metrics?.webhookAttempt('delivered');
       await repository.finishAttempt(row.id, { status: 'delivered', attempts, last_status: status, last_error: null, delivered_at: now, claimed_until: null });
       return;
     }
-    deps.metrics?.failed();
+    deps.metrics?.webhookAttempt('failed');
     const dead = attempts >= settings.maxAttempts;
     // Exponential backoff: base, 2×base, 4×base… (capped at a day).
     const delay = Math.min(settings.retryBaseMs * 2 ** (attempts - 1), 86_400_000);
