@@ -461,6 +461,80 @@ create index `reports_status` on `reports` (`status`, `id`);
 
 create index `reports_reporter_target` on `reports` (`reporter_id`, `target_user_id`, `status`);
 
+alter table `users` add column `is_bot` integer default 0 not null;
+
+create table `bots` (
+  `user_id` varchar(36) primary key,
+  `owner_id` varchar(36) not null,
+  `created_at` bigint not null,
+  constraint `bots_user_id_fk` foreign key (`user_id`) references `users` (`id`) on delete cascade,
+  constraint `bots_owner_id_fk` foreign key (`owner_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `bots_owner` on `bots` (`owner_id`, `created_at`);
+
+create table `bot_tokens` (
+  `id` varchar(36) primary key,
+  `bot_id` varchar(36) not null,
+  `token_hash` varchar(64) not null unique,
+  `conversation_ids` text not null,
+  `actions` text not null,
+  `created_at` bigint not null,
+  `revoked_at` bigint,
+  constraint `bot_tokens_bot_id_fk` foreign key (`bot_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `bot_tokens_bot` on `bot_tokens` (`bot_id`, `created_at`);
+
+create table `webhooks` (
+  `id` varchar(36) primary key,
+  `owner_id` varchar(36) not null,
+  `bot_id` varchar(36),
+  `url` varchar(2048) not null,
+  `secret` varchar(100) not null,
+  `events` text not null,
+  `conversation_ids` text not null,
+  `created_at` bigint not null,
+  constraint `webhooks_owner_id_fk` foreign key (`owner_id`) references `users` (`id`) on delete cascade,
+  constraint `webhooks_bot_id_fk` foreign key (`bot_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `webhooks_owner` on `webhooks` (`owner_id`, `created_at`);
+
+create table `webhook_deliveries` (
+  `id` varchar(36) primary key,
+  `webhook_id` varchar(36) not null,
+  `event` varchar(40) not null,
+  `payload` text not null,
+  `status` varchar(12) not null,
+  `attempts` integer default 0 not null,
+  `next_attempt_at` bigint not null,
+  `claimed_until` bigint,
+  `last_status` integer,
+  `last_error` varchar(300),
+  `created_at` bigint not null,
+  `delivered_at` bigint,
+  constraint `webhook_deliveries_webhook_id_fk` foreign key (`webhook_id`) references `webhooks` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `webhook_deliveries_due` on `webhook_deliveries` (`status`, `next_attempt_at`);
+
+create index `webhook_deliveries_log` on `webhook_deliveries` (`webhook_id`, `created_at`, `id`);
+
+create table `incoming_webhooks` (
+  `id` varchar(36) primary key,
+  `conversation_id` varchar(80) not null,
+  `creator_id` varchar(36) not null,
+  `bot_id` varchar(36) not null,
+  `token_hash` varchar(64) not null unique,
+  `created_at` bigint not null,
+  `revoked_at` bigint,
+  constraint `incoming_webhooks_creator_id_fk` foreign key (`creator_id`) references `users` (`id`) on delete cascade,
+  constraint `incoming_webhooks_bot_id_fk` foreign key (`bot_id`) references `users` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `incoming_webhooks_conversation` on `incoming_webhooks` (`conversation_id`, `created_at`);
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -473,4 +547,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0013_group_invite_links', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0015_admin', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0016_mentions_notifications', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0017_push_subscriptions', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0018_reports', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0013_group_invite_links', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0015_admin', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0016_mentions_notifications', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0017_push_subscriptions', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0018_reports', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0019_bots_webhooks', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

@@ -6,6 +6,7 @@ import { adminRoutes, createAdminRepository, createAdminService } from './module
 import { ASSISTANT_USER_ID, aiRoutes, aiSocket, createAiRepository, createAiService, createAssistant, createLlmProvider } from './modules/ai/index.js';
 import { authRoutes, createAuthRepository, createAuthService, createPasswordHasher, createTokenIssuer } from './modules/auth/index.js';
 import { AVATARS_PATH, avatarsRoutes, createAvatarsService, createFileAvatarStore } from './modules/avatars/index.js';
+import { BOT_TOKEN_PREFIX, botsRoutes, createBotsRepository, createBotsService, createIncomingService, createWebhooksService } from './modules/bots/index.js';
 import { callsRoutes, callsSocket, createCallsRepository, createCallsService } from './modules/calls/index.js';
 import { createFileStorage, createFilesRepository, createFilesService, createTusServer, filesRoutes, tusRoutes, UPLOADS_PATH } from './modules/files/index.js';
 import { createFriendsRepository, createFriendsService, friendsRoutes } from './modules/friends/index.js';
@@ -30,7 +31,7 @@ import {
   privateConversationId,
 } from './modules/messaging/index.js';
 import { createNotificationsRepository, createNotificationsService, notificationsRoutes } from './modules/notifications/index.js';
-import { createAdminPolicy, createPolicy } from './modules/policy/index.js';
+import { botRooms, createAdminPolicy, createPolicy, requireBotEvent, requireBotRoute } from './modules/policy/index.js';
 import { createPresenceService, presenceSocket } from './modules/presence/index.js';
 import { createPreviewsRepository, createPreviewsService } from './modules/previews/index.js';
 import { createEndpointCheck, createPushRepository, createPushSender, createPushService, pushRoutes, resolveVapidKeys, type VapidKeys } from './modules/push/index.js';
@@ -44,12 +45,13 @@ import { createLogger, type Logger } from './platform/logger.js';
 import { type Metrics, noMetrics } from './platform/metrics/metrics.js';
 import { createPrometheusMetrics, type PrometheusMetrics } from './platform/metrics/prometheus.js';
 import { type MetricsServer, observeHttp, registerMetricsRoute, startMetricsServer } from './platform/metrics/serve.js';
-import { createGuardedFetch, type GuardedFetchOptions } from './platform/outbound/index.js';
+import { createGuardedFetch, createOutboundUrlCheck, type GuardedFetchOptions } from './platform/outbound/index.js';
 import type { ClusterBus } from './platform/realtime/cluster-bus.js';
 import { createGateway, type Gateway } from './platform/realtime/gateway.js';
 import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
 import { type Clock, systemClock } from './shared/clock.js';
+import { AppError } from './shared/errors.js';
 import { newId } from './shared/ids.js';
 
 export interface BuildOptions {
@@ -106,7 +108,9 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     coMemberIds: (userId) => groupsRepository.coMemberIds(userId),
     // Late-bound: the groups service (with its member cache) is created below and uses the policy.
     groupMembership: (groupId, userId) => groups.membership(groupId, userId),
+    ownedBotIds: (ownerId) => botsRepository.ownedBotIds(ownerId),
   });
+  const botsRepository = createBotsRepository(db);
   const adminRepository = createAdminRepository(db);
   const adminPolicy = createAdminPolicy({
     configured: config.adminUsernames,
@@ -322,7 +326,54 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     cache,
     clock,
   });
+  const bots = createBotsService({
+    repository: botsRepository,
+    users: usersRepository,
+    clock,
+    publisher,
+    requireMember: (userId, conversationId) => policy.conversation(userId, conversationId),
+    perUser: config.bots.perUser,
+  });
+  const outboundOptions = { allowPrivate: config.outbound.allowPrivate, ...outbound };
+  const webhooks = createWebhooksService({
+    repository: botsRepository,
+    clock,
+    fetch: createGuardedFetch({ ...outboundOptions, userAgent: 'ParleyWebhooks/1.0' }),
+    checkUrl: createOutboundUrlCheck(outboundOptions),
+    roleIn: async (userId, conversationId) => {
+      const access = await policy.conversation(userId, conversationId);
+      return access.kind === 'group' ? access.role : 'participant';
+    },
+    ownerOfBot: (botId) => bots.ownerOf(botId),
+    settings: config.bots,
+    log: logger,
+    metrics: metrics.enabled ? metrics : undefined,
+  });
+  messaging.onMessageStored((message) => {
+    webhooks.messageStored(message).catch((error: unknown) => logger.error({ err: error, conversationId: message.conversationId }, 'webhook outbox write failed'));
+  });
+  const incoming = createIncomingService({
+    repository: botsRepository,
+    users: usersRepository,
+    cache,
+    clock,
+    groupRole: async (userId, conversationId) => {
+      const access = await policy.conversation(userId, conversationId);
+      if (access.kind !== 'group') throw new AppError('NOT_FOUND', 'incoming webhooks post into groups only');
+      return access.role;
+    },
+    createBot: (ownerId, nickname) => bots.createForHook(ownerId, nickname),
+    addToGroup: async (actor, conversationId, botId) => {
+      await groups.addMembers(actor, conversationId.slice(2), [botId]);
+    },
+    post: (senderId, conversationId, input) => messaging.postAs(senderId, conversationId, input),
+    postsPerMinute: config.bots.incomingPerMinute,
+    basePath: `${API_PREFIX}/hooks`,
+  });
   return {
+    bots,
+    webhooks,
+    incoming,
     admin,
     reports,
     users,
@@ -393,7 +444,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     config,
     logger,
     cache,
-    verifyAccessToken: (token: string) => ready().auth.authenticate(token),
+    verifyAccessToken: (token: string) => (token.startsWith(BOT_TOKEN_PREFIX) ? ready().bots.authenticate(token) : ready().auth.authenticate(token)),
     readiness: { database: () => database.ping(), cache: () => cache.ping() },
   };
   const http = createHttpApp(httpDeps);
@@ -406,8 +457,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     cache,
     limits: config.socketLimits,
     trustProxy: config.trustProxy,
-    authenticate: (token) => ready().auth.authenticateWithExpiry(token),
-    roomsOf: (userId) => ready().messaging.roomsOf(userId),
+    // A bot token does not expire (it is revoked): a far expiry keeps the socket's checks as they are.
+    authenticate: async (token) =>
+      token.startsWith(BOT_TOKEN_PREFIX) ? { actor: await ready().bots.authenticate(token), expiresAt: 8_640_000_000_000_000 } : ready().auth.authenticateWithExpiry(token),
+    roomsOf: async (userId, actor) => (actor.bot ? botRooms(actor.bot, await ready().messaging.roomsOf(userId)) : ready().messaging.roomsOf(userId)),
+    botEventGuard: requireBotEvent,
     metrics: prometheus,
     onConnection: (socket) => {
       presenceSocket(ready().presence, logger)(socket);
@@ -461,6 +515,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     .then((failed) => failed > 0 && logger.info({ failed }, 'AI replies interrupted by a stopped process marked failed'))
     .catch((error: unknown) => logger.warn({ err: error }, 'marking interrupted AI replies failed did not work'));
   built.calls.start();
+  // Deliveries left pending by a stopped process go out now.
+  built.webhooks.start();
   await built.calls
     .recover()
     .then((closed) => closed > 0 && logger.info({ closed }, 'call records left open by a stopped process closed'))
@@ -475,6 +531,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await http.register(
     async (api) => {
       refuseUndeclaredQuery(api);
+      // A bot token reaches only the routes, actions and conversations of its scope (policy.bots).
+      api.addHook('preHandler', async (request) => {
+        const bot = request.actor?.bot;
+        if (bot) requireBotRoute(bot, request.method, request.routeOptions.url ?? '', request.params as Record<string, unknown>);
+      });
       await api.register(authRoutes(built.auth, { refreshTtlSec: config.refreshTokenTtlSec }));
       await api.register(usersRoutes(built.users));
       await api.register(avatarsRoutes(built.avatars, built.files));
@@ -491,6 +552,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await api.register(aiRoutes(built.ai, built.assistant));
       await api.register(adminRoutes(built.admin));
       await api.register(reportsRoutes(built.reports, built.admin));
+      await api.register(botsRoutes(built.bots, built.webhooks, built.incoming));
     },
     { prefix: API_PREFIX },
   );
@@ -551,6 +613,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         await built.calls.stop();
         // Running AI replies end now (stored as failed, retryable) so open SSE responses let the server close.
         await built.ai.stop();
+        await built.webhooks.stop();
         await built.assistant?.stop();
         await gateway.close();
         // Fastify closes keep-alive sockets that are idle when close() starts; sockets whose request

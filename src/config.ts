@@ -121,6 +121,13 @@ const EnvSchema = Type.Object({
   METRICS_HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   // outbound requests to user-given URLs, link previews
   OUTBOUND_ALLOW_PRIVATE: Type.Boolean({ default: false }),
+  // bots and webhooks (docs/webhooks.md)
+  BOTS_PER_USER: Type.Integer({ minimum: 0, default: 10 }),
+  WEBHOOK_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 10_000 }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 50, default: 8 }),
+  WEBHOOK_POLL_MS: Type.Integer({ minimum: 10, default: 2000 }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  INCOMING_WEBHOOK_POSTS_PER_MINUTE: Type.Integer({ minimum: 1, default: 30 }),
   LINK_PREVIEWS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   LINK_PREVIEW_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
   LINK_PREVIEW_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 16_777_216, default: 1_048_576 }),
@@ -257,6 +264,14 @@ function toConfig(env: Env) {
     outbound: { allowPrivate: env.OUTBOUND_ALLOW_PRIVATE },
     /** Who may use `@all` in a group; anyone else's `@all` stays plain text. */
     mentionAll: env.MENTION_ALL,
+    bots: {
+      perUser: env.BOTS_PER_USER,
+      retryBaseMs: env.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: env.WEBHOOK_MAX_ATTEMPTS,
+      pollMs: env.WEBHOOK_POLL_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      incomingPerMinute: env.INCOMING_WEBHOOK_POSTS_PER_MINUTE,
+    },
     linkPreviews: {
       enabled: env.LINK_PREVIEWS === 'on',
       timeoutMs: env.LINK_PREVIEW_TIMEOUT_MS,

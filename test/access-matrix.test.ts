@@ -186,6 +186,48 @@ const ROWS: Row[] = [
   { name: 'read a file’s bytes', target: 'file', attempt: (id) => rest('GET', `/files/${id}/content`) },
   { name: 'read a file’s thumbnail', target: 'file', attempt: (id) => rest('GET', `/files/${id}/thumbnail`) },
   { name: 'send an SDP answer into someone else’s call', target: 'call', attempt: (id) => event('webrtc_answer', { callId: id, sdp: 'v=0' }) },
+  // bots and webhooks (docs/webhooks.md): only the owner sees a bot, a webhook or its log
+  {
+    name: 'issue a token for someone else’s bot',
+    target: 'bot',
+    attempt: (id, ids) => rest('POST', `/bots/${id}/tokens`, { scopes: { conversationIds: [ids.groupConversation], actions: ['messages:read'] } }),
+  },
+  { name: 'list someone else’s bot tokens', target: 'bot', attempt: (id) => rest('GET', `/bots/${id}/tokens`) },
+  { name: 'revoke someone else’s bot token', target: 'botToken', attempt: (id, ids) => rest('DELETE', `/bots/${ids.bot}/tokens/${id}`) },
+  {
+    name: 'subscribe a webhook for someone else’s bot',
+    target: 'bot',
+    attempt: (id, ids) => rest('POST', '/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['bot.mentioned'], conversationIds: [ids.groupConversation], botId: id }),
+  },
+  {
+    name: 'subscribe a webhook to someone else’s group',
+    target: 'groupConversation',
+    attempt: (id) => rest('POST', '/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['message.created'], conversationIds: [id] }),
+  },
+  {
+    name: 'subscribe a webhook to a group as a plain member',
+    target: 'groupConversation',
+    actor: 'member',
+    expect: ['FORBIDDEN'],
+    attempt: (id) => rest('POST', '/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['message.created'], conversationIds: [id] }),
+  },
+  { name: 'delete someone else’s webhook', target: 'webhook', attempt: (id) => rest('DELETE', `/webhooks/${id}`) },
+  { name: 'read someone else’s webhook deliveries', target: 'webhook', attempt: (id) => rest('GET', `/webhooks/${id}/deliveries`) },
+  { name: 'replay someone else’s webhook delivery', target: 'webhookDelivery', attempt: (id, ids) => rest('POST', `/webhooks/${ids.webhook}/deliveries/${id}/replay`) },
+  { name: 'create an incoming webhook in someone else’s group', target: 'groupConversation', attempt: (id) => rest('POST', `/conversations/${id}/incoming-webhooks`, {}) },
+  { name: 'list the incoming webhooks of someone else’s group', target: 'groupConversation', attempt: (id) => rest('GET', `/conversations/${id}/incoming-webhooks`) },
+  {
+    name: 'revoke an incoming webhook of someone else’s group',
+    target: 'incomingWebhook',
+    attempt: (id, ids) => rest('DELETE', `/conversations/${ids.groupConversation}/incoming-webhooks/${id}`),
+  },
+  {
+    name: 'create an incoming webhook as a plain member',
+    target: 'groupConversation',
+    actor: 'member',
+    expect: ['FORBIDDEN'],
+    attempt: (id) => rest('POST', `/conversations/${id}/incoming-webhooks`, {}),
+  },
 ];
 
 /** A small file uploaded with tus (issue 5) into a conversation; undefined when this server has no uploads. */
@@ -236,7 +278,8 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     fake = await startFakeLlm();
     // The call made in beforeAll must still ring at the end: a ring timing out on a slow run writes a
     // "missed call" message into the history the last checks compare.
-    // OUTBOUND_ALLOW_PRIVATE: the owner's Web Push endpoint is a loopback address (never sent to: the owner stays online).
+    // OUTBOUND_ALLOW_PRIVATE: the owner's Web Push endpoint is a loopback address (never sent to: the owner stays online),
+    // and the owner's webhook points at a local port (nothing listens; its deliveries wait to retry).
     return { DEEPSEEK_API_KEY: 'deepseek-test-key', DEEPSEEK_BASE_URL: fake.openaiBaseUrl, AI_DEFAULT_MODEL: 'deepseek', CALL_RING_TIMEOUT: '600', OUTBOUND_ALLOW_PRIVATE: 'true' };
   });
   let r: Resources;
@@ -265,10 +308,24 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     // The bystander is not the owner's friend: adding them invites them.
     ids.groupInvitation = (await as(owner).request<{ invited: Array<{ id: string }> }>('POST', `/groups/${group.id}/members`, { userIds: [bystander.id] })).invited[0]?.id;
     ids.inviteLink = (await as(owner).request<{ id: string }>('POST', `/groups/${group.id}/invite-links`, {})).id;
+    // The owner's bot (in the group), its token, a webhook on the group, an incoming webhook.
+    ids.bot = (await as(owner).request<{ user: { id: string } }>('POST', '/bots', { username: `bot${randomUUID().slice(0, 8)}` })).user.id;
+    await as(owner).request('POST', `/groups/${group.id}/members`, { userIds: [ids.bot] });
+    ids.botToken = (
+      await as(owner).request<{ id: string }>('POST', `/bots/${ids.bot}/tokens`, { scopes: { conversationIds: [group.conversationId], actions: ['messages:read'] } })
+    ).id;
+    ids.webhook = (
+      await as(owner).request<{ id: string }>('POST', '/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['message.created'], conversationIds: [group.conversationId] })
+    ).id;
+    ids.incomingWebhook = (await as(owner).request<{ id: string }>('POST', `/conversations/${group.conversationId}/incoming-webhooks`, {})).id;
     ids.groupMessage = (await as(owner).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'group secret', clientMsgId: randomUUID() })).id;
     // A report by the owner of the member's message (the member is the reported user).
     const memberMessage = await as(member).emit('chat', { conversationId: group.conversationId, type: 'text', content: 'reported', clientMsgId: randomUUID() });
     ids.report = (await as(owner).request<{ id: string }>('POST', '/reports', { target: { messageId: memberMessage.id }, reason: 'spam' })).id;
+    for (let i = 0; i < 100 && !ids.webhookDelivery; i++) {
+      ids.webhookDelivery = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', `/webhooks/${ids.webhook}/deliveries`)).items[0]?.id;
+      if (!ids.webhookDelivery) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     ids.session = (await as(owner).request<{ items: Array<{ id: string }> }>('GET', '/auth/sessions')).items[0]?.id;
     const browserKey = createECDH('prime256v1');
     browserKey.generateKeys();

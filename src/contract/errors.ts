@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'INVITE_EXPIRED',
   'INVITE_USED_UP',
   'ACCOUNT_SUSPENDED',
+  'WEBHOOK_URL_REFUSED',
 ] as const;
 
 /** Error codes a client can switch on. */

@@ -22,6 +22,8 @@ export const User = Type.Object({
   nickname: Type.String(),
   avatarUrl: Type.Union([Type.String(), Type.Null()]),
   isGuest: Type.Boolean(),
+  /** A bot account (owned by a user, acting through an API token or an incoming webhook). */
+  bot: Type.Boolean(),
   bio: Type.String(),
   createdAt: IsoTime,
 });

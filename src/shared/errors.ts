@@ -42,6 +42,8 @@ export const ERROR_STATUS = {
   INVITE_USED_UP: 410,
   /** An admin suspended the account: login and refresh are refused until it is unsuspended. */
   ACCOUNT_SUSPENDED: 403,
+  /** A webhook URL the guarded fetcher would refuse (not http(s), credentials, private or loopback address, no DNS). */
+  WEBHOOK_URL_REFUSED: 422,
 } as const satisfies Record<ErrorCode, number>;
 
 export interface FieldProblem {

@@ -112,6 +112,7 @@ function userRow(id: string): UserRow {
     email_lower: null,
     password_hash: null,
     is_guest: 0,
+    is_bot: 0,
     avatar_url: null,
     bio: '',
     created_at: 0,

@@ -3,7 +3,7 @@ import type { Conversation, Friend, Me, PublicProfile, User } from '../../src/cl
 import { initialState } from '../../web/src/state/model.js';
 import { userUpdated } from '../../web/src/state/reducers.js';
 
-const user = (id: string, nickname = id): User => ({ id, username: id, nickname, avatarUrl: null, isGuest: false, bio: '', createdAt: '2026-01-01T00:00:00.000Z' });
+const user = (id: string, nickname = id): User => ({ id, username: id, nickname, avatarUrl: null, isGuest: false, bot: false, bio: '', createdAt: '2026-01-01T00:00:00.000Z' });
 const profile = (id: string, fields: Partial<PublicProfile>): PublicProfile => ({ ...user(id), statusText: null, ...fields });
 
 describe('web state: user_updated', () => {

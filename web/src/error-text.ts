@@ -35,6 +35,7 @@ const CODE_TEXT: Record<ErrorLanguage, Record<ErrorCode, string>> = {
     INVITE_EXPIRED: 'This invite link has expired. Ask for a new one.',
     INVITE_USED_UP: 'This invite link has been used up. Ask for a new one.',
     ACCOUNT_SUSPENDED: 'This account has been suspended by an administrator.',
+    WEBHOOK_URL_REFUSED: 'This webhook address cannot be reached from the server (not a public http(s) address).',
   },
   zh: {
     VALIDATION_FAILED: '输入的内容无效。',
@@ -61,6 +62,7 @@ const CODE_TEXT: Record<ErrorLanguage, Record<ErrorCode, string>> = {
     INVITE_EXPIRED: '此邀请链接已过期，请索取新的链接。',
     INVITE_USED_UP: '此邀请链接的使用次数已用完，请索取新的链接。',
     ACCOUNT_SUSPENDED: '此账号已被管理员停用。',
+    WEBHOOK_URL_REFUSED: '服务器无法访问此 Webhook 地址（不是公网 http(s) 地址）。',
   },
 };
 

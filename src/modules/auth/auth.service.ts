@@ -170,6 +170,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         ...email,
         password_hash: await deps.passwords.hash(input.password),
         is_guest: 0,
+        is_bot: 0,
         avatar_url: null,
         bio: '',
         created_at: now,
@@ -244,6 +245,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         email_lower: null,
         password_hash: null,
         is_guest: 1,
+        is_bot: 0,
         avatar_url: null,
         bio: '',
         created_at: now,
@@ -270,6 +272,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         ...email,
         password_hash: await deps.passwords.hash(input.password),
         is_guest: 0,
+        is_bot: 0,
         updated_at: now,
       };
       await writeClaimingEmail(lower, email.email_lower, user.id, async (claim) => {

@@ -142,6 +142,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
   const knownPrivate = new Set<string>();
   /** Other modules (the AI assistant) that react to messages users send; they run after delivery. */
   const sentListeners: Array<(message: Message) => void> = [];
+  const storedListeners: Array<(message: Message) => void> = [];
   /** Modules that follow a message's later life (link previews): edits and recalls, after delivery. */
   const changeListeners: Array<(message: Message, change: 'edited' | 'recalled') => void> = [];
 
@@ -427,6 +428,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         origin.socketId,
       );
       if (isNew) for (const listener of sentListeners) listener(message);
+      if (isNew) for (const listener of storedListeners) listener(message);
       return message;
     },
 
@@ -456,6 +458,11 @@ export function createMessagingService(deps: MessagingServiceDeps) {
       sentListeners.push(listener);
     },
 
+    /** Called after every new message is stored and emitted: people's (like onMessageSent) and the server's (`postAs`: system notices, calls, AI and bot posts). */
+    onMessageStored(listener: (message: Message) => void): void {
+      storedListeners.push(listener);
+    },
+
     /**
      * Stores and delivers a message written by the server on a user's behalf (a `call` record, a
      * `system` notice, an AI reply): no rate limit, mute or type rule applies, the caller is
@@ -475,6 +482,7 @@ export function createMessagingService(deps: MessagingServiceDeps) {
         attachments: input.attachments && input.attachments.length > 0 ? JSON.stringify(input.attachments) : null,
         created_at: now,
       });
+      for (const listener of storedListeners) listener(message);
       return message;
     },
 

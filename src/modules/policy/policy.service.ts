@@ -24,6 +24,8 @@ export interface PolicyDeps extends AccessPolicyDeps {
   users: Pick<UsersRepository, 'findProfile'>;
   /** Everyone sharing a group with the user (groups repository). */
   coMemberIds: (userId: string) => Promise<string[]>;
+  /** The bots a user owns: their owner adds them to groups directly (the owner's consent is the bot's). */
+  ownedBotIds?: (ownerId: string) => Promise<string[]>;
 }
 
 const PLURAL: Record<ContactAction, string> = { message: 'messages', call: 'calls' };
@@ -66,7 +68,7 @@ export function createPolicy(deps: PolicyDeps) {
      * the wording does not say who blocked whom. Two reads, whatever the number of users.
      */
     async groupEntry(adderId: string, userIds: readonly string[]): Promise<{ add: string[]; invite: string[] }> {
-      const [blocked, friendIds] = await Promise.all([friends.blockedEitherWay(adderId), friends.friendIds(adderId)]);
+      const [blocked, friendIds, botIds] = await Promise.all([friends.blockedEitherWay(adderId), friends.friendIds(adderId), deps.ownedBotIds?.(adderId) ?? []]);
       const refused = userIds.filter((id) => blocked.has(id));
       if (refused.length > 0)
         throw new AppError(
@@ -74,7 +76,7 @@ export function createPolicy(deps: PolicyDeps) {
           'some of these users cannot be added to a group by you',
           refused.map((id) => ({ field: 'userIds', message: `cannot add ${id}` })),
         );
-      const isFriend = new Set(friendIds);
+      const isFriend = new Set([...friendIds, ...botIds]);
       return { add: userIds.filter((id) => isFriend.has(id)), invite: userIds.filter((id) => !isFriend.has(id)) };
     },
 

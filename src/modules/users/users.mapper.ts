@@ -8,6 +8,7 @@ export function toUser(row: UserRow): User {
     nickname: row.nickname,
     avatarUrl: row.avatar_url,
     isGuest: Boolean(row.is_guest),
+    bot: Boolean(row.is_bot),
     bio: row.bio,
     createdAt: new Date(Number(row.created_at)).toISOString(),
   };

@@ -17,6 +17,8 @@ export interface UsersTable {
   updated_at: number;
   last_login_at: number;
   last_seen_at: number | null;
+  /** 1 for a bot account (owned by a user, in `bots`). */
+  is_bot: Generated<number>;
 }
 
 export interface ProfilesTable {
@@ -360,6 +362,61 @@ export interface PushSubscriptionsTable {
   created_at: number;
 }
 
+export interface BotsTable {
+  user_id: string;
+  owner_id: string;
+  created_at: number;
+}
+
+export interface BotTokensTable {
+  id: string;
+  bot_id: string;
+  token_hash: string;
+  /** JSON array of conversation ids. */
+  conversation_ids: string;
+  /** JSON array of actions. */
+  actions: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface WebhooksTable {
+  id: string;
+  owner_id: string;
+  bot_id: string | null;
+  url: string;
+  secret: string;
+  /** JSON arrays. */
+  events: string;
+  conversation_ids: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  event: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  claimed_until: number | null;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface IncomingWebhooksTable {
+  id: string;
+  conversation_id: string;
+  creator_id: string;
+  bot_id: string;
+  token_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface Database {
   users: UsersTable;
   profiles: ProfilesTable;
@@ -390,6 +447,11 @@ export interface Database {
   message_mentions: MessageMentionsTable;
   conversation_notifications: ConversationNotificationsTable;
   instance_admins: InstanceAdminsTable;
+  bots: BotsTable;
+  bot_tokens: BotTokensTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  incoming_webhooks: IncomingWebhooksTable;
   user_suspensions: UserSuspensionsTable;
   audit_log: AuditLogTable;
   reports: ReportsTable;

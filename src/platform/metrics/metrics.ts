@@ -26,6 +26,12 @@ export interface PushMetrics {
   pushSent(outcome: 'sent' | 'gone' | 'failed'): void;
 }
 
+/** Outgoing webhook attempts, reported by the webhook dispatcher. */
+export interface WebhookMetrics {
+  /** One delivery attempt ended: `delivered` (2xx) or `failed` (anything else; retried or dead). */
+  webhookAttempt(outcome: 'delivered' | 'failed'): void;
+}
+
 /** Platform-level observations: HTTP, Socket.IO and the database. */
 export interface PlatformMetrics {
   /** A client event arrived on a socket (its name, or `unknown` for events no handler registered). */
@@ -36,7 +42,7 @@ export interface PlatformMetrics {
   dbQuery(sqlText: string, milliseconds: number, failed: boolean): void;
 }
 
-export interface Metrics extends MessageMetrics, UploadMetrics, AiMetrics, PushMetrics, PlatformMetrics {
+export interface Metrics extends MessageMetrics, UploadMetrics, AiMetrics, PushMetrics, PlatformMetrics, WebhookMetrics {
   /** False for `noMetrics`: callers skip the work of gathering what they would report. */
   readonly enabled: boolean;
 }
@@ -46,6 +52,7 @@ export const noMetrics: Metrics = {
   enabled: false,
   messageDelivered: () => {},
   uploadBytes: () => {},
+  webhookAttempt: () => {},
   aiTokens: () => {},
   pushSent: () => {},
   socketEvent: () => {},

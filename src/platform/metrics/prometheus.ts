@@ -90,6 +90,12 @@ export function createPrometheusMetrics(options: PrometheusOptions): PrometheusM
     help: 'Bytes of file uploads (tus PATCH bodies) received and written to disk',
     registers,
   });
+  const webhookAttempts = new Counter({
+    name: 'parley_webhook_deliveries_total',
+    help: 'Outgoing webhook delivery attempts by outcome (delivered: 2xx; failed: anything else, retried or dead)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const aiTokens = new Counter({
     name: 'parley_ai_tokens_total',
     help: 'Language-model tokens by provider and direction (input: prompt, output: reply); estimated when the provider reports none',
@@ -113,6 +119,8 @@ export function createPrometheusMetrics(options: PrometheusOptions): PrometheusM
   }
   uploadBytes.inc(0);
   for (const outcome of ['sent', 'gone', 'failed']) pushes.labels(outcome).inc(0);
+  webhookAttempts.inc({ outcome: 'delivered' }, 0);
+  webhookAttempts.inc({ outcome: 'failed' }, 0);
   for (const operation of [...OPERATIONS, 'other']) dbErrors.labels(operation).inc(0);
 
   let sources: { connectedSockets(): number; checks: AvailabilityChecks } | undefined;
@@ -149,6 +157,9 @@ export function createPrometheusMetrics(options: PrometheusOptions): PrometheusM
     messageDelivered(kind, committedAt) {
       byKind[kind].inc();
       deliveryLatency.observe((performance.now() - committedAt) / 1000);
+    },
+    webhookAttempt(outcome) {
+      webhookAttempts.inc({ outcome });
     },
     uploadBytes(bytes) {
       if (bytes > 0) uploadBytes.inc(bytes);

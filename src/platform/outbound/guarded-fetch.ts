@@ -174,6 +174,24 @@ export function createGuardedFetch(options: GuardedFetchOptions): GuardedFetch {
   };
 }
 
+/**
+ * Checks a URL the way the fetcher would before connecting (scheme, credentials, DNS, address
+ * policy) without sending anything: for URLs stored now and requested later (webhooks), so a
+ * refused target is reported when it is given. The fetcher checks again on every request.
+ */
+export function createOutboundUrlCheck(options: Pick<GuardedFetchOptions, 'allowPrivate' | 'resolve' | 'addressAllowed'>): (url: string) => Promise<void> {
+  const resolve = options.resolve ?? systemResolver;
+  const allowed = options.addressAllowed ?? (options.allowPrivate ? publicOrPrivate : publicOnly);
+  return async (text) => {
+    const url = parseUrl(text);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    const literal = isIP(host);
+    const addresses = literal ? [{ address: host, family: literal }] : await resolve(host).catch(rethrowAs('dns', `${host} did not resolve`));
+    if (addresses.length === 0) throw new OutboundError('dns', `${host} did not resolve`);
+    for (const { address } of addresses) if (!allowed(address)) throw new OutboundError('address', `${host} resolves to an address outbound requests may not reach`);
+  };
+}
+
 /** http(s) only, and no user:password in the URL: credentials are never sent anywhere. */
 function parseUrl(text: string, base?: URL): URL {
   let url: URL;

@@ -1,6 +1,7 @@
 export { type AddressPolicy, addressRange, publicOnly, publicOrPrivate } from './address-policy.js';
 export {
   createGuardedFetch,
+  createOutboundUrlCheck,
   type GuardedFetch,
   type GuardedFetchOptions,
   OUTBOUND_USER_AGENT,

@@ -5,7 +5,7 @@ import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../contract/events.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import type { Actor } from '../../shared/actor.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, errorBody } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
 import { newRedisClient } from '../cache/redis.js';
 import type { Logger } from '../logger.js';
@@ -33,7 +33,13 @@ export interface GatewayOptions {
   /** Verifies an access token; returns the actor and the token's expiry (epoch ms). */
   authenticate(token: string): Promise<{ actor: Actor; expiresAt: number }>;
   /** Conversation ids (their groups') whose rooms a user's sockets join besides their own rooms. */
-  roomsOf(userId: string): Promise<string[]>;
+  roomsOf(userId: string, actor: Actor): Promise<string[]>;
+  /**
+   * Checked before any handler for sockets whose actor is a bot (token scope); throws an AppError
+   * that becomes the event's ack. Bot sockets also skip the user room, so a conversation the bot
+   * joins later does not reach a token that was not given it.
+   */
+  botEventGuard?: (bot: NonNullable<Actor['bot']>, event: string, payload: unknown) => void;
   /** Registers each module's event handlers on a new socket, synchronously. */
   onConnection(socket: ParleySocket): void;
   /** Counts received client events (metrics on); unset, nothing is counted. */
@@ -113,7 +119,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       socket.data.tokenExpiresAt = expiresAt;
       // Joined before the connection completes, so nothing sent to these rooms is missed.
       // roomsOf gives conversation ids; publisher.toConversation emits to conversationRoom(id).
-      await socket.join([userRoom(actor.userId), sessionRoom(actor.sessionId), ...(await options.roomsOf(actor.userId)).map(conversationRoom)]);
+      const own = actor.bot ? [sessionRoom(actor.sessionId)] : [userRoom(actor.userId), sessionRoom(actor.sessionId)];
+      await socket.join([...own, ...(await options.roomsOf(actor.userId, actor)).map(conversationRoom)]);
       next();
     } catch (error) {
       if (admitted !== undefined)
@@ -157,6 +164,20 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     // First, so every event of every module is counted before its handler runs.
     limitEvents(socket, options.limits);
+    const bot = socket.data.actor?.bot;
+    const guard = options.botEventGuard;
+    if (bot && guard) {
+      socket.use((packet, next) => {
+        try {
+          guard(bot, String(packet[0]), packet[1]);
+          next();
+        } catch (error) {
+          const ack = packet.at(-1);
+          if (typeof ack === 'function')
+            (ack as (body: unknown) => void)({ ok: false, error: errorBody(error instanceof AppError ? error : new AppError('FORBIDDEN', 'refused')) });
+        }
+      });
+    }
     options.onConnection(socket);
     onEvent(socket, 'auth_refresh', RefreshTokenPayload, options.logger, async ({ token }, { actor }) => {
       const next = await options.authenticate(token);

@@ -13,6 +13,7 @@ import * as m0015 from './0015_admin.js';
 import * as m0016 from './0016_mentions_notifications.js';
 import * as m0017 from './0017_push_subscriptions.js';
 import * as m0018 from './0018_reports.js';
+import * as m0019 from './0019_bots_webhooks.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -33,6 +34,7 @@ export const migrations: Record<string, Migration> = {
   '0016_mentions_notifications': m0016,
   '0017_push_subscriptions': m0017,
   '0018_reports': m0018,
+  '0019_bots_webhooks': m0019,
 };
 
 export const migrationProvider: MigrationProvider = {
