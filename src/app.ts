@@ -188,7 +188,7 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
   });
   const previewsRepository = createPreviewsRepository(db);
   const messaging = createMessagingService({
-    messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers }),
+    messages: createMessagingRepository(db, { sqlite: database.sqlite, readers: database.readers, searchTimeoutMs: config.longReads.timeoutMs }),
     previews: previewsRepository,
     attachments: files,
     pins: createPinsRepository(db),

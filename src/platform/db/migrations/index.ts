@@ -10,6 +10,7 @@ import * as m0011 from './0011_link_previews.js';
 import * as m0012 from './0012_pins_forwards.js';
 import * as m0013 from './0013_group_invite_links.js';
 import * as m0015 from './0015_admin.js';
+import * as m0020 from './0020_search_index.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '0012_pins_forwards': m0012,
   '0013_group_invite_links': m0013,
   '0015_admin': m0015,
+  '0020_search_index': m0020,
 };
 
 export const migrationProvider: MigrationProvider = {
