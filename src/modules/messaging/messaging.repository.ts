@@ -18,10 +18,6 @@ export type ConversationRow = Selectable<ConversationsTable>;
 
 export type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
 
-/**
- * `sqlite`: the embedded database's connection, for the group-committed message writer.
- * `readers`: its reader threads, where a search (a scan of the conversations' history) runs off the event loop.
- */
 /** Tokens whose rarity is measured before a search (the rest only narrow the candidates). */
 const MAX_PROBED_TOKENS = 8;
 /** Tokens a candidate must have besides the driving one; the text check does the rest. */
@@ -30,6 +26,8 @@ const MAX_REQUIRED_TOKENS = 4;
 const RARITY_PROBE = 5000;
 
 /**
+ * `sqlite`: the embedded database's connection, for the group-committed message writer.
+ * `readers`: its reader threads, where a search runs off the event loop.
  * `searchTimeoutMs`: the budget of one search (SEARCH_TIMEOUT_MS), all its statements together.
  */
 export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database; readers?: SqliteReaders; searchTimeoutMs?: number } = {}) {
@@ -94,16 +92,16 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
   async function byRarity(tokens: string[], deadline: number): Promise<string[]> {
     if (tokens.length === 1) return tokens;
     const probed = tokens.slice(0, MAX_PROBED_TOKENS);
-    const counts = await Promise.all(
-      probed.map(async (token) => {
-        const capped = db.selectFrom('message_search_tokens').select('message_id').where('token', '=', token).limit(RARITY_PROBE).as('capped');
-        const [row] = await read(
-          db.selectFrom(capped).select((eb) => eb.fn.countAll<number>().as('n')),
-          deadline,
-        );
-        return { token, n: Number(row?.n ?? 0) };
-      }),
-    );
+    const counts: Array<{ token: string; n: number }> = [];
+    // One after another: each is cheap, and at once they would take a pool connection each.
+    for (const token of probed) {
+      const capped = db.selectFrom('message_search_tokens').select('message_id').where('token', '=', token).limit(RARITY_PROBE).as('capped');
+      const [row] = await read(
+        db.selectFrom(capped).select((eb) => eb.fn.countAll<number>().as('n')),
+        deadline,
+      );
+      counts.push({ token, n: Number(row?.n ?? 0) });
+    }
     counts.sort((a, b) => a.n - b.n);
     return [...counts.map((c) => c.token), ...tokens.slice(MAX_PROBED_TOKENS)];
   }

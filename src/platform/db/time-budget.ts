@@ -24,7 +24,14 @@ export function createTimedReader(db: Kysely<Database>) {
   const dialect = dialectOf(db);
   let flavour: Promise<'mariadb' | 'mysql'> | undefined;
   const mysqlFlavour = () => {
-    flavour ??= sql<{ v: string }>`select version() as v`.execute(db).then((result) => (/mariadb/i.test(String(result.rows[0]?.v)) ? 'mariadb' : 'mysql'));
+    flavour ??= sql<{ v: string }>`select version() as v`
+      .execute(db)
+      .then((result) => (/mariadb/i.test(String(result.rows[0]?.v)) ? 'mariadb' : 'mysql'))
+      .catch((error: unknown) => {
+        // Not remembered: the next search asks again once the database answers.
+        flavour = undefined;
+        throw error;
+      });
     return flavour;
   };
 
