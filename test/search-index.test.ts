@@ -1,8 +1,14 @@
+import path from 'node:path';
+import { type Kysely, Migrator } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../src/client/index.js';
+import type { DatabaseConfig } from '../src/config.js';
+import { openDatabase } from '../src/platform/db/database.js';
+import { migrationProvider } from '../src/platform/db/migrations/index.js';
+import type { Database } from '../src/platform/db/schema.js';
 import { backfillSearchIndex } from '../src/platform/db/search-index.js';
 import { createGroup, expectFailure, openPrivate, type Page, people, sendText } from './support/messaging.js';
-import { storageLabel } from './support/server.js';
+import { createTestEnvironment, databaseKindOf, storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 type Requester = { request: <T>(m: string, p: string) => Promise<T> };
@@ -173,5 +179,64 @@ describe(`indexed message search past its time budget (${storageLabel})`, () => 
     const found = await sendText(alice.client, conversationId, 'a quokka smiles');
     // The SQLite reader thread that held the scan is replaced; a search may wait for its successor.
     await expect.poll(async () => ids(await search(bob.client, 'quokka')), { timeout: 10_000, interval: 100 }).toEqual([found.id]);
+  });
+});
+
+describe(`migration 0020 on an upgraded database (${storageLabel})`, () => {
+  it('indexes the history already stored, in batches, when the migration runs', async () => {
+    const env = await createTestEnvironment();
+    const url = env.databaseUrl;
+    const kind = databaseKindOf(url);
+    const config: DatabaseConfig = url === undefined || kind === 'sqlite' ? { kind: 'sqlite', file: path.join(env.dataDir, 'upgrade.db') } : { kind, url, poolSize: 2 };
+    const handle = openDatabase(config);
+    try {
+      // The schema as it was before the index, with history in it.
+      const migrator = new Migrator({ db: handle.db, provider: migrationProvider });
+      const before = await migrator.migrateTo('0015_admin');
+      expect(before.error).toBeUndefined();
+      const db = handle.db as unknown as Kysely<Database>;
+      const now = Date.now();
+      await db
+        .insertInto('conversations')
+        .values({ id: 'p:old', type: 'private', group_id: null, user_low: null, user_high: null, last_message_id: null, created_at: now, updated_at: now })
+        .execute();
+      const contents = Array.from({ length: 2500 }, (_, i) => (i === 7 ? '去年我们在北京见过 okapi' : i === 2400 ? 'call me maybe' : `old line ${i}`));
+      for (let i = 0; i < contents.length; i += 500) {
+        await db
+          .insertInto('messages')
+          .values(
+            contents.slice(i, i + 500).map((content, k) => ({
+              conversation_id: 'p:old',
+              sender_id: 'someone',
+              type: i + k === 2400 ? 'call' : 'text',
+              content,
+              client_msg_id: `old-${i + k}`,
+              reply_to_id: null,
+              attachments: null,
+              created_at: now,
+            })),
+          )
+          .execute();
+      }
+      const after = await migrator.migrateToLatest();
+      expect(after.error).toBeUndefined();
+      expect(after.results?.map((r) => r.migrationName)).toContain('0020_search_index');
+      const indexed = await db
+        .selectFrom('message_search_tokens')
+        .select((eb) => eb.fn.count<number>('message_id').distinct().as('n'))
+        .executeTakeFirstOrThrow();
+      // Every text message (past the first batch of 2,000 too), not the call record.
+      expect(Number(indexed.n)).toBe(2499);
+      const beijing = await db
+        .selectFrom('message_search_tokens as t')
+        .innerJoin('messages as m', 'm.id', 't.message_id')
+        .select('m.content')
+        .where('t.token', '=', '北京')
+        .execute();
+      expect(beijing.map((r) => r.content)).toEqual(['去年我们在北京见过 okapi']);
+    } finally {
+      await handle.close();
+      await env.dispose();
+    }
   });
 });
