@@ -10,11 +10,12 @@
 // metrics off and on, alternating, as a ratio of server CPU per delivery.
 // The production scenario (bench/production.ts) runs the same fan-out on MariaDB + Redis and PostgreSQL + Redis
 // (BENCH_PRODUCTION: comma list of database server URLs, BENCH_REDIS_URL) and tables them against SQLite and the relay.
-// Environment: BENCH_ONLY=http,fanout,production,metrics,idle,history,unread,search,send,files picks scenarios (fanout includes the relay);
+// Environment: BENCH_ONLY=http,fanout,production,metrics,idle,history,unread,search,search-growth,send,files picks scenarios (fanout includes the relay);
 // BENCH_METRICS_CLIENTS (200), BENCH_METRICS_RATE (400 msg/s), BENCH_METRICS_ROUNDS (2 per side) shape the metrics scenario;
 // BENCH_UNREAD_SIZES (10000,100000,1000000: unread totals the list is timed at; 1000,10000,100000 runs in seconds);
 // BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
 // BENCH_SEARCH_MESSAGES (1000000; `--quick` makes it 100000) sizes the search-stall scenario (bench/search-stall.ts);
+// BENCH_SEARCH_GROWTH_SIZES (10000,100000,1000000) sizes the search growth scenario (bench/search-growth.ts: indexed search against the old scan);
 // BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
 // BENCH_FILES_MIB (1024), BENCH_FILES_CHUNK_MIB (64) and BENCH_FILES_ROUNDS (5) shape the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
@@ -38,6 +39,7 @@ import { benchIdle } from './idle.js';
 import { cleanUpEverything, envInt, fixed, loadAverage, prepareUserPool, removeTempDir, say, startInProcessParley, thousands, type UserPool } from './lib.js';
 import { benchMetricsCost } from './metrics-cost.js';
 import { benchProductionFanout, printProductionRatios, productionSetups } from './production.js';
+import { benchSearchGrowth } from './search-growth.js';
 import { benchSearchStall } from './search-stall.js';
 import { benchSendPath } from './send-path.js';
 import { benchSoak, soakOptions } from './soak.js';
@@ -46,7 +48,7 @@ import { benchUnread } from './unread.js';
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const DEFAULT_SCENARIOS = 'http,fanout,production,metrics,idle,history,unread,search,send,files';
+const DEFAULT_SCENARIOS = 'http,fanout,production,metrics,idle,history,unread,search,search-growth,send,files';
 /** The unread scenario writes 1,000,000 rows (twice with BENCH_DATABASE_URL): time on top of the others'. */
 const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
 /** The search-stall scenario writes 1,000,000 rows and runs three rounds of searches both ways. */
@@ -55,12 +57,15 @@ const SEARCH_BUDGET_MS = 240_000;
 const PRODUCTION_STEP_BUDGET_MS = 150_000;
 const PRODUCTION_REGISTER_BUDGET_MS = 120_000;
 const PRODUCTION_BUDGET_MS = productionSetups().length * (PRODUCTION_STEP_BUDGET_MS + PRODUCTION_REGISTER_BUDGET_MS + 30_000);
+/** The search growth scenario writes and indexes up to 1,000,000 messages (about 40 index rows each). */
+const SEARCH_GROWTH_BUDGET_MS = 600_000;
 const WATCHDOG_MS =
   595_000 +
   (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) +
   (selected('unread') ? UNREAD_BUDGET_MS : 0) +
   (selected('search') ? SEARCH_BUDGET_MS : 0) +
-  (selected('production') ? PRODUCTION_BUDGET_MS : 0);
+  (selected('production') ? PRODUCTION_BUDGET_MS : 0) +
+  (selected('search-growth') ? SEARCH_GROWTH_BUDGET_MS : 0);
 const STARTED = Date.now();
 /** Everything but the history scenario (not time-boxed, about 30 s) is planned to end by then. */
 const PLANNED_END = STARTED + 520_000;
@@ -270,10 +275,14 @@ function selected(name: string): boolean {
 }
 
 function unreadSizes(): number[] {
-  const raw = process.env.BENCH_UNREAD_SIZES ?? '10000,100000,1000000';
+  return ascendingSizes('BENCH_UNREAD_SIZES', '10000,100000,1000000');
+}
+
+function ascendingSizes(name: string, fallback: string): number[] {
+  const raw = process.env[name] ?? fallback;
   const sizes = raw.split(',').map((item) => Number(item.trim()));
   if (sizes.some((n) => !Number.isInteger(n) || n <= 0) || sizes.some((n, i) => i > 0 && n <= (sizes[i - 1] ?? 0))) {
-    throw new Error(`BENCH_UNREAD_SIZES must be ascending positive integers (got ${raw})`);
+    throw new Error(`${name} must be ascending positive integers (got ${raw})`);
   }
   return sizes;
 }
@@ -412,6 +421,10 @@ async function main(): Promise<number> {
   if (only.has('search')) {
     const messages = envInt('BENCH_SEARCH_MESSAGES', process.argv.includes('--quick') ? 100_000 : 1_000_000);
     failures += await scenario('event-loop stall while others search (SQLite: reader thread vs event loop)', () => benchSearchStall({ messages, rounds: 3 }));
+  }
+  if (only.has('search-growth')) {
+    const sizes = ascendingSizes('BENCH_SEARCH_GROWTH_SIZES', process.argv.includes('--quick') ? '10000,100000' : '10000,100000,1000000');
+    failures += await scenario('search growth (SQLite: indexed search against the old scan)', () => benchSearchGrowth({ sizes, requests: 50 }));
   }
   if (only.has('send')) {
     failures += await scenario('send path in-process (no sockets: service, checks, SQLite group commit)', () => benchSendPath({ users: 40, perTurn: 40, turns: 3000 }));

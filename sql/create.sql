@@ -535,6 +535,16 @@ create table `incoming_webhooks` (
 
 create index `incoming_webhooks_conversation` on `incoming_webhooks` (`conversation_id`, `created_at`);
 
+create table `message_search_tokens` (
+  `message_id` bigint not null,
+  `token` varchar(12) not null,
+  `conversation_id` varchar(80) not null,
+  constraint `message_search_tokens_pk` primary key (`message_id`, `token`),
+  constraint `message_search_tokens_message_id_fk` foreign key (`message_id`) references `messages` (`id`) on delete cascade
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+create index `message_search_tokens_lookup` on `message_search_tokens` (`token`, `message_id`, `conversation_id`);
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -547,4 +557,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0013_group_invite_links', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0015_admin', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0016_mentions_notifications', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0017_push_subscriptions', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0018_reports', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0019_bots_webhooks', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0013_group_invite_links', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0015_admin', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0016_mentions_notifications', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0017_push_subscriptions', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0018_reports', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0019_bots_webhooks', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0020_search_index', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

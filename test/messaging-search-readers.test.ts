@@ -12,9 +12,10 @@ import { useTestServer } from './support/suite.js';
 const onSqlite = (env: TestEnvironment) => ({ DATABASE_URL: `sqlite://${path.join(env.dataDir, 'search.db')}`, SQLITE_READER_THREADS: '1' });
 
 /**
- * A deliberately slow search: `count` messages of 4,000 'a's written straight into the database,
- * searched for 199 'a's then a 'b'. SQLite's LIKE retries the pattern at every position of every
- * row (about 2 ms a row here), so the scan's length is set by the row count, not by luck.
+ * A deliberately slow search: `count` messages of 2,000 'a 's written straight into the database,
+ * searched for 99 'a 's then a 'b'. Its pieces are one letter long, so no index token narrows it:
+ * it is answered by the scan, and SQLite's LIKE retries the pattern at every position of every
+ * row (about 1 ms a row here), so the scan's length is set by the row count, not by luck.
  */
 function plantSlowRows(file: string, conversationId: string, senderId: string, count: number): void {
   const db = new SqliteDatabase(file);
@@ -23,13 +24,13 @@ function plantSlowRows(file: string, conversationId: string, senderId: string, c
     db.prepare(
       `with recursive n(i) as (select 1 union all select i + 1 from n where i < ?)
        insert into messages (conversation_id, sender_id, type, content, client_msg_id, reply_to_id, attachments, created_at, edited_at, recalled_at)
-       select ?, ?, 'text', printf('%.*c', 4000, 'a'), printf('slow-%d', i), null, null, ?, null, null from n`,
+       select ?, ?, 'text', replace(printf('%.*c', 2000, 'a'), 'a', 'a '), printf('slow-%d', i), null, null, ?, null, null from n`,
     ).run(count, conversationId, senderId, Date.now());
   } finally {
     db.close();
   }
 }
-const SLOW_QUERY = `${'a'.repeat(199)}b`;
+const SLOW_QUERY = `${'a '.repeat(99)}b`;
 
 function search(client: { request: <T>(m: string, p: string) => Promise<T> }, q: string): Promise<Page<Message>> {
   return client.request<Page<Message>>('GET', `/messages/search?q=${encodeURIComponent(q)}`);
@@ -63,7 +64,7 @@ describe('message search in a reader thread (sqlite)', () => {
     const alice = await crowd.user();
     const bob = await crowd.user();
     const conversationId = await openPrivate(alice.client, bob.id);
-    plantSlowRows(databaseFile(), conversationId, alice.id, 1000);
+    plantSlowRows(databaseFile(), conversationId, alice.id, 2000);
     const needle = await sendText(alice.client, conversationId, `x${SLOW_QUERY}y`);
 
     const searching = search(bob.client, SLOW_QUERY);
@@ -86,10 +87,10 @@ describe('message search past its time budget (sqlite)', () => {
     const alice = await crowd.user();
     const bob = await crowd.user();
     const conversationId = await openPrivate(alice.client, bob.id);
-    plantSlowRows(databaseFile(), conversationId, alice.id, 1000);
+    plantSlowRows(databaseFile(), conversationId, alice.id, 2000);
     const pool = suite.server.app.database.readers as SqliteReaders;
 
-    const res = await suite.api('GET', `/messages/search?q=${SLOW_QUERY}`, { token: bob.client.accessToken });
+    const res = await suite.api('GET', `/messages/search?q=${encodeURIComponent(SLOW_QUERY)}`, { token: bob.client.accessToken });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('QUERY_TIMEOUT');
     expect(res.headers.get('retry-after')).toBe('1');

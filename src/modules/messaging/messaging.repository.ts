@@ -1,13 +1,16 @@
 import { performance } from 'node:perf_hooks';
 import type SqliteDatabase from 'better-sqlite3';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Compilable, type Kysely, type Selectable, sql } from 'kysely';
 import { UNREAD_COUNT_CAP } from '../../contract/conversations.js';
 import { dialectOf } from '../../platform/db/dialect.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { ConversationsTable, Database } from '../../platform/db/schema.js';
+import { insertSearchTokens, searchTokenRows } from '../../platform/db/search-index.js';
 import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
+import { createTimedReader, queryTimeout } from '../../platform/db/time-budget.js';
 import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
+import { containsQuery, queryTokens, UNSEARCHED_TYPES } from '../../shared/search-tokens.js';
 import type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
 import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
 
@@ -15,15 +18,94 @@ export type ConversationRow = Selectable<ConversationsTable>;
 
 export type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
 
+/** Tokens whose rarity is measured before a search (the rest only narrow the candidates). */
+const MAX_PROBED_TOKENS = 8;
+/** Tokens a candidate must have besides the driving one; the text check does the rest. */
+const MAX_REQUIRED_TOKENS = 4;
+/** Index entries a rarity probe reads at most: past it a token counts as common. */
+const RARITY_PROBE = 5000;
+
 /**
  * `sqlite`: the embedded database's connection, for the group-committed message writer.
- * `readers`: its reader threads, where a search (a scan of the conversations' history) runs off the event loop.
+ * `readers`: its reader threads, where a search runs off the event loop.
+ * `searchTimeoutMs`: the budget of one search (SEARCH_TIMEOUT_MS), all its statements together.
  */
-export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database; readers?: SqliteReaders } = {}) {
+export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database; readers?: SqliteReaders; searchTimeoutMs?: number } = {}) {
   const { readers } = options;
   const sqliteWriter = options.sqlite ? createSqliteMessageWriter(options.sqlite) : undefined;
   const oneAtATimePerConversation = createKeyedQueue();
   const returnsIds = dialectOf(db) === 'postgres';
+  const searchTimeoutMs = options.searchTimeoutMs ?? 2000;
+  const timedRead = createTimedReader(db);
+
+  /** A search statement, within what is left of the search's budget. */
+  function read<Row>(query: Compilable<Row>, deadline: number): Promise<Row[]> {
+    // In a reader thread (with its own budget) when there is one: the same compiled SQL.
+    if (readers) {
+      if (performance.now() >= deadline) return Promise.reject(queryTimeout(searchTimeoutMs));
+      return readers.all<Row>(query.compile());
+    }
+    return timedRead(query, deadline - performance.now(), searchTimeoutMs);
+  }
+
+  /** The old substring scan, for queries with no token. */
+  function scanQuery(conversationIds: readonly string[], text: string, beforeId: number | undefined, limit: number) {
+    const escaped = text.replace(/[!%_]/g, (ch) => `!${ch}`);
+    let query = db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', 'in', conversationIds)
+      .where('recalled_at', 'is', null)
+      // Call and system messages hold structured data (JSON), not words anyone wrote: never a search hit.
+      .where('type', 'not in', UNSEARCHED_TYPES)
+      .where(sql<boolean>`lower(content) like ${`%${escaped.toLowerCase()}%`} escape '!'`);
+    if (beforeId !== undefined) query = query.where('id', '<', beforeId);
+    return query.orderBy('id', 'desc').limit(limit);
+  }
+
+  /**
+   * Candidates: postings of `driving` in the conversations, newest first (the lookup index read
+   * backwards), whose message also has each of `required`, joined to the message rows.
+   */
+  function indexQuery(conversationIds: readonly string[], driving: string, required: readonly string[], beforeId: number | undefined, batch: number) {
+    let query = db
+      .selectFrom('message_search_tokens as t')
+      .innerJoin('messages as m', 'm.id', 't.message_id')
+      .selectAll('m')
+      .where('t.token', '=', driving)
+      .where('t.conversation_id', 'in', conversationIds)
+      .where('m.recalled_at', 'is', null)
+      .where('m.type', 'not in', UNSEARCHED_TYPES);
+    if (beforeId !== undefined) query = query.where('t.message_id', '<', beforeId);
+    for (const token of required) {
+      query = query.where((eb) =>
+        eb.exists(eb.selectFrom('message_search_tokens as r').select('r.token').where('r.token', '=', token).whereRef('r.message_id', '=', 't.message_id')),
+      );
+    }
+    return query.orderBy('t.message_id', 'desc').limit(batch);
+  }
+
+  /**
+   * The query's tokens, rarest first, by their posting counts capped at RARITY_PROBE (each count reads at
+   * most that many index entries): the rarest one drives the walk, so a rare word costs its few postings.
+   */
+  async function byRarity(tokens: string[], deadline: number): Promise<string[]> {
+    if (tokens.length === 1) return tokens;
+    const probed = tokens.slice(0, MAX_PROBED_TOKENS);
+    const counts: Array<{ token: string; n: number }> = [];
+    // One after another: each is cheap, and at once they would take a pool connection each.
+    for (const token of probed) {
+      const capped = db.selectFrom('message_search_tokens').select('message_id').where('token', '=', token).limit(RARITY_PROBE).as('capped');
+      const [row] = await read(
+        db.selectFrom(capped).select((eb) => eb.fn.countAll<number>().as('n')),
+        deadline,
+      );
+      counts.push({ token, n: Number(row?.n ?? 0) });
+    }
+    counts.sort((a, b) => a.n - b.n);
+    return [...counts.map((c) => c.token), ...tokens.slice(MAX_PROBED_TOKENS)];
+  }
+
   return {
     findConversation(id: string): Promise<ConversationRow | undefined> {
       return db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
@@ -59,6 +141,7 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
             // PostgreSQL reports no insert id: it returns the generated one instead.
             const id = returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
             await trx.updateTable('conversations').set({ last_message_id: id, updated_at: message.created_at }).where('id', '=', message.conversation_id).execute();
+            await insertSearchTokens(trx, searchTokenRows({ ...message, id }));
             return storedRow(message, id);
           });
           row.committedAt = performance.now();
@@ -91,8 +174,18 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
       return query.orderBy('id', 'desc').limit(limit).execute();
     },
 
+    /** Changes a message; a new content or a recall replaces or drops its search index rows in the same transaction. */
     async updateMessage(id: number, patch: { content?: string; attachments?: string | null; edited_at?: number; recalled_at?: number }): Promise<void> {
-      await db.updateTable('messages').set(patch).where('id', '=', id).execute();
+      if (patch.content === undefined && patch.recalled_at === undefined) {
+        await db.updateTable('messages').set(patch).where('id', '=', id).execute();
+        return;
+      }
+      await db.transaction().execute(async (trx) => {
+        await trx.updateTable('messages').set(patch).where('id', '=', id).execute();
+        await trx.deleteFrom('message_search_tokens').where('message_id', '=', id).execute();
+        const row = await trx.selectFrom('messages').select(['id', 'conversation_id', 'type', 'content', 'recalled_at']).where('id', '=', id).executeTakeFirst();
+        if (row) await insertSearchTokens(trx, searchTokenRows({ ...row, id: Number(row.id) }));
+      });
     },
 
     async reactionsFor(messageIds: readonly number[]): Promise<Map<number, Array<{ emoji: string; user_id: string }>>> {
@@ -244,25 +337,33 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     },
 
     /**
-     * Messages containing `text` in the given conversations, newest first. A substring match
-     * (LIKE) rather than a word index: it finds CJK words inside sentences on both dialects,
-     * which neither SQLite's unicode61 tokenizer nor InnoDB's default parser does.
+     * Messages containing `text` (a substring, case-insensitive) in the given conversations, newest
+     * first. With tokens (src/shared/search-tokens.ts) it walks the search index from the newest
+     * posting of one token, requiring the others, and checks each candidate's text; a query with no
+     * token (only pieces under three letters: `in`, `%`) scans the messages as before. Both run
+     * within the search time budget: in a reader thread on SQLite, with a server-side statement
+     * timeout on MySQL/MariaDB and PostgreSQL (QUERY_TIMEOUT past it).
      */
-    search(conversationIds: readonly string[], text: string, beforeId: number | undefined, limit: number): Promise<MessageRow[]> {
-      if (conversationIds.length === 0) return Promise.resolve([]);
-      const escaped = text.replace(/[!%_]/g, (ch) => `!${ch}`);
-      let query = db
-        .selectFrom('messages')
-        .selectAll()
-        .where('conversation_id', 'in', conversationIds)
-        .where('recalled_at', 'is', null)
-        // Call and system messages hold structured data (JSON), not words anyone wrote: never a search hit.
-        .where('type', 'not in', ['call', 'system'])
-        .where(sql<boolean>`lower(content) like ${`%${escaped.toLowerCase()}%`} escape '!'`);
-      if (beforeId !== undefined) query = query.where('id', '<', beforeId);
-      const ordered = query.orderBy('id', 'desc').limit(limit);
-      // The same compiled SQL either way: in a reader thread (with its time budget) when there is one.
-      return readers ? readers.all<MessageRow>(ordered.compile()) : ordered.execute();
+    async search(conversationIds: readonly string[], text: string, beforeId: number | undefined, limit: number): Promise<MessageRow[]> {
+      if (conversationIds.length === 0) return [];
+      const deadline = performance.now() + searchTimeoutMs;
+      const tokens = queryTokens(text);
+      if (tokens.length === 0) return read(scanQuery(conversationIds, text, beforeId, limit), deadline);
+      const [driving, ...others] = await byRarity(tokens, deadline);
+      const found: MessageRow[] = [];
+      // Candidates come in batches; a few may hold every token but not the text itself ("abc…bcd" for "abcd").
+      const batch = Math.max(2 * limit, 100);
+      let before = beforeId;
+      for (;;) {
+        const rows = await read(indexQuery(conversationIds, driving as string, others.slice(0, MAX_REQUIRED_TOKENS), before, batch), deadline);
+        for (const row of rows) {
+          if (!containsQuery(row.content, text)) continue;
+          found.push(row);
+          if (found.length === limit) return found;
+        }
+        if (rows.length < batch) return found;
+        before = Number((rows.at(-1) as MessageRow).id);
+      }
     },
   };
 }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type SqliteDatabase from 'better-sqlite3';
+import { searchTokenRows } from '../../platform/db/search-index.js';
 import type { InsertedMessageRow, NewMessage } from './messaging.rows.js';
 
 interface PendingInsert {
@@ -56,6 +57,7 @@ export function createSqliteMessageWriter(sqlite: SqliteDatabase.Database) {
     'insert into messages (conversation_id, sender_id, type, content, client_msg_id, reply_to_id, attachments, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const moveLast = sqlite.prepare<[number, number, string]>('update conversations set last_message_id = ?, updated_at = ? where id = ?');
+  const indexToken = sqlite.prepare<[number, string, string]>('insert into message_search_tokens (message_id, token, conversation_id) values (?, ?, ?)');
 
   const storeBatch = sqlite.transaction((batch: PendingInsert[]) => {
     const rows: Array<InsertedMessageRow | undefined> = [];
@@ -73,6 +75,8 @@ export function createSqliteMessageWriter(sqlite: SqliteDatabase.Database) {
           message.created_at,
         );
         const id = Number(lastInsertRowid);
+        // The search index is written with the message, in the same transaction: never out of step.
+        for (const row of searchTokenRows({ ...message, id })) indexToken.run(row.message_id, row.token, row.conversation_id);
         rows.push(storedRow(message, id));
         last.set(message.conversation_id, { id, at: message.created_at });
       } catch (error) {

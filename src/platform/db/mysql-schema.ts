@@ -32,6 +32,8 @@ class RecordingDriver implements Driver {
     const statements = this.statements;
     return {
       async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+        // A migration's reads (0020's backfill of existing messages) find nothing in a fresh schema: not part of it.
+        if (/^select /i.test(query.sql)) return { rows: [] };
         // A parameter would be lost in a text file: DDL must compile to literals only.
         if (query.parameters.length > 0) {
           throw new Error(`cannot record a statement with parameters: ${query.sql}`);

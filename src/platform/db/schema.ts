@@ -153,6 +153,16 @@ export interface MessagesTable {
   recalled_at: number | null;
 }
 
+/**
+ * The search index: one row per distinct token of a searchable, unrecalled message (see
+ * src/shared/search-tokens.ts). Written with the message, replaced on edit, removed on recall.
+ */
+export interface MessageSearchTokensTable {
+  message_id: number;
+  token: string;
+  conversation_id: string;
+}
+
 /** One fetched URL's preview (or the record that fetching it failed), kept until `expires_at`. */
 export interface LinkPreviewsTable {
   url_hash: string;
@@ -432,6 +442,7 @@ export interface Database {
   group_link_removals: GroupLinkRemovalsTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
+  message_search_tokens: MessageSearchTokensTable;
   message_reactions: MessageReactionsTable;
   link_previews: LinkPreviewsTable;
   message_previews: MessagePreviewsTable;

@@ -14,6 +14,7 @@ import * as m0016 from './0016_mentions_notifications.js';
 import * as m0017 from './0017_push_subscriptions.js';
 import * as m0018 from './0018_reports.js';
 import * as m0019 from './0019_bots_webhooks.js';
+import * as m0020 from './0020_search_index.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -35,6 +36,7 @@ export const migrations: Record<string, Migration> = {
   '0017_push_subscriptions': m0017,
   '0018_reports': m0018,
   '0019_bots_webhooks': m0019,
+  '0020_search_index': m0020,
 };
 
 export const migrationProvider: MigrationProvider = {
