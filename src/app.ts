@@ -37,7 +37,7 @@ import { createHttpApp, type HttpApp, refuseUndeclaredQuery, registerPlatformPlu
 import { registerWebClient } from './platform/http/web.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { newId } from './shared/ids.js';
-import { createGateway, type Gateway } from './platform/realtime/gateway.js';
+import { assertShardedPubSub, createGateway, type Gateway } from './platform/realtime/gateway.js';
 import type { ClusterBus } from './platform/realtime/cluster-bus.js';
 import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
@@ -278,6 +278,15 @@ function createServices({ database, cache, config, clock, jwtSecret, publisher, 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const { logger, close: closeLogger } = await createLogger(config.log);
+  if (config.redisUrl && config.socketAdapter === 'sharded') {
+    try {
+      await assertShardedPubSub(config.redisUrl);
+    } catch (error) {
+      logger.error({ err: error }, 'SOCKET_ADAPTER=sharded cannot start');
+      await closeLogger();
+      throw error;
+    }
+  }
   // Off (nothing collected, no hooks) unless METRICS_TOKEN or METRICS_PORT is set.
   const prometheus: PrometheusMetrics | undefined = config.metrics
     ? createPrometheusMetrics({
@@ -329,6 +338,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
     corsOrigins: config.corsOrigins,
     redisUrl: config.redisUrl,
+    socketAdapter: config.socketAdapter,
     redisKeyPrefix: config.redisKeyPrefix,
     cache,
     limits: config.socketLimits,

@@ -1,6 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../contract/events.js';
 import type { Actor } from '../../shared/actor.js';
@@ -8,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import { AppError } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
-import { newRedisClient } from '../cache/redis.js';
+import { newRedisClient, type RedisClient } from '../cache/redis.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
 import { drainHandlers, onEvent, registeredEventSchemas, type SocketData, startDraining, trackWork } from './handlers.js';
 import type { PlatformMetrics } from '../metrics/metrics.js';
@@ -23,6 +22,8 @@ export interface GatewayOptions {
   logger: Logger;
   corsOrigins: string[];
   redisUrl?: string;
+  /** classic: one pub/sub channel all processes read; sharded: Redis 7 sharded pub/sub, one channel per room. */
+  socketAdapter?: 'classic' | 'sharded';
   /** Namespaces the adapter's channels, so separate deployments can share one Redis. */
   redisKeyPrefix: string;
   /** Counts handshakes and sockets per user, shared by every process. */
@@ -65,17 +66,26 @@ export function createGateway(options: GatewayOptions): Gateway {
     connectTimeout: 10_000,
   });
 
-  const redisClients: Redis[] = [];
+  const redisClients: RedisClient[] = [];
   if (options.redisUrl) {
+    const sharded = options.socketAdapter === 'sharded';
+    // A cluster's subscriber needs one connection per master for sharded pub/sub (SSUBSCRIBE is
+    // served by the node owning the channel's slot); classic pub/sub works through any node.
     const pub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null });
-    const sub = pub.duplicate();
+    const sub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null }, { shardedSubscribers: sharded });
     for (const client of [pub, sub]) {
       client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'socket.io redis adapter connection error'));
       redisClients.push(client);
     }
     // Loaded only with REDIS_URL, like ioredis (CommonJS, so a synchronous require).
-    const { createAdapter } = createRequire(import.meta.url)('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter');
-    io.adapter(createAdapter(pub, sub, { key: `${options.redisKeyPrefix}socket.io`, requestsTimeout: 3000 }));
+    const adapters = createRequire(import.meta.url)('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter');
+    io.adapter(
+      sharded
+        ? // dynamic: rooms other than a socket's own id get their own channel, so an emit to a room
+          // reaches only the processes holding sockets in it; multi-room emits and requests use the main channel.
+          adapters.createShardedAdapter(pub, sub, { channelPrefix: `${options.redisKeyPrefix}socket.io`, subscriptionMode: 'dynamic' })
+        : adapters.createAdapter(pub, sub, { key: `${options.redisKeyPrefix}socket.io`, requestsTimeout: 3000 }),
+    );
   }
 
   let shuttingDown = false;
@@ -248,7 +258,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       io.engine.close();
       await drainHandlers(io);
       await limiter.close();
-      await Promise.all(redisClients.map((client) => client.quit().catch(() => client.disconnect())));
+      await Promise.all(
+        redisClients.map((client) =>
+          client.quit().then(
+            () => undefined,
+            () => client.disconnect(),
+          ),
+        ),
+      );
     },
   };
 }
@@ -261,4 +278,26 @@ function clientAddress(socket: ParleySocket, trustProxy: boolean): string {
     if (first) return first;
   }
   return socket.handshake.address;
+}
+
+/**
+ * The sharded adapter needs sharded pub/sub (SPUBLISH/SSUBSCRIBE), which Redis added in 7.0: an
+ * older Redis would refuse every publish, so start-up stops with a clear message instead.
+ */
+export async function assertShardedPubSub(redisUrl: string): Promise<void> {
+  const client = newRedisClient(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, connectTimeout: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const nodes = 'nodes' in client ? client.nodes('master') : [client];
+    for (const node of nodes) {
+      const info = await node.info('server');
+      const version = /redis_version:([0-9.]+)/.exec(info)?.[1] ?? '0';
+      if (Number(version.split('.')[0]) < 7) {
+        throw new Error(`SOCKET_ADAPTER=sharded needs Redis 7 or later (sharded pub/sub); ${node.options.host}:${node.options.port} runs Redis ${version}`);
+      }
+    }
+  } finally {
+    client.disconnect();
+  }
 }
