@@ -34,9 +34,10 @@ export function newRedisClient(url: string, options: RedisOptions, clusterOption
   const ioredis = require('ioredis') as typeof import('ioredis');
   if (!isClusterUrl(url)) return new ioredis.Redis(url, options);
   const { nodes, tls, username, password } = parseClusterUrl(url);
-  const { keyPrefix, maxRetriesPerRequest, enableOfflineQueue, commandTimeout, ...nodeOptions } = options;
+  const { keyPrefix, maxRetriesPerRequest, enableOfflineQueue, commandTimeout, lazyConnect, ...nodeOptions } = options;
   return new ioredis.Cluster(nodes, {
     keyPrefix,
+    lazyConnect,
     maxRedirections: 16,
     ...(enableOfflineQueue !== undefined ? { enableOfflineQueue } : {}),
     ...clusterOptions,
