@@ -45,8 +45,18 @@ export interface Gateway {
   io: ParleyServer;
   publisher: Publisher;
   bus: ClusterBus;
+  /** Messages this process's adapter has received from Redis (0 without Redis): what a broadcast costs each process. */
+  redisMessagesReceived(): number;
   close(): Promise<void>;
 }
+
+/**
+ * With the sharded adapter an emit to one room goes to that room's own channel (only processes
+ * with sockets in it receive it), but an emit to several rooms goes to the channel every process
+ * reads. A private chat's two user rooms are therefore emitted one by one up to this many rooms;
+ * beyond it (a presence change to hundreds of friends) one broadcast costs Redis less.
+ */
+const SHARDED_SPLIT_MAX_ROOMS = 4;
 
 /**
  * The Socket.IO server on Parley's HTTP server. With REDIS_URL, the Redis adapter carries room
@@ -67,8 +77,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   });
 
   const redisClients: RedisClient[] = [];
+  const sharded = Boolean(options.redisUrl) && options.socketAdapter === 'sharded';
+  let received = 0;
   if (options.redisUrl) {
-    const sharded = options.socketAdapter === 'sharded';
     // A cluster's subscriber needs one connection per master for sharded pub/sub (SSUBSCRIBE is
     // served by the node owning the channel's slot); classic pub/sub works through any node.
     const pub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null });
@@ -77,6 +88,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'socket.io redis adapter connection error'));
       redisClients.push(client);
     }
+    for (const event of ['messageBuffer', 'pmessageBuffer', 'smessageBuffer']) sub.on(event, () => received++);
     // Loaded only with REDIS_URL, like ioredis (CommonJS, so a synchronous require).
     const adapters = createRequire(import.meta.url)('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter');
     io.adapter(
@@ -184,7 +196,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const publisher: Publisher = {
     toUsers(userIds, event, payload, opts) {
       if (userIds.length === 0) return;
-      let target = io.to(userIds.map(userRoom));
+      const unique = [...new Set(userIds)];
+      if (sharded && unique.length > 1 && unique.length <= SHARDED_SPLIT_MAX_ROOMS) {
+        // A user's sockets are in their own room only, so separate emits reach nobody twice.
+        for (const userId of unique) publisher.toUsers([userId], event, payload, opts);
+        return;
+      }
+      let target = io.to(unique.map(userRoom));
       if (opts?.exceptSocketId) target = target.except(opts.exceptSocketId);
       (target.emit as (event: string, payload: unknown) => boolean)(event, payload);
     },
@@ -244,6 +262,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     io,
     publisher,
     bus,
+    redisMessagesReceived: () => received,
     async close() {
       // Only this process's sockets: the others keep serving. The HTTP server is closed by Fastify.
       // 1. No new connections, no new events (answered UNAVAILABLE: the client retries elsewhere).
