@@ -239,13 +239,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     disconnectSessions(sessionIds, reason) {
       if (sessionIds.length === 0) return;
-      const rooms = sessionIds.map(sessionRoom);
-      io.to(rooms).emit('session_revoked', { reason });
-      // Local sockets go at once (the revoking request's own process); the others via the adapter.
-      io.local.in(rooms).disconnectSockets(true);
-      if (options.redisUrl) io.in(rooms).disconnectSockets(true);
+      // Local sockets go at once (the revoking request's own process). The others get one
+      // server-side message and do the same, so `session_revoked` always precedes the disconnect:
+      // an emit and a disconnect request sent separately travel on different channels (and, on a
+      // Redis Cluster, different nodes), which may arrive in either order.
+      revokeLocally(sessionIds, reason);
+      if (options.redisUrl) io.serverSideEmit('parley:revoke', sessionIds, reason);
     },
   };
+
+  function revokeLocally(sessionIds: readonly string[], reason: string): void {
+    const rooms = sessionIds.map(sessionRoom);
+    (io.local.to(rooms).emit as (event: string, payload: unknown) => boolean)('session_revoked', { reason });
+    io.local.in(rooms).disconnectSockets(true);
+  }
+  io.on('parley:revoke' as never, ((sessionIds: string[], reason: string) => revokeLocally(sessionIds, reason)) as never);
 
   const local = localClusterBus();
   const bus: ClusterBus = {
