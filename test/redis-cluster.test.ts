@@ -148,9 +148,9 @@ describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Re
       SEND_RATE_LIMIT_WINDOW: '60',
     };
     // Seed nodes in both spellings, one per process (a single seed finds the other masters).
-    p1 = await spawnServer(
-      testEnvVars(env, { ...vars, REDIS_CLUSTER_NODES: cluster.ports.map((port) => `127.0.0.1:${port}`).join(','), LOG_DIR: path.join(env.dataDir, 'logs-1') }),
-    );
+    // The suite's own REDIS_URL (TEST_REDIS_URL) is not this cluster: the first process names it by REDIS_CLUSTER_NODES alone.
+    const { REDIS_URL: _suiteRedis, ...firstVars } = testEnvVars(env, { ...vars, LOG_DIR: path.join(env.dataDir, 'logs-1') });
+    p1 = await spawnServer({ ...firstVars, REDIS_CLUSTER_NODES: cluster.ports.map((port) => `127.0.0.1:${port}`).join(',') });
     p2 = await spawnServer(testEnvVars(env, { ...vars, REDIS_URL: `redis+cluster://127.0.0.1:${cluster.ports[1]}`, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
   }, 120_000);
 
