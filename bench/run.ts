@@ -16,6 +16,8 @@
 // BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
 // BENCH_SEARCH_MESSAGES (1000000; `--quick` makes it 100000) sizes the search-stall scenario (bench/search-stall.ts);
 // BENCH_SEARCH_GROWTH_SIZES (10000,100000,1000000) sizes the search growth scenario (bench/search-growth.ts: indexed search against the old scan);
+// BENCH_ONLY=redis (not by default: it needs Redis 7 at BENCH_REDIS_URL) counts Redis messages per process per chat
+// message with 1, 2 and 4 processes, classic vs sharded adapter (bench/redis-adapter.ts);
 // BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
 // BENCH_FILES_MIB (1024), BENCH_FILES_CHUNK_MIB (64) and BENCH_FILES_ROUNDS (5) shape the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
@@ -39,6 +41,7 @@ import { benchIdle } from './idle.js';
 import { cleanUpEverything, envInt, fixed, loadAverage, prepareUserPool, removeTempDir, say, startInProcessParley, thousands, type UserPool } from './lib.js';
 import { benchMetricsCost } from './metrics-cost.js';
 import { benchProductionFanout, printProductionRatios, productionSetups } from './production.js';
+import { benchRedisAdapters, printRedisAdapters } from './redis-adapter.js';
 import { benchSearchGrowth } from './search-growth.js';
 import { benchSearchStall } from './search-stall.js';
 import { benchSendPath } from './send-path.js';
@@ -292,6 +295,13 @@ async function main(): Promise<number> {
   say(`Parley bench: node ${process.version}, ${availableParallelism()} CPUs, ${fixed(totalmem() / 2 ** 30)} GiB, load average ${loadAverage()}\n`);
   let failures = 0;
   if (only.has('http')) failures += await scenario('HTTP (autocannon)', httpBench);
+  if (only.has('redis')) {
+    failures += await scenario('Redis messages per process: classic vs sharded adapter', async () => {
+      const rows = await benchRedisAdapters();
+      say(`${printRedisAdapters(rows)}\n`);
+      return rows.every((row) => row.delivered === row.messages * 2);
+    });
+  }
 
   const clients = fanoutOptions(0).clients;
   const idleUsers = envInt('BENCH_IDLE_USERS', 2000);

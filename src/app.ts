@@ -47,7 +47,7 @@ import { createPrometheusMetrics, type PrometheusMetrics } from './platform/metr
 import { type MetricsServer, observeHttp, registerMetricsRoute, startMetricsServer } from './platform/metrics/serve.js';
 import { createGuardedFetch, createOutboundUrlCheck, type GuardedFetchOptions } from './platform/outbound/index.js';
 import type { ClusterBus } from './platform/realtime/cluster-bus.js';
-import { createGateway, type Gateway } from './platform/realtime/gateway.js';
+import { assertShardedPubSub, createGateway, type Gateway } from './platform/realtime/gateway.js';
 import type { Publisher } from './platform/realtime/publisher.js';
 import { resolveJwtSecret } from './platform/secrets.js';
 import { type Clock, systemClock } from './shared/clock.js';
@@ -401,6 +401,15 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const clock = options.clock ?? systemClock;
   const { logger, close: closeLogger } = await createLogger(config.log);
+  if (config.redisUrl && config.socketAdapter === 'sharded') {
+    try {
+      await assertShardedPubSub(config.redisUrl);
+    } catch (error) {
+      logger.error({ err: error }, 'SOCKET_ADAPTER=sharded cannot start');
+      await closeLogger();
+      throw error;
+    }
+  }
   // Off (nothing collected, no hooks) unless METRICS_TOKEN or METRICS_PORT is set.
   const prometheus: PrometheusMetrics | undefined = config.metrics
     ? createPrometheusMetrics({
@@ -453,6 +462,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     logger,
     corsOrigins: config.corsOrigins,
     redisUrl: config.redisUrl,
+    socketAdapter: config.socketAdapter,
     redisKeyPrefix: config.redisKeyPrefix,
     cache,
     limits: config.socketLimits,

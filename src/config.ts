@@ -25,7 +25,19 @@ const EnvSchema = Type.Object({
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 10 }),
   SEARCH_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 2000 }),
   SQLITE_READER_THREADS: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^(rediss?|redis\\+cluster|rediss\\+cluster)://',
+      description: 'redis://host:6379 (one Redis) or redis+cluster://host:port,host:port (Redis Cluster seed nodes)',
+    }),
+  ),
+  REDIS_CLUSTER_NODES: Type.Optional(
+    Type.String({ pattern: '^[^,\\s]+:[0-9]+(,[^,\\s]+:[0-9]+)*$', description: 'host:port,host:port: Redis Cluster seed nodes (instead of REDIS_URL)' }),
+  ),
+  SOCKET_ADAPTER: Type.Union([Type.Literal('classic'), Type.Literal('sharded')], {
+    default: 'classic',
+    description: 'classic: Redis pub/sub, every broadcast reaches every process; sharded: Redis 7 sharded pub/sub, a room broadcast reaches only processes with sockets in it',
+  }),
   REDIS_KEY_PREFIX: Type.String({ default: 'parley:' }),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ACCESS_TOKEN_TTL: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
@@ -187,7 +199,8 @@ function toConfig(env: Env) {
       // event loop's core away. One on a one- or two-core machine, two above; 0 runs them in the loop.
       sqliteReaderThreads: env.SQLITE_READER_THREADS ?? Math.min(2, Math.max(1, availableParallelism() - 1)),
     },
-    redisUrl: env.REDIS_URL,
+    redisUrl: resolveRedisUrl(env.REDIS_URL, env.REDIS_CLUSTER_NODES),
+    socketAdapter: env.SOCKET_ADAPTER,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     jwtSecret: env.JWT_SECRET,
     accessTokenTtlSec: env.ACCESS_TOKEN_TTL,
@@ -461,3 +474,12 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; ove
 
 /** Names and descriptions of every variable, for docs and `.env.example` checks. */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.properties);
+
+/**
+ * One Redis URL for everything that uses Redis: `redis://` / `rediss://` for one Redis,
+ * `redis+cluster://h:p,h:p` for a Redis Cluster. REDIS_CLUSTER_NODES is the same as the latter.
+ */
+function resolveRedisUrl(url: string | undefined, clusterNodes: string | undefined): string | undefined {
+  if (url && clusterNodes) throw new ConfigError('REDIS_CLUSTER_NODES', 'set either REDIS_URL or REDIS_CLUSTER_NODES, not both');
+  return clusterNodes ? `redis+cluster://${clusterNodes}` : url;
+}

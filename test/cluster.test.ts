@@ -33,7 +33,8 @@ function waitForDisconnect(socket: ParleySocket): Promise<string> {
   });
 }
 
-describe(`two server processes sharing ${CLUSTER_DATABASE_NAME} and Redis`, () => {
+/** Both Socket.IO Redis adapters: classic pub/sub (every process reads every broadcast) and sharded (Redis 7, one channel per room). */
+describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${CLUSTER_DATABASE_NAME} and Redis, %s socket adapter`, (SOCKET_ADAPTER) => {
   let env: TestEnvironment;
   let p1: ServerProcess;
   let p2: ServerProcess;
@@ -43,8 +44,8 @@ describe(`two server processes sharing ${CLUSTER_DATABASE_NAME} and Redis`, () =
     env = await createTestEnvironment({ databaseUrl: CLUSTER_DATABASE_URL, redisUrl: CLUSTER_REDIS_URL });
     const JWT_SECRET = randomBytes(32).toString('hex');
     // One at a time: the first applies the migrations, the second finds them done.
-    p1 = await spawnServer(testEnvVars(env, { JWT_SECRET, ADMIN_USERNAMES: CLUSTER_ADMIN, LOG_DIR: path.join(env.dataDir, 'logs-1') }));
-    p2 = await spawnServer(testEnvVars(env, { JWT_SECRET, ADMIN_USERNAMES: CLUSTER_ADMIN, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
+    p1 = await spawnServer(testEnvVars(env, { JWT_SECRET, SOCKET_ADAPTER, ADMIN_USERNAMES: CLUSTER_ADMIN, LOG_DIR: path.join(env.dataDir, 'logs-1') }));
+    p2 = await spawnServer(testEnvVars(env, { JWT_SECRET, SOCKET_ADAPTER, ADMIN_USERNAMES: CLUSTER_ADMIN, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
     expect(p1.url).not.toBe(p2.url);
   });
 

@@ -132,3 +132,21 @@ describe('the built server with a bad configuration', () => {
     });
   }
 });
+
+describe('Redis Cluster and the socket adapter', () => {
+  it('reads REDIS_CLUSTER_NODES as a redis+cluster:// URL and SOCKET_ADAPTER, classic by default', () => {
+    const cwd = emptyDir();
+    const plain = loadConfig({ env: {}, cwd, overrides: { REDIS_URL: 'redis://127.0.0.1:6379' } });
+    expect([plain.redisUrl, plain.socketAdapter]).toEqual(['redis://127.0.0.1:6379', 'classic']);
+    const cluster = loadConfig({ env: {}, cwd, overrides: { REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7001', SOCKET_ADAPTER: 'sharded' } });
+    expect([cluster.redisUrl, cluster.socketAdapter]).toEqual(['redis+cluster://10.0.0.1:7000,10.0.0.2:7001', 'sharded']);
+    expect(loadConfig({ env: {}, cwd, overrides: { REDIS_URL: 'redis+cluster://a:1,b:2' } }).redisUrl).toBe('redis+cluster://a:1,b:2');
+  });
+
+  it('refuses both spellings at once, a node without a port and an unknown adapter', () => {
+    const cwd = emptyDir();
+    expect(configErrorOf(() => loadConfig({ env: {}, cwd, overrides: { REDIS_URL: 'redis://h:1', REDIS_CLUSTER_NODES: 'h:7000' } })).message).toContain('REDIS_CLUSTER_NODES');
+    expect(configErrorOf(() => loadConfig({ env: {}, cwd, overrides: { REDIS_CLUSTER_NODES: 'h:7000,h2' } })).message).toContain('REDIS_CLUSTER_NODES');
+    expect(configErrorOf(() => loadConfig({ env: {}, cwd, overrides: { SOCKET_ADAPTER: 'streams' } })).message).toContain('SOCKET_ADAPTER');
+  });
+});

@@ -1,13 +1,12 @@
 import type { Server as HttpServer } from 'node:http';
 import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
 import { Server, type Socket } from 'socket.io';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../contract/events.js';
 import { RefreshTokenPayload } from '../../contract/events.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError, errorBody } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
-import { newRedisClient } from '../cache/redis.js';
+import { newRedisClient, type RedisClient } from '../cache/redis.js';
 import type { Logger } from '../logger.js';
 import type { PlatformMetrics } from '../metrics/metrics.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
@@ -23,6 +22,8 @@ export interface GatewayOptions {
   logger: Logger;
   corsOrigins: string[];
   redisUrl?: string;
+  /** classic: one pub/sub channel all processes read; sharded: Redis 7 sharded pub/sub, one channel per room. */
+  socketAdapter?: 'classic' | 'sharded';
   /** Namespaces the adapter's channels, so separate deployments can share one Redis. */
   redisKeyPrefix: string;
   /** Counts handshakes and sockets per user, shared by every process. */
@@ -50,8 +51,18 @@ export interface Gateway {
   io: ParleyServer;
   publisher: Publisher;
   bus: ClusterBus;
+  /** Messages this process's adapter has received from Redis (0 without Redis): what a broadcast costs each process. */
+  redisMessagesReceived(): number;
   close(): Promise<void>;
 }
+
+/**
+ * With the sharded adapter an emit to one room goes to that room's own channel (only processes
+ * with sockets in it receive it), but an emit to several rooms goes to the channel every process
+ * reads. A private chat's two user rooms are therefore emitted one by one up to this many rooms;
+ * beyond it (a presence change to hundreds of friends) one broadcast costs Redis less.
+ */
+const SHARDED_SPLIT_MAX_ROOMS = 4;
 
 /**
  * The Socket.IO server on Parley's HTTP server. With REDIS_URL, the Redis adapter carries room
@@ -71,17 +82,28 @@ export function createGateway(options: GatewayOptions): Gateway {
     connectTimeout: 10_000,
   });
 
-  const redisClients: Redis[] = [];
+  const redisClients: RedisClient[] = [];
+  const sharded = Boolean(options.redisUrl) && options.socketAdapter === 'sharded';
+  let received = 0;
   if (options.redisUrl) {
+    // A cluster's subscriber needs one connection per master for sharded pub/sub (SSUBSCRIBE is
+    // served by the node owning the channel's slot); classic pub/sub works through any node.
     const pub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null });
-    const sub = pub.duplicate();
+    const sub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null }, { shardedSubscribers: sharded });
     for (const client of [pub, sub]) {
       client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'socket.io redis adapter connection error'));
       redisClients.push(client);
     }
+    for (const event of ['messageBuffer', 'pmessageBuffer', 'smessageBuffer']) sub.on(event, () => received++);
     // Loaded only with REDIS_URL, like ioredis (CommonJS, so a synchronous require).
-    const { createAdapter } = createRequire(import.meta.url)('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter');
-    io.adapter(createAdapter(pub, sub, { key: `${options.redisKeyPrefix}socket.io`, requestsTimeout: 3000 }));
+    const adapters = createRequire(import.meta.url)('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter');
+    io.adapter(
+      sharded
+        ? // dynamic: rooms other than a socket's own id get their own channel, so an emit to a room
+          // reaches only the processes holding sockets in it; multi-room emits and requests use the main channel.
+          adapters.createShardedAdapter(pub, sub, { channelPrefix: `${options.redisKeyPrefix}socket.io`, subscriptionMode: 'dynamic' })
+        : adapters.createAdapter(pub, sub, { key: `${options.redisKeyPrefix}socket.io`, requestsTimeout: 3000 }),
+    );
   }
 
   let shuttingDown = false;
@@ -195,7 +217,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const publisher: Publisher = {
     toUsers(userIds, event, payload, opts) {
       if (userIds.length === 0) return;
-      let target = io.to(userIds.map(userRoom));
+      const unique = [...new Set(userIds)];
+      if (sharded && unique.length > 1 && unique.length <= SHARDED_SPLIT_MAX_ROOMS) {
+        // A user's sockets are in their own room only, so separate emits reach nobody twice.
+        for (const userId of unique) publisher.toUsers([userId], event, payload, opts);
+        return;
+      }
+      let target = io.to(unique.map(userRoom));
       if (opts?.exceptSocketId) target = target.except(opts.exceptSocketId);
       (target.emit as (event: string, payload: unknown) => boolean)(event, payload);
     },
@@ -232,13 +260,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     disconnectSessions(sessionIds, reason) {
       if (sessionIds.length === 0) return;
-      const rooms = sessionIds.map(sessionRoom);
-      io.to(rooms).emit('session_revoked', { reason });
-      // Local sockets go at once (the revoking request's own process); the others via the adapter.
-      io.local.in(rooms).disconnectSockets(true);
-      if (options.redisUrl) io.in(rooms).disconnectSockets(true);
+      // Local sockets go at once (the revoking request's own process). The others get one
+      // server-side message and do the same, so `session_revoked` always precedes the disconnect:
+      // an emit and a disconnect request sent separately travel on different channels (and, on a
+      // Redis Cluster, different nodes), which may arrive in either order.
+      revokeLocally(sessionIds, reason);
+      if (options.redisUrl) io.serverSideEmit('parley:revoke', sessionIds, reason);
     },
   };
+
+  function revokeLocally(sessionIds: readonly string[], reason: string): void {
+    const rooms = sessionIds.map(sessionRoom);
+    (io.local.to(rooms).emit as (event: string, payload: unknown) => boolean)('session_revoked', { reason });
+    io.local.in(rooms).disconnectSockets(true);
+  }
+  io.on('parley:revoke' as never, ((sessionIds: string[], reason: string) => revokeLocally(sessionIds, reason)) as never);
 
   const local = localClusterBus();
   const bus: ClusterBus = {
@@ -255,6 +291,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     io,
     publisher,
     bus,
+    redisMessagesReceived: () => received,
     async close() {
       // Only this process's sockets: the others keep serving. The HTTP server is closed by Fastify.
       // 1. No new connections, no new events (answered UNAVAILABLE: the client retries elsewhere).
@@ -269,7 +306,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       io.engine.close();
       await drainHandlers(io);
       await limiter.close();
-      await Promise.all(redisClients.map((client) => client.quit().catch(() => client.disconnect())));
+      await Promise.all(
+        redisClients.map((client) =>
+          client.quit().then(
+            () => undefined,
+            () => client.disconnect(),
+          ),
+        ),
+      );
     },
   };
 }
@@ -282,4 +326,26 @@ function clientAddress(socket: ParleySocket, trustProxy: boolean): string {
     if (first) return first;
   }
   return socket.handshake.address;
+}
+
+/**
+ * The sharded adapter needs sharded pub/sub (SPUBLISH/SSUBSCRIBE), which Redis added in 7.0: an
+ * older Redis would refuse every publish, so start-up stops with a clear message instead.
+ */
+export async function assertShardedPubSub(redisUrl: string): Promise<void> {
+  const client = newRedisClient(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, connectTimeout: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const nodes = 'nodes' in client ? client.nodes('master') : [client];
+    for (const node of nodes) {
+      const info = await node.info('server');
+      const version = /redis_version:([0-9.]+)/.exec(info)?.[1] ?? '0';
+      if (Number(version.split('.')[0]) < 7) {
+        throw new Error(`SOCKET_ADAPTER=sharded needs Redis 7 or later (sharded pub/sub); ${node.options.host}:${node.options.port} runs Redis ${version}`);
+      }
+    }
+  } finally {
+    client.disconnect();
+  }
 }
