@@ -248,6 +248,7 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     hasOpenSocket: (userId) => presence.hasOpenSocket(userId),
     memberIdsOf: (groupId) => groups.cachedMemberIds(groupId),
     hasBlocked: (blockerId, blockedId) => friendsRepository.isBlocked(blockerId, blockedId),
+    isNotifying: (message, recipientId) => notifications.isNotifying(message, recipientId),
     cache,
     displayNameOf: async (userId) => {
       const user = await usersRepository.findById(userId);

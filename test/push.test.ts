@@ -166,6 +166,33 @@ describe(`Web Push (${storageLabel})`, () => {
     expect(service().hits(daveDevice.endpoint)).toBe(0);
   });
 
+  it('follows each member’s notification setting: a muted chat never pushes, mentions-only pushes only a mention', async () => {
+    const owner = await crowd.user();
+    const carol = await crowd.user();
+    const dave = await crowd.user();
+    const group = await createGroup(owner.client, [carol, dave]);
+    const carolDevice = service().subscription();
+    const daveDevice = service().subscription();
+    await rest(carol.client).push.subscribe(body(carolDevice, true));
+    await rest(dave.client).push.subscribe(body(daveDevice, true));
+    await rest(carol.client).conversations.setNotifications(group.conversationId, { level: 'mentions' });
+    await rest(dave.client).conversations.setNotifications(group.conversationId, { level: 'none' });
+    carol.client.disconnect();
+    dave.client.disconnect();
+    await expect
+      .poll(async () => (await suite.server.app.services.presence.hasOpenSocket(carol.id)) || (await suite.server.app.services.presence.hasOpenSocket(dave.id)))
+      .toBe(false);
+
+    await sendText(owner.client, group.conversationId, 'lunch is here');
+    const mention = await sendText(owner.client, group.conversationId, `@${carol.username} and @${dave.username}, your order`);
+    const push = await service().next(carolDevice.endpoint, (p) => p.payload.messageId === mention.id);
+    expect(push.payload.text).toContain('your order');
+    await settle(300);
+    // Carol heard only the mention; Dave, who muted the chat, nothing even when mentioned.
+    expect(service().hits(carolDevice.endpoint)).toBe(1);
+    expect(service().hits(daveDevice.endpoint)).toBe(0);
+  });
+
   it('pushes an incoming call to a callee with no socket open', async () => {
     const alice = await crowd.user();
     const bob = await offlineSubscriber();

@@ -28,6 +28,8 @@ export interface PushServiceDeps {
   memberIdsOf(groupId: string): Promise<string[]>;
   /** Whether `blockerId` blocked `blockedId`. */
   hasBlocked(blockerId: string, blockedId: string): Promise<boolean>;
+  /** The notifications module's rule: the recipient's setting for the conversation (all, mentions only, muted until), blocks, system records. */
+  isNotifying(message: Message, recipientId: string): Promise<boolean>;
   /** The name a notification shows for a user (nickname, else username). */
   displayNameOf(userId: string): Promise<string>;
   /** Remembers who has subscriptions at all, so a message to people without any reads no database. */
@@ -94,15 +96,14 @@ export function createPushService(deps: PushServiceDeps) {
 
   /**
    * Whether `recipientId` should get a push for this event at all (online or not is decided
-   * before). Blocks: never from someone the recipient blocked.
-   *
-   * Per-conversation notification settings (mentions only / muted) plug in here, as one line:
-   *   `if (!(await isNotifying(recipientId, conversationId, event))) return false;`
+   * before). Never from someone the recipient blocked; a message only when it notifies under the
+   * recipient's setting for that conversation (a muted chat, or one set to mentions only that does
+   * not mention them, stays quiet). A call always rings through: muting a chat mutes its messages.
    */
   async function shouldPush(recipientId: string, senderId: string, conversationId: string, event: PushEvent): Promise<boolean> {
     void conversationId;
-    void event;
     if (await deps.hasBlocked(recipientId, senderId)) return false;
+    if (event.kind === 'message') return deps.isNotifying(event.message, recipientId);
     return true;
   }
 
