@@ -138,7 +138,10 @@ describe(`groups (${storageLabel})`, () => {
       expect(await roles(owner, res.body.id)).toEqual({ [owner.id]: 'owner', [bob.id]: 'member', [carol.id]: 'member' });
       const conversation = await call(bob, 'POST', '/conversations', { groupId: res.body.id });
       expect(conversation.status).toBe(200);
-      expect(conversation.body).toMatchObject({ id: res.body.conversationId, type: 'group' });
+      expect(conversation.body).toMatchObject({ id: res.body.conversationId, type: 'group', myRole: 'member' });
+      // Each member's list says their own role, so a client offers only what it allows.
+      const listed = await call<{ items: Array<{ id: string; myRole?: string }> }>(owner, 'GET', '/conversations');
+      expect(listed.body.items.find((item) => item.id === res.body.conversationId)?.myRole).toBe('owner');
     });
 
     it('defaults the description to empty and counts the creator or a repeated member id once', async () => {

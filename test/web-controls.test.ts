@@ -285,6 +285,40 @@ describe(`web client controls in Chromium: calls, confirmations, composer (${sto
     expect(ben.errors).toEqual([]);
   });
 
+  it('offers Pin and Remove on others’ group messages to the owner only, and removing asks first (two browsers)', async () => {
+    const { http, a, b } = await friends();
+    const group = (await http('POST', '/groups', { token: a.accessToken, body: { name: 'Garden club', memberIds: [b.id] } })).body as { id: string; conversationId: string };
+    const post = (token: string, content: string) =>
+      http('POST', `/conversations/${encodeURIComponent(group.conversationId)}/messages`, { token, body: { type: 'text', content, clientMsgId: uniqueName('g') } });
+    await post(a.accessToken, 'Tomatoes are ripe');
+    const spam = (await post(b.accessToken, 'buy cheap watches')).body as { id: string };
+
+    // Ben, a plain member, is offered neither on Ann's message (the server would refuse both).
+    const ben = await openPage({ width: 390, height: 844 });
+    await logIn(ben.page, b.username);
+    await ben.page.goto(`${suite.server.url}/chats/${encodeURIComponent(group.conversationId)}`);
+    const annsMessage = bubble(ben.page, 'Tomatoes are ripe');
+    await annsMessage.getByRole('button', { name: 'Message actions' }).click();
+    await annsMessage.getByRole('button', { name: 'Forward', exact: true }).waitFor();
+    expect(await annsMessage.getByRole('button', { name: 'Pin', exact: true }).count()).toBe(0);
+    expect(await annsMessage.getByRole('button', { name: 'Remove', exact: true }).count()).toBe(0);
+
+    // Ann, the owner, is offered both on Ben's message, and removing asks first.
+    const ann = await openPage({ width: 1280, height: 800 });
+    await logIn(ann.page, a.username);
+    await ann.page.goto(`${suite.server.url}/chats/${encodeURIComponent(group.conversationId)}`);
+    const bensMessage = bubble(ann.page, 'buy cheap watches');
+    await bensMessage.getByRole('button', { name: 'Message actions' }).click();
+    await bensMessage.getByRole('button', { name: 'Pin', exact: true }).waitFor();
+    await bensMessage.getByRole('button', { name: 'Remove', exact: true }).click();
+    const ask = ann.page.getByRole('dialog', { name: 'Remove this message for everyone?' });
+    await ask.getByRole('button', { name: 'Remove', exact: true }).click();
+    await ann.page.locator(`li.msg[data-message-id="${spam.id}"] .bubble.recalled`).waitFor();
+    await ben.page.locator(`li.msg[data-message-id="${spam.id}"] .bubble.recalled`).waitFor();
+    expect(ann.errors).toEqual([]);
+    expect(ben.errors).toEqual([]);
+  });
+
   it('Esc while editing puts the draft back (Enter then sends no stale copy), smart replies hide while editing, and an emoji lands at the caret', async () => {
     const { http, a, b, conversationId } = await friends();
     const post = (token: string, content: string) =>

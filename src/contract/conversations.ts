@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Id, IsoTime } from './common.js';
-import { GroupSummary } from './groups.js';
+import { GroupRole, GroupSummary } from './groups.js';
 import { Message, MessageIdString } from './messages.js';
 import { Page, PageQuery } from './paging.js';
 import { User } from './users.js';
@@ -30,6 +30,8 @@ export const Conversation = Type.Object({
   type: Type.Union([Type.Literal('private'), Type.Literal('group')]),
   peer: Type.Optional(User),
   group: Type.Optional(GroupSummary),
+  /** Groups: the caller's role, so a client offers what it allows (pins, removing others' messages, `@all`) and not what would be refused. */
+  myRole: Type.Optional(GroupRole),
   lastMessage: Type.Union([Type.Null(), Message]),
   unreadCount: Type.Integer({
     minimum: 0,

@@ -88,23 +88,25 @@ export function PinnedBar({ conversationId }: { conversationId: string }) {
 }
 
 /** Pin or Unpin and Forward, in a message's action menu. */
-export function PinForwardActions({ message, onDone }: { message: Message; onDone: () => void }) {
+export function PinForwardActions({ message, canPin, onDone }: { message: Message; canPin: boolean; onDone: () => void }) {
   const { run } = useAction();
   const [forwarding, setForwarding] = useState(false);
   const forwardable = !['call', 'system'].includes(message.type);
   return (
     <>
-      <button
-        type="button"
-        onClick={() =>
-          run(async () => {
-            replaceMessage(message.pinnedAt ? await api.messages.unpin(message.id) : await api.messages.pin(message.id));
-            onDone();
-          })
-        }
-      >
-        {message.pinnedAt ? t('unpin') : t('pin')}
-      </button>
+      {canPin && (
+        <button
+          type="button"
+          onClick={() =>
+            run(async () => {
+              replaceMessage(message.pinnedAt ? await api.messages.unpin(message.id) : await api.messages.pin(message.id));
+              onDone();
+            })
+          }
+        >
+          {message.pinnedAt ? t('unpin') : t('pin')}
+        </button>
+      )}
       {forwardable && (
         <button type="button" onClick={() => setForwarding(true)}>
           {t('forward')}

@@ -138,6 +138,10 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
   const [menu, setMenu] = useState(false);
   const [picker, setPicker] = useState(false);
   const [reporting, setReporting] = useState(false);
+  // In groups only the owner and admins pin and remove others' messages: members are not offered what the server refuses.
+  const inGroup = message.conversationId.startsWith('g.');
+  const myRole = s.conversations.find((c) => c.id === message.conversationId)?.myRole;
+  const moderator = inGroup && (myRole === 'owner' || myRole === 'admin');
   // The last message's menu opens below the fold on a phone: bring it (and the reactions) into view.
   const menuRef = useRef<HTMLDivElement>(null);
   useEffect(() => menuRef.current?.scrollIntoView({ block: 'nearest' }), [menu, picker]);
@@ -207,7 +211,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
           <button type="button" aria-expanded={picker} onClick={() => setPicker(!picker)}>
             {t('react')}
           </button>
-          <PinForwardActions message={message} onDone={() => setMenu(false)} />
+          <PinForwardActions message={message} canPin={!inGroup || moderator} onDone={() => setMenu(false)} />
           {mine && message.type === 'text' && (
             <button type="button" onClick={() => (setMenu(false), onEdit())}>
               {t('edit')}
@@ -229,7 +233,7 @@ function Bubble({ message, mine, showSender, replyTo, receipt, showTime, onReply
               {t('recall')}
             </button>
           )}
-          {!mine && message.conversationId.startsWith('g.') && (
+          {!mine && moderator && (
             <button
               type="button"
               class="danger"

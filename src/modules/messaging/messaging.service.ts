@@ -1,6 +1,7 @@
 import { callSummaryText } from '../../contract/calls.text.js';
 import type { NotificationSettings, ReadPosition, ReadPositionQuery } from '../../contract/conversations.js';
 import type { SyncResult } from '../../contract/events.js';
+import type { GroupRole } from '../../contract/groups.js';
 import {
   type Attachment,
   type LinkPreview,
@@ -581,9 +582,9 @@ export function createMessagingService(deps: MessagingServiceDeps) {
             updatedAt: iso(Number(row.updated_at)) as string,
           };
           if (row.type === 'group' && row.group_id) {
-            const group = await groups.find(row.group_id);
-            const count = (await groups.memberIds(row.group_id)).length;
-            return { ...base, group: { id: row.group_id, name: group?.name ?? '', memberCount: count } };
+            const [group, memberIds, access] = await Promise.all([groups.find(row.group_id), groups.memberIds(row.group_id), policy.conversation(actor.userId, row.id)]);
+            const myRole = access.kind === 'group' ? (access.role as GroupRole) : undefined;
+            return { ...base, group: { id: row.group_id, name: group?.name ?? '', memberCount: memberIds.length }, ...(myRole ? { myRole } : {}) };
           }
           const peer = peers.get((row.user_low === actor.userId ? row.user_high : row.user_low) ?? '');
           return peer ? { ...base, peer: toUser(peer) } : base;
