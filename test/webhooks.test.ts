@@ -162,6 +162,8 @@ describe(`outgoing webhooks (${storageLabel})`, () => {
     const hook = await call(owner, 'POST', '/webhooks', { url: target.url, events: ['bot.mentioned'], conversationIds: [`g.${group.id}`], botId: bot.user.id });
     expect(hook.status).toBe(201);
     await call(owner, 'POST', `/conversations/g.${group.id}/messages`, { type: 'text', content: 'no mention', clientMsgId: randomUUID() });
+    // Neither a longer name nor an e-mail address mentions the bot.
+    await call(owner, 'POST', `/conversations/g.${group.id}/messages`, { type: 'text', content: `ask @${username}2 or mail ops@${username}.example`, clientMsgId: randomUUID() });
     await call(owner, 'POST', `/conversations/g.${group.id}/messages`, { type: 'text', content: `hey @${username} help`, clientMsgId: randomUUID() });
     await expect.poll(() => target.received.length, { timeout: 10_000 }).toBe(1);
     expect(JSON.parse((target.received[0] as Received).body)).toMatchObject({

@@ -154,7 +154,8 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         continue;
       }
       if (sub.eventSet.has('message.created')) rows.push(outboxRow(sub.id, 'message.created', { conversationId: message.conversationId, message }, now));
-      if (sub.eventSet.has('bot.mentioned') && sub.bot_username && message.type === 'text' && message.content.toLowerCase().includes(`@${sub.bot_username.toLowerCase()}`))
+      // The server's resolved mentions (members only, whole names), not a text match: `@bot2` or an e-mail address is no mention of `bot`.
+      if (sub.eventSet.has('bot.mentioned') && sub.bot_id && message.mentions?.userIds.includes(sub.bot_id))
         rows.push(outboxRow(sub.id, 'bot.mentioned', { conversationId: message.conversationId, botId: sub.bot_id, message }, now));
     }
     return rows;
