@@ -417,3 +417,33 @@ describe('link previews across two servers sharing MariaDB and Redis', () => {
     }
   });
 });
+
+describe(`link previews switched off with LINK_PREVIEWS=off (${storageLabel})`, () => {
+  let site: LinkSite;
+  beforeAll(async () => {
+    site = await startLinkSite(PUBLIC);
+    site.page('/og', ogPage({ title: 'would preview' }));
+  });
+  afterAll(async () => {
+    await site.close();
+  });
+  // Private addresses allowed, so only the switch stands between the link and a fetch.
+  const suite = useTestServer({ LINK_PREVIEWS: 'off', OUTBOUND_ALLOW_PRIVATE: 'true' });
+  const crowd = people(() => suite.server.url);
+  afterEach(() => crowd.closeAll());
+
+  it('fetches nothing and adds no preview, while the message itself goes through as usual', async () => {
+    const alice = await crowd.user();
+    const bob = await crowd.user();
+    const conversationId = await openPrivate(alice.client, bob.id);
+    const updates = collect(bob.socket, 'message_updated');
+    const delivered = nextEvent(bob.socket, 'chat');
+    const sent = await sendText(alice.client, conversationId, `see http://127.0.0.1:${site.port}/og`);
+    expect((await delivered).id).toBe(sent.id);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await barrier(bob.socket);
+    expect(updates).toEqual([]);
+    expect(site.hits('/og')).toBe(0);
+    expect((await history(bob.client, conversationId)).items[0]?.preview).toBeUndefined();
+  });
+});
