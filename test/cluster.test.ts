@@ -82,11 +82,11 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
 
     const bobGot = nextEvent(bob.client.socket!, 'chat');
     const sent = await alice.client.emit('chat', { conversationId, type: 'text', content: 'hello from p1 👋', clientMsgId: 'x1' });
-    expect(await bobGot).toEqual(sent);
+    expect(await bobGot).toEqual({ ...sent, notify: true });
 
     const aliceGot = nextEvent(alice.client.socket!, 'chat');
     const reply = await bob.client.emit('chat', { conversationId, type: 'text', content: '你好 from p2', clientMsgId: 'y1' });
-    expect(await aliceGot).toEqual(reply);
+    expect(await aliceGot).toEqual({ ...reply, notify: true });
 
     const typing = nextEvent(bob.client.socket!, 'typing');
     await alice.client.emit('typing', { conversationId, typing: true });
@@ -154,13 +154,13 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     const bobGot = nextEvent(bob.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
     const carolGot = nextEvent(carol.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
     const first = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'welcome', clientMsgId: 'g1' });
-    expect(await bobGot).toEqual(first);
-    expect(await carolGot).toEqual(first);
+    expect(await bobGot).toEqual({ ...first, notify: true });
+    expect(await carolGot).toEqual({ ...first, notify: true });
 
     // Bob, on p2, can talk in the group too; the owner on p1 hears it.
     const ownerGot = nextEvent(owner.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
     const fromBob = await bob.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'thanks', clientMsgId: 'gb1' });
-    expect(await ownerGot).toEqual(fromBob);
+    expect(await ownerGot).toEqual({ ...fromBob, notify: true });
 
     // Removed on p1, Bob's socket on p2 leaves the room before the next message.
     const removed = nextEvent(bob.client.socket!, 'group_member', (event) => event.change === 'removed');
@@ -168,7 +168,7 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     expect(res.status).toBe(204);
     const carolGotSecond = nextEvent(carol.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
     const second = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'bob is gone', clientMsgId: 'g2' });
-    expect(await carolGotSecond).toEqual(second);
+    expect(await carolGotSecond).toEqual({ ...second, notify: true });
     expect((await removed).userId).toBe(bob.id);
     await settle();
     // People's messages only: the group's own records (created, member removed) are `system` messages.
@@ -181,7 +181,7 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     await owner.client.request('POST', `/groups/${group.id}/members`, { userIds: [bob.id] });
     const bobGotThird = nextEvent(bob.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
     const third = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'welcome back', clientMsgId: 'g3' });
-    expect(await bobGotThird).toEqual(third);
+    expect(await bobGotThird).toEqual({ ...third, notify: true });
   });
 
   it('disconnects every socket of a user suspended on the other process within a second; login and refresh are refused there', async () => {

@@ -184,10 +184,10 @@ describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Re
     const { id: conversationId } = await alice.client.request<{ id: string }>('POST', '/conversations', { peerId: bob.id });
     const bobGot = nextEvent(bob.client.socket!, 'chat');
     const sent = await alice.client.emit('chat', { conversationId, type: 'text', content: 'over the cluster', clientMsgId: 'c1' });
-    expect(await bobGot).toEqual(sent);
+    expect(await bobGot).toEqual({ ...sent, notify: true });
     const aliceGot = nextEvent(alice.client.socket!, 'chat');
     const reply = await bob.client.emit('chat', { conversationId, type: 'text', content: '收到', clientMsgId: 'c2' });
-    expect(await aliceGot).toEqual(reply);
+    expect(await aliceGot).toEqual({ ...reply, notify: true });
 
     // The sharded adapter subscribes a channel per room (here each user's own room); classic uses none.
     const channels = await shardChannels();
@@ -205,10 +205,10 @@ describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Re
     const isText = (m: { conversationId: string; type: string }) => m.conversationId === group.conversationId && m.type !== 'system';
     const got = [nextEvent(bob.client.socket!, 'chat', isText), nextEvent(carol.client.socket!, 'chat', isText)];
     const sent = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'hello group', clientMsgId: 'g1' });
-    expect(await Promise.all(got)).toEqual([sent, sent]);
+    expect(await Promise.all(got)).toEqual([sent, sent].map((message) => ({ ...message, notify: true })));
     const ownerGot = nextEvent(owner.client.socket!, 'chat', isText);
     const fromBob = await bob.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'from p2', clientMsgId: 'g2' });
-    expect(await ownerGot).toEqual(fromBob);
+    expect(await ownerGot).toEqual({ ...fromBob, notify: true });
   });
 
   it('shows presence across processes', async () => {
