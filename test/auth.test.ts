@@ -34,6 +34,7 @@ function expectAuthResult(body: any): void {
     nickname: expect.any(String),
     avatarUrl: null,
     isGuest: expect.any(Boolean),
+    bot: false,
     bio: expect.any(String),
     createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/),
   });

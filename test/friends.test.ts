@@ -106,6 +106,7 @@ describe(`friends and blocks (${storageLabel})`, () => {
         nickname: expect.any(String),
         avatarUrl: null,
         isGuest: false,
+        bot: false,
         bio: '',
         createdAt: expect.stringMatching(ISO),
       });
