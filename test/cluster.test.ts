@@ -1,44 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyClient, type ParleySocket } from '../src/client/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ParleyClient } from '../src/client/index.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
+import { befriend, processPair, SHARED_DATABASE_URL, SHARED_DIALECT, waitForDisconnect } from './support/process-pair.js';
 import { collect, nextEvent, registerClient, settle } from './support/realtime.js';
-import { createTestEnvironment, databaseKindOf, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnvironment, testEnvVars } from './support/server.js';
+import { createTestEnvironment, TEST_REDIS_URL, type TestEnvironment, testEnvVars } from './support/server.js';
 
 /**
  * Two server processes behind one shared database and one Redis: what a horizontally scaled
- * deployment looks like. Always the machine's real services: the suite's MariaDB or PostgreSQL when
- * it names one, MariaDB on the embedded pass.
+ * deployment looks like. Always the machine's real services (see process-pair.ts).
  */
-const CLUSTER_DATABASE_URL = TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/parley_test';
-/** The dialect the server logs for that URL. */
-const CLUSTER_DIALECT = databaseKindOf(CLUSTER_DATABASE_URL);
+const CLUSTER_DATABASE_URL = SHARED_DATABASE_URL;
+const CLUSTER_DIALECT = SHARED_DIALECT;
 const CLUSTER_DATABASE_NAME = CLUSTER_DIALECT === 'postgres' ? 'PostgreSQL' : 'MariaDB';
 const CLUSTER_REDIS_URL = TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-type Registered = Awaited<ReturnType<typeof registerClient>>;
-
 const CLUSTER_ADMIN = `admin${randomBytes(5).toString('hex')}`;
-
-async function befriend(a: Registered, b: Registered): Promise<void> {
-  const request = await a.client.request<{ id: string }>('POST', '/friend-requests', { toUserId: b.id });
-  await b.client.request('POST', `/friend-requests/${request.id}/accept`);
-}
-
-function waitForDisconnect(socket: ParleySocket): Promise<string> {
-  return new Promise((resolve) => {
-    if (socket.disconnected) resolve('already disconnected');
-    else socket.once('disconnect', (reason) => resolve(reason));
-  });
-}
 
 /** Both Socket.IO Redis adapters: classic pub/sub (every process reads every broadcast) and sharded (Redis 7, one channel per room). */
 describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${CLUSTER_DATABASE_NAME} and Redis, %s socket adapter`, (SOCKET_ADAPTER) => {
   let env: TestEnvironment;
   let p1: ServerProcess;
   let p2: ServerProcess;
-  const clients: ParleyClient[] = [];
+  const { clients, userOn } = processPair(() => ({ processes: [p1, p2], env }));
 
   beforeAll(async () => {
     env = await createTestEnvironment({ databaseUrl: CLUSTER_DATABASE_URL, redisUrl: CLUSTER_REDIS_URL });
@@ -48,24 +33,6 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     p2 = await spawnServer(testEnvVars(env, { JWT_SECRET, SOCKET_ADAPTER, ADMIN_USERNAMES: CLUSTER_ADMIN, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
     expect(p1.url).not.toBe(p2.url);
   });
-
-  afterAll(async () => {
-    for (const client of clients) client.disconnect();
-    for (const proc of [p1, p2]) {
-      if (!proc || proc.child.exitCode !== null) continue;
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-    }
-    await env?.dispose();
-  });
-
-  /** A user registered and connected on the given process. */
-  async function userOn(proc: ServerProcess): Promise<Registered> {
-    const user = await registerClient(proc.url);
-    await user.client.connect();
-    clients.push(user.client);
-    return user;
-  }
 
   it(`runs both processes on the shared ${CLUSTER_DATABASE_NAME} and Redis`, async () => {
     for (const proc of [p1, p2]) {

@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParleyClient, type ParleySocket } from '../src/client/index.js';
+import { ParleyClient } from '../src/client/index.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
+import { befriend, processPair, SHARED_DATABASE_URL, SHARED_DIALECT, waitForDisconnect } from './support/process-pair.js';
 import { nextEvent, registerClient } from './support/realtime.js';
-import { createTestEnvironment, databaseKindOf, TEST_DATABASE_URL, type TestEnvironment, testEnvVars } from './support/server.js';
+import { createTestEnvironment, type TestEnvironment, testEnvVars } from './support/server.js';
 import { freePort } from './support/services.js';
 
 const run = promisify(execFile);
@@ -17,8 +18,8 @@ const run = promisify(execFile);
  * Two Parley processes on a three-node Redis Cluster this suite starts itself (no replicas, no
  * persistence), sharing the suite's MariaDB or PostgreSQL (MariaDB on the embedded pass).
  */
-const DATABASE_URL = TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/parley_test';
-const DIALECT = databaseKindOf(DATABASE_URL);
+const DATABASE_URL = SHARED_DATABASE_URL;
+const DIALECT = SHARED_DIALECT;
 
 interface RedisCluster {
   ports: number[];
@@ -102,20 +103,6 @@ async function startRedisCluster(): Promise<RedisCluster> {
   return { ports, stop };
 }
 
-type Registered = Awaited<ReturnType<typeof registerClient>>;
-
-async function befriend(a: Registered, b: Registered): Promise<void> {
-  const request = await a.client.request<{ id: string }>('POST', '/friend-requests', { toUserId: b.id });
-  await b.client.request('POST', `/friend-requests/${request.id}/accept`);
-}
-
-function waitForDisconnect(socket: ParleySocket): Promise<string> {
-  return new Promise((resolve) => {
-    if (socket.disconnected) resolve('already disconnected');
-    else socket.once('disconnect', (reason) => resolve(reason));
-  });
-}
-
 let cluster: RedisCluster;
 
 beforeAll(async () => {
@@ -136,7 +123,7 @@ describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Re
   let env: TestEnvironment;
   let p1: ServerProcess;
   let p2: ServerProcess;
-  const clients: ParleyClient[] = [];
+  const { clients, userOn } = processPair(() => ({ processes: [p1, p2], env }));
 
   beforeAll(async () => {
     // No redisUrl here: the cluster is this suite's own and goes away with it, keys and all.
@@ -153,23 +140,6 @@ describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Re
     p1 = await spawnServer({ ...firstVars, REDIS_CLUSTER_NODES: cluster.ports.map((port) => `127.0.0.1:${port}`).join(',') });
     p2 = await spawnServer(testEnvVars(env, { ...vars, REDIS_URL: `redis+cluster://127.0.0.1:${cluster.ports[1]}`, LOG_DIR: path.join(env.dataDir, 'logs-2') }));
   }, 120_000);
-
-  afterAll(async () => {
-    for (const client of clients) client.disconnect();
-    for (const proc of [p1, p2]) {
-      if (!proc || proc.child.exitCode !== null) continue;
-      proc.child.kill('SIGTERM');
-      await proc.exited;
-    }
-    await env?.dispose();
-  });
-
-  async function userOn(proc: ServerProcess): Promise<Registered> {
-    const user = await registerClient(proc.url);
-    await user.client.connect();
-    clients.push(user.client);
-    return user;
-  }
 
   it('runs both processes on the cluster, ready', async () => {
     for (const proc of [p1, p2]) {
