@@ -1,6 +1,6 @@
 import { createECDH, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ack, ParleySocket } from '../src/client/index.js';
+import { type Ack, ParleyClient, type ParleySocket } from '../src/client/index.js';
 import { type FakeLlm, startFakeLlm } from './support/fake-llm.js';
 import { type ApiResponse, apiClient, expectError, newUser, type TestUser } from './support/http.js';
 import { type ConnectedUser, connectedUser } from './support/realtime.js';
@@ -18,6 +18,8 @@ interface Resources {
   owner: ConnectedUser & { accessToken: string };
   member: ConnectedUser & { accessToken: string };
   stranger: ConnectedUser & { accessToken: string };
+  /** The owner's bot signed in with a pbt_ token scoped to the group conversation and messages:read only. */
+  bot: ConnectedUser & { accessToken: string };
   ids: Record<string, string | undefined>;
 }
 
@@ -29,8 +31,8 @@ interface Row {
   /** The kind of id it targets (a key of Resources.ids). */
   target: string;
   attempt(id: string, ids: Resources['ids']): Attempt;
-  /** Who tries: the stranger by default, or a member who lacks the right. */
-  actor?: 'stranger' | 'member';
+  /** Who tries: the stranger by default, a member who lacks the right, or a bot token outside its scope. */
+  actor?: 'stranger' | 'member' | 'bot';
   /** Expected refusal; NOT_FOUND for strangers. */
   expect?: Array<'NOT_FOUND' | 'FORBIDDEN'>;
 }
@@ -228,6 +230,50 @@ const ROWS: Row[] = [
     expect: ['FORBIDDEN'],
     attempt: (id) => rest('POST', `/conversations/${id}/incoming-webhooks`, {}),
   },
+  // a bot token (pbt_…) reaches only the conversations and actions it lists, and only the bot surface of the API:
+  // anything else is FORBIDDEN, whether or not the bot is a member (docs/webhooks.md, Bots)
+  {
+    name: 'read a group it is in but its token does not list',
+    target: 'botOutOfScopeConversation',
+    actor: 'bot',
+    expect: ['FORBIDDEN'],
+    attempt: (id) => rest('GET', `/conversations/${id}/messages`),
+  },
+  {
+    name: 'send over the socket into a group its token does not list',
+    target: 'botOutOfScopeConversation',
+    actor: 'bot',
+    expect: ['FORBIDDEN'],
+    attempt: (id) => event('chat', { conversationId: id, type: 'text', content: 'bot out of scope', clientMsgId: randomUUID() }),
+  },
+  { name: 'read a private conversation of its owner', target: 'conversation', actor: 'bot', expect: ['FORBIDDEN'], attempt: (id) => rest('GET', `/conversations/${id}/messages`) },
+  {
+    name: 'write in its scope without messages:write',
+    target: 'groupConversation',
+    actor: 'bot',
+    expect: ['FORBIDDEN'],
+    attempt: (id) => rest('POST', `/conversations/${id}/messages`, { type: 'text', content: 'bot write', clientMsgId: randomUUID() }),
+  },
+  { name: 'list members without members:read', target: 'group', actor: 'bot', expect: ['FORBIDDEN'], attempt: (id) => rest('GET', `/groups/${id}/members`) },
+  { name: 'edit a message in its scope', target: 'groupMessage', actor: 'bot', expect: ['FORBIDDEN'], attempt: (id) => rest('PATCH', `/messages/${id}`, { content: 'bot edit' }) },
+  {
+    name: 'issue itself another token',
+    target: 'bot',
+    actor: 'bot',
+    expect: ['FORBIDDEN'],
+    attempt: (id, ids) => rest('POST', `/bots/${id}/tokens`, { scopes: { conversationIds: [ids.groupConversation], actions: ['messages:write'] } }),
+  },
+  { name: 'read its owner’s webhook deliveries', target: 'webhook', actor: 'bot', expect: ['FORBIDDEN'], attempt: (id) => rest('GET', `/webhooks/${id}/deliveries`) },
+  {
+    name: 'create an incoming webhook in its scope',
+    target: 'groupConversation',
+    actor: 'bot',
+    expect: ['FORBIDDEN'],
+    attempt: (id) => rest('POST', `/conversations/${id}/incoming-webhooks`, {}),
+  },
+  // admin routes answer NOT_FOUND to anyone who is not an instance admin, a bot token included
+  { name: 'read an account through an admin route', target: 'user', actor: 'bot', expect: ['NOT_FOUND'], attempt: (id) => rest('GET', `/admin/users/${id}`) },
+  { name: 'read the admin audit log', target: 'user', actor: 'bot', expect: ['NOT_FOUND'], attempt: () => rest('GET', '/admin/audit') },
 ];
 
 /** A small file uploaded with tus (issue 5) into a conversation; undefined when this server has no uploads. */
@@ -311,9 +357,14 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     // The owner's bot (in the group), its token, a webhook on the group, an incoming webhook.
     ids.bot = (await as(owner).request<{ user: { id: string } }>('POST', '/bots', { username: `bot${randomUUID().slice(0, 8)}` })).user.id;
     await as(owner).request('POST', `/groups/${group.id}/members`, { userIds: [ids.bot] });
-    ids.botToken = (
-      await as(owner).request<{ id: string }>('POST', `/bots/${ids.bot}/tokens`, { scopes: { conversationIds: [group.conversationId], actions: ['messages:read'] } })
-    ).id;
+    const botToken = await as(owner).request<{ id: string; token: string }>('POST', `/bots/${ids.bot}/tokens`, {
+      scopes: { conversationIds: [group.conversationId], actions: ['messages:read'] },
+    });
+    ids.botToken = botToken.id;
+    // A second group of the owner with the bot in it, which the token does not list.
+    ids.botOutOfScopeConversation = (await as(owner).request<{ conversationId: string }>('POST', '/groups', { name: 'bot not scoped', memberIds: [ids.bot] })).conversationId;
+    const botClient = new ParleyClient(suite.server.url, { accessToken: botToken.token });
+    const bot = Object.assign({ id: ids.bot, username: 'bot', password: '', client: botClient, socket: await botClient.connect() }, { accessToken: botToken.token });
     ids.webhook = (
       await as(owner).request<{ id: string }>('POST', '/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['message.created'], conversationIds: [group.conversationId] })
     ).id;
@@ -348,11 +399,11 @@ describe(`access matrix: who may touch whose resources (${storageLabel})`, () =>
     ids.aiConversation = ai.id;
     const asked = await owner.client.request<{ message: { id: string } }>('POST', `/ai/conversations/${ai.id}/messages`, { content: 'hello' });
     ids.aiMessage = asked.message.id;
-    r = { owner, member, stranger, ids };
+    r = { owner, member, stranger, bot, ids };
   });
   afterAll(async () => {
     console.log(`access matrix: ${tried} attempts over ${ROWS.length} rows`);
-    for (const user of [r?.owner, r?.member, r?.stranger]) user?.client.disconnect();
+    for (const user of [r?.owner, r?.member, r?.stranger, r?.bot]) user?.client.disconnect();
     await fake?.close();
   });
 

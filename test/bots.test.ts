@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type ParleyClient, rest } from '../src/client/index.js';
 import { type ApiResponse, expectError } from './support/http.js';
 import { registerClient } from './support/realtime.js';
 import { storageLabel } from './support/server.js';
@@ -8,7 +9,7 @@ import { useTestServer } from './support/suite.js';
 
 interface Person {
   id: string;
-  client: { accessToken: string | undefined };
+  client: ParleyClient;
 }
 
 describe(`bots (${storageLabel})`, () => {
@@ -141,15 +142,39 @@ describe(`bots (${storageLabel})`, () => {
     expect(heard).not.toContain('secret');
   });
 
-  it('revokes a token: REST refuses it and its socket is disconnected', async () => {
-    const { owner, bot, token, tokenId } = await setUp();
-    const socket = await connect(token);
+  it('revokes a token through the typed SDK: REST refuses it and its socket is disconnected', async () => {
+    const owner = await person();
+    const sdk = rest(owner.client);
+    const bot = await sdk.bots.create({ username: botName(), nickname: 'Helper' });
+    expect(bot.user.bot).toBe(true);
+    expect((await sdk.bots.list()).items.map((b) => b.user.id)).toContain(bot.user.id);
+    const group = await sdk.groups.create({ name: 'sdk', memberIds: [bot.user.id] });
+    const created = await sdk.bots.createToken(bot.user.id, { scopes: { conversationIds: [`g.${group.id}`], actions: ['messages:read'] } });
+    expect(created.token).toMatch(/^pbt_/);
+    const socket = await connect(created.token);
     const gone = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
-    expect((await call(owner, 'DELETE', `/bots/${bot.user.id}/tokens/${tokenId}`)).status).toBe(204);
+    expect(await sdk.bots.revokeToken(bot.user.id, created.id)).toBeNull();
     await gone;
-    expectError(await as(token, 'GET', '/users/me'), 401, 'UNAUTHORIZED');
-    expect((await call(owner, 'DELETE', `/bots/${bot.user.id}/tokens/${tokenId}`)).status).toBe(204);
-    const list = await call(owner, 'GET', `/bots/${bot.user.id}/tokens`);
-    expect(list.body.items[0].revokedAt).not.toBeNull();
+    expectError(await as(created.token, 'GET', '/users/me'), 401, 'UNAUTHORIZED');
+    expect(await sdk.bots.revokeToken(bot.user.id, created.id)).toBeNull();
+    const list = await sdk.bots.listTokens(bot.user.id);
+    expect(list.items.map((t) => t.id)).toEqual([created.id]);
+    expect(list.items[0]!.revokedAt).not.toBeNull();
+    expect(list.items[0]).not.toHaveProperty('token');
+  });
+
+  it('manages incoming webhooks through the typed SDK', async () => {
+    const owner = await person();
+    const sdk = rest(owner.client);
+    const group = await sdk.groups.create({ name: 'hooks' });
+    const hook = await sdk.incomingWebhooks.create(`g.${group.id}`, { nickname: 'CI' });
+    expect(hook.url).toMatch(/^\/api\/v1\/hooks\//);
+    expect(hook.bot.bot).toBe(true);
+    const posted = await suite.api('POST', hook.url, { body: { text: 'build green' } });
+    expect(posted.status).toBe(201);
+    expect((await sdk.incomingWebhooks.list(`g.${group.id}`)).items.map((h) => h.id)).toEqual([hook.id]);
+    expect(await sdk.incomingWebhooks.revoke(`g.${group.id}`, hook.id)).toBeNull();
+    expect((await sdk.incomingWebhooks.list(`g.${group.id}`)).items[0]!.revokedAt).not.toBeNull();
+    expect((await suite.api('POST', hook.url, { body: { text: 'again' } })).status).toBe(404);
   });
 });

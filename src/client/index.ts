@@ -7,6 +7,7 @@
 export type * from '../contract/admin.js';
 export { API_PREFIX } from '../contract/api.js';
 export type * from '../contract/auth.js';
+export type * from '../contract/bots.js';
 export type * from '../contract/conversations.js';
 export type { Ack, ErrorBody, ErrorCode } from '../contract/errors.js';
 export type * from '../contract/events.js';

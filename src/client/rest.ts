@@ -8,6 +8,20 @@
 import type { AdminUser, AuditEntry, InstanceStats, ResetPasswordResult } from '../contract/admin.js';
 import type { AiConversation, AiConversationWithMessages, AiCreateConversationBody, AiMessage, AiModelList, AssistantInfo, SuggestionsResult } from '../contract/ai.js';
 import type { AuthResult, ChangePasswordBody, LoginLog, SessionList, UpgradeBody } from '../contract/auth.js';
+import type {
+  Bot,
+  BotToken,
+  CreateBotBody,
+  CreateBotTokenBody,
+  CreatedBotToken,
+  CreatedIncomingWebhook,
+  CreatedWebhook,
+  CreateIncomingWebhookBody,
+  CreateWebhookBody,
+  IncomingWebhook,
+  Webhook,
+  WebhookDelivery,
+} from '../contract/bots.js';
 import type { CallRecord, IceServers } from '../contract/calls.js';
 import type { Conversation, NotificationSettings, NotificationSettingsBody, ReadPosition } from '../contract/conversations.js';
 import type { FileRecord, SignedUrl } from '../contract/files.js';
@@ -182,6 +196,40 @@ export function rest(client: ParleyClient) {
       /** Three short replies the caller might send next in a chat conversation. */
       suggestions: (conversationId: string) => call<SuggestionsResult>('POST', '/ai/suggestions', { conversationId }),
       assistant: () => call<AssistantInfo>('GET', '/ai/assistant'),
+    },
+    /** Bot accounts the caller owns and their scoped tokens (docs/webhooks.md, Bots). */
+    bots: {
+      create: (input: CreateBotBody) => call<Bot>('POST', '/bots', input),
+      /** The caller's bots, newest first; pass the previous page's `nextCursor` as `cursor`. */
+      list: (cursor?: string, limit?: number) => call<Page<Bot>>('GET', `/bots${q({ cursor, limit })}`),
+      /** The answer carries the `pbt_…` secret this once. */
+      createToken: (botId: string, input: CreateBotTokenBody) => call<CreatedBotToken>('POST', `/bots/${id(botId)}/tokens`, input),
+      /** Without secrets, revoked ones too. */
+      listTokens: (botId: string, cursor?: string, limit?: number) => call<Page<BotToken>>('GET', `/bots/${id(botId)}/tokens${q({ cursor, limit })}`),
+      /** The token stops working at once and its sockets are disconnected. */
+      revokeToken: (botId: string, tokenId: string) => call<null>('DELETE', `/bots/${id(botId)}/tokens/${id(tokenId)}`),
+    },
+    /** Outgoing webhooks of the caller and their delivery log (docs/webhooks.md). */
+    webhooks: {
+      /** The answer carries the signing `secret` this once. */
+      create: (input: CreateWebhookBody) => call<CreatedWebhook>('POST', '/webhooks', input),
+      list: (cursor?: string, limit?: number) => call<Page<Webhook>>('GET', `/webhooks${q({ cursor, limit })}`),
+      /** Deletes the webhook and its delivery log. */
+      remove: (webhookId: string) => call<null>('DELETE', `/webhooks/${id(webhookId)}`),
+      /** Newest first; pass the previous page's `nextCursor` as `cursor`. */
+      deliveries: (webhookId: string, cursor?: string, limit?: number) => call<Page<WebhookDelivery>>('GET', `/webhooks/${id(webhookId)}/deliveries${q({ cursor, limit })}`),
+      /** Sends a delivery again with the same id and body. */
+      replay: (webhookId: string, deliveryId: string) => call<WebhookDelivery>('POST', `/webhooks/${id(webhookId)}/deliveries/${id(deliveryId)}/replay`),
+    },
+    /** A group's incoming webhooks (owner, admins): each posts into the group as its own bot. */
+    incomingWebhooks: {
+      /** The answer carries the secret `url` this once. */
+      create: (conversationId: string, input: CreateIncomingWebhookBody = {}) =>
+        call<CreatedIncomingWebhook>('POST', `/conversations/${id(conversationId)}/incoming-webhooks`, input),
+      /** Every incoming webhook of the group, revoked ones too. */
+      list: (conversationId: string, cursor?: string, limit?: number) =>
+        call<Page<IncomingWebhook>>('GET', `/conversations/${id(conversationId)}/incoming-webhooks${q({ cursor, limit })}`),
+      revoke: (conversationId: string, hookId: string) => call<null>('DELETE', `/conversations/${id(conversationId)}/incoming-webhooks/${id(hookId)}`),
     },
     /** Instance admins only (anyone else gets 404 NOT_FOUND from every one of these). */
     admin: {

@@ -23,6 +23,7 @@ const PasswordPage = lazyPage(() => import('./password.js').then((m) => m.Passwo
 const UserProfilePage = lazyPage(() => import('./profile.js').then((m) => m.UserProfilePage));
 // Admins only (me.isAdmin): nobody else ever downloads it.
 const AdminPage = lazyPage(() => import('./admin.js').then((m) => m.AdminPage));
+const BotsPage = lazyPage(() => import('./bots.js').then((m) => m.BotsPage));
 
 function AuthScreen() {
   const [mode, setMode] = useState<'login' | 'signup'>('login');
@@ -162,6 +163,7 @@ export function App() {
   else if (person?.[1]) main = <UserProfilePage key={person[1]} userId={decodeURIComponent(person[1])} />;
   else if (route === '/me/password') main = <PasswordPage />;
   else if (route === '/admin') main = <AdminPage />;
+  else if (route === '/me/bots') main = <BotsPage />;
   else if (route.startsWith('/contacts')) main = <Contacts />;
   else if (route === '/ai' || route.startsWith('/ai/')) {
     const id = route.slice('/ai/'.length);

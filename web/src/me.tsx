@@ -170,6 +170,18 @@ export function MePage() {
             {t('changePassword')}
           </a>
         )}
+        {!me.isGuest && (
+          <a
+            class="button"
+            href="/me/bots"
+            onClick={(event) => {
+              event.preventDefault();
+              navigate('/me/bots');
+            }}
+          >
+            {t('botsPage')}
+          </a>
+        )}
         {me.isAdmin && (
           <a
             class="button"

@@ -1,0 +1,302 @@
+/**
+ * The "Bots & webhooks" page (`/me/bots`), loaded on demand from the settings page: the caller's bots
+ * and their scoped tokens, and the caller's outgoing webhooks with their delivery log (docs/webhooks.md).
+ * A token and a webhook secret are shown once, in a copy box, right after they are made.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { Bot, BotAction, BotToken, Conversation, Webhook, WebhookDelivery, WebhookEvent } from '../../src/client/index.js';
+import { conversationTitle } from './chat.js';
+import { showError } from './errors.js';
+import { formatTime, t } from './i18n.js';
+import { api } from './state/client.js';
+import { navigate } from './state/router.js';
+import { useAction, useConfirm } from './ui.js';
+
+const ACTIONS: BotAction[] = ['messages:read', 'messages:write', 'members:read'];
+const EVENTS: WebhookEvent[] = ['message.created', 'member.changed', 'bot.mentioned'];
+
+/** A secret shown this once, with a warning and a copy button. */
+function SecretBox({ label, value, onDone }: { label: string; value: string; onDone: () => void }) {
+  return (
+    <div class="card stack" role="group" aria-label={label} data-testid="secret-box">
+      <strong>{label}</strong>
+      <p class="small">{t('botsSecretOnce')}</p>
+      <input readOnly value={value} aria-label={label} onFocus={(event) => event.currentTarget.select()} data-testid="secret-value" />
+      <div class="line">
+        <button type="button" onClick={() => void navigator.clipboard?.writeText(value).catch(() => {})}>
+          {t('botsCopy')}
+        </button>
+        <button type="button" onClick={onDone}>
+          {t('botsDone')}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function toggle<T>(list: T[], value: T): T[] {
+  return list.includes(value) ? list.filter((v) => v !== value) : [...list, value];
+}
+
+/** Conversation checkboxes from the caller's groups. */
+function ConversationPicker({ groups, picked, onChange }: { groups: Conversation[]; picked: string[]; onChange: (next: string[]) => void }) {
+  if (groups.length === 0) return <p class="small muted">{t('botsNoGroups')}</p>;
+  return (
+    <fieldset>
+      <legend>{t('botsConversations')}</legend>
+      {groups.map((conversation) => (
+        <label class="check">
+          <input type="checkbox" checked={picked.includes(conversation.id)} onChange={() => onChange(toggle(picked, conversation.id))} />
+          {conversationTitle(conversation)}
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function BotCard({ bot, groups }: { bot: Bot; groups: Conversation[] }) {
+  const [tokens, setTokens] = useState<BotToken[]>([]);
+  const [picked, setPicked] = useState<string[]>([]);
+  const [actions, setActions] = useState<BotAction[]>(['messages:read']);
+  const [secret, setSecret] = useState<string | null>(null);
+  const { busy, run } = useAction();
+  const { confirm, dialog } = useConfirm();
+  const load = async () => setTokens((await api.bots.listTokens(bot.user.id, undefined, 50)).items);
+  useEffect(() => void load().catch(showError), [bot.user.id]);
+  const create = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
+      const created = await api.bots.createToken(bot.user.id, { scopes: { conversationIds: picked, actions } });
+      setSecret(created.token);
+      await load();
+    });
+  };
+  return (
+    <li class="card stack" data-testid="bot">
+      <strong>
+        {bot.user.nickname || bot.user.username} <span class="small muted">@{bot.user.username}</span>
+      </strong>
+      {secret && <SecretBox label={t('botsNewToken')} value={secret} onDone={() => setSecret(null)} />}
+      <ul class="plain" data-testid="bot-tokens">
+        {tokens.map((token) => (
+          <li class="line">
+            <span class="small">
+              {token.scopes.actions.join(', ')} · {token.scopes.conversationIds.length} {t('botsConversationsCount')} · {formatTime(token.createdAt)}
+              {token.revokedAt && <strong> ({t('botsRevoked')})</strong>}
+            </span>
+            {!token.revokedAt && (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  confirm({
+                    question: t('botsRevokeConfirm'),
+                    confirmLabel: t('botsRevoke'),
+                    onConfirm: () =>
+                      run(async () => {
+                        await api.bots.revokeToken(bot.user.id, token.id);
+                        await load();
+                      }),
+                  })
+                }
+              >
+                {t('botsRevoke')}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+      <form class="stack" onSubmit={create}>
+        <ConversationPicker groups={groups} picked={picked} onChange={setPicked} />
+        <fieldset>
+          <legend>{t('botsActions')}</legend>
+          {ACTIONS.map((action) => (
+            <label class="check">
+              <input type="checkbox" checked={actions.includes(action)} onChange={() => setActions(toggle(actions, action))} />
+              {action}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" disabled={busy || picked.length === 0 || actions.length === 0}>
+          {t('botsCreateToken')}
+        </button>
+      </form>
+      {dialog}
+    </li>
+  );
+}
+
+function Deliveries({ webhook }: { webhook: Webhook }) {
+  const [items, setItems] = useState<WebhookDelivery[]>([]);
+  const { busy, run } = useAction();
+  const load = async () => setItems((await api.webhooks.deliveries(webhook.id, undefined, 20)).items);
+  useEffect(() => void load().catch(showError), [webhook.id]);
+  return (
+    <div class="stack">
+      <div class="line">
+        <strong>{t('botsDeliveries')}</strong>
+        <button type="button" disabled={busy} onClick={() => void run(load)}>
+          {t('botsRefresh')}
+        </button>
+      </div>
+      {items.length === 0 && <p class="small muted">{t('botsNoDeliveries')}</p>}
+      <ul class="plain" data-testid="deliveries">
+        {items.map((delivery) => (
+          <li class="line" data-status={delivery.status}>
+            <span class="small">
+              {delivery.event} · {t(delivery.status === 'delivered' ? 'botsDelivered' : delivery.status === 'dead' ? 'botsDead' : 'botsPending')} ·{' '}
+              {t('botsAttempts', { n: delivery.attempts })}
+              {delivery.lastStatus !== null && ` · HTTP ${delivery.lastStatus}`} · {formatTime(delivery.createdAt)}
+            </span>
+            {delivery.status === 'dead' && (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  void run(async () => {
+                    await api.webhooks.replay(webhook.id, delivery.id);
+                    await load();
+                  })
+                }
+              >
+                {t('botsReplay')}
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function Webhooks({ groups }: { groups: Conversation[] }) {
+  const [items, setItems] = useState<Webhook[]>([]);
+  const [url, setUrl] = useState('');
+  const [events, setEvents] = useState<WebhookEvent[]>(['message.created']);
+  const [picked, setPicked] = useState<string[]>([]);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const { busy, run } = useAction();
+  const { confirm, dialog } = useConfirm();
+  const load = async () => setItems((await api.webhooks.list(undefined, 50)).items);
+  useEffect(() => void load().catch(showError), []);
+  const create = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
+      const created = await api.webhooks.create({ url: url.trim(), events, conversationIds: picked });
+      setSecret(created.secret);
+      setUrl('');
+      await load();
+    });
+  };
+  return (
+    <div class="stack">
+      <h3>{t('botsWebhooks')}</h3>
+      {secret && <SecretBox label={t('botsWebhookSecret')} value={secret} onDone={() => setSecret(null)} />}
+      <ul class="plain stack" data-testid="webhooks">
+        {items.map((webhook) => (
+          <li class="card stack" data-testid="webhook">
+            <div class="line">
+              <span class="small">
+                {webhook.url} · {webhook.events.join(', ')}
+              </span>
+              <button type="button" onClick={() => setOpen(open === webhook.id ? null : webhook.id)}>
+                {t('botsDeliveries')}
+              </button>
+              <button
+                type="button"
+                disabled={busy}
+                onClick={() =>
+                  confirm({
+                    question: t('botsDeleteWebhookConfirm'),
+                    confirmLabel: t('botsDelete'),
+                    onConfirm: () =>
+                      run(async () => {
+                        await api.webhooks.remove(webhook.id);
+                        await load();
+                      }),
+                  })
+                }
+              >
+                {t('botsDelete')}
+              </button>
+            </div>
+            {open === webhook.id && <Deliveries webhook={webhook} />}
+          </li>
+        ))}
+      </ul>
+      <form class="card stack" onSubmit={create} data-testid="webhook-form">
+        <label>
+          {t('botsWebhookUrl')}
+          <input type="url" required value={url} onInput={(event) => setUrl(event.currentTarget.value)} placeholder="https://" />
+        </label>
+        <fieldset>
+          <legend>{t('botsEvents')}</legend>
+          {EVENTS.map((name) => (
+            <label class="check">
+              <input type="checkbox" checked={events.includes(name)} onChange={() => setEvents(toggle(events, name))} />
+              {name}
+            </label>
+          ))}
+        </fieldset>
+        <ConversationPicker groups={groups} picked={picked} onChange={setPicked} />
+        <button type="submit" disabled={busy || !url.trim() || events.length === 0 || picked.length === 0}>
+          {t('botsCreateWebhook')}
+        </button>
+      </form>
+      {dialog}
+    </div>
+  );
+}
+
+export function BotsPage() {
+  const [bots, setBots] = useState<Bot[]>([]);
+  const [groups, setGroups] = useState<Conversation[]>([]);
+  const [username, setUsername] = useState('');
+  const { busy, run } = useAction();
+  const load = async () => setBots((await api.bots.list(undefined, 50)).items);
+  useEffect(() => {
+    void load().catch(showError);
+    api.conversations
+      .list(undefined, 200)
+      .then((page) => setGroups(page.items.filter((conversation) => conversation.group)))
+      .catch(showError);
+  }, []);
+  const create = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
+      await api.bots.create({ username: username.trim() });
+      setUsername('');
+      await load();
+    });
+  };
+  return (
+    <section class="scroll" aria-label={t('botsPage')}>
+      <header class="bar">
+        <button type="button" class="icon back" aria-label={t('back')} onClick={() => navigate('/me')}>
+          ‹
+        </button>
+        <h2>{t('botsPage')}</h2>
+      </header>
+      <div class="stack pad page-body">
+        <h3>{t('botsBots')}</h3>
+        {bots.length === 0 && <p class="small muted">{t('botsNone')}</p>}
+        <ul class="plain stack" data-testid="bots">
+          {bots.map((bot) => (
+            <BotCard key={bot.user.id} bot={bot} groups={groups} />
+          ))}
+        </ul>
+        <form class="card stack" onSubmit={create}>
+          <label>
+            {t('botsUsername')}
+            <input required value={username} onInput={(event) => setUsername(event.currentTarget.value)} />
+          </label>
+          <button type="submit" disabled={busy || !username.trim()}>
+            {t('botsCreate')}
+          </button>
+        </form>
+        <Webhooks groups={groups} />
+      </div>
+    </section>
+  );
+}
