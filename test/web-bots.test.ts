@@ -71,7 +71,7 @@ describe(`web client: bots and webhooks page (${storageLabel})`, () => {
   }
 
   it('creates a bot and a token shown once, and a webhook whose delivery shows in the log (desktop, English)', async () => {
-    const { api, ann, receiver, addBot, say } = await cast();
+    const { api, ann, group, receiver, addBot, say } = await cast();
     const { page, errors } = await openPage({ width: 1280, height: 800 });
     await logIn(page, ann.username);
     await tab(page, 'Me').click();
@@ -129,6 +129,10 @@ describe(`web client: bots and webhooks page (${storageLabel})`, () => {
     expect(await delivered.textContent()).toContain('message.created');
     expect(await delivered.textContent()).toContain('HTTP 200');
     await screenshot(page, 'bots-webhooks-desktop-en');
+
+    // In the group's member list the bot is marked as one.
+    await page.goto(`${suite.server.url}/groups/${encodeURIComponent(group.id)}`);
+    await page.locator(`li[data-user="${botName}"]`).getByText('bot', { exact: true }).waitFor();
     expect(errors).toEqual([]);
   }, 120_000);
 

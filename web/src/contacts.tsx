@@ -29,6 +29,7 @@ function UserRow({ user, status, children }: { user: User; status?: 'online' | '
         <span class="row-main">
           <span class="name">
             {displayName(user)} {user.isGuest && <span class="tag">{t('guestTag')}</span>}
+            {user.bot && <span class="tag">{t('botTag')}</span>}
           </span>
           <span class="small muted">
             @{user.username}
