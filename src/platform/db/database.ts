@@ -114,13 +114,22 @@ function asConnectionError(error: unknown): unknown {
  * MySQL one: pg's `query_timeout` fails the query but leaves it running on its connection, so that
  * connection is destroyed on release rather than reused.
  */
-function postgresPool(pool: import('pg').Pool, timeoutMs: () => number | undefined): PostgresPool {
+function postgresPool(pool: import('pg').Pool, timeoutMs: () => number | undefined, onCheckedOutError?: (message: string) => void): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect().catch((error: unknown) => {
         throw asConnectionError(error);
       });
       let broken = false;
+      // pg listens for a client's 'error' only while it idles in the pool. A connection that drops
+      // while checked out but between queries (inside a transaction, say) would otherwise emit an
+      // unhandled 'error' and end the process; here it only marks the client broken, and the next
+      // query on it fails with a connection error (answered UNAVAILABLE).
+      const onError = (error: Error) => {
+        broken = true;
+        onCheckedOutError?.(error.message);
+      };
+      client.on('error', onError);
       return {
         query: (async (text: string, values: unknown[]) => {
           const timeout = timeoutMs();
@@ -133,7 +142,10 @@ function postgresPool(pool: import('pg').Pool, timeoutMs: () => number | undefin
             throw asConnectionError(error);
           }
         }) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(broken),
+        release: () => {
+          client.off('error', onError);
+          client.release(broken);
+        },
       };
     },
     end: () => pool.end(),
@@ -185,7 +197,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
       // An idle connection that drops (the server restarts, the network cuts) is reported here;
       // without a listener the pool's 'error' event would end the process. The next query reconnects.
       raw.on('error', (error) => options.onConnectionLost?.(error.message));
-      return postgresPool(raw, () => queryTimeoutMs);
+      return postgresPool(raw, () => queryTimeoutMs, options.onConnectionLost);
     };
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log });
   } else {
