@@ -334,7 +334,9 @@ export function ConversationView({ conversationId }: { conversationId: string })
   const items = list?.items ?? [];
   const lastId = items.at(-1)?.id;
   useEffect(() => {
-    if (lastId && document.visibilityState === 'visible') markRead(conversationId);
+    // Not before the conversation is known: its read position at open (the divider's place) is taken
+    // from it, and a read sent first would move that position before the page saw it.
+    if (lastId && conversation && document.visibilityState === 'visible') markRead(conversationId);
   }, [lastId, conversation?.unreadCount]);
 
   useLayoutEffect(() => {
