@@ -3,7 +3,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ParleyClient } from '../src/client/index.js';
 import { type ServerProcess, spawnServer } from './support/process.js';
-import { befriend, processPair, SHARED_DATABASE_URL, SHARED_DIALECT, waitForDisconnect } from './support/process-pair.js';
+import { befriend, processPair, type Registered, SHARED_DATABASE_URL, SHARED_DIALECT, waitForDisconnect } from './support/process-pair.js';
 import { collect, nextEvent, registerClient, settle } from './support/realtime.js';
 import { createTestEnvironment, TEST_REDIS_URL, type TestEnvironment, testEnvVars } from './support/server.js';
 
@@ -72,6 +72,49 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     // Both processes read the same database.
     const historyOnP2 = await bob.client.request<{ items: Array<{ id: string }> }>('GET', `/conversations/${conversationId}/messages`);
     expect(historyOnP2.items.map((m) => m.id)).toEqual([reply.id, sent.id]);
+  });
+
+  it('commits a conversation in id order across processes: catching up with `after` never skips a message sent from the other one', async () => {
+    const alice = await userOn(p1);
+    const bob = await userOn(p2);
+    const { id: conversationId } = await alice.client.request<{ id: string }>('POST', '/conversations', { peerId: bob.id });
+    type Page = { items: Array<{ id: string }>; nextCursor: string | null };
+
+    // A client that syncs the way the SDK does after a reconnect: everything after the newest id it holds.
+    const seen = new Set<string>();
+    let newest = 0;
+    let sending = true;
+    const poll = async () => {
+      const page = await alice.client.request<Page>('GET', `/conversations/${conversationId}/messages?after=${newest}&limit=100`);
+      for (const { id } of page.items) {
+        seen.add(id);
+        newest = Math.max(newest, Number(id));
+      }
+    };
+    const poller = (async () => {
+      while (sending) await poll();
+      await poll();
+      await poll();
+    })();
+
+    // Both processes write into the one conversation at once, in bursts (each burst one batch or several).
+    const burst = (sender: Registered, tag: string, round: number) =>
+      Promise.all(
+        Array.from({ length: 15 }, (_, k) => sender.client.emit('chat', { conversationId, type: 'text', content: `${tag} ${round}.${k}`, clientMsgId: `${tag}-${round}-${k}` })),
+      );
+    for (let round = 0; round < 10; round++) await Promise.all([burst(alice, 'a', round), burst(bob, 'b', round)]);
+    sending = false;
+    await poller;
+
+    const all: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page = await bob.client.request<Page>('GET', `/conversations/${conversationId}/messages?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      all.push(...page.items.map((m) => m.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(all).toHaveLength(300);
+    expect(all.filter((id) => !seen.has(id))).toEqual([]);
   });
 
   it('tells a user on one process when a friend on the other comes online and goes offline', async () => {

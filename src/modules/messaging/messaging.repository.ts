@@ -8,11 +8,11 @@ import type { ConversationsTable, Database } from '../../platform/db/schema.js';
 import { insertSearchTokens, searchTokenRows } from '../../platform/db/search-index.js';
 import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
 import { createTimedReader, queryTimeout } from '../../platform/db/time-budget.js';
-import { createKeyedQueue } from '../../shared/keyed-queue.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 import { containsQuery, queryTokens, UNSEARCHED_TYPES } from '../../shared/search-tokens.js';
 import type { InsertedMessageRow, MessageRow, NewMessage } from './messaging.rows.js';
-import { createSqliteMessageWriter, storedRow } from './messaging.sqlite-writer.js';
+import { createPooledMessageWriter } from './messaging.pooled-writer.js';
+import { createSqliteMessageWriter } from './messaging.sqlite-writer.js';
 
 export type ConversationRow = Selectable<ConversationsTable>;
 
@@ -32,9 +32,10 @@ const RARITY_PROBE = 5000;
  */
 export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database; readers?: SqliteReaders; searchTimeoutMs?: number } = {}) {
   const { readers } = options;
-  const sqliteWriter = options.sqlite ? createSqliteMessageWriter(options.sqlite) : undefined;
-  const oneAtATimePerConversation = createKeyedQueue();
-  const returnsIds = dialectOf(db) === 'postgres';
+  const dialect = dialectOf(db);
+  // Both group-commit the messages of one turn; see each for how it keeps a conversation's order.
+  if (dialect === 'sqlite' && !options.sqlite) throw new Error('the SQLite messaging repository needs the database connection (options.sqlite)');
+  const writer = dialect === 'sqlite' ? createSqliteMessageWriter(options.sqlite as SqliteDatabase.Database) : createPooledMessageWriter(db, dialect);
   const searchTimeoutMs = options.searchTimeoutMs ?? 2000;
   const timedRead = createTimedReader(db);
 
@@ -133,24 +134,7 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
      * transactions could commit out of id order, so there a conversation's inserts run one at a time.
      */
     insertMessage(message: NewMessage): Promise<InsertedMessageRow | undefined> {
-      if (sqliteWriter) return sqliteWriter.insert(message);
-      return oneAtATimePerConversation(message.conversation_id, async () => {
-        try {
-          const row = await db.transaction().execute(async (trx) => {
-            const insert = trx.insertInto('messages').values(message);
-            // PostgreSQL reports no insert id: it returns the generated one instead.
-            const id = returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
-            await trx.updateTable('conversations').set({ last_message_id: id, updated_at: message.created_at }).where('id', '=', message.conversation_id).execute();
-            await insertSearchTokens(trx, searchTokenRows({ ...message, id }));
-            return storedRow(message, id);
-          });
-          row.committedAt = performance.now();
-          return row;
-        } catch (error) {
-          if (isUniqueViolation(error)) return undefined;
-          throw error;
-        }
-      });
+      return writer.insert(message);
     },
 
     findByClientMsgId(senderId: string, clientMsgId: string): Promise<MessageRow | undefined> {
