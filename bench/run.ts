@@ -4,7 +4,7 @@
 // Socket.IO relay (bench/fanout.ts), idle connection memory (bench/idle.ts) and history paging in
 // a conversation of a million messages (bench/history.ts), the conversation list with 10,000 to
 // 1,000,000 unread messages (bench/unread.ts), and Parley's own cost per message without sockets
-// (bench/send-path.ts).
+// (bench/send-path.ts), on SQLite and then on the production set-ups (BENCH_SEND_TURNS, 3000, and BENCH_SEND_PRODUCTION_TURNS, 500, turns of 40 messages).
 //
 // The metrics scenario (bench/metrics-cost.ts) prices metrics on the send path: the fan-out at one fixed rate with
 // metrics off and on, alternating, as a ratio of server CPU per delivery.
@@ -44,7 +44,7 @@ import { benchProductionFanout, printProductionRatios, productionSetups } from '
 import { benchRedisAdapters, printRedisAdapters } from './redis-adapter.js';
 import { benchSearchGrowth } from './search-growth.js';
 import { benchSearchStall } from './search-stall.js';
-import { benchSendPath } from './send-path.js';
+import { benchSendPathSetups } from './send-path.js';
 import { benchSoak, soakOptions } from './soak.js';
 import { benchUnread } from './unread.js';
 
@@ -62,8 +62,11 @@ const PRODUCTION_REGISTER_BUDGET_MS = 120_000;
 const PRODUCTION_BUDGET_MS = productionSetups().length * (PRODUCTION_STEP_BUDGET_MS + PRODUCTION_REGISTER_BUDGET_MS + 30_000);
 /** The search growth scenario writes and indexes up to 1,000,000 messages (about 40 index rows each). */
 const SEARCH_GROWTH_BUDGET_MS = 600_000;
+/** The send scenario's runs on the production set-ups come on top of its SQLite run. */
+const SEND_PRODUCTION_BUDGET_MS = productionSetups().length * 180_000;
 const WATCHDOG_MS =
   595_000 +
+  (selected('send') ? SEND_PRODUCTION_BUDGET_MS : 0) +
   (soakSelected() ? (soakOptions().seconds + 600) * 1000 : 0) +
   (selected('unread') ? UNREAD_BUDGET_MS : 0) +
   (selected('search') ? SEARCH_BUDGET_MS : 0) +
@@ -437,7 +440,9 @@ async function main(): Promise<number> {
     failures += await scenario('search growth (SQLite: indexed search against the old scan)', () => benchSearchGrowth({ sizes, requests: 50 }));
   }
   if (only.has('send')) {
-    failures += await scenario('send path in-process (no sockets: service, checks, SQLite group commit)', () => benchSendPath({ users: 40, perTurn: 40, turns: 3000 }));
+    failures += await scenario('send path in-process (no sockets: service, checks, group commit), SQLite then the production set-ups', () =>
+      benchSendPathSetups({ users: 40, perTurn: 40, turns: envInt('BENCH_SEND_TURNS', 3000), productionTurns: envInt('BENCH_SEND_PRODUCTION_TURNS', 500) }),
+    );
   }
   if (only.has('files')) {
     failures += await scenario('file transfer (tus upload, download, memory)', () =>
