@@ -128,17 +128,20 @@ export function createPushService(deps: PushServiceDeps) {
     }
   }
 
-  /** Pushes to each recipient with subscriptions, no open socket and `shouldPush`. */
-  async function fanOut(recipientIds: readonly string[], senderId: string, conversationId: string, event: PushEvent, payload: PushPayload): Promise<void> {
+  /** Pushes to each recipient with subscriptions, no open socket and `shouldPush`; `payload` is made once, for the first of them. */
+  async function fanOut(recipientIds: readonly string[], senderId: string, conversationId: string, event: PushEvent, payload: () => Promise<PushPayload>): Promise<void> {
     const rows = await subscriptionsOf(recipientIds.filter((id) => id !== senderId));
     if (rows.length === 0) return;
     const byUser = new Map<string, PushSubscriptionRow[]>();
     for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
+    let made: Promise<PushPayload> | undefined;
     await Promise.all(
       [...byUser].map(async ([userId, subscriptions]) => {
         if (await deps.hasOpenSocket(userId)) return;
         if (!(await shouldPush(userId, senderId, conversationId, event))) return;
-        await Promise.all(subscriptions.map((row) => deliver(row, payload)));
+        made ??= payload();
+        const body = await made;
+        await Promise.all(subscriptions.map((row) => deliver(row, body)));
       }),
     );
   }
@@ -148,13 +151,14 @@ export function createPushService(deps: PushServiceDeps) {
     if (!where) return;
     const recipients = where.kind === 'private' ? where.userIds : await deps.memberIdsOf(where.groupId);
     const hasText = message.type === 'text' || message.type === 'emoji';
-    const payload: PushPayload = {
+    // Made only when someone is to be pushed to: the sender's name is a read most messages never need.
+    const payload = async (): Promise<PushPayload> => ({
       type: 'message',
       conversationId: message.conversationId,
       messageId: message.id,
       senderName: await deps.displayNameOf(message.senderId),
       ...(hasText && message.content !== '' ? { text: [...message.content].slice(0, PUSH_TEXT_CHARS).join('') } : {}),
-    };
+    });
     await fanOut(recipients, message.senderId, message.conversationId, { kind: 'message', message }, payload);
   }
 
@@ -228,7 +232,12 @@ export function createPushService(deps: PushServiceDeps) {
     callUnanswerable(call: { callerId: string; calleeId: string; conversationId: string; media: 'audio' | 'video' }): void {
       detached(
         async () => {
-          const payload: PushPayload = { type: 'call', conversationId: call.conversationId, senderName: await deps.displayNameOf(call.callerId), media: call.media };
+          const payload = async (): Promise<PushPayload> => ({
+            type: 'call',
+            conversationId: call.conversationId,
+            senderName: await deps.displayNameOf(call.callerId),
+            media: call.media,
+          });
           await fanOut([call.calleeId], call.callerId, call.conversationId, { kind: 'call', conversationId: call.conversationId, callerId: call.callerId }, payload);
         },
         { callerId: call.callerId },
