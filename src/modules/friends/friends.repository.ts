@@ -91,13 +91,18 @@ export function createFriendsRepository(db: Kysely<Database>) {
       return row !== undefined;
     },
 
-    /** Everyone `userId` blocked or was blocked by (small: people block a handful of users). */
+    /**
+     * Everyone `userId` blocked or was blocked by (small: people block a handful of users). One
+     * statement (a UNION ALL, each half on its own index): every message sent asks this once.
+     */
     async blockedEitherWay(userId: string): Promise<Set<string>> {
-      const [blocked, blockers] = await Promise.all([
-        db.selectFrom('blocks').select('blocked_id as id').where('blocker_id', '=', userId).execute(),
-        db.selectFrom('blocks').select('blocker_id as id').where('blocked_id', '=', userId).execute(),
-      ]);
-      return new Set([...blocked, ...blockers].map((row) => row.id));
+      const rows = await db
+        .selectFrom('blocks')
+        .select('blocked_id as id')
+        .where('blocker_id', '=', userId)
+        .unionAll(db.selectFrom('blocks').select('blocker_id as id').where('blocked_id', '=', userId))
+        .execute();
+      return new Set(rows.map((row) => row.id));
     },
 
     /** Records a block and drops the friendship and pending requests between the two. */
