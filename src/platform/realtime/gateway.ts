@@ -88,7 +88,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (options.redisUrl) {
     // A cluster's subscriber needs one connection per master for sharded pub/sub (SSUBSCRIBE is
     // served by the node owning the channel's slot); classic pub/sub works through any node.
-    const pub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null });
+    // Auto-pipelining: the publishes of one turn of the event loop (a burst of deliveries) leave in one write.
+    const pub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
     const sub = newRedisClient(options.redisUrl, { maxRetriesPerRequest: null }, { shardedSubscribers: sharded });
     for (const client of [pub, sub]) {
       client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'socket.io redis adapter connection error'));
