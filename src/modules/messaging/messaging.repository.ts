@@ -370,10 +370,11 @@ export function createMessagingRepository(db: Kysely<Database>, options: { sqlit
     /**
      * Messages containing `text` (a substring, case-insensitive) in the given conversations, newest
      * first. With tokens (src/shared/search-tokens.ts) it walks the search index from the newest
-     * posting of one token, requiring the others, and checks each candidate's text; a query with no
-     * token (only pieces under three letters: `in`, `%`) scans the messages as before. Both run
-     * within the search time budget: in a reader thread on SQLite, with a server-side statement
-     * timeout on MySQL/MariaDB and PostgreSQL (QUERY_TIMEOUT past it).
+     * posting of one token, requiring the others (on SQLite FTS5 intersects them all, see ftsQuery),
+     * and checks each candidate's text; a query with no token (only pieces under three letters:
+     * `in`, `%`) scans the messages as before. Both run within the search time budget: in a reader
+     * thread on SQLite, with a server-side statement timeout on MySQL/MariaDB and PostgreSQL
+     * (QUERY_TIMEOUT past it).
      */
     async search(conversationIds: readonly string[], text: string, beforeId: number | undefined, limit: number): Promise<MessageRow[]> {
       if (conversationIds.length === 0) return [];
