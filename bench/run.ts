@@ -10,12 +10,13 @@
 // metrics off and on, alternating, as a ratio of server CPU per delivery.
 // The production scenario (bench/production.ts) runs the same fan-out on MariaDB + Redis and PostgreSQL + Redis
 // (BENCH_PRODUCTION: comma list of database server URLs, BENCH_REDIS_URL) and tables them against SQLite and the relay.
-// Environment: BENCH_ONLY=http,fanout,production,metrics,idle,history,unread,search,search-growth,send,files picks scenarios (fanout includes the relay);
+// Environment: BENCH_ONLY=http,fanout,production,metrics,idle,history,unread,search,search-growth,search-write,send,files picks scenarios (fanout includes the relay);
 // BENCH_METRICS_CLIENTS (200), BENCH_METRICS_RATE (400 msg/s), BENCH_METRICS_ROUNDS (2 per side) shape the metrics scenario;
 // BENCH_UNREAD_SIZES (10000,100000,1000000: unread totals the list is timed at; 1000,10000,100000 runs in seconds);
 // BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
 // BENCH_SEARCH_MESSAGES (1000000; `--quick` makes it 100000) sizes the search-stall scenario (bench/search-stall.ts);
 // BENCH_SEARCH_GROWTH_SIZES (10000,100000,1000000) sizes the search growth scenario (bench/search-growth.ts: indexed search against the old scan);
+// BENCH_SEARCH_WRITE_HISTORY (100000) sizes the history under the search-write scenario (bench/search-write.ts: what indexing costs a send on SQLite);
 // BENCH_ONLY=redis (not by default: it needs Redis 7 at BENCH_REDIS_URL) counts Redis messages per process per chat
 // message with 1, 2 and 4 processes, classic vs sharded adapter (bench/redis-adapter.ts);
 // BENCH_ONLY=soak (never by default: it runs SOAK_SECONDS, 600) is the long soak of bench/soak.ts;
@@ -44,6 +45,7 @@ import { benchProductionFanout, printProductionRatios, productionSetups } from '
 import { benchRedisAdapters, printRedisAdapters } from './redis-adapter.js';
 import { benchSearchGrowth } from './search-growth.js';
 import { benchSearchStall } from './search-stall.js';
+import { benchSearchWrite } from './search-write.js';
 import { benchSendPathSetups } from './send-path.js';
 import { benchSoak, soakOptions } from './soak.js';
 import { benchUnread } from './unread.js';
@@ -51,7 +53,7 @@ import { benchUnread } from './unread.js';
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const DEFAULT_SCENARIOS = 'http,fanout,production,metrics,idle,history,unread,search,search-growth,send,files';
+const DEFAULT_SCENARIOS = 'http,fanout,production,metrics,idle,history,unread,search,search-growth,search-write,send,files';
 /** The unread scenario writes 1,000,000 rows (twice with BENCH_DATABASE_URL): time on top of the others'. */
 const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
 /** The search-stall scenario writes 1,000,000 rows and runs three rounds of searches both ways. */
@@ -438,6 +440,10 @@ async function main(): Promise<number> {
   if (only.has('search-growth')) {
     const sizes = ascendingSizes('BENCH_SEARCH_GROWTH_SIZES', process.argv.includes('--quick') ? '10000,100000' : '10000,100000,1000000');
     failures += await scenario('search growth (SQLite: indexed search against the old scan)', () => benchSearchGrowth({ sizes, requests: 50 }));
+  }
+  if (only.has('search-write')) {
+    const history = envInt('BENCH_SEARCH_WRITE_HISTORY', process.argv.includes('--quick') ? 20000 : 100000);
+    failures += await scenario('search index cost per send (SQLite writer: none, FTS5, token table)', () => benchSearchWrite({ history, messages: 2000, rounds: 3 }));
   }
   if (only.has('send')) {
     failures += await scenario('send path in-process (no sockets: service, checks, group commit), SQLite then the production set-ups', () =>

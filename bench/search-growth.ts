@@ -2,7 +2,7 @@
 // 1,000,000: BENCH_SEARCH_GROWTH_SIZES) messages written straight into a stopped Parley's SQLite
 // file and indexed (bench/search-index-fill.ts), then GET /messages/search timed per size for a
 // rare English word, a rare two-character Chinese word and an absent word, each found through the
-// index (message_search_tokens). Beside it, the scan the index replaced (the old substring LIKE,
+// index (message_search_fts, FTS5 on SQLite). Beside it, the scan the index replaced (the old substring LIKE,
 // run directly on the file, no HTTP) on the same rows: the ratio is what the index saves, the
 // growth (largest size against smallest) is the figure to watch: target under 3x.
 import path from 'node:path';
@@ -93,7 +93,7 @@ export async function benchSearchGrowth(options: SearchGrowthOptions): Promise<b
       append(file, conversation.id, [alice.id, bob.id], written, size);
       written = size;
       // Index from scratch each step (the bench's bulk load; a live server indexes as it stores).
-      new SqliteDatabase(file).exec('delete from message_search_tokens').close();
+      new SqliteDatabase(file).exec('delete from message_search_fts').close();
       const indexed = indexSqliteMessages(file);
       say(`  ${thousands(size)} messages: ${thousands(indexed.tokens)} index rows built in ${fixed(indexed.seconds)} s\n`);
       const app = await startInProcessParley(dataDir, { SEARCH_TIMEOUT_MS: '600000' });

@@ -121,6 +121,17 @@ describe(`sql/create.sql (${TEST_DATABASE_KIND})`, () => {
         if (!sqlite) throw new Error('expected a SQLite handle');
         const declared = tablesInCreateSql(readFileSync(CREATE_SQL, 'utf8'));
         expect(declared.size).toBeGreaterThan(0);
+        // SQLite keeps its search index in FTS5 instead (migration 0021): same tokens, other storage.
+        expect(declared.has('message_search_tokens')).toBe(true);
+        declared.delete('message_search_tokens');
+        const tables = (type: string) =>
+          sqlite
+            .prepare<[string], { name: string }>('select name from sqlite_master where type = ?')
+            .all(type)
+            .map((row) => row.name);
+        expect(tables('table')).not.toContain('message_search_tokens');
+        expect(tables('table')).toContain('message_search_fts');
+        expect(tables('trigger')).toContain('messages_search_fts_delete');
         for (const [table, columns] of declared) {
           const actual = sqlite.prepare<[], { name: string }>(`select name from pragma_table_info('${table}')`).all();
           expect(

@@ -1,17 +1,58 @@
 import path from 'node:path';
-import { type Kysely, Migrator } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../src/client/index.js';
 import type { DatabaseConfig } from '../src/config.js';
 import { openDatabase } from '../src/platform/db/database.js';
 import { migrationProvider } from '../src/platform/db/migrations/index.js';
 import type { Database } from '../src/platform/db/schema.js';
-import { backfillSearchIndex } from '../src/platform/db/search-index.js';
+import { backfillSearchIndex, searchFtsMatch, searchIndexKindOf } from '../src/platform/db/search-index.js';
 import { createGroup, expectFailure, openPrivate, type Page, people, sendText } from './support/messaging.js';
 import { createTestEnvironment, databaseKindOf, storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 type Requester = { request: <T>(m: string, p: string) => Promise<T> };
+
+// The index as stored: the token table (MySQL/MariaDB, PostgreSQL) or the FTS5 table (SQLite, migration 0021).
+async function indexedTokens(db: Kysely<Database>, messageId: number): Promise<string[]> {
+  if (searchIndexKindOf(db) === 'tokens') {
+    return (await db.selectFrom('message_search_tokens').select('token').where('message_id', '=', messageId).execute()).map((r) => r.token).sort();
+  }
+  const row = await db.selectFrom('message_search_fts').select('tokens').where('rowid', '=', messageId).executeTakeFirst();
+  return row ? row.tokens.split(' ').sort() : [];
+}
+async function indexedMessageCount(db: Kysely<Database>): Promise<number> {
+  if (searchIndexKindOf(db) === 'tokens') {
+    return Number(
+      (
+        await db
+          .selectFrom('message_search_tokens')
+          .select((eb) => eb.fn.count<number>('message_id').distinct().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+  }
+  return Number(
+    (
+      await db
+        .selectFrom('message_search_fts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+}
+async function contentsWithToken(db: Kysely<Database>, token: string): Promise<string[]> {
+  const rows =
+    searchIndexKindOf(db) === 'tokens'
+      ? await db.selectFrom('message_search_tokens as t').innerJoin('messages as m', 'm.id', 't.message_id').select('m.content').where('t.token', '=', token).execute()
+      : await db
+          .selectFrom('message_search_fts as f')
+          .innerJoin('messages as m', 'm.id', 'f.rowid')
+          .select('m.content')
+          .where(sql<boolean>`f.message_search_fts match ${searchFtsMatch([token])}`)
+          .execute();
+  return rows.map((r) => r.content);
+}
 const enc = encodeURIComponent;
 
 function search(client: Requester, q: string, options: { conversationId?: string; cursor?: string; limit?: number } = {}): Promise<Page<Message>> {
@@ -29,8 +70,7 @@ describe(`indexed message search (${storageLabel})`, () => {
   const crowd = people(() => suite.server.url);
   afterEach(() => crowd.closeAll());
   const db = () => suite.server.app.database.db;
-  const tokensOf = async (messageId: string) =>
-    (await db().selectFrom('message_search_tokens').select('token').where('message_id', '=', Number(messageId)).execute()).map((r) => r.token).sort();
+  const tokensOf = (messageId: string) => indexedTokens(db(), Number(messageId));
 
   async function pair() {
     const alice = await crowd.user();
@@ -117,6 +157,36 @@ describe(`indexed message search (${storageLabel})`, () => {
     expect(ids(await search(alice.client, 'narwhal'))).toEqual([inGroup.id, mine.id]);
     expect(ids(await search(alice.client, '秘密', { conversationId: group.conversationId }))).toEqual([inGroup.id]);
     await expectFailure(search(bob.client, 'narwhal', { conversationId: theirs }), 'NOT_FOUND', 404);
+  });
+
+  it("searches across many conversations (past the 16 the SQLite index filters by itself) and only the caller's", async () => {
+    const { alice, bob, conversationId } = await pair();
+    const carol = await crowd.user();
+    const sent: Message[] = [await sendText(bob.client, conversationId, 'an okapi in private 霍加狓')];
+    for (let i = 0; i < 18; i++) {
+      const group = await createGroup(alice.client, [], `zoo ${i}`);
+      sent.push(await sendText(alice.client, group.conversationId, `okapi number ${i} 霍加狓`));
+    }
+    const foreign = await createGroup(carol.client, []);
+    await sendText(carol.client, foreign.conversationId, 'okapi not for alice 霍加狓');
+    const newestFirst = sent.map((m) => m.id).reverse();
+    expect(ids(await search(alice.client, 'okapi', { limit: 50 }))).toEqual(newestFirst);
+    expect(ids(await search(alice.client, '霍加狓', { limit: 50 }))).toEqual(newestFirst);
+    expect(ids(await search(alice.client, 'okapi', { conversationId }))).toEqual([sent[0]?.id]);
+    const first = await search(alice.client, 'okapi number', { limit: 10 });
+    expect(ids(first)).toEqual(newestFirst.slice(0, 10));
+    expect(ids(await search(alice.client, 'okapi number', { limit: 10, cursor: first.nextCursor as string }))).toEqual(newestFirst.slice(10, 18));
+    expect(ids(await search(bob.client, 'okapi'))).toEqual([sent[0]?.id]);
+  });
+
+  it("drops a dissolved group's messages from the index", async () => {
+    const { alice, bob } = await pair();
+    const group = await createGroup(alice.client, [{ id: bob.id, client: bob.client }]);
+    const message = await sendText(bob.client, group.conversationId, 'the tapir council 貘');
+    expect(await tokensOf(message.id)).toContain('tap');
+    await alice.client.request('DELETE', `/groups/${group.id}`);
+    expect(await tokensOf(message.id)).toEqual([]);
+    expect(ids(await search(bob.client, 'tapir'))).toEqual([]);
   });
 
   it('indexes messages written before the index existed (the migration backfill)', async () => {
@@ -220,20 +290,10 @@ describe(`migration 0020 on an upgraded database (${storageLabel})`, () => {
       }
       const after = await migrator.migrateToLatest();
       expect(after.error).toBeUndefined();
-      expect(after.results?.map((r) => r.migrationName)).toContain('0020_search_index');
-      const indexed = await db
-        .selectFrom('message_search_tokens')
-        .select((eb) => eb.fn.count<number>('message_id').distinct().as('n'))
-        .executeTakeFirstOrThrow();
+      expect(after.results?.map((r) => r.migrationName)).toEqual(expect.arrayContaining(['0020_search_index', '0021_sqlite_search_fts']));
       // Every text message (past the first batch of 2,000 too), not the call record.
-      expect(Number(indexed.n)).toBe(2499);
-      const beijing = await db
-        .selectFrom('message_search_tokens as t')
-        .innerJoin('messages as m', 'm.id', 't.message_id')
-        .select('m.content')
-        .where('t.token', '=', '北京')
-        .execute();
-      expect(beijing.map((r) => r.content)).toEqual(['去年我们在北京见过 okapi']);
+      expect(await indexedMessageCount(db)).toBe(2499);
+      expect(await contentsWithToken(db, '北京')).toEqual(['去年我们在北京见过 okapi']);
     } finally {
       await handle.close();
       await env.dispose();

@@ -3,7 +3,7 @@ import { type Kysely, sql, type Transaction } from 'kysely';
 import type { DialectName } from '../../platform/db/dialect.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { Database } from '../../platform/db/schema.js';
-import { insertSearchTokens, searchTokenRows } from '../../platform/db/search-index.js';
+import { indexMessages } from '../../platform/db/search-index.js';
 import type { InsertedMessageRow, NewMessage } from './messaging.rows.js';
 import { storedRow } from './messaging.sqlite-writer.js';
 
@@ -107,10 +107,7 @@ export function createPooledMessageWriter(db: Kysely<Database>, dialect: Exclude
       await trx.selectFrom('conversations').select('id').where('id', 'in', conversationIds).orderBy('id').forUpdate().execute();
       const ids = await insertMessages(trx, messages);
       const rows = messages.map((message, index) => storedRow(message, ids[index] as number));
-      await insertSearchTokens(
-        trx,
-        rows.flatMap((row) => searchTokenRows(row)),
-      );
+      await indexMessages(trx, rows);
       const last = new Map<string, { id: number; at: number }>();
       for (const row of rows) last.set(row.conversation_id, { id: row.id, at: row.created_at });
       const entries = [...last];

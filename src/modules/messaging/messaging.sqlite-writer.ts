@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type SqliteDatabase from 'better-sqlite3';
-import { searchTokenRows } from '../../platform/db/search-index.js';
+import { searchFtsRow } from '../../platform/db/search-index.js';
 import type { InsertedMessageRow, NewMessage } from './messaging.rows.js';
 
 interface PendingInsert {
@@ -57,7 +57,9 @@ export function createSqliteMessageWriter(sqlite: SqliteDatabase.Database) {
     'insert into messages (conversation_id, sender_id, type, content, client_msg_id, reply_to_id, attachments, created_at) values (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const moveLast = sqlite.prepare<[number, number, string]>('update conversations set last_message_id = ?, updated_at = ? where id = ?');
-  const indexToken = sqlite.prepare<[number, string, string]>('insert into message_search_tokens (message_id, token, conversation_id) values (?, ?, ?)');
+  // SQLite's search index is FTS5 (migration 0021, src/platform/db/search-index.ts): one row per
+  // message, its tokens gathered in memory and written as one segment when the batch commits.
+  const indexMessage = sqlite.prepare<[number, string, string]>('insert into message_search_fts (rowid, tokens, conversation) values (?, ?, ?)');
 
   const storeBatch = sqlite.transaction((batch: PendingInsert[]) => {
     const rows: Array<InsertedMessageRow | undefined> = [];
@@ -76,7 +78,8 @@ export function createSqliteMessageWriter(sqlite: SqliteDatabase.Database) {
         );
         const id = Number(lastInsertRowid);
         // The search index is written with the message, in the same transaction: never out of step.
-        for (const row of searchTokenRows({ ...message, id })) indexToken.run(row.message_id, row.token, row.conversation_id);
+        const indexed = searchFtsRow({ id, conversation_id: message.conversation_id, type: message.type, content: message.content });
+        if (indexed) indexMessage.run(indexed.rowid, indexed.tokens, indexed.conversation);
         rows.push(storedRow(message, id));
         last.set(message.conversation_id, { id, at: message.created_at });
       } catch (error) {

@@ -163,6 +163,18 @@ export interface MessageSearchTokensTable {
   conversation_id: string;
 }
 
+/**
+ * The search index on SQLite (migration 0021, instead of `message_search_tokens`): an FTS5 table,
+ * one row per indexed message under the message's id, its tokens joined by spaces and the word
+ * standing for its conversation (src/platform/db/search-index.ts). Queried with
+ * `message_search_fts MATCH`; no such table on MySQL/MariaDB or PostgreSQL.
+ */
+export interface MessageSearchFtsTable {
+  rowid: number;
+  tokens: string;
+  conversation: string;
+}
+
 /** One fetched URL's preview (or the record that fetching it failed), kept until `expires_at`. */
 export interface LinkPreviewsTable {
   url_hash: string;
@@ -443,6 +455,7 @@ export interface Database {
   conversations: ConversationsTable;
   messages: MessagesTable;
   message_search_tokens: MessageSearchTokensTable;
+  message_search_fts: MessageSearchFtsTable;
   message_reactions: MessageReactionsTable;
   link_previews: LinkPreviewsTable;
   message_previews: MessagePreviewsTable;

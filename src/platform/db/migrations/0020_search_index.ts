@@ -9,7 +9,8 @@ import { backfillSearchIndex } from '../search-index.js';
  * (edits and recalls replace or drop a message's rows; deleting a message cascades), and looked up
  * by `(token, message_id)` newest first, the conversation alongside so the lookup needs no other row.
  * A portable table rather than each dialect's full-text engine: the same tokens, so the same
- * results, on SQLite, MySQL/MariaDB and PostgreSQL. Existing messages are indexed here, in batches.
+ * results, on SQLite, MySQL/MariaDB and PostgreSQL. Existing messages are indexed here, in batches
+ * (on SQLite by 0021, which replaces this table there with an FTS5 one holding the same tokens).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   let table = db.schema
@@ -24,7 +25,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   if (dialectOf(db) === 'sqlite') table = table.modifyEnd(sql`without rowid`);
   await withTableOptions(db, table).execute();
   await db.schema.createIndex('message_search_tokens_lookup').on('message_search_tokens').columns(['token', 'message_id', 'conversation_id']).execute();
-  await backfillSearchIndex(db as unknown as Kysely<Database>);
+  // SQLite's history is indexed by 0021, into the FTS5 table that replaces this one there.
+  if (dialectOf(db) !== 'sqlite') await backfillSearchIndex(db as unknown as Kysely<Database>, { into: 'tokens' });
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
