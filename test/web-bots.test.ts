@@ -265,6 +265,7 @@ describe(`web client: bots and webhooks page (${storageLabel})`, () => {
     await page.goto(`${suite.server.url}/me/bots`);
     await page.getByRole('heading', { name: '传入 Webhook' }).waitFor();
     const form = page.getByTestId('incoming-form');
+    await form.getByLabel('群组').locator('option').first().waitFor({ state: 'attached' });
     const options = await form.getByLabel('群组').locator('option').allTextContents();
     expect(options).toEqual(['Robots']);
     await form.getByRole('button', { name: '创建传入 Webhook' }).click();

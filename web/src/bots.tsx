@@ -269,7 +269,7 @@ const runs = (conversation: Conversation) => conversation.myRole === 'owner' || 
  * Incoming webhooks of one group the caller runs: each posts into the group as its own bot (made
  * with it, owned by the caller, so it shows under "Your bots" too). Its URL is shown once.
  */
-function IncomingWebhooks({ groups, onBotMade }: { groups: Conversation[]; onBotMade: () => void }) {
+function IncomingWebhooks({ groups, ready, onBotMade }: { groups: Conversation[]; ready: boolean; onBotMade: () => void }) {
   const mine = groups.filter(runs);
   const [conversationId, setConversationId] = useState('');
   const [nickname, setNickname] = useState('');
@@ -295,7 +295,7 @@ function IncomingWebhooks({ groups, onBotMade }: { groups: Conversation[]; onBot
     <div class="stack">
       <h3>{t('botsIncoming')}</h3>
       <p class="small muted">{t('botsIncomingHelp')}</p>
-      {mine.length === 0 ? (
+      {!ready ? null : mine.length === 0 ? (
         <p class="small muted">{t('botsIncomingNoGroups')}</p>
       ) : (
         <>
@@ -356,6 +356,7 @@ function IncomingWebhooks({ groups, onBotMade }: { groups: Conversation[]; onBot
 export function BotsPage() {
   const [bots, setBots] = useState<Bot[]>([]);
   const [groups, setGroups] = useState<Conversation[]>([]);
+  const [groupsReady, setGroupsReady] = useState(false);
   const [username, setUsername] = useState('');
   const { busy, run } = useAction();
   const load = async () => setBots((await api.bots.list(undefined, 50)).items);
@@ -363,7 +364,10 @@ export function BotsPage() {
     void load().catch(showError);
     api.conversations
       .list(undefined, 200)
-      .then((page) => setGroups(page.items.filter((conversation) => conversation.group)))
+      .then((page) => {
+        setGroups(page.items.filter((conversation) => conversation.group));
+        setGroupsReady(true);
+      })
       .catch(showError);
   }, []);
   const create = (event: Event) => {
@@ -400,7 +404,7 @@ export function BotsPage() {
           </button>
         </form>
         <Webhooks groups={groups} />
-        <IncomingWebhooks groups={groups} onBotMade={() => void load().catch(showError)} />
+        <IncomingWebhooks groups={groups} ready={groupsReady} onBotMade={() => void load().catch(showError)} />
       </div>
     </section>
   );
