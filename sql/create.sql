@@ -545,6 +545,12 @@ create table `message_search_tokens` (
 
 create index `message_search_tokens_lookup` on `message_search_tokens` (`token`, `message_id`, `conversation_id`);
 
+alter table `reports` add column `open_target` bigint generated always as (case when `status` = 'open' then coalesce(`message_id`, 0) end) stored;
+
+create unique index `reports_open_target` on `reports` (`reporter_id`, `target_user_id`, `open_target`);
+
+drop index `reports_reporter_target` on `reports`;
+
 create table if not exists `kysely_migration` (
   `name` varchar(255) not null primary key,
   `timestamp` varchar(255) not null
@@ -557,4 +563,4 @@ create table if not exists `kysely_migration_lock` (
 
 insert into `kysely_migration_lock` (`id`, `is_locked`) values ('migration_lock', 0);
 
-insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0013_group_invite_links', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0015_admin', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0016_mentions_notifications', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0017_push_subscriptions', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0018_reports', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0019_bots_webhooks', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0020_search_index', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0021_sqlite_search_fts', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));
+insert into `kysely_migration` (`name`, `timestamp`) values ('0001_users', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0002_messaging', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0003_calls', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0004_files', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0005_ai', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0008_group_invitations', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0010_smart_replies', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0011_link_previews', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0012_pins_forwards', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0013_group_invite_links', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0015_admin', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0016_mentions_notifications', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0017_push_subscriptions', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0018_reports', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0019_bots_webhooks', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0020_search_index', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0021_sqlite_search_fts', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ')), ('0022_reports_open_unique', date_format(utc_timestamp(3), '%Y-%m-%dT%H:%i:%s.%fZ'));

@@ -242,6 +242,7 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
       ttlSec: config.push.ttlSec,
       timeoutMs: config.push.timeoutMs,
     }),
+    retry: config.push.retry,
     checkEndpoint: createEndpointCheck({ allowPrivate: config.outbound.allowPrivate, ...outbound }),
     publicKey: vapidKeys.publicKey,
     maxPerUser: config.push.maxPerUser,
@@ -625,6 +626,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         // Running AI replies end now (stored as failed, retryable) so open SSE responses let the server close.
         await built.ai.stop();
         await built.webhooks.stop();
+        built.push.stop();
         await built.assistant?.stop();
         await gateway.close();
         // Fastify closes keep-alive sockets that are idle when close() starts; sockets whose request

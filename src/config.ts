@@ -152,6 +152,8 @@ const EnvSchema = Type.Object({
   PUSH_SUBSCRIPTIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
   PUSH_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 10_000 }),
   PUSH_TTL: Type.Integer({ minimum: 0, maximum: 2_419_200, default: 86_400 }),
+  PUSH_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 10, default: 4 }),
+  PUSH_RETRY_BASE_MS: Type.Integer({ minimum: 1, maximum: 600_000, default: 2_000 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -302,6 +304,8 @@ function toConfig(env: Env) {
       timeoutMs: env.PUSH_TIMEOUT_MS,
       /** How long a push service keeps an undelivered notification (seconds, the TTL header). */
       ttlSec: env.PUSH_TTL,
+      /** Sends of one notification at most (retries of no answer, 429 and 5xx), the first wait, and the longest wait (a longer Retry-After gives up). */
+      retry: { attempts: env.PUSH_MAX_ATTEMPTS, baseMs: env.PUSH_RETRY_BASE_MS, maxDelayMs: 300_000 },
     },
   };
 }

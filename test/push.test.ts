@@ -20,7 +20,7 @@ describe(`Web Push (${storageLabel})`, () => {
   let fake: FakePushService | undefined;
   const suite = useTestServer(async () => {
     fake = await startFakePushService();
-    return { OUTBOUND_ALLOW_PRIVATE: 'true', PUSH_SUBSCRIPTIONS_PER_USER: '3', METRICS_TOKEN: METRICS };
+    return { OUTBOUND_ALLOW_PRIVATE: 'true', PUSH_SUBSCRIPTIONS_PER_USER: '3', METRICS_TOKEN: METRICS, PUSH_MAX_ATTEMPTS: '3', PUSH_RETRY_BASE_MS: '100' };
   });
   afterAll(async () => {
     await fake?.close();
@@ -202,7 +202,7 @@ describe(`Web Push (${storageLabel})`, () => {
     expect(push.payload).toEqual({ type: 'call', conversationId: await openPrivate(alice.client, bob.id), senderName: alice.username, media: 'video' });
   });
 
-  it('drops a subscription the push service answers 410 Gone (and 404), and keeps one it answers 500', async () => {
+  it('drops a subscription the push service answers 410 Gone (and 404), and keeps one it answers 500 (retried, then given up)', async () => {
     const alice = await crowd.user();
     const bob = await offlineSubscriber();
     const bobTablet = service().subscription();
@@ -216,11 +216,53 @@ describe(`Web Push (${storageLabel})`, () => {
     const message = await sendText(alice.client, conversationId, 'hello?');
     await Promise.all([bob.device, bobTablet, bobLaptop].map((d) => service().next(d.endpoint, (p) => p.payload.messageId === message.id)));
     await expect.poll(async () => (await rest(bob.client).push.list()).items.map((item) => item.endpoint)).toEqual([bobLaptop.endpoint]);
-    // Counted by outcome.
-    const metrics = await (await fetch(`${suite.server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } })).text();
-    expect(sampleValue(metrics, 'parley_push_notifications_total', { outcome: 'gone' })).toBeGreaterThanOrEqual(2);
-    expect(sampleValue(metrics, 'parley_push_notifications_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(metrics, 'parley_push_notifications_total', { outcome: 'sent' })).toBeGreaterThanOrEqual(1);
+    // 500 is worth another try: PUSH_MAX_ATTEMPTS sends in all, then no more; 404 and 410 were asked once.
+    await expect.poll(() => service().hits(bobLaptop.endpoint)).toBe(3);
+    // Counted by outcome, once per notification.
+    const metrics = () => fetch(`${suite.server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } }).then((r) => r.text());
+    await expect.poll(async () => sampleValue(await metrics(), 'parley_push_notifications_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(sampleValue(await metrics(), 'parley_push_notifications_total', { outcome: 'gone' })).toBeGreaterThanOrEqual(2);
+    expect(sampleValue(await metrics(), 'parley_push_notifications_total', { outcome: 'sent' })).toBeGreaterThanOrEqual(1);
+    await settle(500);
+    expect([bob.device, bobTablet, bobLaptop].map((d) => service().hits(d.endpoint))).toEqual([1, 1, 3]);
+  });
+
+  it('retries a push the push service answers 503 twice (honouring Retry-After), and the notification arrives', async () => {
+    const alice = await crowd.user();
+    const bob = await offlineSubscriber(true);
+    service().script(bob.device.endpoint, [{ status: 503, retryAfter: '1' }, { status: 503 }]);
+    const conversationId = await openPrivate(alice.client, bob.id);
+    const message = await sendText(alice.client, conversationId, 'third time lucky');
+    const arrived = await service().next(bob.device.endpoint, (p) => p.payload.messageId === message.id && p.status === 201, 10_000);
+    expect(arrived.payload.text).toBe('third time lucky');
+    const attempts = service().received.filter((p) => p.endpoint === bob.device.endpoint);
+    expect(attempts.map((p) => p.status)).toEqual([503, 503, 201]);
+    const [first, second, third] = attempts.map((p) => p.at) as [number, number, number];
+    // Retry-After: 1 is a second; without it, the backoff's first wait (100 ms ±20 %).
+    expect(second - first).toBeGreaterThanOrEqual(950);
+    expect(third - second).toBeGreaterThanOrEqual(75);
+    expect(third - second).toBeLessThan(950);
+    // The subscription stays; nothing more is sent once the push went through.
+    await settle(400);
+    expect(service().hits(bob.device.endpoint)).toBe(3);
+    expect((await rest(bob.client).push.list()).items.map((item) => item.endpoint)).toEqual([bob.device.endpoint]);
+  });
+
+  it('retries a push whose connection was cut with no answer, and 429; gives up at once on a Retry-After past the longest wait', async () => {
+    const alice = await crowd.user();
+    const bob = await offlineSubscriber(true);
+    const carol = await offlineSubscriber(true);
+    service().script(bob.device.endpoint, ['reset', { status: 429 }]);
+    // A Retry-After past the longest wait (5 minutes) is not waited for: given up at once.
+    service().script(carol.device.endpoint, [{ status: 503, retryAfter: '3600' }]);
+    const toBob = await sendText(alice.client, await openPrivate(alice.client, bob.id), 'after the cut');
+    const toCarol = await sendText(alice.client, await openPrivate(alice.client, carol.id), 'much later');
+    const arrived = await service().next(bob.device.endpoint, (p) => p.payload.messageId === toBob.id && p.status === 201, 10_000);
+    expect(arrived.payload.text).toBe('after the cut');
+    expect(service().hits(bob.device.endpoint)).toBe(3);
+    await service().next(carol.device.endpoint, (p) => p.payload.messageId === toCarol.id);
+    await settle(500);
+    expect(service().hits(carol.device.endpoint)).toBe(1);
   });
 
   it('stops pushing to a session’s devices when that session logs out', async () => {

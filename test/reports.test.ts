@@ -1,10 +1,17 @@
+import path from 'node:path';
+import { type Kysely, Migrator } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminReport, type ParleyClient, rest } from '../src/client/index.js';
 import { REPORT_LIMITS } from '../src/modules/reports/index.js';
 import { apiClient, expectError, uniqueName } from './support/http.js';
 import { createGroup, expectFailure, history, people, sendText } from './support/messaging.js';
 import { barrier, nextEvent, registerClient } from './support/realtime.js';
-import { storageLabel } from './support/server.js';
+import type { DatabaseConfig } from '../src/config.js';
+import { openDatabase } from '../src/platform/db/database.js';
+import { isUniqueViolation } from '../src/platform/db/errors.js';
+import { migrationProvider } from '../src/platform/db/migrations/index.js';
+import type { Database } from '../src/platform/db/schema.js';
+import { createTestEnvironment, databaseKindOf, storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
 const ROOT = uniqueName('mod');
@@ -64,6 +71,38 @@ describe(`reports and the moderation queue (${storageLabel})`, () => {
       expectError(await api('POST', '/reports', { token: token(outsider.client), body }), 400, 'VALIDATION_FAILED');
     }
     expect((await api('POST', '/reports', { body: { target: { userId: sender.id }, reason: 'spam' } })).status).toBe(401);
+  });
+
+  it('files one report when the same report arrives many times at once, and a new one once it is closed', async () => {
+    const root = await admin();
+    const api = apiClient(suite.server.url);
+    const [reporter, sender] = [await crowd.user(), await crowd.user()];
+    const group = await createGroup(reporter.client, [sender]);
+    const message = await sendText(sender.client, group.conversationId, 'flood');
+    // Three rounds of N: more than the hourly limit, had the repeats been counted against it.
+    const N = 10;
+    const fire = (target: { messageId: string } | { userId: string }) =>
+      Promise.all(Array.from({ length: N }, () => api('POST', '/reports', { token: token(reporter.client), body: { target, reason: 'spam' } })));
+    const mine = async (status: 'open' | 'resolved') => (await rest(root).admin.reports({ status, limit: 200 })).items.filter((r) => r.reporterId === reporter.id);
+
+    for (const target of [{ messageId: message.id }, { userId: sender.id }]) {
+      const answers = await fire(target);
+      expect(answers.map((a) => a.status).every((status) => status === 200 || status === 201)).toBe(true);
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+      expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    }
+    const open = await mine('open');
+    expect(open.map((r) => r.targetType).sort()).toEqual(['message', 'user']);
+
+    // Closed, the same target may be reported again: once more, exactly one new report.
+    const byMessage = open.find((r) => r.targetType === 'message') as AdminReport;
+    await rest(root).admin.resolveReport(byMessage.id, 'none');
+    const again = await fire({ messageId: message.id });
+    expect(again.filter((a) => a.status === 201)).toHaveLength(1);
+    expect(new Set(again.map((a) => a.body.id)).size).toBe(1);
+    expect(again[0]?.body.id).not.toBe(byMessage.id);
+    expect((await mine('open')).filter((r) => r.targetType === 'message').map((r) => r.id)).toEqual([again[0]?.body.id]);
+    expect((await mine('resolved')).map((r) => r.id)).toEqual([byMessage.id]);
   });
 
   it(`refuses more than ${REPORT_LIMITS.perUserPerHour} new reports an hour from one user, with nothing stored`, async () => {
@@ -201,5 +240,79 @@ describe(`reports and the moderation queue (${storageLabel})`, () => {
     const plain = await crowd.user();
     expect((await rest(await admin()).users.me()).isAdmin).toBe(true);
     expect((await rest(plain.client).users.me()).isAdmin).toBe(false);
+  });
+});
+
+describe(`migration 0022 on an upgraded database (${storageLabel})`, () => {
+  it('dismisses the duplicate open reports the old check let through, then refuses new ones', async () => {
+    const env = await createTestEnvironment();
+    const url = env.databaseUrl;
+    const kind = databaseKindOf(url);
+    const config: DatabaseConfig = url === undefined || kind === 'sqlite' ? { kind: 'sqlite', file: path.join(env.dataDir, 'upgrade.db') } : { kind, url, poolSize: 2 };
+    const handle = openDatabase(config);
+    try {
+      const migrator = new Migrator({ db: handle.db, provider: migrationProvider });
+      expect((await migrator.migrateTo('0020_search_index')).error).toBeUndefined();
+      const db = handle.db as unknown as Kysely<Database>;
+      const now = Date.now();
+      for (const id of ['u-reporter', 'u-target']) {
+        await db
+          .insertInto('users')
+          .values({
+            id,
+            username: id,
+            username_lower: id,
+            nickname: id,
+            nickname_lower: id,
+            email: null,
+            email_lower: null,
+            password_hash: null,
+            is_guest: 0,
+            avatar_url: null,
+            bio: '',
+            created_at: now,
+            updated_at: now,
+            last_login_at: now,
+            last_seen_at: null,
+          })
+          .execute();
+      }
+      const report = (messageId: number | null, status = 'open') => ({
+        reporter_id: 'u-reporter',
+        target_type: messageId === null ? 'user' : 'message',
+        target_user_id: 'u-target',
+        message_id: messageId,
+        conversation_id: null,
+        message_content: null,
+        reason: 'spam',
+        note: '',
+        status,
+        created_at: now,
+      });
+      // Three open reports of one message, two of the user, one of another message, one closed duplicate.
+      for (const row of [report(7), report(7), report(null), report(7), report(null), report(8), report(7, 'dismissed')]) await db.insertInto('reports').values(row).execute();
+
+      const after = await migrator.migrateToLatest();
+      expect(after.error).toBeUndefined();
+      expect(after.results?.map((r) => r.migrationName)).toContain('0022_reports_open_unique');
+      const rows = await db.selectFrom('reports').select(['id', 'message_id', 'status', 'resolution_note']).orderBy('id').execute();
+      expect(rows.map((r) => r.status)).toEqual(['open', 'dismissed', 'open', 'dismissed', 'dismissed', 'open', 'dismissed']);
+      expect(rows[1]?.resolution_note).toContain('duplicate');
+
+      // By construction now: a second open report of the same target is refused by the database itself.
+      const refused = await db
+        .insertInto('reports')
+        .values(report(7))
+        .execute()
+        .then(
+          () => null,
+          (error: unknown) => error,
+        );
+      expect(isUniqueViolation(refused)).toBe(true);
+      await db.insertInto('reports').values(report(7, 'resolved')).execute();
+    } finally {
+      await handle.close();
+      await env.dispose();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { apiClient, newUser, uniqueName } from './support/http.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
-import { logIn, PASSWORD, tab, useBrowser } from './support/web.js';
+import { bubble, logIn, PASSWORD, tab, useBrowser } from './support/web.js';
 
 /** For a person to look at (SCREENSHOT_DIR=…): the run itself leaves the tree clean. */
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -195,6 +195,99 @@ describe(`web client: bots and webhooks page (${storageLabel})`, () => {
       )
       .toBe(1);
     await screenshot(page, 'bots-replayed-phone-zh');
+    expect(errors).toEqual([]);
+  }, 120_000);
+  /** POSTs `text` to an incoming webhook's URL as any program would: real HTTP, no session. */
+  const postTo = (url: string, text: string) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) }).then(async (res) => ({
+      status: res.status,
+      body: await res.json(),
+    }));
+
+  it('creates an incoming webhook whose URL (shown once, copied) posts into the group; revoked, the URL is refused (desktop, English)', async () => {
+    const { api, ann, group } = await cast();
+    const { page, errors } = await openPage({ width: 1280, height: 800 });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.url });
+    await logIn(page, ann.username);
+    await page.goto(`${suite.server.url}/me/bots`);
+    await page.getByRole('heading', { name: 'Incoming webhooks' }).waitFor();
+    const form = page.getByTestId('incoming-form');
+    expect(await form.getByLabel('Group').inputValue()).toBe(group.conversationId);
+    await form.getByLabel('Bot name (optional)').fill('CI status');
+    await form.getByRole('button', { name: 'Create incoming webhook' }).click();
+    const box = page.getByRole('group', { name: 'Incoming webhook URL' });
+    await box.waitFor();
+    const url = await box.getByRole('textbox').inputValue();
+    expect(url).toMatch(new RegExp(`^${suite.server.url}/api/v1/hooks/[A-Za-z0-9_-]{20,}$`));
+    expect(await box.textContent()).toContain('shown only this once');
+    await box.getByRole('button', { name: 'Copy' }).click();
+    await box.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(url);
+    const hook = page.getByTestId('incoming-webhook').filter({ hasText: 'CI status' });
+    await hook.waitFor();
+    // Its bot is one of Ann's bots now.
+    await page.locator('[data-testid="bot"]').filter({ hasText: 'CI status' }).waitFor();
+    await hook.scrollIntoViewIfNeeded();
+    await screenshot(page, 'bots-incoming-desktop-en');
+    await box.getByRole('button', { name: 'Done' }).click();
+    await box.waitFor({ state: 'detached' });
+    expect(await page.content()).not.toContain(url);
+
+    const posted = await postTo(url, 'build 42 passed');
+    expect(posted.status).toBe(201);
+    await page.goto(`${suite.server.url}/chats/${encodeURIComponent(group.conversationId)}`);
+    await bubble(page, 'build 42 passed').waitFor();
+    await screenshot(page, 'bots-incoming-chat-desktop-en');
+
+    await page.goto(`${suite.server.url}/me/bots`);
+    await hook.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await hook.getByText('revoked').waitFor();
+    expect(await hook.getAttribute('data-revoked')).toBe('true');
+    expect((await postTo(url, 'too late')).status).toBe(404);
+    const listed = (await api('GET', `/conversations/${encodeURIComponent(group.conversationId)}/incoming-webhooks`, { token: ann.accessToken })).body.items;
+    expect(listed).toHaveLength(1);
+    expect(listed[0].revokedAt).not.toBeNull();
+    expect(errors).toEqual([]);
+  }, 120_000);
+
+  it('in Chinese on a phone: an incoming webhook posts into the chat and is revoked; a group the user does not run offers none', async () => {
+    const { api, ann, group } = await cast();
+    // A group Ann is only a member of: not hers to add webhooks to.
+    const bea = await newUser(api, { username: uniqueName('bea'), nickname: 'Bea' });
+    const other = (await api('POST', '/groups', { token: bea.accessToken, body: { name: 'Not mine' } })).body;
+    await api('POST', `/groups/${other.id}/members`, { token: bea.accessToken, body: { userIds: [ann.user.id] } });
+    const invitations = (await api('GET', '/group-invitations', { token: ann.accessToken })).body.items as Array<{ id: string }>;
+    for (const invitation of invitations) await api('POST', `/group-invitations/${invitation.id}/accept`, { token: ann.accessToken });
+
+    const { page, errors } = await openPage({ width: 390, height: 844, locale: 'zh-CN' });
+    await logInZh(page, ann.username);
+    await page.goto(`${suite.server.url}/me/bots`);
+    await page.getByRole('heading', { name: '传入 Webhook' }).waitFor();
+    const form = page.getByTestId('incoming-form');
+    await form.getByLabel('群组').locator('option').first().waitFor({ state: 'attached' });
+    const options = await form.getByLabel('群组').locator('option').allTextContents();
+    expect(options).toEqual(['Robots']);
+    await form.getByRole('button', { name: '创建传入 Webhook' }).click();
+    const box = page.getByRole('group', { name: '传入 Webhook 网址' });
+    const url = await box.getByRole('textbox').inputValue();
+    expect(url).toContain('/api/v1/hooks/');
+    await box.scrollIntoViewIfNeeded();
+    await screenshot(page, 'bots-incoming-phone-zh');
+    await box.getByRole('button', { name: '完成' }).click();
+
+    expect((await postTo(url, '部署完成 ✅')).status).toBe(201);
+    await page.goto(`${suite.server.url}/chats/${encodeURIComponent(group.conversationId)}`);
+    await bubble(page, '部署完成 ✅').waitFor();
+
+    await page.goto(`${suite.server.url}/me/bots`);
+    const hook = page.getByTestId('incoming-webhook').first();
+    await hook.getByRole('button', { name: '吊销' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: '吊销' }).click();
+    await hook.getByText('已吊销').waitFor();
+    await hook.scrollIntoViewIfNeeded();
+    await screenshot(page, 'bots-incoming-revoked-phone-zh');
+    expect((await postTo(url, '太迟了')).status).toBe(404);
     expect(errors).toEqual([]);
   }, 120_000);
 });

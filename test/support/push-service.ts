@@ -22,7 +22,13 @@ export interface ReceivedPush {
   payload: Record<string, unknown>;
   /** The VAPID JWT's claims (aud, exp, sub) and the key it was signed with. */
   vapid: { claims: { aud: string; exp: number; sub: string }; publicKey: string };
+  /** The status it was answered with, and when it arrived (epoch ms). */
+  status: number;
+  at: number;
 }
+
+/** A scripted answer: a status (with an optional `Retry-After` header), or `reset`: the connection is cut with no answer. */
+export type ScriptedAnswer = { status: number; retryAfter?: string } | 'reset';
 
 export interface FakePushService {
   url: string;
@@ -34,6 +40,8 @@ export interface FakePushService {
   rejected: string[];
   /** The status this endpoint answers from now on (default 201; 410: the subscription is gone). */
   answer(endpoint: string, status: number): void;
+  /** The next requests to this endpoint get these answers, in order; then `answer`'s status again. */
+  script(endpoint: string, answers: ScriptedAnswer[]): void;
   /** Resolves with the first push to `endpoint` matching `predicate` (already received ones count). */
   next(endpoint: string, predicate?: (push: ReceivedPush) => boolean, timeoutMs?: number): Promise<ReceivedPush>;
   /** How many requests reached `endpoint` (decrypted or not). */
@@ -100,6 +108,7 @@ export function verifyVapid(authorization: string | undefined, endpoint: string)
 export async function startFakePushService(): Promise<FakePushService> {
   const browsers = new Map<string, BrowserSubscription>();
   const statuses = new Map<string, number>();
+  const scripts = new Map<string, ScriptedAnswer[]>();
   const hitCounts = new Map<string, number>();
   const received: ReceivedPush[] = [];
   const rejected: string[] = [];
@@ -118,14 +127,18 @@ export async function startFakePushService(): Promise<FakePushService> {
         if (!request.headers.ttl) throw new Error('no TTL header');
         const vapid = verifyVapid(request.headers.authorization, endpoint);
         const payload = JSON.parse(decryptPush(Buffer.concat(chunks), browser).toString('utf8')) as Record<string, unknown>;
-        received.push({ endpoint, headers: request.headers, payload, vapid });
+        const scripted = scripts.get(endpoint)?.shift() ?? { status: statuses.get(endpoint) ?? 201 };
+        if (scripted === 'reset') {
+          request.socket.destroy();
+          return;
+        }
+        received.push({ endpoint, headers: request.headers, payload, vapid, status: scripted.status, at: Date.now() });
         for (const wake of waiters.splice(0)) wake();
+        response.writeHead(scripted.status, scripted.retryAfter === undefined ? {} : { 'retry-after': scripted.retryAfter }).end();
       } catch (error) {
         rejected.push(error instanceof Error ? error.message : String(error));
         response.writeHead(400).end();
-        return;
       }
-      response.writeHead(statuses.get(endpoint) ?? 201).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -144,6 +157,9 @@ export async function startFakePushService(): Promise<FakePushService> {
     },
     answer(endpoint, status) {
       statuses.set(endpoint, status);
+    },
+    script(endpoint, answers) {
+      scripts.set(endpoint, [...answers]);
     },
     hits: (endpoint) => hitCounts.get(endpoint) ?? 0,
     next(endpoint, predicate = () => true, timeoutMs = 5000) {

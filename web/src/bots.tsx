@@ -1,14 +1,15 @@
 /**
  * The "Bots & webhooks" page (`/me/bots`), loaded on demand from the settings page: the caller's bots
- * and their scoped tokens, and the caller's outgoing webhooks with their delivery log (docs/webhooks.md).
- * A token and a webhook secret are shown once, in a copy box, right after they are made.
+ * and their scoped tokens, the caller's outgoing webhooks with their delivery log, and the incoming
+ * webhooks of the groups the caller runs (docs/webhooks.md). A token, a webhook secret and an
+ * incoming webhook's URL are shown once, in a copy box, right after they are made.
  */
-import { useEffect, useState } from 'preact/hooks';
-import type { Bot, BotAction, BotToken, Conversation, Webhook, WebhookDelivery, WebhookEvent } from '../../src/client/index.js';
+import { useEffect, useId, useState } from 'preact/hooks';
+import type { Bot, BotAction, BotToken, Conversation, IncomingWebhook, Webhook, WebhookDelivery, WebhookEvent } from '../../src/client/index.js';
 import { conversationTitle } from './chat.js';
 import { showError } from './errors.js';
 import { formatTime, t } from './i18n.js';
-import { api } from './state/client.js';
+import { api, client } from './state/client.js';
 import { navigate } from './state/router.js';
 import { useAction, useConfirm } from './ui.js';
 
@@ -17,14 +18,26 @@ const EVENTS: WebhookEvent[] = ['message.created', 'member.changed', 'bot.mentio
 
 /** A secret shown this once, with a warning and a copy button. */
 function SecretBox({ label, value, onDone }: { label: string; value: string; onDone: () => void }) {
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(() => setCopied(false), 2000);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  const copy = () =>
+    void navigator.clipboard
+      ?.writeText(value)
+      .then(() => setCopied(true))
+      .catch(() => {});
   return (
-    <div class="card stack" role="group" aria-label={label} data-testid="secret-box">
+    <div class="card stack secret-box" role="group" aria-label={label} data-testid="secret-box">
       <strong>{label}</strong>
       <p class="small">{t('botsSecretOnce')}</p>
-      <input readOnly value={value} aria-label={label} onFocus={(event) => event.currentTarget.select()} data-testid="secret-value" />
+      {/* Wrapped in full, not cut at the edge: a URL or token is checked by eye before it is pasted. */}
+      <textarea readOnly rows={2} value={value} aria-label={label} onFocus={(event) => event.currentTarget.select()} data-testid="secret-value" />
       <div class="line">
-        <button type="button" onClick={() => void navigator.clipboard?.writeText(value).catch(() => {})}>
-          {t('botsCopy')}
+        <button type="button" onClick={copy} aria-live="polite">
+          {copied ? t('botsCopied') : t('botsCopy')}
         </button>
         <button type="button" onClick={onDone}>
           {t('botsDone')}
@@ -249,9 +262,101 @@ function Webhooks({ groups }: { groups: Conversation[] }) {
   );
 }
 
+/** Groups where the caller may manage incoming webhooks: their owner and admins. */
+const runs = (conversation: Conversation) => conversation.myRole === 'owner' || conversation.myRole === 'admin';
+
+/**
+ * Incoming webhooks of one group the caller runs: each posts into the group as its own bot (made
+ * with it, owned by the caller, so it shows under "Your bots" too). Its URL is shown once.
+ */
+function IncomingWebhooks({ groups, ready, onBotMade }: { groups: Conversation[]; ready: boolean; onBotMade: () => void }) {
+  const mine = groups.filter(runs);
+  const [conversationId, setConversationId] = useState('');
+  const [nickname, setNickname] = useState('');
+  const [items, setItems] = useState<IncomingWebhook[]>([]);
+  const [url, setUrl] = useState<string | null>(null);
+  const { busy, run } = useAction();
+  const { confirm, dialog } = useConfirm();
+  const groupId = useId();
+  const picked = conversationId || mine[0]?.id || '';
+  const load = async () => setItems(picked ? (await api.incomingWebhooks.list(picked, undefined, 50)).items : []);
+  useEffect(() => void load().catch(showError), [picked]);
+  const create = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
+      const created = await api.incomingWebhooks.create(picked, nickname.trim() ? { nickname: nickname.trim() } : {});
+      setUrl(new URL(created.url, client.baseUrl).toString());
+      setNickname('');
+      await load();
+      onBotMade();
+    });
+  };
+  return (
+    <div class="stack">
+      <h3>{t('botsIncoming')}</h3>
+      <p class="small muted">{t('botsIncomingHelp')}</p>
+      {!ready ? null : mine.length === 0 ? (
+        <p class="small muted">{t('botsIncomingNoGroups')}</p>
+      ) : (
+        <>
+          {url && <SecretBox label={t('botsIncomingUrl')} value={url} onDone={() => setUrl(null)} />}
+          <form class="card stack" onSubmit={create} data-testid="incoming-form">
+            <label for={groupId}>{t('botsIncomingGroup')}</label>
+            <select id={groupId} value={picked} onChange={(event) => setConversationId(event.currentTarget.value)}>
+              {mine.map((conversation) => (
+                <option value={conversation.id}>{conversationTitle(conversation)}</option>
+              ))}
+            </select>
+            <label>
+              {t('botsIncomingName')}
+              <input value={nickname} maxLength={64} onInput={(event) => setNickname(event.currentTarget.value)} />
+            </label>
+            <button type="submit" disabled={busy || !picked}>
+              {t('botsCreateIncoming')}
+            </button>
+          </form>
+          {items.length === 0 && <p class="small muted">{t('botsIncomingNone')}</p>}
+          <ul class="plain" data-testid="incoming-webhooks">
+            {items.map((hook) => (
+              <li class="line" data-testid="incoming-webhook" data-revoked={hook.revokedAt ? 'true' : 'false'}>
+                <span class="small">
+                  <strong>{hook.bot.nickname || hook.bot.username}</strong> · {formatTime(hook.createdAt)}
+                  {hook.revokedAt && <strong> ({t('botsRevoked')})</strong>}
+                </span>
+                {!hook.revokedAt && (
+                  <button
+                    type="button"
+                    class="danger"
+                    disabled={busy}
+                    onClick={() =>
+                      confirm({
+                        question: t('botsRevokeIncomingConfirm'),
+                        confirmLabel: t('botsRevoke'),
+                        onConfirm: () =>
+                          run(async () => {
+                            await api.incomingWebhooks.revoke(picked, hook.id);
+                            await load();
+                          }),
+                      })
+                    }
+                  >
+                    {t('botsRevoke')}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {dialog}
+    </div>
+  );
+}
+
 export function BotsPage() {
   const [bots, setBots] = useState<Bot[]>([]);
   const [groups, setGroups] = useState<Conversation[]>([]);
+  const [groupsReady, setGroupsReady] = useState(false);
   const [username, setUsername] = useState('');
   const { busy, run } = useAction();
   const load = async () => setBots((await api.bots.list(undefined, 50)).items);
@@ -259,7 +364,10 @@ export function BotsPage() {
     void load().catch(showError);
     api.conversations
       .list(undefined, 200)
-      .then((page) => setGroups(page.items.filter((conversation) => conversation.group)))
+      .then((page) => {
+        setGroups(page.items.filter((conversation) => conversation.group));
+        setGroupsReady(true);
+      })
       .catch(showError);
   }, []);
   const create = (event: Event) => {
@@ -296,6 +404,7 @@ export function BotsPage() {
           </button>
         </form>
         <Webhooks groups={groups} />
+        <IncomingWebhooks groups={groups} ready={groupsReady} onBotMade={() => void load().catch(showError)} />
       </div>
     </section>
   );

@@ -9,8 +9,25 @@ export interface PushTarget {
   auth: string;
 }
 
-/** Sends one encrypted push; resolves with the push service's HTTP status, rejects when none came. */
-export type PushSend = (target: PushTarget, payload: string) => Promise<number>;
+/** A push service's answer: its HTTP status and, when it sent one, its `Retry-After` in milliseconds. */
+export interface PushAnswer {
+  status: number;
+  retryAfterMs?: number;
+}
+
+/** Sends one encrypted push; resolves with the push service's answer, rejects when none came (network error, timeout). */
+export type PushSend = (target: PushTarget, payload: string) => Promise<PushAnswer>;
+
+/** `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+  const text = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (!text) return undefined;
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP date ends in GMT (IMF-fixdate and the obsolete RFC 850 form); anything else is not one.
+  if (!/ GMT$/.test(text)) return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
 
 export interface PushSenderOptions {
   fetch: GuardedFetch;
@@ -47,6 +64,6 @@ export function createPushSender(options: PushSenderOptions): PushSend {
       timeoutMs: options.timeoutMs,
       maxRedirects: 0,
     });
-    return response.status;
+    return { status: response.status, retryAfterMs: parseRetryAfter(response.headers['retry-after'], Date.now()) };
   };
 }

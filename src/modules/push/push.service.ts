@@ -9,14 +9,26 @@ import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { PushRepository, PushSubscriptionRow } from './push.repository.js';
-import type { PushSend } from './push.sender.js';
+import type { PushAnswer, PushSend } from './push.sender.js';
 
 /** Why a push is considered: a message in a conversation, or a call that rang nobody. */
 export type PushEvent = { kind: 'message'; message: Message } | { kind: 'call'; conversationId: string; callerId: string };
 
+/**
+ * Retries of a push that failed for a reason that may pass (no answer, 5xx, 429): at most
+ * `attempts` sends in all, waiting `baseMs`, 2×, 4×… between them (±20 %), or the push service's
+ * `Retry-After`; a wait longer than `maxDelayMs` gives up instead.
+ */
+export interface PushRetry {
+  attempts: number;
+  baseMs: number;
+  maxDelayMs: number;
+}
+
 export interface PushServiceDeps {
   repository: PushRepository;
   send: PushSend;
+  retry: PushRetry;
   /** Refuses (VALIDATION_FAILED) an endpoint the outbound address rules do not allow. */
   checkEndpoint(endpoint: string): Promise<void>;
   publicKey: string;
@@ -59,7 +71,8 @@ function parseConversation(conversationId: string): { kind: 'private'; userIds: 
 /**
  * Web Push: devices subscribe (bound to the session that subscribed them), and people with no
  * socket open anywhere hear about private and group messages and about calls that could not ring.
- * Sending never delays the sender: it runs after the message was delivered, and a failure is
+ * Sending never delays the sender: it runs after the message was delivered. A failure that may
+ * pass (no answer, 429, 5xx) is retried a few times with backoff (`PushRetry`); what still fails is
  * logged and counted; a push service's 404/410 (the subscription is gone) drops the row.
  */
 export function createPushService(deps: PushServiceDeps) {
@@ -107,24 +120,73 @@ export function createPushService(deps: PushServiceDeps) {
     return true;
   }
 
+  /** Pending retry waits: `stop()` ends them so nothing is sent once the server is closing. */
+  const waits = new Set<() => void>();
+  let stopped = false;
+
+  /** Waits on a timer (never the event loop); false when the service stopped meanwhile. */
+  function wait(ms: number): Promise<boolean> {
+    if (stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        waits.delete(cancel);
+        resolve(ok);
+      };
+      const cancel = () => done(false);
+      const timer = setTimeout(() => done(true), ms);
+      timer.unref();
+      waits.add(cancel);
+    });
+  }
+
+  /** Whether an answer may change if asked again: 429 (too many requests) and 5xx; a thrown send (no answer) too. */
+  const transient = (status: number) => status === 429 || status >= 500;
+
+  /** How long to wait before attempt `attempt + 1`, or undefined to give up. */
+  function delayBefore(attempt: number, retryAfterMs: number | undefined): number | undefined {
+    const { retry } = deps;
+    if (attempt >= retry.attempts) return undefined;
+    const delay = retryAfterMs ?? retry.baseMs * 2 ** (attempt - 1) * (0.8 + Math.random() * 0.4);
+    return delay > retry.maxDelayMs ? undefined : delay;
+  }
+
+  /**
+   * Sends one notification to one device, retrying what may pass (no answer, 429, 5xx) with
+   * backoff and the push service's `Retry-After`, off the caller's path; 404/410 drop the
+   * subscription, any other answer is final. Counted once, by final outcome.
+   */
   async function deliver(row: PushSubscriptionRow, payload: PushPayload): Promise<void> {
     const withText = Number(row.previews) === 1 ? payload : { ...payload, text: undefined };
-    try {
-      const status = await deps.send({ endpoint: row.endpoint, p256dh: row.p256dh, auth: row.auth }, JSON.stringify(withText));
+    const body = JSON.stringify(withText);
+    for (let attempt = 1; ; attempt++) {
+      let answer: PushAnswer | undefined;
+      let failure: unknown;
+      try {
+        answer = await deps.send({ endpoint: row.endpoint, p256dh: row.p256dh, auth: row.auth }, body);
+      } catch (error) {
+        failure = error;
+      }
+      const status = answer?.status;
       if (status === 404 || status === 410) {
         await repository.remove(row.id);
         await changed([row.user_id]);
         deps.metrics?.pushSent('gone');
         log.info({ subscriptionId: row.id, userId: row.user_id, status }, 'push subscription gone; dropped');
-      } else if (status >= 200 && status < 300) {
-        deps.metrics?.pushSent('sent');
-      } else {
-        deps.metrics?.pushSent('failed');
-        log.warn({ subscriptionId: row.id, status }, 'push service refused a notification');
+        return;
       }
-    } catch (error) {
+      if (status !== undefined && status >= 200 && status < 300) {
+        deps.metrics?.pushSent('sent');
+        if (attempt > 1) log.info({ subscriptionId: row.id, attempt }, 'push delivered after a retry');
+        return;
+      }
+      const retryable = status === undefined || transient(status);
+      const delay = retryable ? delayBefore(attempt, answer?.retryAfterMs) : undefined;
+      if (delay !== undefined && (await wait(delay))) continue;
       deps.metrics?.pushSent('failed');
-      log.warn({ err: error, subscriptionId: row.id }, 'push notification not delivered');
+      if (status === undefined) log.warn({ err: failure, subscriptionId: row.id, attempts: attempt }, 'push notification not delivered');
+      else log.warn({ subscriptionId: row.id, status, attempts: attempt }, 'push service refused a notification');
+      return;
     }
   }
 
@@ -169,6 +231,12 @@ export function createPushService(deps: PushServiceDeps) {
 
   return {
     shouldPush,
+
+    /** Ends pending retry waits (the server is closing): those pushes are given up. */
+    stop(): void {
+      stopped = true;
+      for (const cancel of [...waits]) cancel();
+    },
 
     /** The VAPID public key browsers subscribe with. */
     vapidPublicKey: () => ({ publicKey: deps.publicKey }),

@@ -1,9 +1,10 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import { dialectOf } from '../../platform/db/dialect.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { Database, ReportsTable } from '../../platform/db/schema.js';
 
 export type ReportRow = Selectable<ReportsTable>;
-export type NewReport = Omit<Insertable<ReportsTable>, 'id'>;
+export type NewReport = Omit<Insertable<ReportsTable>, 'id' | 'open_target'>;
 
 export function createReportsRepository(db: Kysely<Database>) {
   const returnsIds = dialectOf(db) === 'postgres';
@@ -14,18 +15,31 @@ export function createReportsRepository(db: Kysely<Database>) {
   return {
     find,
 
-    /** The reporter's open report of this target (a message, or a user when `messageId` is null). */
+    /** The reporter's open report of this target (a message, or a user when `messageId` is null): the unique index's key. */
     findOpen(reporterId: string, targetUserId: string, messageId: number | null): Promise<ReportRow | undefined> {
-      let query = db.selectFrom('reports').selectAll().where('reporter_id', '=', reporterId).where('target_user_id', '=', targetUserId).where('status', '=', 'open');
-      query = messageId === null ? query.where('target_type', '=', 'user') : query.where('target_type', '=', 'message').where('message_id', '=', messageId);
-      return query.orderBy('id').executeTakeFirst();
+      return db
+        .selectFrom('reports')
+        .selectAll()
+        .where('reporter_id', '=', reporterId)
+        .where('target_user_id', '=', targetUserId)
+        .where('open_target', '=', messageId ?? 0)
+        .executeTakeFirst();
     },
 
-    async insert(row: NewReport): Promise<ReportRow> {
+    /**
+     * Files a report; undefined when the reporter already has an open report of the same target
+     * (a concurrent identical report won: the unique `reports_open_target` index refused this one).
+     */
+    async insert(row: NewReport): Promise<ReportRow | undefined> {
       const insert = db.insertInto('reports').values(row);
       // PostgreSQL reports no insert id: it returns the generated one instead.
-      const id = returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
-      return (await find(id)) as ReportRow;
+      try {
+        const id = returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
+        return (await find(id)) as ReportRow;
+      } catch (error) {
+        if (isUniqueViolation(error)) return undefined;
+        throw error;
+      }
     },
 
     /** Reports of one status, newest first, below the id `beforeId`. */

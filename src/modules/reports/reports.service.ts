@@ -67,11 +67,14 @@ function parseReportId(id: string): number {
 export function createReportsService(deps: ReportsServiceDeps) {
   const { reports, admin, cache, clock } = deps;
 
-  async function limit(actor: Actor, ip: string): Promise<void> {
-    for (const [key, max] of [
+  const limitKeys = (actor: Actor, ip: string) =>
+    [
       [`reports:user:${actor.userId}`, REPORT_LIMITS.perUserPerHour],
       [`reports:ip:${ip}`, REPORT_LIMITS.perIpPerHour],
-    ] as const) {
+    ] as const;
+
+  async function limit(actor: Actor, ip: string): Promise<void> {
+    for (const [key, max] of limitKeys(actor, ip)) {
       const { count, ttlMs } = await cache.incr(key, HOUR_MS);
       if (count > max) throw new AppError('RATE_LIMITED', 'too many reports; wait a little', undefined, Math.max(1, Math.ceil(ttlMs / 1000)));
     }
@@ -124,7 +127,13 @@ export function createReportsService(deps: ReportsServiceDeps) {
       if (open) return { report: toReport(open), created: false };
       await limit(actor, origin.ip);
       const row = await reports.insert({ reporter_id: actor.userId, ...target, reason: input.reason, note, status: 'open', created_at: clock.now().getTime() });
-      return { report: toReport(row), created: true };
+      if (row) return { report: toReport(row), created: true };
+      // A concurrent identical report was filed between the check and the insert: answer that one,
+      // and give back what this attempt counted (a repeat counts nothing).
+      for (const [key] of limitKeys(actor, origin.ip)) await cache.decr(key);
+      const winner = await reports.findOpen(actor.userId, target.target_user_id, target.message_id);
+      if (!winner) throw new AppError('CONFLICT', 'the same report was filed and closed at once; try again');
+      return { report: toReport(winner), created: false };
     },
 
     /** The queue of one status, newest first. */

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /** Row shapes as stored. Times are epoch milliseconds (BIGINT): one representation on every dialect. */
 export interface UsersTable {
@@ -367,6 +367,8 @@ export interface ReportsTable {
   closed_at: number | null;
   action: string | null;
   resolution_note: string | null;
+  /** Generated (0022): the message id, or 0 for a user, while open; NULL once closed. Unique per reporter and target user. */
+  open_target: ColumnType<number | string | null, never, never>;
 }
 
 /** A browser's Web Push subscription, owned by the session that made it. */

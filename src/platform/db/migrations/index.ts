@@ -16,6 +16,7 @@ import * as m0018 from './0018_reports.js';
 import * as m0019 from './0019_bots_webhooks.js';
 import * as m0020 from './0020_search_index.js';
 import * as m0021 from './0021_sqlite_search_fts.js';
+import * as m0022 from './0022_reports_open_unique.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -39,6 +40,7 @@ export const migrations: Record<string, Migration> = {
   '0019_bots_webhooks': m0019,
   '0020_search_index': m0020,
   '0021_sqlite_search_fts': m0021,
+  '0022_reports_open_unique': m0022,
 };
 
 export const migrationProvider: MigrationProvider = {
