@@ -1,18 +1,13 @@
-import path from 'node:path';
-import { type Kysely, Migrator } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminReport, type ParleyClient, rest } from '../src/client/index.js';
 import { REPORT_LIMITS } from '../src/modules/reports/index.js';
+import { isUniqueViolation } from '../src/platform/db/errors.js';
 import { apiClient, expectError, uniqueName } from './support/http.js';
 import { createGroup, expectFailure, history, people, sendText } from './support/messaging.js';
 import { barrier, nextEvent, registerClient } from './support/realtime.js';
-import type { DatabaseConfig } from '../src/config.js';
-import { openDatabase } from '../src/platform/db/database.js';
-import { isUniqueViolation } from '../src/platform/db/errors.js';
-import { migrationProvider } from '../src/platform/db/migrations/index.js';
-import type { Database } from '../src/platform/db/schema.js';
-import { createTestEnvironment, databaseKindOf, storageLabel } from './support/server.js';
+import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
+import { openUpgradeDatabase } from './support/upgrade.js';
 
 const ROOT = uniqueName('mod');
 
@@ -245,15 +240,10 @@ describe(`reports and the moderation queue (${storageLabel})`, () => {
 
 describe(`migration 0022 on an upgraded database (${storageLabel})`, () => {
   it('dismisses the duplicate open reports the old check let through, then refuses new ones', async () => {
-    const env = await createTestEnvironment();
-    const url = env.databaseUrl;
-    const kind = databaseKindOf(url);
-    const config: DatabaseConfig = url === undefined || kind === 'sqlite' ? { kind: 'sqlite', file: path.join(env.dataDir, 'upgrade.db') } : { kind, url, poolSize: 2 };
-    const handle = openDatabase(config);
+    const upgrade = await openUpgradeDatabase();
+    const { db, migrator } = upgrade;
     try {
-      const migrator = new Migrator({ db: handle.db, provider: migrationProvider });
       expect((await migrator.migrateTo('0020_search_index')).error).toBeUndefined();
-      const db = handle.db as unknown as Kysely<Database>;
       const now = Date.now();
       for (const id of ['u-reporter', 'u-target']) {
         await db
@@ -311,8 +301,7 @@ describe(`migration 0022 on an upgraded database (${storageLabel})`, () => {
       expect(isUniqueViolation(refused)).toBe(true);
       await db.insertInto('reports').values(report(7, 'resolved')).execute();
     } finally {
-      await handle.close();
-      await env.dispose();
+      await upgrade.close();
     }
   });
 });

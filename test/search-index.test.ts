@@ -1,15 +1,12 @@
-import path from 'node:path';
-import { type Kysely, Migrator, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../src/client/index.js';
-import type { DatabaseConfig } from '../src/config.js';
-import { openDatabase } from '../src/platform/db/database.js';
-import { migrationProvider } from '../src/platform/db/migrations/index.js';
 import type { Database } from '../src/platform/db/schema.js';
 import { backfillSearchIndex, searchFtsMatch, searchIndexKindOf } from '../src/platform/db/search-index.js';
 import { createGroup, expectFailure, openPrivate, type Page, people, sendText } from './support/messaging.js';
-import { createTestEnvironment, databaseKindOf, storageLabel } from './support/server.js';
+import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
+import { openUpgradeDatabase } from './support/upgrade.js';
 
 type Requester = { request: <T>(m: string, p: string) => Promise<T> };
 
@@ -254,17 +251,12 @@ describe(`indexed message search past its time budget (${storageLabel})`, () => 
 
 describe(`migration 0020 on an upgraded database (${storageLabel})`, () => {
   it('indexes the history already stored, in batches, when the migration runs', async () => {
-    const env = await createTestEnvironment();
-    const url = env.databaseUrl;
-    const kind = databaseKindOf(url);
-    const config: DatabaseConfig = url === undefined || kind === 'sqlite' ? { kind: 'sqlite', file: path.join(env.dataDir, 'upgrade.db') } : { kind, url, poolSize: 2 };
-    const handle = openDatabase(config);
+    const upgrade = await openUpgradeDatabase();
+    const { db, migrator } = upgrade;
     try {
       // The schema as it was before the index, with history in it.
-      const migrator = new Migrator({ db: handle.db, provider: migrationProvider });
       const before = await migrator.migrateTo('0015_admin');
       expect(before.error).toBeUndefined();
-      const db = handle.db as unknown as Kysely<Database>;
       const now = Date.now();
       await db
         .insertInto('conversations')
@@ -295,8 +287,7 @@ describe(`migration 0020 on an upgraded database (${storageLabel})`, () => {
       expect(await indexedMessageCount(db)).toBe(2499);
       expect(await contentsWithToken(db, '北京')).toEqual(['去年我们在北京见过 okapi']);
     } finally {
-      await handle.close();
-      await env.dispose();
+      await upgrade.close();
     }
   });
 });
