@@ -1,13 +1,13 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ParleyClient, rest } from '../src/client/index.js';
 import { createGroup, expectFailure, openPrivate, people, sendText } from './support/messaging.js';
 import { sampleValue } from './support/metrics.js';
-import { type BrowserSubscription, type FakePushService, startFakePushService } from './support/push-service.js';
+import type { BrowserSubscription } from './support/push-service.js';
 import { registerClient, settle } from './support/realtime.js';
 import { createTestEnvironment, startServer, storageLabel } from './support/server.js';
-import { useTestServer } from './support/suite.js';
+import { useTestServerWithFakePush } from './support/suite.js';
 
 const METRICS = 'push-test-metrics-token';
 const body = (subscription: BrowserSubscription, previews?: boolean) => ({
@@ -17,18 +17,7 @@ const body = (subscription: BrowserSubscription, previews?: boolean) => ({
 });
 
 describe(`Web Push (${storageLabel})`, () => {
-  let fake: FakePushService | undefined;
-  const suite = useTestServer(async () => {
-    fake = await startFakePushService();
-    return { OUTBOUND_ALLOW_PRIVATE: 'true', PUSH_SUBSCRIPTIONS_PER_USER: '3', METRICS_TOKEN: METRICS, PUSH_MAX_ATTEMPTS: '3', PUSH_RETRY_BASE_MS: '100' };
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
-  const service = (): FakePushService => {
-    if (!fake) throw new Error('the push service starts in beforeAll');
-    return fake;
-  };
+  const { suite, service } = useTestServerWithFakePush({ PUSH_SUBSCRIPTIONS_PER_USER: '3', METRICS_TOKEN: METRICS, PUSH_MAX_ATTEMPTS: '3', PUSH_RETRY_BASE_MS: '100' });
   const crowd = people(() => suite.server.url);
   afterEach(() => {
     crowd.closeAll();

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiClient, newUser, uniqueName } from './support/http.js';
-import { type FakePushService, startFakePushService } from './support/push-service.js';
 import { storageLabel } from './support/server.js';
-import { useTestServer } from './support/suite.js';
+import { useTestServerWithFakePush } from './support/suite.js';
 import { logIn, tab, useBrowser } from './support/web.js';
 
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -33,18 +32,11 @@ function stubPushManager(subscription: { endpoint: string; keys: { p256dh: strin
 }
 
 describe(`web client: Web Push settings and the service worker (${storageLabel})`, () => {
-  let fake: FakePushService | undefined;
-  const suite = useTestServer(async () => {
-    fake = await startFakePushService();
-    return { OUTBOUND_ALLOW_PRIVATE: 'true' };
-  });
-  afterAll(async () => {
-    await fake?.close();
-  });
+  const { suite, service } = useTestServerWithFakePush();
   const openPage = useBrowser(() => suite.server);
 
   it('asks permission only on the click, subscribes this device with the server’s key, toggles previews, and the offline user gets the push', async () => {
-    const push = fake as FakePushService;
+    const push = service();
     const http = apiClient(suite.server.url);
     const [ann, ben] = await Promise.all([newUser(http, { username: uniqueName('ann'), nickname: 'Ann' }), newUser(http, { username: uniqueName('ben'), nickname: 'Ben' })]);
     const device = push.subscription();
@@ -96,7 +88,7 @@ describe(`web client: Web Push settings and the service worker (${storageLabel})
   }, 120_000);
 
   it('shows the settings in Chinese on a phone, and turns notifications off on this device', async () => {
-    const push = fake as FakePushService;
+    const push = service();
     const http = apiClient(suite.server.url);
     const user = await newUser(http, { username: uniqueName('lin') });
     const device = push.subscription();

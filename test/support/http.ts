@@ -71,6 +71,14 @@ export async function newUser(api: Api, fields: { username?: string; password?: 
 }
 
 /** Asserts the error format of docs/api.md (Errors) and returns the error object. */
+/**
+ * Each answer as "status" or "status CODE" ("201", "409 CONFLICT"), sorted: the answers to requests
+ * raced against each other read as one value, whichever of them the server took first.
+ */
+export function outcomes(answers: readonly ApiResponse[]): string[] {
+  return answers.map((res) => `${res.status}${res.body?.error ? ` ${res.body.error.code}` : ''}`).sort();
+}
+
 export function expectError(res: ApiResponse, status: number, code: string): { code: string; message: string; details?: any } {
   if (res.status !== status || res.body?.error?.code !== code) {
     throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(res.body)}`);

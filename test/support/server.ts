@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { type App, type BuildOptions, buildApp } from '../../src/app.js';
 import { type Env, loadConfig } from '../../src/config.js';
+import { openDatabase } from '../../src/platform/db/database.js';
 import { createScratchDatabase, databaseKindOf } from '../../src/platform/db/scratch-database.js';
 
 export { createScratchDatabase, databaseKindOf };
@@ -73,6 +74,25 @@ async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
     } while (cursor !== '0');
   } finally {
     redis.disconnect();
+  }
+}
+
+export type OpenedDatabase = ReturnType<typeof openDatabase>;
+
+/**
+ * Runs `body` on a migrated database of its own, of the kind the suites run on, opened directly (no
+ * server): for tests that drive repositories. The database and its environment go afterwards.
+ */
+export async function withMigratedDatabase<T>(body: (database: OpenedDatabase) => Promise<T>): Promise<T> {
+  const env = await createTestEnvironment();
+  const config = loadConfig({ env: {}, cwd: env.dataDir, overrides: { DATA_DIR: env.dataDir, ...(env.databaseUrl ? { DATABASE_URL: env.databaseUrl } : {}) } });
+  const database = openDatabase(config.database);
+  try {
+    await database.migrate();
+    return await body(database);
+  } finally {
+    await database.close();
+    await env.dispose();
   }
 }
 

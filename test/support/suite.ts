@@ -1,6 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { BuildOptions } from '../../src/app.js';
 import { type FakeLlm, startFakeLlm } from './fake-llm.js';
+import { type FakePushService, startFakePushService } from './push-service.js';
 import { type Api, apiClient } from './http.js';
 import { createTestEnvironment, type Overrides, startServer, type TestEnvironment, type TestEnvironmentOptions, type TestServer } from './server.js';
 
@@ -79,6 +80,28 @@ export function useTestServerWithFakeLlm(): { suite: ReturnType<typeof useTestSe
     suite,
     fake: () => {
       if (!fake) throw new Error('the fake provider starts in beforeAll: use it inside a test');
+      return fake;
+    },
+  };
+}
+
+/**
+ * A test server that may send Web Push to a fake push service started with it (on loopback, so
+ * OUTBOUND_ALLOW_PRIVATE is on) and closed after it; `overrides` add to the server's configuration.
+ */
+export function useTestServerWithFakePush(overrides: Overrides = {}): { suite: ReturnType<typeof useTestServer>; service: () => FakePushService } {
+  let fake: FakePushService | undefined;
+  const suite = useTestServer(async () => {
+    fake = await startFakePushService();
+    return { OUTBOUND_ALLOW_PRIVATE: 'true', ...overrides };
+  });
+  afterAll(async () => {
+    await fake?.close();
+  });
+  return {
+    suite,
+    service: () => {
+      if (!fake) throw new Error('the push service starts in beforeAll: use it inside a test');
       return fake;
     },
   };

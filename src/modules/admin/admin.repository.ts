@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { startsWith } from '../../platform/db/dialect.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { AuditLogTable, Database, UserSuspensionsTable } from '../../platform/db/schema.js';
 
 export type AuditRow = Selectable<AuditLogTable>;
@@ -17,17 +18,29 @@ export interface NewAuditEntry {
 
 const toNumber = (value: unknown): number => Number(value ?? 0);
 
+/** Whether an insert keyed by the user stored its row: false when the key already held one. */
+async function insertedOnce(insert: Promise<unknown>): Promise<boolean> {
+  try {
+    await insert;
+    return true;
+  } catch (error) {
+    if (isUniqueViolation(error)) return false;
+    throw error;
+  }
+}
+
 export function createAdminRepository(db: Kysely<Database>) {
   return {
     async isGranted(userId: string): Promise<boolean> {
       return (await db.selectFrom('instance_admins').select('user_id').where('user_id', '=', userId).executeTakeFirst()) !== undefined;
     },
 
-    /** Grants the role; false when the user already had it. */
+    /**
+     * Grants the role; false when the user already had it. The primary key decides: a read first
+     * let two grants at once both find no row, and the second insert failed on the key.
+     */
     async grant(userId: string, grantedBy: string, now: number): Promise<boolean> {
-      if (await this.isGranted(userId)) return false;
-      await db.insertInto('instance_admins').values({ user_id: userId, granted_by: grantedBy, granted_at: now }).execute();
-      return true;
+      return insertedOnce(db.insertInto('instance_admins').values({ user_id: userId, granted_by: grantedBy, granted_at: now }).execute());
     },
 
     async revoke(userId: string): Promise<boolean> {
@@ -54,11 +67,9 @@ export function createAdminRepository(db: Kysely<Database>) {
       return db.selectFrom('user_suspensions').selectAll().where('user_id', 'in', userIds).execute();
     },
 
-    /** Suspends; false when the account already was. */
+    /** Suspends; false when the account already was (the primary key decides, as for grant). */
     async suspend(row: SuspensionRow): Promise<boolean> {
-      if (await this.findSuspension(row.user_id)) return false;
-      await db.insertInto('user_suspensions').values(row).execute();
-      return true;
+      return insertedOnce(db.insertInto('user_suspensions').values(row).execute());
     },
 
     async unsuspend(userId: string): Promise<boolean> {

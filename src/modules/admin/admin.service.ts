@@ -185,10 +185,17 @@ export function createAdminService(deps: AdminServiceDeps) {
       const target = await requireUser(userId);
       await requireOrdinaryTarget(actor, target, 'delete');
       await deps.sessions.endAllSessions([target.id], 'account_deleted');
-      for (const groupId of await admin.ownedGroupIds(target.id)) await deps.groups.dissolveAsAdmin(actor.userId, groupId);
+      for (const groupId of await admin.ownedGroupIds(target.id)) {
+        // Dissolved meanwhile (by its owner, or by a second delete of this account): nothing left to do.
+        await deps.groups.dissolveAsAdmin(actor.userId, groupId).catch((error: unknown) => {
+          if (!(error instanceof AppError && error.code === 'NOT_FOUND')) throw error;
+        });
+      }
       await admin.blankMessagesOf(target.id, clock.now().getTime());
       await deps.removeUserData([target.id]);
-      await users.deleteUsers([target.id]);
+      // A second delete of the account at once (a double tap, two admins) passed requireUser too: the
+      // one whose delete finds the row gone answers as a delete sent after it would, and records nothing.
+      if ((await users.deleteUsers([target.id])) === 0) throw new AppError('NOT_FOUND', 'user not found');
       await audit(actor, 'user_deleted', 'user', target.id, { username: target.username });
     },
 

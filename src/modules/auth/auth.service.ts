@@ -260,8 +260,9 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Turns the calling guest into a full account with the same id, friends and history. */
     async upgrade(actor: Actor, input: UpgradeBody, origin: RequestOrigin): Promise<AuthResult> {
+      const notAGuest = () => new AppError('FORBIDDEN', 'only a guest account can be upgraded');
       const user = await requireUser(actor.userId);
-      if (!user.is_guest) throw new AppError('FORBIDDEN', 'only a guest account can be upgraded');
+      if (!user.is_guest) throw notAGuest();
       const { username, lower } = normalizeUsername(input.username);
       if (await users.isUsernameTaken(lower, user.id)) throw usernameTaken();
       const email = await emailColumns(normalizeEmail(input.email), user.id);
@@ -275,10 +276,13 @@ export function createAuthService(deps: AuthServiceDeps) {
         is_bot: 0,
         updated_at: now,
       };
+      let upgraded = false;
       await writeClaimingEmail(lower, email.email_lower, user.id, async (claim) => {
         if (!claim) patch.email_lower = null;
-        await users.update(user.id, patch);
+        upgraded = await users.updateGuest(user.id, patch);
       });
+      // Another upgrade of this guest (a double tap, a second tab) wrote first: its name and password stand.
+      if (!upgraded) throw notAGuest();
       await logAttempt({ userId: user.id, username, success: true, method: 'password', reason: 'guest_upgraded' }, origin);
       // The guest's other sessions carry guest tokens: end them, and open a fresh full session here.
       const others = await auth.revokeSessions(user.id, 'all', 'guest_upgraded', now);

@@ -1,4 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
+import { isUniqueViolation } from '../../platform/db/errors.js';
+import { lockRowsById } from '../../platform/db/locks.js';
 import type { BotTokensTable, Database, IncomingWebhooksTable, UsersTable, WebhookDeliveriesTable, WebhooksTable } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 
@@ -8,29 +10,46 @@ export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 export type IncomingWebhookRow = Selectable<IncomingWebhooksTable>;
 export type BotRow = { user_id: string; owner_id: string; created_at: number };
 
+/** What inserting a bot did: stored it, or found the owner at their limit or the username taken. */
+export type BotInsert = 'created' | 'limit-reached' | 'username-taken';
+
 /** Bots, their tokens, webhook subscriptions, the delivery outbox and incoming webhooks. */
 export function createBotsRepository(db: Kysely<Database>) {
   return {
-    /** The bot's user row, its (empty) profile and its owner, in one transaction. */
-    async insertBot(user: Insertable<UsersTable>, ownerId: string, now: number): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        await trx.insertInto('users').values(user).execute();
-        await trx.insertInto('profiles').values({ user_id: user.id, allow_messages_from: 'everyone', updated_at: now }).execute();
-        await trx.insertInto('bots').values({ user_id: user.id, owner_id: ownerId, created_at: now }).execute();
-      });
+    /**
+     * The bot's user row, its (empty) profile and its owner, in one transaction, unless the owner
+     * already has `limit` bots or the username is taken. The count is made holding the owner's row
+     * (see lockRowsById) and the username is left to its unique index: read before the write, a
+     * burst of creations all counted one bot short of the limit, and two creations of one name both
+     * found it free and the second insert failed on the index.
+     */
+    async insertBot(user: Insertable<UsersTable>, ownerId: string, now: number, limit?: number): Promise<BotInsert> {
+      try {
+        return await db.transaction().execute(async (trx): Promise<BotInsert> => {
+          if (limit !== undefined) {
+            await lockRowsById(trx, 'users', [ownerId]);
+            const owned = await trx
+              .selectFrom('bots')
+              .select((eb) => eb.fn.countAll<number>().as('n'))
+              .where('owner_id', '=', ownerId)
+              .executeTakeFirst();
+            if (Number(owned?.n ?? 0) >= limit) return 'limit-reached';
+          }
+          await trx.insertInto('users').values(user).execute();
+          await trx.insertInto('profiles').values({ user_id: user.id, allow_messages_from: 'everyone', updated_at: now }).execute();
+          await trx.insertInto('bots').values({ user_id: user.id, owner_id: ownerId, created_at: now }).execute();
+          return 'created';
+        });
+      } catch (error) {
+        // Caught once the transaction has rolled back (PostgreSQL refuses statements after a failed one):
+        // the ids are new, so the only unique key the inserts can meet is the username's.
+        if (isUniqueViolation(error)) return 'username-taken';
+        throw error;
+      }
     },
 
     findBot(botId: string): Promise<BotRow | undefined> {
       return db.selectFrom('bots').selectAll().where('user_id', '=', botId).executeTakeFirst();
-    },
-
-    async countBots(ownerId: string): Promise<number> {
-      const row = await db
-        .selectFrom('bots')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('owner_id', '=', ownerId)
-        .executeTakeFirst();
-      return Number(row?.n ?? 0);
     },
 
     async ownedBotIds(ownerId: string): Promise<string[]> {

@@ -61,13 +61,12 @@ export function createBotsService(deps: BotsServiceDeps) {
     async create(actor: Actor, input: CreateBotBody): Promise<Bot> {
       refuseBots(actor);
       if (actor.isGuest) throw new AppError('FORBIDDEN', 'a guest cannot own bots');
-      if ((await repository.countBots(actor.userId)) >= deps.perUser) throw new AppError('CONFLICT', `you own the most bots allowed (${deps.perUser})`);
       const { username, lower } = normalizeUsername(input.username);
-      if (await users.isUsernameTaken(lower)) throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
       const nickname = input.nickname === undefined ? username : normalizeNickname(input.nickname);
       const now = clock.now().getTime();
       const id = newId();
-      await repository.insertBot(
+      // The limit and the name are decided with the insert, against the bots committed before it.
+      const outcome = await repository.insertBot(
         {
           id,
           username,
@@ -89,7 +88,10 @@ export function createBotsService(deps: BotsServiceDeps) {
         },
         actor.userId,
         now,
+        deps.perUser,
       );
+      if (outcome === 'limit-reached') throw new AppError('CONFLICT', `you own the most bots allowed (${deps.perUser})`);
+      if (outcome === 'username-taken') throw new AppError('CONFLICT', 'username is taken', [{ field: 'username', message: 'is taken' }]);
       const [bot] = await toBots([{ user_id: id, owner_id: actor.userId, created_at: now }]);
       return bot as Bot;
     },
@@ -100,7 +102,7 @@ export function createBotsService(deps: BotsServiceDeps) {
       const username = `hook_${id.replace(/-/g, '').slice(0, 20)}`;
       const now = clock.now().getTime();
       const nick = normalizeNickname(nickname);
-      await repository.insertBot(
+      const outcome = await repository.insertBot(
         {
           id,
           username,
@@ -122,6 +124,8 @@ export function createBotsService(deps: BotsServiceDeps) {
         ownerId,
         now,
       );
+      // The name is made of a fresh id: only an account registered under that very name could hold it.
+      if (outcome !== 'created') throw new Error(`the webhook bot's username ${username} is taken`);
       return id;
     },
 

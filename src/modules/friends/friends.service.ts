@@ -23,6 +23,8 @@ export interface FriendsServiceDeps {
   publisher?: Publisher;
   /** Users who are not people (the AI assistant): nobody would ever answer a request to them. */
   isBot?: (userId: string) => boolean;
+  /** Told after a block or unblock between the two is committed, before it is answered (the policy's cached blocks). */
+  onBlocksChanged?: (a: string, b: string) => Promise<void>;
 }
 
 const isAfterCursor = (value: unknown): value is { after: string } => typeof value === 'object' && value !== null && typeof (value as { after?: unknown }).after === 'string';
@@ -125,16 +127,7 @@ export function createFriendsService(deps: FriendsServiceDeps) {
         throw new AppError('FORBIDDEN', 'the assistant takes no friend requests: open a chat with it instead', [
           { field: 'toUserId', message: 'is the assistant: open a chat with it instead' },
         ]);
-      if (await friends.isBlocked(target.id, actor.userId)) throw new AppError('FORBIDDEN', 'this user does not accept requests from you');
-      if (await friends.isBlocked(actor.userId, target.id)) throw new AppError('FORBIDDEN', 'you have blocked this user; unblock them first');
-      if (await friends.areFriends(actor.userId, target.id)) throw new AppError('CONFLICT', 'already friends');
-      if (await friends.findPending(actor.userId, target.id)) throw new AppError('CONFLICT', 'a request to this user is already pending');
       const now = clock.now().getTime();
-      const crossing = await friends.findPending(target.id, actor.userId);
-      if (crossing) {
-        await friends.answerRequest(crossing, 'accepted', now);
-        return announce(await describe({ ...crossing, status: 'accepted', responded_at: now }), [actor.userId, target.id]);
-      }
       const row: FriendRequestRow = {
         id: newId(),
         from_user_id: actor.userId,
@@ -144,8 +137,21 @@ export function createFriendsService(deps: FriendsServiceDeps) {
         created_at: now,
         responded_at: null,
       };
-      await friends.insertRequest(row);
-      return announce(await describe(row), [actor.userId, target.id]);
+      const filed = await friends.fileRequest(row);
+      switch (filed.kind) {
+        case 'blocked-by-addressee':
+          throw new AppError('FORBIDDEN', 'this user does not accept requests from you');
+        case 'blocked-by-sender':
+          throw new AppError('FORBIDDEN', 'you have blocked this user; unblock them first');
+        case 'already-friends':
+          throw new AppError('CONFLICT', 'already friends');
+        case 'already-pending':
+          throw new AppError('CONFLICT', 'a request to this user is already pending');
+        case 'accepted':
+          return announce(await describe({ ...filed.request, status: 'accepted', responded_at: now }), [actor.userId, target.id]);
+        case 'filed':
+          return announce(await describe(row), [actor.userId, target.id]);
+      }
     },
 
     async listRequests(actor: Actor, direction: 'incoming' | 'outgoing', cursor: string | undefined, limit: number): Promise<Page<FriendRequest>> {
@@ -175,12 +181,13 @@ export function createFriendsService(deps: FriendsServiceDeps) {
     /** Blocks a user: ends any friendship and pending request between the two. */
     async block(actor: Actor, userId: string): Promise<void> {
       const target = await requireOtherUser(actor, userId, 'userId');
-      if (await friends.isBlocked(actor.userId, target.id)) throw new AppError('CONFLICT', 'already blocked');
-      await friends.block(actor.userId, target.id, clock.now().getTime());
+      if (!(await friends.block(actor.userId, target.id, clock.now().getTime()))) throw new AppError('CONFLICT', 'already blocked');
+      await deps.onBlocksChanged?.(actor.userId, target.id);
     },
 
     async unblock(actor: Actor, userId: string): Promise<void> {
       if (!(await friends.unblock(actor.userId, userId))) throw new AppError('NOT_FOUND', 'that user is not blocked');
+      await deps.onBlocksChanged?.(actor.userId, userId);
     },
 
     /** Users the caller blocked, most recent first, a page at a time. */

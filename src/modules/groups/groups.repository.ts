@@ -1,4 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
+import { lockRowsById } from '../../platform/db/locks.js';
 import type { Database, GroupMembersTable, UserGroupsTable } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 
@@ -7,7 +8,51 @@ export type MemberRow = Selectable<GroupMembersTable>;
 
 export const groupConversationId = (groupId: string) => `g.${groupId}`;
 
+/** What a change of owner did: done, or not, because the caller no longer owns the group or the heir left. */
+export type OwnershipChange = 'changed' | 'not-owner' | 'heir-gone';
+
+/** Thrown inside the transaction to roll it back; never leaves the repository. */
+class OwnershipNotChanged extends Error {
+  constructor(readonly outcome: Exclude<OwnershipChange, 'changed'>) {
+    super(outcome);
+  }
+}
+
 export function createGroupsRepository(db: Kysely<Database>) {
+  /**
+   * Moves the group to a new owner, then lets `previousOwner` step down or out. Each write is
+   * conditional (the owner is still `fromUserId`, the heir still a member), and they read the
+   * latest committed rows, so of two hand-overs at once, or a hand-over and the heir leaving, the
+   * second finds the first's outcome; before, both applied (two owners, or a group owned by someone
+   * who had left). A failed condition rolls the transaction back and is answered, not thrown.
+   */
+  async function changeOwner(
+    groupId: string,
+    fromUserId: string,
+    toUserId: string,
+    now: number,
+    previousOwner: (trx: Transaction<Database>) => Promise<unknown>,
+  ): Promise<OwnershipChange> {
+    try {
+      await db.transaction().execute(async (trx) => {
+        const moved = await trx
+          .updateTable('user_groups')
+          .set({ owner_id: toUserId, updated_at: now })
+          .where('id', '=', groupId)
+          .where('owner_id', '=', fromUserId)
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) !== 1) throw new OwnershipNotChanged('not-owner');
+        const promoted = await trx.updateTable('group_members').set({ role: 'owner' }).where('group_id', '=', groupId).where('user_id', '=', toUserId).executeTakeFirst();
+        if (Number(promoted.numUpdatedRows) !== 1) throw new OwnershipNotChanged('heir-gone');
+        await previousOwner(trx);
+      });
+      return 'changed';
+    } catch (error) {
+      if (error instanceof OwnershipNotChanged) return error.outcome;
+      throw error;
+    }
+  }
+
   return {
     /** Creates the group, its members and its conversation in one transaction. */
     async create(group: GroupRow, members: MemberRow[]): Promise<void> {
@@ -117,6 +162,9 @@ export function createGroupsRepository(db: Kysely<Database>) {
       // `IN ()` is a syntax error on MySQL: an empty list (everyone invited, nobody added) reads nothing.
       if (userIds.length === 0) return [];
       return db.transaction().execute(async (trx) => {
+        // Every way into a group holds its row (see lockRowsById): two adds at once both read "not a
+        // member" and the second insert failed on the primary key (a 500).
+        await lockRowsById(trx, 'user_groups', [groupId]);
         const existing = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).where('user_id', 'in', userIds).execute();
         const present = new Set(existing.map((row) => row.user_id));
         const added = [...new Set(userIds)].filter((id) => !present.has(id));
@@ -130,8 +178,14 @@ export function createGroupsRepository(db: Kysely<Database>) {
       });
     },
 
-    async removeMember(groupId: string, userId: string): Promise<boolean> {
-      const result = await db.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
+    /**
+     * Removes a member; false when they were not one, or (with `role`) no longer held that role: the
+     * caller decided on the role it read, and a hand-over may have made them the owner since.
+     */
+    async removeMember(groupId: string, userId: string, role?: string): Promise<boolean> {
+      let query = db.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', userId);
+      if (role !== undefined) query = query.where('role', '=', role);
+      const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
 
@@ -139,27 +193,24 @@ export function createGroupsRepository(db: Kysely<Database>) {
       await db.updateTable('group_members').set(patch).where('group_id', '=', groupId).where('user_id', '=', userId).execute();
     },
 
-    /** Hands ownership to another member (when the owner leaves). */
-    async transferOwnership(groupId: string, fromUserId: string, toUserId: string, now: number): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('user_groups').set({ owner_id: toUserId, updated_at: now }).where('id', '=', groupId).execute();
-        await trx.updateTable('group_members').set({ role: 'owner' }).where('group_id', '=', groupId).where('user_id', '=', toUserId).execute();
-        await trx.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', fromUserId).execute();
-      });
+    /**
+     * Hands ownership to another member as the owner leaves: the heir becomes the owner and the
+     * leaver goes. Applied only while `fromUserId` is still the owner and the heir still a member.
+     */
+    transferOwnership(groupId: string, fromUserId: string, toUserId: string, now: number): Promise<OwnershipChange> {
+      return changeOwner(groupId, fromUserId, toUserId, now, (trx) => trx.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', fromUserId).execute());
     },
 
-    /** Makes `toUserId` the owner and the previous owner an admin. */
-    async handOver(groupId: string, fromUserId: string, toUserId: string, now: number): Promise<void> {
-      await db.transaction().execute(async (trx) => {
-        await trx.updateTable('user_groups').set({ owner_id: toUserId, updated_at: now }).where('id', '=', groupId).execute();
-        await trx.updateTable('group_members').set({ role: 'owner' }).where('group_id', '=', groupId).where('user_id', '=', toUserId).execute();
-        await trx.updateTable('group_members').set({ role: 'admin' }).where('group_id', '=', groupId).where('user_id', '=', fromUserId).execute();
-      });
+    /** Makes `toUserId` the owner and the previous owner an admin, under the same conditions as transferOwnership. */
+    handOver(groupId: string, fromUserId: string, toUserId: string, now: number): Promise<OwnershipChange> {
+      return changeOwner(groupId, fromUserId, toUserId, now, (trx) =>
+        trx.updateTable('group_members').set({ role: 'admin' }).where('group_id', '=', groupId).where('user_id', '=', fromUserId).execute(),
+      );
     },
 
-    /** Deletes the group; its members, conversation and messages go with it (FK cascade). */
-    async dissolve(groupId: string): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+    /** Deletes the group; its members, conversation and messages go with it (FK cascade). False when it was already gone. */
+    async dissolve(groupId: string): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
         const conversationId = groupConversationId(groupId);
         await trx
           .deleteFrom('message_reactions')
@@ -170,7 +221,8 @@ export function createGroupsRepository(db: Kysely<Database>) {
         await trx.deleteFrom('conversations').where('id', '=', conversationId).execute();
         await trx.deleteFrom('group_members').where('group_id', '=', groupId).execute();
         await trx.deleteFrom('group_invitations').where('group_id', '=', groupId).execute();
-        await trx.deleteFrom('user_groups').where('id', '=', groupId).execute();
+        const deleted = await trx.deleteFrom('user_groups').where('id', '=', groupId).executeTakeFirst();
+        return Number(deleted.numDeletedRows) > 0;
       });
     },
   };

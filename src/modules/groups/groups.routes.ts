@@ -95,7 +95,9 @@ export function groupsRoutes(groups: GroupsService) {
     );
     app.delete(
       '/groups/:id/members/:userId',
-      { schema: { tags, security, summary: 'Leave (self) or remove a member (owner, admins)', params: MemberParams, response: responses({ 204: NoContent }, [401, 403, 404]) } },
+      {
+        schema: { tags, security, summary: 'Leave (self) or remove a member (owner, admins)', params: MemberParams, response: responses({ 204: NoContent }, [401, 403, 404, 409]) },
+      },
       async (request, reply) => {
         await groups.removeMember(actorOf(request), request.params.id, request.params.userId);
         return reply.status(204).send();

@@ -142,6 +142,48 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     return { group, me };
   }
 
+  /** Tries of a departure whose decision (step out, or hand the group over first) a concurrent change of roles overtook. */
+  const LEAVE_ATTEMPTS = 3;
+
+  /**
+   * A member leaves; an owner first hands the group to an admin (else the longest-standing member),
+   * and the last one dissolves it. Each attempt decides on the role read at its start and applies
+   * only if that still holds (a hand-over to the leaver, or the heir leaving, may come between):
+   * otherwise it reads again. The departure is announced once, while the leaver is still a member.
+   */
+  async function leave(actor: Actor, group: GroupRow, me: MemberRow): Promise<void> {
+    const groupId = group.id;
+    const userId = actor.userId;
+    let current: MemberRow | undefined = me;
+    let announced = false;
+    const announceOnce = async () => {
+      if (!announced) await announce(groupId, 'member_left', userId);
+      announced = true;
+    };
+    for (let attempt = 1; current; attempt++) {
+      if (current.role === 'owner') {
+        const others = (await groups.listMembers(groupId)).filter((m) => m.user_id !== userId);
+        const heir = others.find((m) => m.role === 'admin') ?? others[0];
+        if (!heir) return service.dissolve(actor, groupId);
+        await announceOnce();
+        if ((await groups.transferOwnership(groupId, userId, heir.user_id, clock.now().getTime())) === 'changed') {
+          notify(groupId, { userId: heir.user_id, change: 'role', role: 'owner' });
+          await announce(groupId, 'role_changed', heir.user_id, [heir.user_id], 'owner');
+          break;
+        }
+      } else {
+        await announceOnce();
+        if (await groups.removeMember(groupId, userId, current.role)) break;
+      }
+      if (attempt === LEAVE_ATTEMPTS) throw new AppError('CONFLICT', 'the group changed while you were leaving; try again');
+      current = await groups.findMember(groupId, userId);
+    }
+    if (!current) throw new AppError('NOT_FOUND', 'not a member of this group');
+    await inviteLinks.left(groupId, userId);
+    notify(groupId, { userId, change: 'left' }, [userId]);
+    publisher.leaveConversation([userId], groupConversationId(groupId));
+  }
+
   function requireRank(me: MemberRow, atLeast: Role, action: string): void {
     if (RANK[me.role as Role] < RANK[atLeast]) throw new AppError('FORBIDDEN', `only ${atLeast === 'owner' ? 'the owner' : 'the owner or an admin'} can ${action}`);
   }
@@ -217,7 +259,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     return toGroup(row, counts.get(groupId) ?? 0);
   }
 
-  return {
+  const service = {
     /**
      * Creates a group with the caller as owner. Of `memberIds`, the caller's friends become
      * members at once and everyone else is invited; anyone blocked either way refuses the whole
@@ -285,7 +327,8 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const memberIds = await groups.memberIds(groupId);
       // Before the conversation is deleted with the group: members online see why it goes away.
       await announce(groupId, 'group_dissolved', actor.userId);
-      await groups.dissolve(groupId);
+      // Another dissolution (a second device, an instance admin) came first: answered as one sent after it.
+      if (!(await groups.dissolve(groupId))) throw new AppError('NOT_FOUND', 'group not found');
       notify(groupId, { userId: actor.userId, change: 'dissolved' }, memberIds);
       publisher.leaveConversation(memberIds, groupConversationId(groupId));
     },
@@ -297,7 +340,9 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     async dissolveAsAdmin(adminId: string, groupId: string): Promise<void> {
       if (!(await groups.find(groupId))) throw new AppError('NOT_FOUND', 'group not found');
       const memberIds = await groups.memberIds(groupId);
-      await groups.dissolve(groupId);
+      // A second dissolution at once found the group too: the one whose delete finds it gone answers
+      // as a request sent after it would (and the admin module records nothing for it).
+      if (!(await groups.dissolve(groupId))) throw new AppError('NOT_FOUND', 'group not found');
       notify(groupId, { userId: adminId, change: 'dissolved' }, memberIds);
       publisher.leaveConversation(memberIds, groupConversationId(groupId));
     },
@@ -341,28 +386,12 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const { group, me } = await requireMembership(actor, groupId);
       const target = userId === actor.userId ? me : await groups.findMember(groupId, userId);
       if (!target) throw new AppError('NOT_FOUND', 'not a member of this group');
-      if (userId === actor.userId) {
-        if (me.role === 'owner') {
-          const others = (await groups.listMembers(groupId)).filter((m) => m.user_id !== actor.userId);
-          const heir = others.find((m) => m.role === 'admin') ?? others[0];
-          if (!heir) return this.dissolve(actor, group.id);
-          // Said while the leaver is still a member (the sender of a message must be one).
-          await announce(groupId, 'member_left', userId);
-          await groups.transferOwnership(groupId, actor.userId, heir.user_id, clock.now().getTime());
-          notify(groupId, { userId: heir.user_id, change: 'role', role: 'owner' });
-          await announce(groupId, 'role_changed', heir.user_id, [heir.user_id], 'owner');
-        } else {
-          await announce(groupId, 'member_left', userId);
-          await groups.removeMember(groupId, userId);
-        }
-        await inviteLinks.left(groupId, userId);
-        notify(groupId, { userId, change: 'left' }, [userId]);
-        publisher.leaveConversation([userId], groupConversationId(groupId));
-        return;
-      }
+      if (userId === actor.userId) return leave(actor, group, me);
       requireRank(me, 'admin', 'remove members');
       if (RANK[target.role as Role] >= RANK[me.role as Role]) throw new AppError('FORBIDDEN', 'you can only remove members below your role');
-      await groups.removeMember(groupId, userId);
+      // Only in the role just checked: a hand-over may have made them the owner since (removing them
+      // then left the group without one).
+      if (!(await groups.removeMember(groupId, userId, target.role))) throw new AppError('CONFLICT', "the member's role changed or they left meanwhile; try again");
       await inviteLinks.removed(groupId, userId);
       notify(groupId, { userId, change: 'removed' }, [userId]);
       await announce(groupId, 'member_removed', actor.userId, [userId]);
@@ -388,7 +417,10 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       const now = clock.now().getTime();
       if (changesRole && patch.role) {
         if (patch.role === 'owner') {
-          await groups.handOver(groupId, actor.userId, userId, now);
+          const handedOver = await groups.handOver(groupId, actor.userId, userId, now);
+          // Another hand-over of this owner's, or the heir leaving, came first.
+          if (handedOver === 'not-owner') throw new AppError('FORBIDDEN', 'only the owner can change roles');
+          if (handedOver === 'heir-gone') throw new AppError('NOT_FOUND', 'not a member of this group');
           notify(groupId, { userId: actor.userId, change: 'role', role: 'admin' });
         } else {
           await groups.updateMember(groupId, userId, { role: patch.role });
@@ -436,6 +468,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
     coMemberIds: (userId: string) => groups.coMemberIds(userId),
     find: (groupId: string) => groups.find(groupId),
   };
+  return service;
 }
 
 export type GroupsService = ReturnType<typeof createGroupsService>;

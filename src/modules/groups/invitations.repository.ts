@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { lockRowsById } from '../../platform/db/locks.js';
 import type { Database, GroupInvitationsTable } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 
@@ -17,17 +18,32 @@ export function createInvitationsRepository(db: Kysely<Database>) {
     },
 
     /**
-     * Writes new invitations and turns declined ones whose cool-down is over back to pending, in
-     * one transaction. `renew` rows keep their id, so a client's old reference stays valid.
+     * Writes new invitations to one group and turns declined ones whose cool-down is over back to pending, in
+     * one transaction. `renew` rows keep their id, so a client's old reference stays valid. Returns
+     * the rows it wrote, and the invitations another request wrote first for invitees of `inserts`
+     * (an admin's double tap: both planned an insert; the second finds the first's and keeps it).
      */
-    async save(inserts: readonly InvitationRow[], renew: readonly InvitationRow[]): Promise<void> {
-      if (inserts.length === 0 && renew.length === 0) return;
-      await db.transaction().execute(async (trx) => {
-        if (inserts.length > 0)
-          await trx
-            .insertInto('group_invitations')
-            .values([...inserts])
-            .execute();
+    async save(groupId: string, inserts: readonly InvitationRow[], renew: readonly InvitationRow[]): Promise<{ written: InvitationRow[]; found: InvitationRow[] }> {
+      if (inserts.length === 0 && renew.length === 0) return { written: [], found: [] };
+      return db.transaction().execute(async (trx) => {
+        // The group's row, as every way into a group holds it (see groups.repository addMembers).
+        await lockRowsById(trx, 'user_groups', [groupId]);
+        const found =
+          inserts.length === 0
+            ? []
+            : await trx
+                .selectFrom('group_invitations')
+                .selectAll()
+                .where('group_id', '=', groupId)
+                .where(
+                  'invitee_id',
+                  'in',
+                  inserts.map((row) => row.invitee_id),
+                )
+                .execute();
+        const taken = new Set(found.map((row) => row.invitee_id));
+        const fresh = inserts.filter((row) => !taken.has(row.invitee_id));
+        if (fresh.length > 0) await trx.insertInto('group_invitations').values(fresh).execute();
         for (const row of renew) {
           await trx
             .updateTable('group_invitations')
@@ -35,6 +51,7 @@ export function createInvitationsRepository(db: Kysely<Database>) {
             .where('id', '=', row.id)
             .execute();
         }
+        return { written: [...fresh, ...renew], found };
       });
     },
 
@@ -53,6 +70,8 @@ export function createInvitationsRepository(db: Kysely<Database>) {
      */
     async accept(row: InvitationRow, now: number): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
+        // The group's row, as every way into a group holds it (see groups.repository addMembers).
+        await lockRowsById(trx, 'user_groups', [row.group_id]);
         const result = await trx.deleteFrom('group_invitations').where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
         if (Number(result.numDeletedRows) !== 1) return false;
         const existing = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', row.group_id).where('user_id', '=', row.invitee_id).executeTakeFirst();

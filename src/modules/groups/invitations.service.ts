@@ -115,11 +115,11 @@ export function createInvitationsService(deps: InvitationsDeps) {
 
     /** Writes a plan, tells each new invitee, and returns every invitation of the plan as the API shows it. */
     async send(plan: InvitationPlan, group: GroupRow): Promise<GroupInvitation[]> {
-      await invitations.save(plan.inserts, plan.renew);
+      const { written, found } = await invitations.save(group.id, plan.inserts, plan.renew);
       const groupRows = new Map([[group.id, group]]);
-      const sent = await describe([...plan.inserts, ...plan.renew], groupRows);
+      const sent = await describe(written, groupRows);
       for (const invitation of sent) tellInvitee(invitation);
-      return [...sent, ...(await describe(plan.unchanged, groupRows))];
+      return [...sent, ...(await describe([...found, ...plan.unchanged], groupRows))];
     },
 
     /** The caller's pending invitations, newest first, a page at a time. */

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { lockRowsById } from '../../platform/db/locks.js';
 import type { Database, GroupInviteLinksTable } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 
@@ -50,6 +51,9 @@ export function createInviteLinksRepository(db: Kysely<Database>) {
      */
     async join(link: InviteLinkRow, userId: string, now: number): Promise<JoinOutcome> {
       return db.transaction().execute(async (trx) => {
+        // The group's row, as every way into a group holds it: an invitation accepted at the same
+        // moment would otherwise insert the same member (see groups.repository addMembers).
+        await lockRowsById(trx, 'user_groups', [link.group_id]);
         const member = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', link.group_id).where('user_id', '=', userId).executeTakeFirst();
         if (member) return 'already_member';
         const counted = await trx

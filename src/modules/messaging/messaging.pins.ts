@@ -100,9 +100,9 @@ export function createPinsAndForwards(ctx: PinsContext) {
       await limitPins(actor);
       const { pins: pinned } = await pins.extrasFor([Number(row.id)]);
       if (!pinned.has(Number(row.id))) {
-        if ((await pins.countPinned(where.id)) >= MAX_PINS_PER_CONVERSATION)
-          throw new AppError('PIN_LIMIT_REACHED', `a conversation holds at most ${MAX_PINS_PER_CONVERSATION} pinned messages: unpin one first`);
-        if (await pins.pin(Number(row.id), where.id, actor.userId, clock.now().getTime())) {
+        const outcome = await pins.pin(Number(row.id), where.id, actor.userId, clock.now().getTime(), MAX_PINS_PER_CONVERSATION);
+        if (outcome === 'limit-reached') throw new AppError('PIN_LIMIT_REACHED', `a conversation holds at most ${MAX_PINS_PER_CONVERSATION} pinned messages: unpin one first`);
+        if (outcome === 'pinned') {
           const [message] = await ctx.toMessages([row]);
           ctx.deliver(where, message as Message);
           return message as Message;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { isUniqueViolation } from '../../platform/db/errors.js';
+import { lockRowsById } from '../../platform/db/locks.js';
 import type { Database } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
 import type { MessageRow } from './messaging.rows.js';
@@ -18,13 +19,27 @@ export interface ForwardOrigin {
 /** Pins and forward origins: what a message carries besides its own row. */
 export function createPinsRepository(db: Kysely<Database>) {
   return {
-    /** Pins a message; false when it was already pinned. */
-    async pin(messageId: number, conversationId: string, userId: string, now: number): Promise<boolean> {
+    /**
+     * Pins a message unless the conversation already holds `cap` pins. The count is made holding the
+     * conversation's row (see lockRowsById): counted before the insert, pins sent together all found
+     * the conversation one short of the cap and all went in.
+     */
+    async pin(messageId: number, conversationId: string, userId: string, now: number, cap: number): Promise<'pinned' | 'already-pinned' | 'limit-reached'> {
       try {
-        await db.insertInto('message_pins').values({ message_id: messageId, conversation_id: conversationId, pinned_by: userId, pinned_at: now }).execute();
-        return true;
+        return await db.transaction().execute(async (trx) => {
+          await lockRowsById(trx, 'conversations', [conversationId]);
+          const row = await trx
+            .selectFrom('message_pins')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('conversation_id', '=', conversationId)
+            .executeTakeFirst();
+          if (Number(row?.n ?? 0) >= cap) return 'limit-reached';
+          await trx.insertInto('message_pins').values({ message_id: messageId, conversation_id: conversationId, pinned_by: userId, pinned_at: now }).execute();
+          return 'pinned';
+        });
       } catch (error) {
-        if (isUniqueViolation(error)) return false;
+        // Caught after the rollback (PostgreSQL refuses statements after a failed one): pinned meanwhile.
+        if (isUniqueViolation(error)) return 'already-pinned';
         throw error;
       }
     },
@@ -33,15 +48,6 @@ export function createPinsRepository(db: Kysely<Database>) {
     async unpin(messageId: number): Promise<boolean> {
       const result = await db.deleteFrom('message_pins').where('message_id', '=', messageId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
-    },
-
-    async countPinned(conversationId: string): Promise<number> {
-      const row = await db
-        .selectFrom('message_pins')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('conversation_id', '=', conversationId)
-        .executeTakeFirst();
-      return Number(row?.n ?? 0);
     },
 
     /** A conversation's pinned messages, most recently pinned first, after `before` (the previous page's last). */

@@ -248,10 +248,8 @@ export function createPushService(deps: PushServiceDeps) {
     async subscribe(actor: Actor, input: PushSubscriptionBody): Promise<PushDevice> {
       await deps.checkEndpoint(input.endpoint);
       const hash = endpointHash(input.endpoint);
-      const existing = await repository.byEndpointHash(hash);
-      const now = clock.now().getTime();
-      const row: PushSubscriptionRow = {
-        id: existing && existing.user_id === actor.userId ? existing.id : newId(),
+      const { row, previousUserId } = await repository.upsert({
+        id: newId(),
         user_id: actor.userId,
         session_id: actor.sessionId,
         endpoint: input.endpoint,
@@ -259,10 +257,9 @@ export function createPushService(deps: PushServiceDeps) {
         p256dh: input.keys.p256dh.replace(/=+$/, ''),
         auth: input.keys.auth.replace(/=+$/, ''),
         previews: input.previews ? 1 : 0,
-        created_at: existing && existing.user_id === actor.userId ? Number(existing.created_at) : now,
-      };
-      await repository.upsert(row);
-      await changed(existing ? [actor.userId, existing.user_id] : [actor.userId]);
+        created_at: clock.now().getTime(),
+      });
+      await changed(previousUserId ? [actor.userId, previousUserId] : [actor.userId]);
       const mine = await repository.ofUser(actor.userId);
       const surplus = mine.filter((other) => other.id !== row.id).slice(0, Math.max(0, mine.length - deps.maxPerUser));
       await repository.removeMany(surplus.map((other) => other.id));

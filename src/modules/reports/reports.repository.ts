@@ -1,10 +1,16 @@
+import { randomInt } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import { dialectOf } from '../../platform/db/dialect.js';
-import { isUniqueViolation } from '../../platform/db/errors.js';
+import { isDeadlock, isUniqueViolation } from '../../platform/db/errors.js';
+import { lockRowsById } from '../../platform/db/locks.js';
 import type { Database, ReportsTable } from '../../platform/db/schema.js';
 
 export type ReportRow = Selectable<ReportsTable>;
 export type NewReport = Omit<Insertable<ReportsTable>, 'id' | 'open_target'>;
+
+/** Tries of one insert that the database chose as a deadlock victim. */
+const INSERT_ATTEMPTS = 5;
 
 export function createReportsRepository(db: Kysely<Database>) {
   const returnsIds = dialectOf(db) === 'postgres';
@@ -31,14 +37,29 @@ export function createReportsRepository(db: Kysely<Database>) {
      * (a concurrent identical report won: the unique `reports_open_target` index refused this one).
      */
     async insert(row: NewReport): Promise<ReportRow | undefined> {
-      const insert = db.insertInto('reports').values(row);
-      // PostgreSQL reports no insert id: it returns the generated one instead.
-      try {
-        const id = returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
-        return (await find(id)) as ReportRow;
-      } catch (error) {
-        if (isUniqueViolation(error)) return undefined;
-        throw error;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const id = await db.transaction().execute(async (trx) => {
+            // Identical reports share their reporter: holding the reporter's row queues them, so at
+            // most one of them checks the unique index at a time. Without it InnoDB deadlocked them
+            // (each took a shared lock on a closed report's delete-marked index entry, then waited to
+            // insert), and under CI load 15 of 16 concurrent ones exhausted five immediate retries.
+            await lockRowsById(trx, 'users', [row.reporter_id]);
+            const insert = trx.insertInto('reports').values(row);
+            // PostgreSQL reports no insert id: it returns the generated one instead.
+            return returnsIds ? Number((await insert.returning('id').executeTakeFirstOrThrow()).id) : Number((await insert.executeTakeFirstOrThrow()).insertId);
+          });
+          return (await find(id)) as ReportRow;
+        } catch (error) {
+          if (isUniqueViolation(error)) return undefined;
+          // Left for inserts of other reporters whose gap locks cross: rolled back, then sent again
+          // after a random pause, so two victims do not meet again at once.
+          if (isDeadlock(error) && attempt < INSERT_ATTEMPTS) {
+            await delay(randomInt(5, 50));
+            continue;
+          }
+          throw error;
+        }
       }
     },
 

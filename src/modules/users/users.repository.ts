@@ -47,6 +47,15 @@ export function createUsersRepository(db: Kysely<Database>) {
       await db.updateTable('users').set(patch).where('id', '=', id).execute();
     },
 
+    /**
+     * Applies `patch` to a guest account only; false when the account is no longer a guest. The
+     * condition is in the write: read first, two upgrades at once both saw a guest and both wrote.
+     */
+    async updateGuest(id: string, patch: Updateable<UsersTable>): Promise<boolean> {
+      const result = await db.updateTable('users').set(patch).where('id', '=', id).where('is_guest', '=', 1).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+
     async updateWithProfile(id: string, user: Updateable<UsersTable>, profile: Updateable<ProfilesTable>): Promise<void> {
       await db.transaction().execute(async (trx) => {
         if (Object.keys(user).length > 0) await trx.updateTable('users').set(user).where('id', '=', id).execute();

@@ -9,3 +9,16 @@ export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === PG_UNIQUE_VIOLATION;
 }
+
+/** SQLSTATE deadlock_detected: PostgreSQL's `code` when it cancels one side of a deadlock. */
+const PG_DEADLOCK_DETECTED = '40P01';
+
+/**
+ * A statement the database rolled back to break a deadlock (MySQL/MariaDB ER_LOCK_DEADLOCK,
+ * PostgreSQL deadlock_detected); SQLite has one writer and none. The other side went through, so
+ * the same statement, sent again, meets what it committed.
+ */
+export function isDeadlock(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ER_LOCK_DEADLOCK' || code === PG_DEADLOCK_DETECTED;
+}
