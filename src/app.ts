@@ -109,6 +109,7 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     // Late-bound: the groups service (with its member cache) is created below and uses the policy.
     groupMembership: (groupId, userId) => groups.membership(groupId, userId),
     ownedBotIds: (ownerId) => botsRepository.ownedBotIds(ownerId),
+    cache,
   });
   const botsRepository = createBotsRepository(db);
   const adminRepository = createAdminRepository(db);
@@ -169,6 +170,7 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     presence,
     publisher,
     isBot: (userId) => userId === ASSISTANT_USER_ID,
+    onBlocksChanged: (a, b) => policy.blocksChanged(a, b),
   });
   const groups = createGroupsService({
     groups: groupsRepository,
@@ -204,7 +206,13 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     log: logger,
   });
   const previewsRepository = createPreviewsRepository(db);
-  const notifications = createNotificationsService({ repository: createNotificationsRepository(db), cache, clock, policy });
+  const notifications = createNotificationsService({
+    repository: createNotificationsRepository(db),
+    cache,
+    clock,
+    // Asked for every message sent: through the shared cache, replaced on every block change.
+    policy: { conversation: (userId, conversationId) => policy.conversation(userId, conversationId), blockedEitherWay: (userId) => policy.cachedBlockedEitherWay(userId) },
+  });
   const messaging = createMessagingService({
     mentions: createMentionsRepository(db),
     mentionAll: config.mentionAll,

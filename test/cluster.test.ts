@@ -150,16 +150,23 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     expect(after.items.find((item) => item.user.id === bob.id)?.presence).toEqual({ status: 'offline', lastSeenAt: event.lastSeenAt });
   });
 
-  it('delivers group messages at once to members added on the other process, and stops at once on removal', async () => {
+  /** An owner on p1 and two of their friends on p2; `group` creates the three's group (through p1). */
+  async function ownerWithTwoFriends() {
     const owner = await userOn(p1);
     const bob = await userOn(p2);
     const carol = await userOn(p2);
-    // Friends are added at once (strangers would be invited): the point here is delivery across processes.
+    // Friends are added at once (strangers would be invited): the point here is what crosses processes.
     await befriend(owner, bob);
     await befriend(owner, carol);
+    const group = (name: string) => owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name, memberIds: [bob.id, carol.id] });
+    return { owner, bob, carol, group };
+  }
+
+  it('delivers group messages at once to members added on the other process, and stops at once on removal', async () => {
+    const { owner, bob, carol, group: createGroup } = await ownerWithTwoFriends();
     const bobChats = collect(bob.client.socket!, 'chat');
 
-    const group = await owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name: 'cluster crew', memberIds: [bob.id, carol.id] });
+    const group = await createGroup('cluster crew');
     // No waiting for the membership event: the first message right after the create must arrive.
     const bobGot = nextEvent(bob.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
     const carolGot = nextEvent(carol.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
@@ -192,6 +199,36 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     const bobGotThird = nextEvent(bob.client.socket!, 'chat', (m) => m.conversationId === group.conversationId && m.type !== 'system');
     const third = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'welcome back', clientMsgId: 'g3' });
     expect(await bobGotThird).toEqual({ ...third, notify: true });
+  });
+
+  it('stops alerting a member to a blocked sender at once when the block is made on the other process, and again after the unblock', async () => {
+    const { owner, bob, carol, group: createGroup } = await ownerWithTwoFriends();
+    const group = await createGroup('alerts');
+    /** Bob's and Carol's `notify` on the owner's next message, sent through p1. */
+    const notifyFlags = async (content: string, timeoutMs?: number) => {
+      const onBob = nextEvent(bob.client.socket!, 'chat', (m) => m.content === content, timeoutMs);
+      const onCarol = nextEvent(carol.client.socket!, 'chat', (m) => m.content === content, timeoutMs);
+      await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content, clientMsgId: content });
+      const [toBob, toCarol] = await Promise.all([onBob, onCarol]);
+      return { bob: toBob.notify, carol: toCarol.notify };
+    };
+    // With the sharded adapter, p2 subscribes the new group's channel only when the join reaches it
+    // (docs/scaling.md): a message sent in that window is missed live. That window is not what this
+    // test is about, so it waits until a message gets through before it starts (in CI one was lost).
+    for (let attempt = 1; ; attempt++) {
+      const arrived = await notifyFlags(`warm-up ${attempt}`, 1_000).then(
+        () => true,
+        () => false,
+      );
+      if (arrived) break;
+      if (attempt === 5) throw new Error('no group message reached the members on the other process');
+    }
+    // p1 has looked up the owner's blocks (none) for this message and keeps them.
+    expect(await notifyFlags('before')).toEqual({ bob: true, carol: true });
+    await bob.client.request('POST', '/blocks', { userId: owner.id });
+    expect(await notifyFlags('blocked')).toEqual({ bob: false, carol: true });
+    await bob.client.request('DELETE', `/blocks/${owner.id}`);
+    expect(await notifyFlags('unblocked')).toEqual({ bob: true, carol: true });
   });
 
   it('disconnects every socket of a user suspended on the other process within a second; login and refresh are refused there', async () => {

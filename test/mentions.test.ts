@@ -164,17 +164,25 @@ describe(`mentions and notification settings (${storageLabel})`, () => {
     expect((await after).notify).toBe(true);
   });
 
-  it('never notifies from a blocked sender, even when mentioned', async () => {
+  it('never notifies from a blocked sender, even when mentioned, from the first message after the block until the unblock', async () => {
     const owner = await crowd.user();
     const bob = await crowd.user();
     const carol = await crowd.user();
     const group = await createGroup(owner.client, [bob, carol]);
+    /** What Bob's and Carol's deliveries of the owner's next message say about alerting them. */
+    const notifyFlags = async (content: string) => {
+      const onBob = nextEvent(bob.socket, 'chat', (m) => m.content === content);
+      const onCarol = nextEvent(carol.socket, 'chat', (m) => m.content === content);
+      await sendText(owner.client, group.conversationId, content);
+      return { bob: (await onBob).notify, carol: (await onCarol).notify };
+    };
+    // Before the block the server has looked up the owner's blocks (none) for a message already:
+    // the block must reach what it remembers.
+    expect(await notifyFlags(`@${bob.username} before`)).toEqual({ bob: true, carol: true });
     await bob.client.request('POST', '/blocks', { userId: owner.id });
-    const onBob = nextEvent(bob.socket, 'chat', (m) => m.content.endsWith('blocked?'));
-    const onCarol = nextEvent(carol.socket, 'chat', (m) => m.content.endsWith('blocked?'));
-    await sendText(owner.client, group.conversationId, `@${bob.username} blocked?`);
-    expect((await onBob).notify).toBe(false);
-    expect((await onCarol).notify).toBe(true);
+    expect(await notifyFlags(`@${bob.username} blocked?`)).toEqual({ bob: false, carol: true });
+    await bob.client.request('DELETE', `/blocks/${owner.id}`);
+    expect(await notifyFlags(`@${bob.username} after`)).toEqual({ bob: true, carol: true });
   });
 
   it('lists each conversation’s setting and refuses bad settings', async () => {

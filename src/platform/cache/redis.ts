@@ -45,6 +45,20 @@ export function newRedisClient(url: string, options: RedisOptions, clusterOption
   });
 }
 
+/**
+ * Closes a client after the commands it still holds: with auto-pipelining, commands of the current
+ * turn leave on the next `setImmediate`, while QUIT (never pipelined) is written at once, so
+ * without the wait they fail with "Connection is closed"; a fire-and-forget one (the adapter's
+ * publishes) became an unhandled rejection at shutdown (PostgreSQL CI pass, 2026-12-07).
+ */
+export async function closeRedisClient(client: RedisClient): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await client.quit().then(
+    () => undefined,
+    () => client.disconnect(),
+  );
+}
+
 /** KEYS[1]; ARGV: expected, next, delete (1/0), ttl ms (0: none). ioredis prefixes KEYS[1]. */
 const COMPARE_AND_SET = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -52,6 +66,21 @@ if ARGV[3] == '1' then redis.call('DEL', KEYS[1])
 elseif ARGV[4] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1`;
+
+/**
+ * KEYS[1]; ARGV[1]: window ms. INCR, the window's PEXPIRE from the first hit (NX keeps it fixed) and
+ * the time left, as one command: a MULTI of the three was five commands and a write of its own, since
+ * auto-pipelining leaves transactions out, on every message sent (the send rate limit).
+ */
+const INCREMENT_IN_WINDOW = `
+local count = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1], 'NX')
+return {count, redis.call('PTTL', KEYS[1])}`;
+
+/** The command `defineCommand` adds for INCREMENT_IN_WINDOW (EVALSHA, EVAL on a connection's first use). */
+interface WindowCounter {
+  incrementInWindow(key: string, windowMs: number): Promise<[number, number]>;
+}
 
 /** KEYS[1]. DECR only while the key lives: a refund after expiry must not leave a keyless -1. */
 const DECREMENT_IF_PRESENT = `
@@ -78,6 +107,7 @@ export class RedisCache implements Cache {
     });
     // Connection errors are retried by ioredis; without a listener they would crash the process.
     this.client.on('error', () => {});
+    this.client.defineCommand('incrementInWindow', { numberOfKeys: 1, lua: INCREMENT_IN_WINDOW });
   }
 
   async get(key: string): Promise<string | null> {
@@ -94,17 +124,8 @@ export class RedisCache implements Cache {
   }
 
   async incr(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
-    // INCR and the first PEXPIRE in one round trip; NX keeps the window fixed from the first hit.
-    const result = await this.client
-      .multi()
-      .incr(key)
-      .pexpire(key, Math.max(1, Math.ceil(windowMs)), 'NX')
-      .pttl(key)
-      .exec();
-    if (!result) throw new Error('redis transaction aborted');
-    const [incrResult, , ttlResult] = result;
-    if (incrResult?.[0]) throw incrResult[0];
-    return { count: Number(incrResult?.[1]), ttlMs: Number(ttlResult?.[1]) };
+    const [count, ttlMs] = await (this.client as unknown as WindowCounter).incrementInWindow(key, Math.max(1, Math.ceil(windowMs)));
+    return { count: Number(count), ttlMs: Number(ttlMs) };
   }
 
   async decr(key: string): Promise<void> {
@@ -160,6 +181,6 @@ export class RedisCache implements Cache {
   }
 
   async close(): Promise<void> {
-    await this.client.quit().catch(() => this.client.disconnect());
+    await closeRedisClient(this.client);
   }
 }

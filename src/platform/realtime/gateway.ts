@@ -6,7 +6,7 @@ import { RefreshTokenPayload } from '../../contract/events.js';
 import type { Actor } from '../../shared/actor.js';
 import { AppError, errorBody } from '../../shared/errors.js';
 import type { Cache } from '../cache/cache.js';
-import { newRedisClient, type RedisClient } from '../cache/redis.js';
+import { closeRedisClient, newRedisClient, type RedisClient } from '../cache/redis.js';
 import type { Logger } from '../logger.js';
 import type { PlatformMetrics } from '../metrics/metrics.js';
 import { type ClusterBus, localClusterBus } from './cluster-bus.js';
@@ -307,14 +307,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       io.engine.close();
       await drainHandlers(io);
       await limiter.close();
-      await Promise.all(
-        redisClients.map((client) =>
-          client.quit().then(
-            () => undefined,
-            () => client.disconnect(),
-          ),
-        ),
-      );
+      await Promise.all(redisClients.map(closeRedisClient));
     },
   };
 }
