@@ -13,7 +13,8 @@ export interface ClientSpec {
 
 export type ToWorker =
   | { type: 'connect'; url: string; clients: ClientSpec[]; concurrency: number }
-  | { type: 'step'; step: number; rate: number; durationMs: number; contentBytes: number }
+  /** `groupSize`: each message reaches groupSize - 1 sockets, which sizes the latency buffer up front. */
+  | { type: 'step'; step: number; rate: number; durationMs: number; contentBytes: number; groupSize: number }
   | { type: 'progress'; step: number }
   | { type: 'collect'; step: number }
   | { type: 'close' };
@@ -119,7 +120,7 @@ async function connectAll(url: string, clients: ClientSpec[], concurrency: numbe
 let stepSerial = 0;
 
 /** Sends at `rate` messages/s for `durationMs`, the users taking turns; catches up after a late timer. */
-function runStep(step: number, rate: number, durationMs: number, contentBytes: number): void {
+function runStep(step: number, rate: number, durationMs: number, contentBytes: number, groupSize: number): void {
   current = {
     step,
     windowEnd: Infinity,
@@ -130,7 +131,7 @@ function runStep(step: number, rate: number, durationMs: number, contentBytes: n
     delivered: 0,
     windowDeliveries: 0,
     late: 0,
-    latencies: new Float64Array(Math.max(1 << 16, Math.ceil(rate * (durationMs / 1000) * 20))),
+    latencies: new Float64Array(Math.max(1 << 16, Math.ceil(rate * (durationMs / 1000) * groupSize))),
     samplePacketBytes: 0,
     cpuStart: process.cpuUsage(),
   };
@@ -176,7 +177,7 @@ process.on('message', (message: ToWorker) => {
       void connectAll(message.url, message.clients, message.concurrency);
       break;
     case 'step':
-      runStep(message.step, message.rate, message.durationMs, message.contentBytes);
+      runStep(message.step, message.rate, message.durationMs, message.contentBytes, message.groupSize);
       break;
     case 'progress':
       send({ type: 'progress', step: message.step, delivered: current.delivered, acksPending: current.emitted - current.acked - current.ackFailed });

@@ -1,9 +1,11 @@
-// Fan-out bench (scenarios 1 and 2): N users in groups of 20, one websocket each, held by forked
-// load-generator processes. The total send rate is stepped up until p99 end-to-end latency passes
-// the limit or sends fail; deliveries are counted at the receivers (19 per message). Run against a
-// Parley process (storage, auth) and against the bare relay in bench/relay-server.ts.
+// Fan-out bench (scenarios 1 and 2): N users in groups of 20 (or of FanoutOptions.groupSize), one
+// websocket each, held by forked load-generator processes. The total send rate is stepped up until
+// p99 end-to-end latency passes the limit or sends fail; deliveries are counted at the receivers
+// (group size - 1 per message). Run against a Parley process (storage, auth) and against the bare
+// relay in bench/relay-server.ts.
 import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { AddMembersBody, CreateGroupBody } from '../src/contract/groups.js';
 import type { ClientSpec, FromWorker, ToWorker } from './fanout-client.js';
 import {
   api,
@@ -33,10 +35,14 @@ import {
   type UserPool,
 } from './lib.js';
 
-export const GROUP_SIZE = 20;
+/** Members per group when FanoutOptions.groupSize does not say otherwise. */
+export const DEFAULT_GROUP_SIZE = 20;
 
 export interface FanoutOptions {
+  /** A multiple of the group size: every client is a member of exactly one group. */
   clients: number;
+  /** Members per group on Parley, sockets per room on the relay (default DEFAULT_GROUP_SIZE). */
+  groupSize?: number;
   /** Load-generator processes the clients are spread over. */
   procs: number;
   rates: number[];
@@ -51,6 +57,8 @@ export interface FanoutOptions {
   halfRateStep?: boolean;
   /** Bisection steps between the last passing and the first failing rate (default 2). */
   refineRounds?: number;
+  /** The bisected rates are multiples of this (msg/s, default 50); rates of a few msg/s need 1. */
+  refineGrain?: number;
   /** Extra environment of the Parley process (the metrics scenario turns metrics on with it). */
   serverEnv?: Record<string, string>;
   /** Started once the clients are connected, stopped after the steps (the metrics scenario's scraper). */
@@ -94,6 +102,8 @@ export interface FanoutResult {
   notes: string[];
 }
 
+const groupSizeOf = (options: FanoutOptions) => options.groupSize ?? DEFAULT_GROUP_SIZE;
+
 // ---------------------------------------------------------------- talking to the load generators
 
 function nextMessage<T extends FromWorker['type']>(child: ChildProcess, type: T, timeoutMs: number): Promise<Extract<FromWorker, { type: T }>> {
@@ -129,10 +139,19 @@ async function ask<T extends FromWorker['type']>(workers: ChildProcess[], messag
   return Promise.all(answers);
 }
 
-async function startWorkers(url: string, clients: ClientSpec[], procs: number): Promise<{ workers: ChildProcess[]; connectMs: number }> {
+/**
+ * Longest wait for every client to connect. On Parley each connect tells the user's presence to
+ * every co-member (presence.service.ts, audienceOf), so connecting a group costs the square of its
+ * size: one group of 2,000 took 90 s on 2 shared cores, where groups of 20 take seconds.
+ */
+function connectTimeoutMs(clients: number, groupSize: number): number {
+  return Math.max(120_000, clients * groupSize * 0.1);
+}
+
+async function startWorkers(url: string, clients: ClientSpec[], procs: number, timeoutMs: number): Promise<{ workers: ChildProcess[]; connectMs: number }> {
   const workers = Array.from({ length: procs }, () => forkWorker(benchFile('fanout-client.js')));
   const shares = workers.map((_, w) => clients.filter((_, i) => i % procs === w));
-  const answers = workers.map((worker) => nextMessage(worker, 'connected', 120_000));
+  const answers = workers.map((worker) => nextMessage(worker, 'connected', timeoutMs));
   for (const [w, worker] of workers.entries()) tell(worker, { type: 'connect', url, clients: shares[w] as ClientSpec[], concurrency: 50 });
   const connected = await Promise.all(answers);
   const failed = connected.reduce((sum, answer) => sum + answer.failed, 0);
@@ -156,12 +175,17 @@ async function runStep(label: string, targetRate: number, workers: ChildProcess[
   const rss = sampleRss(server.pid);
   const wallStart = performance.now();
 
-  const sent = await ask(workers, { type: 'step', step, rate: perWorker, durationMs: options.stepMs, contentBytes: options.contentBytes }, 'sent', options.stepMs + 30_000);
+  const sent = await ask(
+    workers,
+    { type: 'step', step, rate: perWorker, durationMs: options.stepMs, contentBytes: options.contentBytes, groupSize: groupSizeOf(options) },
+    'sent',
+    options.stepMs + 30_000,
+  );
   const sendEnd = performance.now();
   const cpuInWindow = cpuSeconds(server.pid) - cpuBefore;
   const emitted = sent.reduce((sum, answer) => sum + answer.emitted, 0);
   const sendSeconds = Math.max(...sent.map((answer) => answer.elapsedMs)) / 1000;
-  const expected = emitted * (GROUP_SIZE - 1);
+  const expected = emitted * (groupSizeOf(options) - 1);
 
   // Wait (bounded) until every delivery has arrived and every ack is back.
   const drainEnd = performance.now() + options.drainMs;
@@ -221,7 +245,9 @@ async function runStep(label: string, targetRate: number, workers: ChildProcess[
   if (ackFailed > 0) reasons.push(`${ackFailed} acks failed`);
   if (ackTimeouts > 0) reasons.push(`${ackTimeouts} acks missing`);
   if (delivered < expected) reasons.push(`${expected - delivered} deliveries missing`);
-  if (sentRate < 0.9 * targetRate) reasons.push('load generator behind');
+  // Each worker sends whole messages, floor(its rate x the step): at a few msg/s that rounding is not falling behind.
+  const plannedRate = (workers.length * Math.floor((perWorker * options.stepMs) / 1000)) / (options.stepMs / 1000);
+  if (sentRate < 0.9 * Math.min(targetRate, plannedRate)) reasons.push('load generator behind');
   if (reasons.length > 0) {
     result.ok = false;
     result.reason = reasons.join(', ');
@@ -273,8 +299,9 @@ async function refine(name: string, workers: ChildProcess[], server: ServerProce
   if (!failing || !passed) return;
   let low = passed.targetRate;
   let high = failing.targetRate;
+  const grain = options.refineGrain ?? 50;
   for (let round = 0; round < (options.refineRounds ?? 2); round++) {
-    const rate = Math.round((low + high) / 2 / 50) * 50;
+    const rate = Math.round((low + high) / 2 / grain) * grain;
     if (rate <= low || rate >= high) break;
     if (Date.now() + stepBudget * 2 > options.deadline) {
       result.notes.push(`refinement stopped before ${rate} msg/s: time budget`);
@@ -292,10 +319,64 @@ async function refine(name: string, workers: ChildProcess[], server: ServerProce
 
 // ---------------------------------------------------------------- the two targets
 
+/** The `maxItems` of an array in the API contract (TypeBox keeps it on the schema, not in the type). */
+function maxItems(schema: object): number {
+  const max = (schema as { maxItems?: unknown }).maxItems;
+  if (typeof max !== 'number') throw new Error('the contract sets no maxItems on this array');
+  return max;
+}
+/** Ids one request may name: `memberIds` of POST /groups, `userIds` of POST /groups/:id/members (500 each). */
+const MEMBER_IDS_PER_CREATE = maxItems(CreateGroupBody.properties.memberIds);
+const USER_IDS_PER_ADD = maxItems(AddMembersBody.properties.userIds);
+/** Set-up requests in flight at once, over all groups: enough to keep the server busy, few enough not to time out. */
+const SETUP_REQUESTS_IN_FLIGHT = 20;
+
+interface SentInvitation {
+  id: string;
+  inviteeId: string;
+}
+
+/**
+ * Makes a group of `members`, the first one its owner, and returns its conversation id. The bench
+ * users are strangers to each other, so each other member is invited and joins by accepting. A
+ * request names at most MEMBER_IDS_PER_CREATE (500) members, so a bigger group is created with the
+ * first ones and the rest are added in batches before anyone accepts: the size check counts
+ * members, not pending invitations.
+ */
+async function createGroup(url: string, name: string, members: readonly BenchUser[], acceptsInFlight: number): Promise<string> {
+  const [owner, ...rest] = members as [BenchUser, ...BenchUser[]];
+  const ids = rest.map((user) => user.id);
+  const group = await api<{ id: string; conversationId: string; invited: SentInvitation[] }>(
+    url,
+    'POST',
+    '/groups',
+    { name, memberIds: ids.slice(0, MEMBER_IDS_PER_CREATE) },
+    owner.token,
+  );
+  const invited = [...group.invited];
+  for (let i = MEMBER_IDS_PER_CREATE; i < ids.length; i += USER_IDS_PER_ADD) {
+    const added = await api<{ invited: SentInvitation[] }>(url, 'POST', `/groups/${group.id}/members`, { userIds: ids.slice(i, i + USER_IDS_PER_ADD) }, owner.token);
+    invited.push(...added.invited);
+  }
+  const tokens = new Map(rest.map((user) => [user.id, user.token]));
+  await mapLimit(invited, acceptsInFlight, (invitation) => api(url, 'POST', `/group-invitations/${invitation.id}/accept`, undefined, tokens.get(invitation.inviteeId) as string));
+  return group.conversationId;
+}
+
+/** Splits `users` into groups of `groupSize` and creates them; returns each group's conversation id. */
+async function createGroups(url: string, users: readonly BenchUser[], groupSize: number): Promise<string[]> {
+  const groups: BenchUser[][] = [];
+  for (let i = 0; i < users.length; i += groupSize) groups.push(users.slice(i, i + groupSize));
+  const groupsInFlight = Math.min(5, groups.length);
+  const acceptsInFlight = Math.max(1, Math.floor(SETUP_REQUESTS_IN_FLIGHT / groupsInFlight));
+  return mapLimit(groups, groupsInFlight, (members, g) => createGroup(url, `bench ${g}`, members, acceptsInFlight));
+}
+
 /** Runs on a copy of the pool's data dir: its first `options.clients` users form the groups. */
 export async function benchParleyFanout(options: FanoutOptions, pool: UserPool): Promise<FanoutResult> {
+  const groupSize = groupSizeOf(options);
   if (pool.users.length < options.clients) {
-    const clients = Math.floor(pool.users.length / GROUP_SIZE) * GROUP_SIZE;
+    const clients = Math.floor(pool.users.length / groupSize) * groupSize;
     if (clients === 0) throw new Error(`only ${pool.users.length} users could be registered in time`);
     say(`  parley: only ${pool.users.length} of ${options.clients} users could be registered in the time budget: running with ${clients}\n`);
     options = { ...options, clients };
@@ -304,30 +385,15 @@ export async function benchParleyFanout(options: FanoutOptions, pool: UserPool):
   let server: ServerProcess | undefined;
   let workers: ChildProcess[] = [];
   try {
-    server = await startParleyProcess(dataDir, options.serverEnv ?? {}, 'fan-out');
+    // Each owner invites every other member of its group within the hour: the default budget (100) would refuse a big group.
+    server = await startParleyProcess(dataDir, { GROUP_INVITES_PER_HOUR: String(groupSize), ...options.serverEnv }, 'fan-out');
     const users = pool.users.slice(0, options.clients);
-    const groups: BenchUser[][] = [];
-    for (let i = 0; i < users.length; i += GROUP_SIZE) groups.push(users.slice(i, i + GROUP_SIZE));
-    const url = server.url;
-    const conversations = await mapLimit(groups, 5, async (members, g) => {
-      const [owner, ...rest] = members as [BenchUser, ...BenchUser[]];
-      const group = await api<{ conversationId: string; invited: Array<{ id: string; inviteeId: string }> }>(
-        url,
-        'POST',
-        '/groups',
-        { name: `bench ${g}`, memberIds: rest.map((user) => user.id) },
-        owner.token,
-      );
-      // The bench users are strangers to each other: each joins by accepting the invitation.
-      const tokens = new Map(rest.map((user) => [user.id, user.token]));
-      for (const invitation of group.invited) await api(url, 'POST', `/group-invitations/${invitation.id}/accept`, undefined, tokens.get(invitation.inviteeId) as string);
-      return group.conversationId;
-    });
-    const specs: ClientSpec[] = users.map((user, i) => ({ auth: { token: user.token }, conversationId: conversations[Math.floor(i / GROUP_SIZE)] as string }));
-    say(`  parley: ${groups.length} groups of ${GROUP_SIZE} created; server RSS ${fixed(memoryMiB(server.pid).rss, 0)} MiB\n`);
-    const started2 = performance.now();
-    ({ workers } = await startWorkers(server.url, specs, options.procs));
-    say(`  parley: ${specs.length} sockets connected in ${fixed((performance.now() - started2) / 1000)} s; server RSS ${fixed(memoryMiB(server.pid).rss, 0)} MiB\n`);
+    const conversations = await createGroups(server.url, users, groupSize);
+    const specs: ClientSpec[] = users.map((user, i) => ({ auth: { token: user.token }, conversationId: conversations[Math.floor(i / groupSize)] as string }));
+    say(`  parley: ${conversations.length} groups of ${groupSize} created; server RSS ${fixed(memoryMiB(server.pid).rss, 0)} MiB\n`);
+    const started = performance.now();
+    ({ workers } = await startWorkers(server.url, specs, options.procs, connectTimeoutMs(specs.length, groupSize)));
+    say(`  parley: ${specs.length} sockets connected in ${fixed((performance.now() - started) / 1000)} s; server RSS ${fixed(memoryMiB(server.pid).rss, 0)} MiB\n`);
     const stopAlongside = options.alongside?.(server.url);
     try {
       return await stepUp('parley', workers, server, options);
@@ -345,6 +411,7 @@ export async function benchParleyFanout(options: FanoutOptions, pool: UserPool):
 }
 
 export async function benchRelayFanout(options: FanoutOptions): Promise<FanoutResult> {
+  const groupSize = groupSizeOf(options);
   const dir = makeTempDir('parley-bench-relay-');
   let server: ServerProcess | undefined;
   let workers: ChildProcess[] = [];
@@ -352,10 +419,10 @@ export async function benchRelayFanout(options: FanoutOptions): Promise<FanoutRe
     server = await spawnServer({ script: benchFile('relay-server.js'), cwd: dir, env: {}, readyText: 'relay listening', nodeArgs: measuredServerArgs('relay') });
     sayProfile('relay', server);
     const specs: ClientSpec[] = Array.from({ length: options.clients }, (_, i) => {
-      const room = `g.${Math.floor(i / GROUP_SIZE)}`;
+      const room = `g.${Math.floor(i / groupSize)}`;
       return { auth: { room }, conversationId: room };
     });
-    ({ workers } = await startWorkers(server.url, specs, options.procs));
+    ({ workers } = await startWorkers(server.url, specs, options.procs, connectTimeoutMs(specs.length, groupSize)));
     return await stepUp('relay', workers, server, options);
   } finally {
     await closeWorkers(workers);

@@ -16,7 +16,7 @@ import {
   removeTempDir,
   type ServerProcess,
   say,
-  sleep,
+  serverResponseTimes,
   startParleyProcess,
   thousands,
 } from './lib.js';
@@ -68,12 +68,7 @@ export async function benchHistory(options: HistoryOptions): Promise<boolean> {
     say(`  history: ${thousands(options.messages)} messages written in ${fixed(seconds)} s (one transaction, prepared insert)\n`);
 
     server = await startParleyProcess(dataDir, {}, 'history');
-    const serverTimes = new Map<string, number>();
-    server.lineListeners.add((line) => {
-      if (!line.includes('request completed')) return;
-      const entry = JSON.parse(line) as { reqId?: string; responseTime?: number };
-      if (entry.reqId?.startsWith('hist-') && typeof entry.responseTime === 'number') serverTimes.set(entry.reqId, entry.responseTime);
-    });
+    const serverTimes = serverResponseTimes(server, 'hist-');
     const url = server.url;
     const route = `/conversations/${encodeURIComponent(conversation.id)}/messages`;
     const clientTimes: number[] = [];
@@ -89,11 +84,7 @@ export async function benchHistory(options: HistoryOptions): Promise<boolean> {
       if (page.items.length < Math.min(50, before - first)) short++;
     }
     const ids = Array.from({ length: options.requests }, (_, i) => `hist-${i + options.warmup}`);
-    for (let wait = 0; wait < 40 && ids.some((id) => !serverTimes.has(id)); wait++) await sleep(50);
-    const server_ = ids
-      .map((id) => serverTimes.get(id))
-      .filter((ms): ms is number => ms !== undefined)
-      .sort((a, b) => a - b);
+    const server_ = await serverTimes.settle(ids);
     clientTimes.sort((a, b) => a - b);
     const row = (name: string, times: number[]) => [
       name,

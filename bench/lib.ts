@@ -76,6 +76,34 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
+/**
+ * Fastify's own time for each request whose `x-request-id` starts with `prefix`, read from the
+ * server's "request completed" log lines (the server side of a request, without the client's
+ * round trip). `settle` waits up to 2 s for the lines of `ids` (stdout lags the responses), then
+ * returns their times, ascending, and stops listening; `stop` stops listening without them.
+ */
+export function serverResponseTimes(server: ServerProcess, prefix: string): { settle(ids: readonly string[]): Promise<number[]>; stop(): void } {
+  const times = new Map<string, number>();
+  const listener = (line: string) => {
+    if (!line.includes('request completed')) return;
+    const entry = JSON.parse(line) as { reqId?: string; responseTime?: number };
+    if (entry.reqId?.startsWith(prefix) && typeof entry.responseTime === 'number') times.set(entry.reqId, entry.responseTime);
+  };
+  server.lineListeners.add(listener);
+  const stop = () => server.lineListeners.delete(listener);
+  return {
+    stop,
+    async settle(ids) {
+      for (let wait = 0; wait < 40 && ids.some((id) => !times.has(id)); wait++) await sleep(50);
+      stop();
+      return ids
+        .map((id) => times.get(id))
+        .filter((ms): ms is number => ms !== undefined)
+        .sort((a, b) => a - b);
+    },
+  };
+}
+
 /** BENCH_SERVER_LOG: a file that gets every stdout line of every server the bench starts, for `--trace-gc` output say. */
 const serverLog = process.env.BENCH_SERVER_LOG;
 

@@ -10,12 +10,16 @@
 // metrics off and on, alternating, as a ratio of server CPU per delivery.
 // The production scenario (bench/production.ts) runs the same fan-out on MariaDB + Redis and PostgreSQL + Redis
 // (BENCH_PRODUCTION: comma list of database server URLs, BENCH_REDIS_URL) and tables them against SQLite and the relay.
-// Environment: BENCH_ONLY=http,fanout,production,metrics,idle,history,unread,search,search-growth,search-write,send,files picks scenarios (fanout includes the relay);
+// The big-group scenario runs the fan-out in one group of 2,000 (MAX_GROUP_MEMBERS, every member online), on Parley
+// (SQLite) and then on the relay with one room of the same size, and compares their best passing deliveries/s.
+// Environment: BENCH_ONLY=http,fanout,production,metrics,idle,big-group,history,unread,search,search-growth,growth,search-write,send,files picks scenarios (fanout includes the relay);
 // BENCH_METRICS_CLIENTS (200), BENCH_METRICS_RATE (400 msg/s), BENCH_METRICS_ROUNDS (2 per side) shape the metrics scenario;
 // BENCH_UNREAD_SIZES (10000,100000,1000000: unread totals the list is timed at; 1000,10000,100000 runs in seconds);
 // BENCH_DATABASE_URL=mysql://root@127.0.0.1:3306 runs the unread scenario on MariaDB too (in a database it creates and drops);
 // BENCH_SEARCH_MESSAGES (1000000; `--quick` makes it 100000) sizes the search-stall scenario (bench/search-stall.ts);
 // BENCH_SEARCH_GROWTH_SIZES (10000,100000,1000000) sizes the search growth scenario (bench/search-growth.ts: indexed search against the old scan);
+// BENCH_GROWTH_SIZES (10000,100000,1000000) and BENCH_GROWTH_DATABASES (sqlite and BENCH_PRODUCTION's servers) shape the growth
+// scenario (bench/growth.ts: search, conversation list, history page and sync as history grows, on every dialect);
 // BENCH_SEARCH_WRITE_HISTORY (100000) sizes the history under the search-write scenario (bench/search-write.ts: what indexing costs a send on SQLite);
 // BENCH_ONLY=redis (not by default: it needs Redis 7 at BENCH_REDIS_URL) counts Redis messages per process per chat
 // message with 1, 2 and 4 processes, classic vs sharded adapter (bench/redis-adapter.ts);
@@ -23,6 +27,9 @@
 // BENCH_FILES_MIB (1024), BENCH_FILES_CHUNK_MIB (64) and BENCH_FILES_ROUNDS (5) shape the file transfer (bench/files.ts);
 // BENCH_CLIENTS (1000), BENCH_GEN_PROCS (2), BENCH_STEP_SEC (5), BENCH_IDLE_USERS (2000),
 // BENCH_HISTORY_MESSAGES (1000000), BENCH_RATES (comma list of total send rates to step through),
+// BENCH_PRODUCTION_RATES (100,200,300,400,600,...: the production set-ups' steps);
+// BENCH_BIG_GROUP_RATES (2,5,10,15,20,30,40,60,80,100: the big group's steps, each message 1,999 deliveries),
+// BENCH_BIG_GROUP_P99_MS (1000: its latency limit per step);
 // BENCH_FANOUT_PAIRS (2: Parley-then-relay runs; the ones after the first start near saturation);
 // BENCH_REFINE (2: bisection steps between the last passing and the first failing fan-out rate);
 // BENCH_PROFILE=1 writes CPU profiles of the measured Parley processes (see PROFILE_DIR in lib.ts).
@@ -35,8 +42,10 @@ import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
-import { benchParleyFanout, benchRelayFanout, type FanoutOptions, type FanoutResult, printFanout } from './fanout.js';
+import { MAX_GROUP_MEMBERS } from '../src/modules/groups/groups.service.js';
+import { benchParleyFanout, benchRelayFanout, DEFAULT_GROUP_SIZE, type FanoutOptions, type FanoutResult, printFanout } from './fanout.js';
 import { benchFiles } from './files.js';
+import { benchGrowth } from './growth.js';
 import { benchHistory } from './history.js';
 import { benchIdle } from './idle.js';
 import { cleanUpEverything, envInt, fixed, loadAverage, prepareUserPool, removeTempDir, say, startInProcessParley, thousands, type UserPool } from './lib.js';
@@ -53,7 +62,7 @@ import { benchUnread } from './unread.js';
 const DURATION_SEC = 5;
 const WARMUP_SEC = 1;
 /** Stops a stuck run instead of hanging CI; the scenarios' own budgets end well before it. */
-const DEFAULT_SCENARIOS = 'http,fanout,production,metrics,idle,history,unread,search,search-growth,search-write,send,files';
+const DEFAULT_SCENARIOS = 'http,fanout,production,metrics,idle,big-group,history,unread,search,search-growth,growth,search-write,send,files';
 /** The unread scenario writes 1,000,000 rows (twice with BENCH_DATABASE_URL): time on top of the others'. */
 const UNREAD_BUDGET_MS = (process.env.BENCH_DATABASE_URL ? 2 : 1) * 180_000;
 /** The search-stall scenario writes 1,000,000 rows and runs three rounds of searches both ways. */
@@ -64,8 +73,18 @@ const PRODUCTION_REGISTER_BUDGET_MS = 120_000;
 const PRODUCTION_BUDGET_MS = productionSetups().length * (PRODUCTION_STEP_BUDGET_MS + PRODUCTION_REGISTER_BUDGET_MS + 30_000);
 /** The search growth scenario writes and indexes up to 1,000,000 messages (about 40 index rows each). */
 const SEARCH_GROWTH_BUDGET_MS = 600_000;
+/** The growth scenario writes and indexes up to 1,000,000 messages (about 19 million index rows) per database. */
+const GROWTH_BUDGET_MS = growthDatabases().length * 420_000;
 /** The send scenario's runs on the production set-ups come on top of its SQLite run. */
 const SEND_PRODUCTION_BUDGET_MS = productionSetups().length * 180_000;
+/**
+ * The big-group scenario, after the other users of the pool: Parley's part includes making the
+ * group (1,999 invitations accepted) and connecting its sockets (90 s: each connect's presence goes
+ * to 1,999 co-members); steps take up to 12 s each.
+ */
+const BIG_GROUP_PARLEY_BUDGET_MS = 360_000;
+const BIG_GROUP_RELAY_BUDGET_MS = 180_000;
+const BIG_GROUP_BUDGET_MS = BIG_GROUP_PARLEY_BUDGET_MS + BIG_GROUP_RELAY_BUDGET_MS + 60_000;
 const WATCHDOG_MS =
   595_000 +
   (selected('send') ? SEND_PRODUCTION_BUDGET_MS : 0) +
@@ -73,7 +92,9 @@ const WATCHDOG_MS =
   (selected('unread') ? UNREAD_BUDGET_MS : 0) +
   (selected('search') ? SEARCH_BUDGET_MS : 0) +
   (selected('production') ? PRODUCTION_BUDGET_MS : 0) +
-  (selected('search-growth') ? SEARCH_GROWTH_BUDGET_MS : 0);
+  (selected('search-growth') ? SEARCH_GROWTH_BUDGET_MS : 0) +
+  (selected('growth') ? GROWTH_BUDGET_MS : 0) +
+  (selected('big-group') ? BIG_GROUP_BUDGET_MS : 0);
 const STARTED = Date.now();
 /** Everything but the history scenario (not time-boxed, about 30 s) is planned to end by then. */
 const PLANNED_END = STARTED + 520_000;
@@ -214,14 +235,12 @@ async function scenario(name: string, run: () => Promise<boolean | number>): Pro
 
 function fanoutOptions(deadlineAt: number): FanoutOptions {
   return {
-    clients: Math.max(20, Math.floor(envInt('BENCH_CLIENTS', 1000) / 20) * 20),
+    clients: Math.max(DEFAULT_GROUP_SIZE, Math.floor(envInt('BENCH_CLIENTS', 1000) / DEFAULT_GROUP_SIZE) * DEFAULT_GROUP_SIZE),
+    groupSize: DEFAULT_GROUP_SIZE,
     procs: envInt('BENCH_GEN_PROCS', 2),
     // Steps of 400 msg/s up to 6,400: the ratio compares the last passing steps of both servers,
     // so coarser steps near where they saturate would move it by up to the step size.
-    rates: (process.env.BENCH_RATES ?? [...Array.from({ length: 16 }, (_, i) => (i + 1) * 400), 7200, 8000, 9600, 12800].join(','))
-      .split(',')
-      .map(Number)
-      .filter((n) => n > 0),
+    rates: rateSteps('BENCH_RATES', [...Array.from({ length: 16 }, (_, i) => (i + 1) * 400), 7200, 8000, 9600, 12800].join(',')),
     stepMs: envInt('BENCH_STEP_SEC', 5) * 1000,
     drainMs: 4000,
     contentBytes: 200,
@@ -229,6 +248,36 @@ function fanoutOptions(deadlineAt: number): FanoutOptions {
     refineRounds: envInt('BENCH_REFINE', 2),
     deadline: deadlineAt,
   };
+}
+
+/** The largest group Parley allows, every member online. */
+const BIG_GROUP_SIZE = MAX_GROUP_MEMBERS;
+
+/**
+ * One group of `groupSize` (BIG_GROUP_SIZE unless registration fell short) and no one else: each
+ * message is groupSize - 1 deliveries, so the steps are a hundredth of the fan-out's rates.
+ */
+function bigGroupOptions(groupSize: number, deadlineAt: number): FanoutOptions {
+  return {
+    ...fanoutOptions(deadlineAt),
+    clients: groupSize,
+    groupSize,
+    rates: rateSteps('BENCH_BIG_GROUP_RATES', '2,5,10,15,20,30,40,60,80,100'),
+    // The bisection between steps like 20 and 30 msg/s would round to 50 and stop.
+    refineGrain: 1,
+    // One message lands as 1,999 deliveries at once on the load generators (1,000 sockets each), which
+    // take ~100 ms to drain such a burst: the bare relay's p99 at 2 msg/s was 250 ms. The fan-out's
+    // 250 ms limit would measure the generators; both sides get this one (BENCH_BIG_GROUP_P99_MS).
+    p99LimitMs: envInt('BENCH_BIG_GROUP_P99_MS', 1000),
+  };
+}
+
+/** What a fan-out run is, printed above its table. */
+function describeFanout(options: FanoutOptions): string {
+  return (
+    `${options.clients} users in groups of ${options.groupSize ?? DEFAULT_GROUP_SIZE}, websocket only, held by ${options.procs} load-generator processes; ` +
+    `${options.stepMs / 1000} s steps, ${options.contentBytes}-byte content; a step fails on p99 > ${options.p99LimitMs} ms, a failed or missing ack, or a missing delivery\n`
+  );
 }
 
 function printRatio(parley: FanoutResult | undefined, relay: FanoutResult | undefined): void {
@@ -282,6 +331,31 @@ function selected(name: string): boolean {
   return (process.env.BENCH_ONLY ?? DEFAULT_SCENARIOS).split(',').some((item) => item.trim() === name);
 }
 
+/** BENCH_GROWTH_DATABASES: 'sqlite' and database server URLs; by default SQLite and the production set-ups' servers. */
+function growthDatabases(): string[] {
+  const raw = process.env.BENCH_GROWTH_DATABASES ?? ['sqlite', ...productionSetups().map((setup) => setup.databaseServerUrl)].join(',');
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+/**
+ * The production set-ups saturate far below SQLite (400 msg/s had no passing step on MariaDB or
+ * PostgreSQL), so they step from 100 msg/s: BENCH_PRODUCTION_RATES overrides.
+ */
+function productionRates(): number[] {
+  return rateSteps('BENCH_PRODUCTION_RATES', '100,200,300,400,600,800,1200,1600,2000,2400,3200,4000');
+}
+
+/** Send rates (msg/s) to step through: the comma list in the variable `name`, else `fallback`. */
+function rateSteps(name: string, fallback: string): number[] {
+  return (process.env[name] ?? fallback)
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
+}
+
 function unreadSizes(): number[] {
   return ascendingSizes('BENCH_UNREAD_SIZES', '10000,100000,1000000');
 }
@@ -312,10 +386,18 @@ async function main(): Promise<number> {
   const idleUsers = envInt('BENCH_IDLE_USERS', 2000);
   let pool: UserPool | undefined;
   const metricsClients = Math.max(20, Math.floor(envInt('BENCH_METRICS_CLIENTS', 200) / 20) * 20);
-  if (only.has('fanout') || only.has('idle') || only.has('metrics')) {
-    const count = Math.max(only.has('fanout') ? clients : 0, only.has('idle') ? idleUsers : 0, only.has('metrics') ? metricsClients : 0);
-    failures += await scenario(`registering ${count} users for the fan-out and idle scenarios`, async () => {
-      pool = await prepareUserPool(count, deadline(150_000, 80_000 + RESERVE.relay + laterPairs() * RESERVE.pair + RESERVE.idle));
+  if (only.has('fanout') || only.has('idle') || only.has('metrics') || only.has('big-group')) {
+    const count = Math.max(
+      only.has('fanout') ? clients : 0,
+      only.has('idle') ? idleUsers : 0,
+      only.has('metrics') ? metricsClients : 0,
+      only.has('big-group') ? BIG_GROUP_SIZE : 0,
+    );
+    failures += await scenario(`registering ${count} users for the fan-out, idle and big-group scenarios`, async () => {
+      // The big group uses these tokens last, after the fan-out pairs, the production set-ups, metrics
+      // and idle have run: often more than the default 15 minutes after they were issued.
+      const tokenTtl = { ACCESS_TOKEN_TTL: String(24 * 3600) };
+      pool = await prepareUserPool(count, deadline(150_000, 80_000 + RESERVE.relay + laterPairs() * RESERVE.pair + RESERVE.idle), tokenTtl);
       const rate = pool.users.length / pool.seconds;
       say(`  ${pool.users.length} users registered in ${fixed(pool.seconds)} s, 20 requests in flight (${fixed(rate)} per second; argon2id 19 MiB, 2 passes)\n`);
       return pool.users.length > 0;
@@ -329,12 +411,9 @@ async function main(): Promise<number> {
     const users = pool;
     let parley: FanoutResult | undefined;
     let relay: FanoutResult | undefined;
-    const describe = (options: FanoutOptions) =>
-      `${options.clients} users in groups of 20, websocket only, held by ${options.procs} load-generator processes; ` +
-      `${options.stepMs / 1000} s steps, ${options.contentBytes}-byte content; a step fails on p99 > ${options.p99LimitMs} ms, a failed or missing ack, or a missing delivery\n`;
     failures += await scenario('fan-out: Parley process (SQLite, every message stored)', async () => {
       const options = fanoutOptions(deadline(150_000, RESERVE.relay + laterPairs() * RESERVE.pair + RESERVE.idle));
-      say(describe(options));
+      say(describeFanout(options));
       parley = await benchParleyFanout(options, users);
       printFanout(parley);
       return true;
@@ -342,7 +421,7 @@ async function main(): Promise<number> {
     failures += await scenario('fan-out: bare Socket.IO relay (no auth, no storage)', async () => {
       // The same number of clients as Parley had, should registration have fallen short.
       const options = { ...fanoutOptions(deadline(105_000, laterPairs() * RESERVE.pair + RESERVE.idle)), ...(parley ? { clients: parley.clients } : {}) };
-      say(describe(options));
+      say(describeFanout(options));
       relay = await benchRelayFanout(options);
       printFanout(relay);
       return true;
@@ -386,7 +465,7 @@ async function main(): Promise<number> {
       let result: FanoutResult | undefined;
       failures += await scenario(`fan-out: Parley process on ${setup.label} (every message stored, delivered through the Redis adapter)`, async () => {
         const registered = Date.now() + PRODUCTION_REGISTER_BUDGET_MS;
-        result = await benchProductionFanout(setup, { ...fanoutOptions(registered + PRODUCTION_STEP_BUDGET_MS), clients }, registered);
+        result = await benchProductionFanout(setup, { ...fanoutOptions(registered + PRODUCTION_STEP_BUDGET_MS), clients, rates: productionRates() }, registered);
         return true;
       });
       rows.push({ label: setup.label, result });
@@ -423,6 +502,29 @@ async function main(): Promise<number> {
     const users = pool;
     failures += await scenario('idle connections', () => benchIdle({ users: idleUsers, socketsPerUser: 10, procs: 4, deadline: deadline(120_000, 0) }, users));
   }
+  if (only.has('big-group') && pool) {
+    const users = pool;
+    // Fewer members than BIG_GROUP_SIZE only when registration ran out of time; both sides get the same.
+    const groupSize = Math.min(BIG_GROUP_SIZE, users.users.length);
+    let parley: FanoutResult | undefined;
+    let relay: FanoutResult | undefined;
+    failures += await scenario(`big group: Parley process (SQLite, every message stored), one group of ${groupSize}`, async () => {
+      const options = bigGroupOptions(groupSize, Date.now() + BIG_GROUP_PARLEY_BUDGET_MS);
+      say(describeFanout(options));
+      parley = await benchParleyFanout(options, users);
+      printFanout(parley);
+      return true;
+    });
+    failures += await scenario(`big group: bare Socket.IO relay (no auth, no storage), one room of ${groupSize}`, async () => {
+      const options = bigGroupOptions(groupSize, Date.now() + BIG_GROUP_RELAY_BUDGET_MS);
+      say(describeFanout(options));
+      relay = await benchRelayFanout(options);
+      printFanout(relay);
+      return true;
+    });
+    printRatio(parley, relay);
+    say(`columns as in the fan-out scenario; arrived = deliveries by the end of the drain / (sent x ${groupSize - 1})\n`);
+  }
   if (pool) removeTempDir(pool.dataDir);
   if (only.has('history')) {
     failures += await scenario('history paging', () => benchHistory({ messages: envInt('BENCH_HISTORY_MESSAGES', 1_000_000), requests: 1000, warmup: 50 }));
@@ -440,6 +542,12 @@ async function main(): Promise<number> {
   if (only.has('search-growth')) {
     const sizes = ascendingSizes('BENCH_SEARCH_GROWTH_SIZES', process.argv.includes('--quick') ? '10000,100000' : '10000,100000,1000000');
     failures += await scenario('search growth (SQLite: indexed search against the old scan)', () => benchSearchGrowth({ sizes, requests: 50 }));
+  }
+  if (only.has('growth')) {
+    const sizes = ascendingSizes('BENCH_GROWTH_SIZES', process.argv.includes('--quick') ? '10000,100000' : '10000,100000,1000000');
+    failures += await scenario('reads as history grows: search, conversation list, history page, sync (SQLite, then the production databases)', () =>
+      benchGrowth({ sizes, requests: 100, warmup: 10, databases: growthDatabases() }),
+    );
   }
   if (only.has('search-write')) {
     const history = envInt('BENCH_SEARCH_WRITE_HISTORY', process.argv.includes('--quick') ? 20000 : 100000);

@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import SqliteDatabase from 'better-sqlite3';
 import { searchFtsRow } from '../src/platform/db/search-index.js';
 
-export function indexSqliteMessages(file: string): { tokens: number; seconds: number } {
+/** Indexes the messages after `afterId` (all of them by default). */
+export function indexSqliteMessages(file: string, afterId = 0): { tokens: number; seconds: number } {
   const started = performance.now();
   const db = new SqliteDatabase(file);
   let tokens = 0;
@@ -15,7 +16,7 @@ export function indexSqliteMessages(file: string): { tokens: number; seconds: nu
     db.pragma('synchronous = OFF');
     const insert = db.prepare('insert into message_search_fts (rowid, tokens, conversation) values (?, ?, ?)');
     const page = db.prepare('select id, conversation_id, type, content, recalled_at from messages where id > ? order by id limit 20000');
-    let after = 0;
+    let after = afterId;
     for (;;) {
       const rows = page.all(after) as Array<{ id: number; conversation_id: string; type: string; content: string; recalled_at: number | null }>;
       if (rows.length === 0) break;

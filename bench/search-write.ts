@@ -12,8 +12,8 @@
 // would only ever append.
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createSqliteMessageWriter } from '../src/modules/messaging/messaging.sqlite-writer.js';
 import type { NewMessage } from '../src/modules/messaging/messaging.rows.js';
+import { createSqliteMessageWriter } from '../src/modules/messaging/messaging.sqlite-writer.js';
 import { openDatabase } from '../src/platform/db/database.js';
 import { searchFtsRow, searchTokenRows } from '../src/platform/db/search-index.js';
 import { fixed, makeTempDir, printTable, removeTempDir, say, thousands } from './lib.js';

@@ -17,7 +17,7 @@ import {
   removeTempDir,
   type ServerProcess,
   say,
-  sleep,
+  serverResponseTimes,
   startParleyProcess,
   thousands,
 } from './lib.js';
@@ -116,13 +116,7 @@ async function mariadbStore(url: string): Promise<Store> {
 
 /** Times `GET /conversations` as the reader, server side, after a warm-up. */
 async function timeList(server: ServerProcess, reader: BenchUser, options: UnreadOptions, tag: string): Promise<{ times: number[]; unread: number }> {
-  const serverTimes = new Map<string, number>();
-  const listener = (line: string) => {
-    if (!line.includes('request completed')) return;
-    const entry = JSON.parse(line) as { reqId?: string; responseTime?: number };
-    if (entry.reqId?.startsWith(tag) && typeof entry.responseTime === 'number') serverTimes.set(entry.reqId, entry.responseTime);
-  };
-  server.lineListeners.add(listener);
+  const serverTimes = serverResponseTimes(server, tag);
   let unread = 0;
   try {
     for (let i = 0; i < options.warmup + options.requests; i++) {
@@ -132,16 +126,9 @@ async function timeList(server: ServerProcess, reader: BenchUser, options: Unrea
       unread = page.items.reduce((sum, item) => sum + item.unreadCount, 0);
     }
     const ids = Array.from({ length: options.requests }, (_, i) => `${tag}${i + options.warmup}`);
-    for (let wait = 0; wait < 40 && ids.some((id) => !serverTimes.has(id)); wait++) await sleep(50);
-    return {
-      times: ids
-        .map((id) => serverTimes.get(id))
-        .filter((ms): ms is number => ms !== undefined)
-        .sort((a, b) => a - b),
-      unread,
-    };
+    return { times: await serverTimes.settle(ids), unread };
   } finally {
-    server.lineListeners.delete(listener);
+    serverTimes.stop();
   }
 }
 

@@ -5,6 +5,7 @@ import { openDatabase } from '../src/platform/db/database.js';
 import { dialectOf } from '../src/platform/db/dialect.js';
 import { isUniqueViolation } from '../src/platform/db/errors.js';
 import { connectedUser } from './support/realtime.js';
+import { bareUserRow } from './support/rows.js';
 import { createTestEnvironment, storageLabel, TEST_DATABASE_KIND } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
@@ -23,18 +24,7 @@ describe(`the database dialect as the repositories see it (${storageLabel})`, ()
       await database.migrate();
       const id = randomUUID();
       const later = 2 ** 52 + 7;
-      const user = {
-        id,
-        username: `d${id.slice(0, 8)}`,
-        username_lower: `d${id.slice(0, 8)}`,
-        nickname: 'd',
-        nickname_lower: 'd',
-        is_guest: 0,
-        bio: '',
-        created_at: later,
-        updated_at: later,
-        last_login_at: later,
-      };
+      const user = bareUserRow(id, later);
       await database.db.insertInto('users').values(user).execute();
       const row = await database.db.selectFrom('users').select(['created_at', 'is_guest']).where('id', '=', id).executeTakeFirstOrThrow();
       expect(row).toEqual({ created_at: later, is_guest: 0 });
