@@ -29,19 +29,32 @@ describe('TURN REST credentials', () => {
   });
 });
 
+/**
+ * coturn's ports are taken above Linux's ephemeral range (32768-60999): the suites running alongside
+ * take ephemeral ports all the time, and one of them once held the port coturn was about to listen
+ * on (found free a moment before). Relays get 61000-65299; the listener a free port of 65400-65535.
+ */
+const RELAY_RANGE = { from: 61_000, to: 65_300 } as const;
+const LISTENER_RANGE = { from: 65_400, to: 65_536 } as const;
+
+/** A UDP port of LISTENER_RANGE that binds now (tried at random, so parallel runs rarely meet). */
 async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = LISTENER_RANGE.from + Math.floor(Math.random() * (LISTENER_RANGE.to - LISTENER_RANGE.from));
+    const socket = createSocket('udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    if (bound) return port;
+  }
+  throw new Error(`no free UDP port in ${LISTENER_RANGE.from}-${LISTENER_RANGE.to - 1}`);
 }
 
 /** Starts coturn on loopback with the TURN REST API secret; resolves once it listens. */
 async function startTurnserver(dir: string, port: number): Promise<{ child: ChildProcess; log: () => string }> {
-  // Above Linux's ephemeral range (32768-60999): the other suites running alongside take ephemeral
-  // ports all the time, and a relay range inside it could find its ports taken.
-  const relayFrom = 61_000 + Math.floor(Math.random() * 4_300);
+  const relayFrom = RELAY_RANGE.from + Math.floor(Math.random() * (RELAY_RANGE.to - RELAY_RANGE.from - 100));
   const child = spawn(
     '/usr/bin/turnserver',
     [
@@ -54,6 +67,8 @@ async function startTurnserver(dir: string, port: number): Promise<{ child: Chil
       '--use-auth-secret',
       `--static-auth-secret=${SECRET}`,
       '--realm=parley.test',
+      // UDP only, as the peers use: a TCP listener would need its port free as well.
+      '--no-tcp',
       '--no-tls',
       '--no-dtls',
       '--no-cli',
