@@ -145,7 +145,8 @@ describe(`web client: reports and the admin page (${storageLabel})`, () => {
     await page.goto(`${suite.server.url}/admin`);
     await page.getByRole('heading', { name: '管理后台' }).waitFor();
     const card = page.locator('li.report-card').filter({ hasText: '昵称不当' });
-    await card.waitFor();
+    // The reporter's name is looked up after the card shows ('…' until then): wait for it, not the card.
+    await card.filter({ hasText: '举报人：Ann' }).waitFor();
     expect(await card.textContent()).toContain('举报人：Ann');
     await screenshot(page, 'admin-reports-phone-zh');
     await card.getByRole('button', { name: '驳回' }).click();

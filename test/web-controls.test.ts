@@ -68,7 +68,9 @@ const seconds = async (timer: Locator) => {
   return (m ?? 0) * 60 + (s ?? 0);
 };
 
-describe(`web client controls in Chromium: calls, confirmations, composer (${storageLabel})`, () => {
+// Two browsers per scenario, a WebRTC call and two real one-second clock ticks: about 6 s on a quiet machine,
+// but over the 30 s default while the full PostgreSQL pass ran beside it on a two-core CI machine.
+describe(`web client controls in Chromium: calls, confirmations, composer (${storageLabel})`, { timeout: 90_000 }, () => {
   const { suite, fake } = useTestServerWithFakeLlm();
   const openPage = useBrowser(() => suite.server);
 

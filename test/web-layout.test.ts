@@ -25,7 +25,7 @@ const WORDS = {
   zh: { username: '用户名', password: '密码', login: '登录', chats: '会话', nav: '主导航', message: '消息' },
 } as const;
 
-describe(`web client layout in Chromium: a desktop app on wide screens, one pane at a time on phones (${storageLabel})`, () => {
+describe(`web client layout in Chromium: a desktop app on wide screens, one pane at a time on phones (${storageLabel})`, { timeout: 90_000 }, () => {
   const suite = useTestServer();
   const openPage = useBrowser(() => suite.server);
 

@@ -13,7 +13,7 @@ import { composer, logIn, useBrowser } from './support/web.js';
 
 const receipt = (page: Page) => page.getByTestId('receipt');
 
-describe(`web client: read receipts survive a reload (${storageLabel})`, () => {
+describe(`web client: read receipts survive a reload (${storageLabel})`, { timeout: 90_000 }, () => {
   const suite = useTestServer();
   const openPage = useBrowser(() => suite.server);
 
@@ -88,7 +88,7 @@ describe(`web client: read receipts survive a reload (${storageLabel})`, () => {
   });
 });
 
-describe(`web client: the assistant in the contact search (${storageLabel})`, () => {
+describe(`web client: the assistant in the contact search (${storageLabel})`, { timeout: 90_000 }, () => {
   const { suite } = useTestServerWithFakeLlm();
   const openPage = useBrowser(() => suite.server);
 

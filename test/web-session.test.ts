@@ -10,7 +10,7 @@ import { useTestServer } from './support/suite.js';
 
 const PASSWORD = 'correct horse battery';
 
-describe(`web client session across tabs and restarts (${storageLabel})`, () => {
+describe(`web client session across tabs and restarts (${storageLabel})`, { timeout: 90_000 }, () => {
   const suite = useTestServer();
   const profiles: string[] = [];
   const open: BrowserContext[] = [];

@@ -51,7 +51,7 @@ describe(`web client: served at / (${storageLabel})`, () => {
   });
 });
 
-describe(`web client in Chromium (${storageLabel})`, () => {
+describe(`web client in Chromium (${storageLabel})`, { timeout: 90_000 }, () => {
   const suite = useTestServer();
   const openPage = useBrowser(() => suite.server);
 
@@ -340,7 +340,7 @@ describe(`web client in Chromium (${storageLabel})`, () => {
   });
 });
 
-describe(`web client in Chromium: files, calls and AI (${storageLabel})`, () => {
+describe(`web client in Chromium: files, calls and AI (${storageLabel})`, { timeout: 90_000 }, () => {
   let fake: FakeLlm;
   const suite = useTestServer(async () => {
     fake = await startFakeLlm();
