@@ -170,6 +170,16 @@ describe('faults with the real services', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       return id !== undefined && bobLive.some((m) => m.id === id);
     }, 30);
+    // And the other way: bob's process publishes again and alice's subscribes again (each process
+    // reconnects its own two adapter connections; one direction working says nothing of the other).
+    const aliceLive = collect(alice.client.socket!, 'chat');
+    await eventually(async () => {
+      const probe = await send(bob.client, withBob, 'back from bob');
+      const id = probe.ack?.ok ? probe.ack.data.id : undefined;
+      if (probe.ack?.ok) acked.push(probe.ack.data);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return id !== undefined && aliceLive.some((m) => m.id === id);
+    }, 30);
     // Presence: alice's process wrote her connection back, so bob's process sees her online.
     await eventually(async () => {
       const friends = await bob.client.request<{ items: Array<{ user: { id: string }; presence: { status: string } }> }>('GET', '/friends');
