@@ -551,6 +551,36 @@ create unique index "reports_open_target" on "reports" ("reporter_id", "target_u
 
 drop index "reports_reporter_target";
 
+create function parley_store_messages(conversation_ids text[], batch jsonb, tokens jsonb) returns setof bigint
+language plpgsql as $body$
+declare
+  ids bigint[];
+begin
+  perform 1 from conversations c where c.id = any(conversation_ids) order by c.id for update;
+  with inserted as (
+    insert into messages (conversation_id, sender_id, type, content, client_msg_id, reply_to_id, attachments, created_at)
+    select m.value->>'conversation_id', m.value->>'sender_id', m.value->>'type', m.value->>'content', m.value->>'client_msg_id',
+      (m.value->>'reply_to_id')::bigint, m.value->>'attachments', (m.value->>'created_at')::bigint
+    from jsonb_array_elements(batch) with ordinality as m(value, position)
+    order by m.position
+    returning messages.id
+  )
+  select array_agg(inserted.id order by inserted.id) into ids from inserted;
+  insert into message_search_tokens (message_id, token, conversation_id)
+  select ids[(t.value->>0)::int], t.value->>1, batch->((t.value->>0)::int - 1)->>'conversation_id'
+  from jsonb_array_elements(tokens) as t(value);
+  update conversations c set last_message_id = latest.id, updated_at = latest.created_at
+  from (
+    select distinct on (m.value->>'conversation_id') m.value->>'conversation_id' as conversation_id, ids[m.position::int] as id,
+      (m.value->>'created_at')::bigint as created_at
+    from jsonb_array_elements(batch) with ordinality as m(value, position)
+    order by m.value->>'conversation_id', m.position desc
+  ) latest
+  where c.id = latest.conversation_id;
+  return query select unnest(ids);
+end
+$body$;
+
 create table if not exists "kysely_migration" (
   "name" varchar(255) not null primary key,
   "timestamp" varchar(255) not null
@@ -563,4 +593,4 @@ create table if not exists "kysely_migration_lock" (
 
 insert into "kysely_migration_lock" ("id", "is_locked") values ('migration_lock', 0);
 
-insert into "kysely_migration" ("name", "timestamp") values ('0001_users', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0002_messaging', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0003_calls', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0004_files', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0005_ai', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0008_group_invitations', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0010_smart_replies', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0011_link_previews', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0012_pins_forwards', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0013_group_invite_links', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0015_admin', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0016_mentions_notifications', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0017_push_subscriptions', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0018_reports', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0019_bots_webhooks', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0020_search_index', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0021_sqlite_search_fts', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0022_reports_open_unique', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+insert into "kysely_migration" ("name", "timestamp") values ('0001_users', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0002_messaging', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0003_calls', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0004_files', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0005_ai', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0008_group_invitations', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0010_smart_replies', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0011_link_previews', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0012_pins_forwards', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0013_group_invite_links', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0015_admin', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0016_mentions_notifications', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0017_push_subscriptions', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0018_reports', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0019_bots_webhooks', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0020_search_index', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0021_sqlite_search_fts', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0022_reports_open_unique', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')), ('0023_postgres_store_messages', to_char(now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));

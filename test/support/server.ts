@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { type App, type BuildOptions, buildApp } from '../../src/app.js';
 import { type Env, loadConfig } from '../../src/config.js';
-import { openDatabase } from '../../src/platform/db/database.js';
+import { type OpenDatabaseOptions, openDatabase } from '../../src/platform/db/database.js';
 import { createScratchDatabase, databaseKindOf } from '../../src/platform/db/scratch-database.js';
 
 export { createScratchDatabase, databaseKindOf };
@@ -80,13 +80,16 @@ async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
 export type OpenedDatabase = ReturnType<typeof openDatabase>;
 
 /**
- * Runs `body` on a migrated database of its own, of the kind the suites run on, opened directly (no
- * server): for tests that drive repositories. The database and its environment go afterwards.
+ * Runs `body` on a migrated database of its own, of the kind the suites run on (or on the server
+ * `databaseUrl` names), opened directly (no server): for tests that drive repositories. The database and its environment go afterwards.
  */
-export async function withMigratedDatabase<T>(body: (database: OpenedDatabase) => Promise<T>): Promise<T> {
-  const env = await createTestEnvironment();
+export async function withMigratedDatabase<T>(
+  body: (database: OpenedDatabase) => Promise<T>,
+  options: { databaseUrl?: string; onQuery?: OpenDatabaseOptions['onQuery'] } = {},
+): Promise<T> {
+  const env = await createTestEnvironment({ databaseUrl: options.databaseUrl });
   const config = loadConfig({ env: {}, cwd: env.dataDir, overrides: { DATA_DIR: env.dataDir, ...(env.databaseUrl ? { DATABASE_URL: env.databaseUrl } : {}) } });
-  const database = openDatabase(config.database);
+  const database = openDatabase(config.database, { onQuery: options.onQuery });
   try {
     await database.migrate();
     return await body(database);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { BuildOptions } from '../../src/app.js';
 import { type FakeLlm, startFakeLlm } from './fake-llm.js';
-import { type FakePushService, startFakePushService } from './push-service.js';
 import { type Api, apiClient } from './http.js';
+import { type FakePushService, startFakePushService } from './push-service.js';
 import { createTestEnvironment, type Overrides, startServer, type TestEnvironment, type TestEnvironmentOptions, type TestServer } from './server.js';
 
 export interface TestServerOptions {

@@ -4,6 +4,7 @@ import { type Compilable, type Kysely, type Selectable, sql } from 'kysely';
 import { UNREAD_COUNT_CAP } from '../../contract/conversations.js';
 import { dialectOf } from '../../platform/db/dialect.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
+import type { MultiStatementRunner } from '../../platform/db/mysql-multi-statement.js';
 import type { ConversationsTable, Database } from '../../platform/db/schema.js';
 import { indexMessages, searchFtsMatch, searchIndexKindOf, unindexMessage } from '../../platform/db/search-index.js';
 import type { SqliteReaders } from '../../platform/db/sqlite-readers.js';
@@ -40,12 +41,15 @@ const MAX_FTS_CONVERSATIONS = 16;
  * `readers`: its reader threads, where a search runs off the event loop.
  * `searchTimeoutMs`: the budget of one search (SEARCH_TIMEOUT_MS), all its statements together.
  */
-export function createMessagingRepository(db: Kysely<Database>, options: { sqlite?: SqliteDatabase.Database; readers?: SqliteReaders; searchTimeoutMs?: number } = {}) {
+export function createMessagingRepository(
+  db: Kysely<Database>,
+  options: { sqlite?: SqliteDatabase.Database; readers?: SqliteReaders; multiStatement?: MultiStatementRunner; searchTimeoutMs?: number } = {},
+) {
   const { readers } = options;
   const dialect = dialectOf(db);
   // Both group-commit the messages of one turn; see each for how it keeps a conversation's order.
   if (dialect === 'sqlite' && !options.sqlite) throw new Error('the SQLite messaging repository needs the database connection (options.sqlite)');
-  const writer = dialect === 'sqlite' ? createSqliteMessageWriter(options.sqlite as SqliteDatabase.Database) : createPooledMessageWriter(db, dialect);
+  const writer = dialect === 'sqlite' ? createSqliteMessageWriter(options.sqlite as SqliteDatabase.Database) : createPooledMessageWriter(db, dialect, options.multiStatement);
   // The search index: FTS5 on SQLite, the token table elsewhere (src/platform/db/search-index.ts).
   const fts = searchIndexKindOf(db) === 'fts';
   const searchTimeoutMs = options.searchTimeoutMs ?? 2000;

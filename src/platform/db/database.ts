@@ -6,6 +6,7 @@ import type { DatabaseConfig } from '../../config.js';
 import { startBackgroundCheckpoints } from './checkpointer.js';
 import type { DialectName } from './dialect.js';
 import { migrationProvider } from './migrations/index.js';
+import { createMultiStatementRunner, type MultiStatementRunner } from './mysql-multi-statement.js';
 import type { Database } from './schema.js';
 import { createSqliteReaders, type SqliteReaders } from './sqlite-readers.js';
 
@@ -16,6 +17,8 @@ export interface DatabaseHandle {
   sqlite?: SqliteDatabase.Database;
   /** Reader threads with their own connections for long reads (search); SQLite files only, when configured. */
   readers?: SqliteReaders;
+  /** MySQL/MariaDB only: statements sent together in one round trip (the message writer's transaction). */
+  multiStatement?: MultiStatementRunner;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
   /** Throws when the database cannot answer. */
@@ -60,6 +63,9 @@ function withStatementCache(sqlite: SqliteDatabase.Database, limit = 500) {
  * with PROTOCOL_SEQUENCE_TIMEOUT (answered 503 UNAVAILABLE). Parley's queries take milliseconds.
  */
 const QUERY_TIMEOUT_MS = 15_000;
+
+/** Connections for statements sent together: one per lane of the message writer (messaging.pooled-writer.ts), which runs one batch per lane at a time. */
+const MULTI_STATEMENT_CONNECTIONS = 4;
 
 type MysqlPool = import('kysely').MysqlPool;
 type MysqlPoolConnection = import('kysely').MysqlPoolConnection;
@@ -168,6 +174,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
   let sqlite: SqliteDatabase.Database | undefined;
   let checkpoints: { stop(): Promise<void> } | undefined;
   let readers: SqliteReaders | undefined;
+  let multiStatement: MultiStatementRunner | undefined;
   let db: Kysely<Database>;
   const { onQuery } = options;
   const log = onQuery ? (event: LogEvent) => onQuery(event.query.sql, event.queryDurationMillis, event.level === 'error') : undefined;
@@ -218,6 +225,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
     // mysql2 is imported only when MySQL is configured: an embedded SQLite server need not load it.
     const pool = async () => withQueryTimeout((await import('mysql2')).createPool(poolOptions), () => queryTimeoutMs);
     db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log });
+    multiStatement = createMultiStatementRunner({ poolOptions, connections: MULTI_STATEMENT_CONNECTIONS, timeoutMs: () => queryTimeoutMs, onQuery });
   }
 
   return {
@@ -225,6 +233,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
     dialect: config.kind,
     sqlite,
     readers,
+    multiStatement,
     async migrate() {
       const migrator = new Migrator({ db, provider: migrationProvider });
       const { error, results } = await migrator.migrateToLatest();
@@ -238,6 +247,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenDatabaseOption
     },
     async close() {
       await readers?.close();
+      await multiStatement?.close();
       await checkpoints?.stop();
       // Kysely's destroy closes the pool or the SQLite handle (which checkpoints the WAL).
       await db.destroy();

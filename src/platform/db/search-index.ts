@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Kysely, sql } from 'kysely';
+import { type CompiledQuery, type Expression, type Kysely, sql } from 'kysely';
 import { isSearchable, messageTokens } from '../../shared/search-tokens.js';
 import { dialectOf } from './dialect.js';
 import type { Database, MessageSearchTokensTable } from './schema.js';
@@ -75,6 +75,25 @@ export async function insertSearchTokens(db: Kysely<Database>, rows: readonly Me
       .values(rows.slice(i, i + ROWS_PER_STATEMENT))
       .execute();
   }
+}
+
+/**
+ * The token-table inserts for messages whose ids are not known yet, compiled: each id is an SQL
+ * expression the same round trip computes (the MySQL writer's `@first_id + offset`), so the rows
+ * can be sent with the insert that draws those ids (messaging.pooled-writer.ts).
+ */
+export function searchTokenInserts(db: Kysely<Database>, messages: ReadonlyArray<{ message: Omit<IndexedMessage, 'id'>; id: Expression<number> }>): CompiledQuery[] {
+  const rows = messages.flatMap(({ message, id }) => searchTokenRows({ ...message, id: 0 }).map((row) => ({ ...row, message_id: id })));
+  const statements: CompiledQuery[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    statements.push(
+      db
+        .insertInto('message_search_tokens')
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .compile(),
+    );
+  }
+  return statements;
 }
 
 /** Indexes messages in the dialect's index (inside the caller's transaction when given one). */

@@ -17,6 +17,7 @@ import * as m0019 from './0019_bots_webhooks.js';
 import * as m0020 from './0020_search_index.js';
 import * as m0021 from './0021_sqlite_search_fts.js';
 import * as m0022 from './0022_reports_open_unique.js';
+import * as m0023 from './0023_postgres_store_messages.js';
 
 /**
  * Every migration in order. They are imported statically (not read from a folder) so the built
@@ -41,6 +42,7 @@ export const migrations: Record<string, Migration> = {
   '0020_search_index': m0020,
   '0021_sqlite_search_fts': m0021,
   '0022_reports_open_unique': m0022,
+  '0023_postgres_store_messages': m0023,
 };
 
 export const migrationProvider: MigrationProvider = {
