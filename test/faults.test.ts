@@ -162,24 +162,20 @@ describe('faults with the real services', () => {
     // Redis comes back (empty) on the same port: no Parley restart.
     await redis.start();
     for (const proc of [p1, p2]) await eventually(async () => (await readyz(proc.url)).status === 200);
+    /** Sends probes until one reaches `receiverLive` live; every acked probe joins `acked`. */
+    const probeUntilDelivered = (sender: ParleyClient, receiverLive: Message[], content: string) =>
+      eventually(async () => {
+        const probe = await send(sender, withBob, content);
+        const id = probe.ack?.ok ? probe.ack.data.id : undefined;
+        if (probe.ack?.ok) acked.push(probe.ack.data);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return id !== undefined && receiverLive.some((m) => m.id === id);
+      }, 30);
     // Cross-process fan-out again: a fresh message reaches bob live on the other process.
-    await eventually(async () => {
-      const probe = await send(alice.client, withBob, 'after the outage');
-      const id = probe.ack?.ok ? probe.ack.data.id : undefined;
-      if (probe.ack?.ok) acked.push(probe.ack.data);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return id !== undefined && bobLive.some((m) => m.id === id);
-    }, 30);
+    await probeUntilDelivered(alice.client, bobLive, 'after the outage');
     // And the other way: bob's process publishes again and alice's subscribes again (each process
     // reconnects its own two adapter connections; one direction working says nothing of the other).
-    const aliceLive = collect(alice.client.socket!, 'chat');
-    await eventually(async () => {
-      const probe = await send(bob.client, withBob, 'back from bob');
-      const id = probe.ack?.ok ? probe.ack.data.id : undefined;
-      if (probe.ack?.ok) acked.push(probe.ack.data);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      return id !== undefined && aliceLive.some((m) => m.id === id);
-    }, 30);
+    await probeUntilDelivered(bob.client, collect(alice.client.socket!, 'chat'), 'back from bob');
     // Presence: alice's process wrote her connection back, so bob's process sees her online.
     await eventually(async () => {
       const friends = await bob.client.request<{ items: Array<{ user: { id: string }; presence: { status: string } }> }>('GET', '/friends');
