@@ -5,6 +5,7 @@ import { Kysely, type LogEvent, Migrator, MysqlDialect, PostgresDialect, SqliteD
 import type { DatabaseConfig } from '../../config.js';
 import { startBackgroundCheckpoints } from './checkpointer.js';
 import type { DialectName } from './dialect.js';
+import { POOL_QUEUE_FULL } from './errors.js';
 import { migrationProvider } from './migrations/index.js';
 import { createMultiStatementRunner, type MultiStatementRunner } from './mysql-multi-statement.js';
 import type { Database } from './schema.js';
@@ -70,12 +71,18 @@ const MULTI_STATEMENT_CONNECTIONS = 4;
 type MysqlPool = import('kysely').MysqlPool;
 type MysqlPoolConnection = import('kysely').MysqlPoolConnection;
 
+/** mysql2's message for a query refused because `queueLimit` queries already wait for a connection (lib/base/pool.js). */
+const MYSQL_QUEUE_FULL_MESSAGE = 'Queue limit reached.';
+
 /** Kysely's pool with a per-query timeout (mysql2's `timeout` option) on every callback query. */
 function withQueryTimeout(pool: import('mysql2').Pool, timeoutMs: () => number | undefined): MysqlPool {
   const raw = pool as unknown as MysqlPool;
   return {
     getConnection(callback) {
       raw.getConnection((error, connection) => {
+        // mysql2 refuses a query past `queueLimit` waiting ones with a plain Error (no code): tagged
+        // here so an overloaded server answers UNAVAILABLE (retry shortly), not INTERNAL.
+        if (error && !(error as { code?: unknown }).code && (error as Error).message === MYSQL_QUEUE_FULL_MESSAGE) Object.assign(error, { code: POOL_QUEUE_FULL });
         if (error || !connection) return callback(error, connection);
         // mysql2 fails a timed-out query but keeps waiting for its answer on the connection, so any
         // later query there would queue behind it forever: such a connection is destroyed, not reused.

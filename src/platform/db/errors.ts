@@ -22,3 +22,6 @@ export function isDeadlock(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === 'ER_LOCK_DEADLOCK' || code === PG_DEADLOCK_DETECTED;
 }
+
+/** The `code` a MySQL pool's "Queue limit reached" error gets (database.ts): too many queries already wait for a connection. */
+export const POOL_QUEUE_FULL = 'POOL_QUEUE_FULL';

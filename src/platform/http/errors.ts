@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERROR_STATUS, type ErrorCode, errorResponse, type FieldProblem } from '../../shared/errors.js';
+import { POOL_QUEUE_FULL } from '../db/errors.js';
 
 const CODE_BY_STATUS = new Map<number, ErrorCode>(Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]));
 
@@ -13,6 +14,7 @@ const UNAVAILABLE_ERRNOS = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'SQLITE_BUSY',
   'ER_CON_COUNT_ERROR',
+  POOL_QUEUE_FULL,
   // pg: a connection-level failure (see database.ts), and the SQLSTATEs of a server that is going
   // away or full: admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, connection_failure.
   'PG_CONNECTION_ERROR',
