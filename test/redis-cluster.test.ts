@@ -10,7 +10,7 @@ import { type ServerProcess, spawnServer } from './support/process.js';
 import { befriend, processPair, SHARED_DATABASE_URL, SHARED_DIALECT, waitForDisconnect } from './support/process-pair.js';
 import { nextEvent, registerClient } from './support/realtime.js';
 import { createTestEnvironment, type TestEnvironment, testEnvVars } from './support/server.js';
-import { freePort } from './support/services.js';
+import { eventually, freePort } from './support/services.js';
 
 const run = promisify(execFile);
 
@@ -119,6 +119,20 @@ async function shardChannels(): Promise<string[]> {
   return lists.flatMap((list) => list.split('\n').filter(Boolean));
 }
 
+/** How many subscriptions the cluster holds to the shard channels whose name contains `fragment` (one per process). */
+async function shardSubscribers(fragment: string): Promise<number> {
+  const channels = (await shardChannels()).filter((channel) => channel.includes(fragment));
+  let total = 0;
+  for (const channel of channels) {
+    for (const port of cluster.ports) {
+      // `channel\ncount` from the node that owns the channel's slot; other nodes answer 0.
+      const count = Number((await redisCli(port, 'pubsub', 'shardnumsub', channel)).split('\n')[1]);
+      if (Number.isInteger(count)) total += count;
+    }
+  }
+  return total;
+}
+
 describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Redis Cluster and ${DIALECT}, %s socket adapter`, (SOCKET_ADAPTER) => {
   let env: TestEnvironment;
   let p1: ServerProcess;
@@ -173,6 +187,13 @@ describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Re
     await befriend(owner, carol);
     const group = await owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name: 'slots', memberIds: [bob.id, carol.id] });
     const isText = (m: { conversationId: string; type: string }) => m.conversationId === group.conversationId && m.type !== 'system';
+    if (SOCKET_ADAPTER === 'sharded') {
+      // p2 subscribes the group's channel only once bob's join reaches it through the main channel;
+      // a message sent before that is missed live (docs/scaling.md) and recovered by `sync`. Not
+      // what this test is about (since the writer commits in one round trip, a message could beat
+      // the subscription here): it starts once both processes are subscribed.
+      await eventually(async () => (await shardSubscribers(group.conversationId)) >= 2);
+    }
     const got = [nextEvent(bob.client.socket!, 'chat', isText), nextEvent(carol.client.socket!, 'chat', isText)];
     const sent = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'hello group', clientMsgId: 'g1' });
     expect(await Promise.all(got)).toEqual([sent, sent].map((message) => ({ ...message, notify: true })));
