@@ -96,7 +96,7 @@ describe.each(['mysql', 'postgres'] as const)('the %s message writer: one round 
         const { conversations, message } = await seed(database, ['a', 'b', 'c', 'd', 'e', 'f']);
         const messages = createMessagingRepository(database.db, { multiStatement: database.multiStatement });
         const first = await messages.insertMessage(message(conversations[0] as string, 'quokka original', 'retried'));
-        // One batch per lane; the retry sits in the middle of the first conversation's.
+        // One batch (the messages of a turn); the retry sits in the middle of the first conversation's.
         const batch = await Promise.all([
           messages.insertMessage(message(conversations[0] as string, 'quokka before')),
           messages.insertMessage(message(conversations[0] as string, 'quokka retry', 'retried')),

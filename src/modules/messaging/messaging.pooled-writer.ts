@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type Expression, type Kysely, sql, type Transaction } from 'kysely';
+import { MESSAGE_WRITER_LANES } from '../../platform/db/database.js';
 import type { DialectName } from '../../platform/db/dialect.js';
 import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { MultiStatementRunner } from '../../platform/db/mysql-multi-statement.js';
@@ -23,10 +24,10 @@ interface AutoIncrement {
 }
 
 /**
- * Batches run at once, each on its own pool connection. A conversation always maps to the same lane,
- * so its messages are stored one batch after another, in the order `insert` was called.
+ * Batches of different lanes run at once, each on its own pool connection. A conversation always maps
+ * to the same lane, so its messages are stored one batch after another, in the order `insert` was called.
  */
-const LANES = 4;
+const LANES = MESSAGE_WRITER_LANES;
 
 function laneOf(conversationId: string): number {
   let hash = 0;

@@ -65,8 +65,16 @@ function withStatementCache(sqlite: SqliteDatabase.Database, limit = 500) {
  */
 const QUERY_TIMEOUT_MS = 15_000;
 
-/** Connections for statements sent together: one per lane of the message writer (messaging.pooled-writer.ts), which runs one batch per lane at a time. */
-const MULTI_STATEMENT_CONNECTIONS = 4;
+/**
+ * Lanes of the production message writer (messaging.pooled-writer.ts), each with one batch in flight.
+ * One: the fan-out bench (2026-12-08, alternating runs) passed 900-1,200 msg/s with one lane against
+ * 650-800 with four, on MariaDB and PostgreSQL alike. With fewer lanes each batch holds more
+ * messages, so the database commits (and syncs its log) fewer times per message, on the same cores.
+ */
+export const MESSAGE_WRITER_LANES = 1;
+
+/** Connections for statements sent together: one per lane of the message writer, which runs one batch per lane at a time. */
+const MULTI_STATEMENT_CONNECTIONS = MESSAGE_WRITER_LANES;
 
 type MysqlPool = import('kysely').MysqlPool;
 type MysqlPoolConnection = import('kysely').MysqlPoolConnection;
