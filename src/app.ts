@@ -109,7 +109,7 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     // Late-bound: the groups service (with its member cache) is created below and uses the policy.
     groupMembership: (groupId, userId) => groups.membership(groupId, userId),
     ownedBotIds: (ownerId) => botsRepository.ownedBotIds(ownerId),
-    cache,
+    bus,
   });
   const botsRepository = createBotsRepository(db);
   const adminRepository = createAdminRepository(db);
@@ -208,9 +208,9 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
   const previewsRepository = createPreviewsRepository(db);
   const notifications = createNotificationsService({
     repository: createNotificationsRepository(db),
-    cache,
+    bus,
     clock,
-    // Asked for every message sent: through the shared cache, replaced on every block change.
+    // Asked for every message sent: this process's copy, dropped everywhere on every block change.
     policy: { conversation: (userId, conversationId) => policy.conversation(userId, conversationId), blockedEitherWay: (userId) => policy.cachedBlockedEitherWay(userId) },
   });
   const messaging = createMessagingService({
@@ -263,7 +263,7 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
     memberIdsOf: (groupId) => groups.cachedMemberIds(groupId),
     hasBlocked: (blockerId, blockedId) => friendsRepository.isBlocked(blockerId, blockedId),
     isNotifying: (message, recipientId) => notifications.isNotifying(message, recipientId),
-    cache,
+    bus,
     displayNameOf: async (userId) => {
       const user = await usersRepository.findById(userId);
       return user ? user.nickname || user.username : '';

@@ -201,10 +201,13 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
     expect(await bobGotThird).toEqual({ ...third, notify: true });
   });
 
-  it('stops alerting a member to a blocked sender at once when the block is made on the other process, and again after the unblock', async () => {
+  /**
+   * A group of the owner (p1) with Bob and Carol (p2), once its messages reach p2 live, and
+   * `notifyFlags`: Bob's and Carol's `notify` on the owner's next message, sent through p1.
+   */
+  async function alertingGroup(name: string) {
     const { owner, bob, carol, group: createGroup } = await ownerWithTwoFriends();
-    const group = await createGroup('alerts');
-    /** Bob's and Carol's `notify` on the owner's next message, sent through p1. */
+    const group = await createGroup(name);
     const notifyFlags = async (content: string, timeoutMs?: number) => {
       const onBob = nextEvent(bob.client.socket!, 'chat', (m) => m.content === content, timeoutMs);
       const onCarol = nextEvent(carol.client.socket!, 'chat', (m) => m.content === content, timeoutMs);
@@ -213,8 +216,8 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
       return { bob: toBob.notify, carol: toCarol.notify };
     };
     // With the sharded adapter, p2 subscribes the new group's channel only when the join reaches it
-    // (docs/scaling.md): a message sent in that window is missed live. That window is not what this
-    // test is about, so it waits until a message gets through before it starts (in CI one was lost).
+    // (docs/scaling.md): a message sent in that window is missed live. That window is not what these
+    // tests are about, so they wait until a message gets through before they start (in CI one was lost).
     for (let attempt = 1; ; attempt++) {
       const arrived = await notifyFlags(`warm-up ${attempt}`, 1_000).then(
         () => true,
@@ -223,12 +226,30 @@ describe.each(['classic', 'sharded'] as const)(`two server processes sharing ${C
       if (arrived) break;
       if (attempt === 5) throw new Error('no group message reached the members on the other process');
     }
+    return { owner, bob, carol, group, notifyFlags };
+  }
+
+  it('stops alerting a member to a blocked sender at once when the block is made on the other process, and again after the unblock', async () => {
+    const { owner, bob, notifyFlags } = await alertingGroup('alerts');
     // p1 has looked up the owner's blocks (none) for this message and keeps them.
     expect(await notifyFlags('before')).toEqual({ bob: true, carol: true });
     await bob.client.request('POST', '/blocks', { userId: owner.id });
     expect(await notifyFlags('blocked')).toEqual({ bob: false, carol: true });
     await bob.client.request('DELETE', `/blocks/${owner.id}`);
     expect(await notifyFlags('unblocked')).toEqual({ bob: true, carol: true });
+  });
+
+  it('stops alerting a member who mutes the group on the other process at once, and alerts again as soon as they unmute', async () => {
+    const { carol, group, notifyFlags } = await alertingGroup('mutes');
+    // p1 has read the group's notification settings (none) for this message and keeps them.
+    expect(await notifyFlags('before')).toEqual({ bob: true, carol: true });
+    const settingsPath = `/conversations/${group.conversationId}/notifications`;
+    await carol.client.request('PUT', settingsPath, { level: 'none' });
+    expect(await notifyFlags('muted')).toEqual({ bob: true, carol: false });
+    await carol.client.request('PUT', settingsPath, { level: 'mentions' });
+    expect(await notifyFlags('mentions only')).toEqual({ bob: true, carol: false });
+    await carol.client.request('PUT', settingsPath, { level: 'all' });
+    expect(await notifyFlags('unmuted')).toEqual({ bob: true, carol: true });
   });
 
   it('disconnects every socket of a user suspended on the other process within a second; login and refresh are refused there', async () => {

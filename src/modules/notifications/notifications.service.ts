@@ -1,6 +1,7 @@
 import type { NotificationLevel, NotificationSettings, NotificationSettingsBody } from '../../contract/conversations.js';
 import type { Mentions, Message } from '../../contract/messages.js';
-import type { Cache } from '../../platform/cache/cache.js';
+import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
+import { createProcessCache } from '../../platform/realtime/process-cache.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -10,8 +11,8 @@ import type { NotificationRow, NotificationsRepository } from './notifications.r
 
 export interface NotificationsServiceDeps {
   repository: NotificationsRepository;
-  /** Holds each conversation's non-default settings, so a delivery reads no database for them. */
-  cache: Cache;
+  /** Carries setting changes to every process's copy of the settings, so a delivery reads neither the database nor Redis for them. */
+  bus: ClusterBus;
   clock: Clock;
   policy: {
     /** The caller's access to a conversation; NOT_FOUND when they may not see it. */
@@ -25,7 +26,7 @@ export interface NotificationsServiceDeps {
 export type NotifyingMessage = Pick<Message, 'conversationId' | 'senderId' | 'type' | 'recalledAt'> & { mentions?: Mentions };
 
 const CACHE_TTL_MS = 10 * 60_000;
-const cacheKey = (conversationId: string) => `notify-settings:${conversationId}`;
+const CACHED_CONVERSATIONS = 50_000;
 const DEFAULT: NotificationSettings = { level: 'all', until: null };
 
 function mentioned(message: NotifyingMessage, userId: string): boolean {
@@ -34,7 +35,14 @@ function mentioned(message: NotifyingMessage, userId: string): boolean {
 }
 
 export function createNotificationsService(deps: NotificationsServiceDeps) {
-  const { repository, cache, clock, policy } = deps;
+  const { repository, clock, policy } = deps;
+  /** Each conversation's non-default settings by user, in this process; a change drops it in every process before it is answered. */
+  const settingsCache = createProcessCache<Map<string, NotificationRow>>({
+    bus: deps.bus,
+    topic: 'notification-settings-changed',
+    ttlMs: CACHE_TTL_MS,
+    maxEntries: CACHED_CONVERSATIONS,
+  });
 
   /** A stored row as it applies now: a setting whose `until` has passed is 'all' again. */
   function effective(row: Pick<NotificationRow, 'level' | 'until'> | undefined, now: number): NotificationSettings {
@@ -42,16 +50,9 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
     return { level: row.level as NotificationLevel, until: isoOrNull(row.until) };
   }
 
-  /** A conversation's non-default settings by user, from the shared cache (filled from the database on a miss). */
-  async function settingsOf(conversationId: string): Promise<Map<string, NotificationRow>> {
-    const cached = await cache.get(cacheKey(conversationId));
-    let rows: NotificationRow[];
-    if (cached !== null) rows = JSON.parse(cached) as NotificationRow[];
-    else {
-      rows = await repository.ofConversation(conversationId);
-      await cache.set(cacheKey(conversationId), JSON.stringify(rows), CACHE_TTL_MS);
-    }
-    return new Map(rows.map((row) => [row.user_id, row]));
+  /** A conversation's non-default settings by user (filled from the database on a miss). */
+  function settingsOf(conversationId: string): Promise<Map<string, NotificationRow>> {
+    return settingsCache.get(conversationId, async () => new Map((await repository.ofConversation(conversationId)).map((row) => [row.user_id, row])));
   }
 
   /** The rule, given the recipient's setting and whether they blocked (or are blocked by) the sender. */
@@ -115,7 +116,7 @@ export function createNotificationsService(deps: NotificationsServiceDeps) {
         if (!Number.isFinite(until) || until <= now) throw AppError.validation('until', 'must be a time in the future');
       }
       await repository.set(actor.userId, where.id, body.level, until, now);
-      await cache.del(cacheKey(where.id));
+      await settingsCache.invalidate([where.id]);
       return effective(body.level === 'all' ? undefined : { level: body.level, until }, now);
     },
   };

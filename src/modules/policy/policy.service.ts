@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { Cache } from '../../platform/cache/cache.js';
+import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
+import { createProcessCache } from '../../platform/realtime/process-cache.js';
 import { AppError } from '../../shared/errors.js';
 import type { FriendsRepository } from '../friends/friends.repository.js';
 import type { UsersRepository } from '../users/index.js';
@@ -28,15 +28,13 @@ export interface PolicyDeps extends AccessPolicyDeps {
   coMemberIds: (userId: string) => Promise<string[]>;
   /** The bots a user owns: their owner adds them to groups directly (the owner's consent is the bot's). */
   ownedBotIds?: (ownerId: string) => Promise<string[]>;
-  /** The shared cache that holds each user's blocks for cachedBlockedEitherWay (none: every call reads the database). */
-  cache?: Cache;
+  /** Carries block changes to every process's copy of the blocks (cachedBlockedEitherWay); none: every call reads the database. */
+  bus?: ClusterBus;
 }
 
-/** How long the shared cache keeps a user's blocks; a change replaces them at once, this bounds a Redis outage's local copies. */
+/** How long a process keeps a user's blocks; a change drops them everywhere at once, this bounds a missed notice (Redis away). */
 const BLOCKS_TTL_MS = 60_000;
-const blocksKey = (userId: string) => `blocks-either-way:${userId}`;
-/** What a change leaves in a user's blocks key: unique, so a fill that read the database before it cannot land (compare-and-set). */
-const CHANGED_MARK = 'changed:';
+const BLOCKS_CACHED_USERS = 50_000;
 
 const PLURAL: Record<ContactAction, string> = { message: 'messages', call: 'calls' };
 
@@ -58,24 +56,15 @@ export function createPolicy(deps: PolicyDeps) {
   }
 
   /**
-   * Each user's blocks (either way) from the shared cache, for the question every message asks:
-   * whom does it not alert (`notify: false`, no push)? Without it that was one database statement
-   * per message. A block or unblock, once committed, writes a unique mark over both users' entries
-   * before it is answered, so every process reads the database again from then on; a fill stores
-   * what it read only if the entry is still what it saw (absent, or the same mark), so a read that
-   * a change overtook is served once and never kept.
+   * Each user's blocks (either way) kept in this process, for the question every message asks: whom
+   * does it not alert (`notify: false`, no push)? Without it that was a database statement (later a
+   * Redis read) per message. A block or unblock, once committed, drops both users' entries in every
+   * process and waits for each to confirm before it is answered (blocksChanged).
    */
-  async function cachedBlockedEitherWay(userId: string): Promise<Set<string>> {
-    const cache = deps.cache;
-    if (!cache) return friends.blockedEitherWay(userId);
-    const key = blocksKey(userId);
-    const seen = await cache.get(key);
-    if (seen !== null && !seen.startsWith(CHANGED_MARK)) return new Set(JSON.parse(seen) as string[]);
-    const ids = await friends.blockedEitherWay(userId);
-    const value = JSON.stringify([...ids]);
-    if (seen === null) await cache.setIfAbsent(key, value, BLOCKS_TTL_MS);
-    else await cache.compareAndSet(key, seen, value, BLOCKS_TTL_MS);
-    return ids;
+  const blocksCache = deps.bus && createProcessCache<Set<string>>({ bus: deps.bus, topic: 'blocks-changed', ttlMs: BLOCKS_TTL_MS, maxEntries: BLOCKS_CACHED_USERS });
+  function cachedBlockedEitherWay(userId: string): Promise<Set<string>> {
+    if (!blocksCache) return friends.blockedEitherWay(userId);
+    return blocksCache.get(userId, () => friends.blockedEitherWay(userId));
   }
 
   return {
@@ -136,14 +125,12 @@ export function createPolicy(deps: PolicyDeps) {
     /** The users blocked either way with `userId`. */
     blockedEitherWay: (userId: string) => friends.blockedEitherWay(userId),
 
-    /** blockedEitherWay through the shared cache (see above): for alerts; what lets someone reach a person reads the database. */
+    /** blockedEitherWay through this process's copy (see above): for alerts; what lets someone reach a person reads the database. */
     cachedBlockedEitherWay,
 
     /** Called once a block or unblock between `a` and `b` is committed, before it is answered. */
     async blocksChanged(a: string, b: string): Promise<void> {
-      const cache = deps.cache;
-      if (!cache) return;
-      await Promise.all([a, b].map((userId) => cache.set(blocksKey(userId), `${CHANGED_MARK}${randomUUID()}`, BLOCKS_TTL_MS)));
+      await blocksCache?.invalidate([a, b]);
     },
   };
 }

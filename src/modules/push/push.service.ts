@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Message } from '../../contract/messages.js';
 import type { PushDevice, PushPayload, PushSubscriptionBody } from '../../contract/push.js';
-import type { Cache } from '../../platform/cache/cache.js';
 import type { Logger } from '../../platform/logger.js';
 import type { PushMetrics } from '../../platform/metrics/metrics.js';
+import type { ClusterBus } from '../../platform/realtime/cluster-bus.js';
+import { createProcessCache } from '../../platform/realtime/process-cache.js';
 import type { Actor } from '../../shared/actor.js';
 import type { Clock } from '../../shared/clock.js';
 import { AppError } from '../../shared/errors.js';
@@ -44,16 +45,16 @@ export interface PushServiceDeps {
   isNotifying(message: Message, recipientId: string): Promise<boolean>;
   /** The name a notification shows for a user (nickname, else username). */
   displayNameOf(userId: string): Promise<string>;
-  /** Remembers who has subscriptions at all, so a message to people without any reads no database. */
-  cache: Cache;
+  /** Carries subscription changes to every process's memory of who has subscriptions at all (so a message to people without any reads no database). */
+  bus: ClusterBus;
   clock: Clock;
   log: Logger;
   metrics?: PushMetrics;
 }
 
-/** Whether a user has any subscription ('1'/'0'), kept a while; every change of theirs deletes it (on every process: the cache is shared). */
-const hasSubscriptionsKey = (userId: string) => `push:has:${userId}`;
+/** How long a process remembers whether a user has any subscription; every change of theirs drops it in every process at once. */
 const HAS_SUBSCRIPTIONS_TTL_MS = 10 * 60_000;
+const HAS_SUBSCRIPTIONS_USERS = 100_000;
 
 /** Longest message text a notification carries (payloads must stay under the 4 KiB push services accept). */
 export const PUSH_TEXT_CHARS = 200;
@@ -76,26 +77,32 @@ function parseConversation(conversationId: string): { kind: 'private'; userIds: 
  * logged and counted; a push service's 404/410 (the subscription is gone) drops the row.
  */
 export function createPushService(deps: PushServiceDeps) {
-  const { repository, cache, clock, log } = deps;
+  const { repository, clock, log } = deps;
+  const hasSubscriptions = createProcessCache<boolean>({
+    bus: deps.bus,
+    topic: 'push-subscriptions-changed',
+    ttlMs: HAS_SUBSCRIPTIONS_TTL_MS,
+    maxEntries: HAS_SUBSCRIPTIONS_USERS,
+  });
 
-  /** Forgets whether these users have subscriptions (they just changed). */
-  const changed = (userIds: Iterable<string>) => Promise.all([...new Set(userIds)].map((id) => cache.del(hasSubscriptionsKey(id))));
+  /** Forgets, in every process, whether these users have subscriptions (they just changed). */
+  const changed = (userIds: Iterable<string>) => hasSubscriptions.invalidate([...new Set(userIds)]);
 
   /**
-   * The subscriptions of those recipients who have any. Most people have none: the shared cache
+   * The subscriptions of those recipients who have any. Most people have none: this process's memory
    * says so without a database read; only users it knows nothing about are looked up (and remembered).
    */
   async function subscriptionsOf(userIds: readonly string[]): Promise<PushSubscriptionRow[]> {
     if (userIds.length === 0) return [];
-    const known = await cache.getMany(userIds.map(hasSubscriptionsKey));
-    const wanted = userIds.filter((_, i) => known[i] !== '0');
+    const known = userIds.map((id) => hasSubscriptions.peek(id));
+    const wanted = userIds.filter((_, i) => known[i] !== false);
     if (wanted.length === 0) return [];
+    const stamp = hasSubscriptions.stamp();
     const rows = await repository.ofUsers(wanted);
-    const unknown = userIds.filter((_, i) => known[i] === null);
-    if (unknown.length > 0) {
-      const withRows = new Set(rows.map((row) => row.user_id));
-      await Promise.all(unknown.map((id) => cache.set(hasSubscriptionsKey(id), withRows.has(id) ? '1' : '0', HAS_SUBSCRIPTIONS_TTL_MS)));
-    }
+    const withRows = new Set(rows.map((row) => row.user_id));
+    userIds.forEach((id, i) => {
+      if (known[i] === undefined) hasSubscriptions.store(id, withRows.has(id), stamp);
+    });
     return rows;
   }
 

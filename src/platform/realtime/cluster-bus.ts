@@ -5,6 +5,12 @@
  */
 export interface ClusterBus {
   publish(topic: string, payload: string): void;
+  /**
+   * Like publish, and resolves once every other process has run its handlers (or when the wait
+   * times out, logged: a process that did not answer falls back on its cache TTL). For changes
+   * that must be seen everywhere before they are answered (a block, a notification setting).
+   */
+  publishConfirmed(topic: string, payload: string): Promise<void>;
   subscribe(topic: string, handler: (payload: string) => void): void;
 }
 
@@ -14,6 +20,9 @@ export function localClusterBus(): ClusterBus {
   return {
     publish(topic, payload) {
       for (const handler of handlers.get(topic) ?? []) handler(payload);
+    },
+    async publishConfirmed(topic, payload) {
+      this.publish(topic, payload);
     },
     subscribe(topic, handler) {
       handlers.set(topic, [...(handlers.get(topic) ?? []), handler]);

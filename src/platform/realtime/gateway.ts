@@ -15,6 +15,9 @@ import { createConnectionLimiter, HandshakeRefusal, limitEvents, type SocketLimi
 import { conversationRoom, type Publisher, sessionRoom, userRoom } from './publisher.js';
 
 export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+/** How long a change waits for every process to confirm a cluster notice before it is answered anyway. */
+const CONFIRM_TIMEOUT_MS = 5_000;
+
 export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export interface GatewayOptions {
@@ -284,9 +287,35 @@ export function createGateway(options: GatewayOptions): Gateway {
       // serverSideEmit reaches the other processes only (and nobody without an adapter).
       if (options.redisUrl) io.serverSideEmit('parley:bus', topic, payload);
     },
+    async publishConfirmed(topic, payload) {
+      local.publish(topic, payload);
+      if (!options.redisUrl) return;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        // Resolves when every other process has acknowledged (the adapter counts the subscribers).
+        const confirmed = (io.serverSideEmitWithAck.bind(io) as unknown as (event: string, ...args: string[]) => Promise<unknown[]>)('parley:bus-confirmed', topic, payload);
+        // The adapters give up after 3-5 s, but with Redis away their subscriber count itself may
+        // wait for the reconnection: the change that asked is answered within this bound anyway.
+        const givenUp = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`not confirmed within ${CONFIRM_TIMEOUT_MS} ms`)), CONFIRM_TIMEOUT_MS);
+        });
+        await Promise.race([confirmed, givenUp]);
+      } catch (error) {
+        options.logger.warn({ err: error, topic }, 'a cluster notice was not confirmed by every process; their caches expire on their own');
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     subscribe: local.subscribe,
   };
   io.on('parley:bus' as never, ((topic: string, payload: string) => local.publish(topic, payload)) as never);
+  io.on(
+    'parley:bus-confirmed' as never,
+    ((topic: string, payload: string, confirm: (done: true) => void) => {
+      local.publish(topic, payload);
+      confirm(true);
+    }) as never,
+  );
 
   return {
     io,
