@@ -8,6 +8,22 @@ export type MemberRow = Selectable<GroupMembersTable>;
 
 export const groupConversationId = (groupId: string) => `g.${groupId}`;
 
+/**
+ * The start of every way into a group (add, invitation accepted, invite link): holds the group's row
+ * until the transaction ends (see lockRowsById) and returns its member count as of then. Counted
+ * under the lock, so joins arriving together at 1,999 members cannot all pass a 2,000 cap: each
+ * counts after the one before it committed.
+ */
+export async function lockGroupForEntry(trx: Transaction<Database>, groupId: string): Promise<number> {
+  await lockRowsById(trx, 'user_groups', [groupId]);
+  const row = await trx
+    .selectFrom('group_members')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('group_id', '=', groupId)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
 /** What a change of owner did: done, or not, because the caller no longer owns the group or the heir left. */
 export type OwnershipChange = 'changed' | 'not-owner' | 'heir-gone';
 
@@ -157,17 +173,18 @@ export function createGroupsRepository(db: Kysely<Database>) {
       await db.updateTable('user_groups').set(patch).where('id', '=', id).execute();
     },
 
-    /** Adds the users not yet members; returns the ids actually added. */
-    async addMembers(groupId: string, userIds: readonly string[], now: number): Promise<string[]> {
+    /** Adds the users not yet members; returns the ids actually added, or 'full' (nobody added) when they would take the group past `maxMembers`. */
+    async addMembers(groupId: string, userIds: readonly string[], now: number, maxMembers: number): Promise<string[] | 'full'> {
       // `IN ()` is a syntax error on MySQL: an empty list (everyone invited, nobody added) reads nothing.
       if (userIds.length === 0) return [];
       return db.transaction().execute(async (trx) => {
-        // Every way into a group holds its row (see lockRowsById): two adds at once both read "not a
+        // Every way into a group holds its row (lockGroupForEntry): two adds at once both read "not a
         // member" and the second insert failed on the primary key (a 500).
-        await lockRowsById(trx, 'user_groups', [groupId]);
+        const count = await lockGroupForEntry(trx, groupId);
         const existing = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).where('user_id', 'in', userIds).execute();
         const present = new Set(existing.map((row) => row.user_id));
         const added = [...new Set(userIds)].filter((id) => !present.has(id));
+        if (count + added.length > maxMembers) return 'full';
         if (added.length > 0) {
           await trx
             .insertInto('group_members')

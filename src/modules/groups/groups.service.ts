@@ -372,7 +372,9 @@ export function createGroupsService(deps: GroupsServiceDeps) {
         [...new Set(userIds)].filter((id) => !existing.has(id)),
       );
       const plan = await invitations.plan(actor, groupId, invite);
-      const added = await groups.addMembers(groupId, add, clock.now().getTime());
+      // Counted again under the group's lock: joins that arrived meanwhile may have filled it.
+      const added = await groups.addMembers(groupId, add, clock.now().getTime(), MAX_GROUP_MEMBERS);
+      if (added === 'full') throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
       publisher.joinConversation(added, groupConversationId(groupId));
       for (const userId of added) notify(groupId, { userId, change: 'added', role: 'member' });
       if (added.length > 0) await announce(groupId, 'member_added', actor.userId, added);

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { lockRowsById } from '../../platform/db/locks.js';
 import type { Database, GroupInvitationsTable } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
+import { lockGroupForEntry } from './groups.repository.js';
 
 export type InvitationRow = Selectable<GroupInvitationsTable>;
 
@@ -65,20 +66,25 @@ export function createInvitationsRepository(db: Kysely<Database>) {
     },
 
     /**
-     * Accepts: deletes the pending invitation and adds the member in one transaction. Returns
-     * false when the invitation was no longer pending (answered on another device meanwhile).
+     * Accepts: deletes the pending invitation and adds the member in one transaction. 'answered'
+     * when the invitation was no longer pending (answered on another device meanwhile), 'full' (the
+     * invitation stays pending) when the group already holds `maxMembers`.
      */
-    async accept(row: InvitationRow, now: number): Promise<boolean> {
+    async accept(row: InvitationRow, now: number, maxMembers: number): Promise<'accepted' | 'answered' | 'full'> {
       return db.transaction().execute(async (trx) => {
-        // The group's row, as every way into a group holds it (see groups.repository addMembers).
-        await lockRowsById(trx, 'user_groups', [row.group_id]);
-        const result = await trx.deleteFrom('group_invitations').where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
-        if (Number(result.numDeletedRows) !== 1) return false;
+        // The group's row and its member count, as every way into a group takes them (groups.repository).
+        const count = await lockGroupForEntry(trx, row.group_id);
         const existing = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', row.group_id).where('user_id', '=', row.invitee_id).executeTakeFirst();
+        if (!existing && count + 1 > maxMembers) {
+          const pending = await trx.selectFrom('group_invitations').select('id').where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
+          return pending ? 'full' : 'answered';
+        }
+        const result = await trx.deleteFrom('group_invitations').where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
+        if (Number(result.numDeletedRows) !== 1) return 'answered';
         if (!existing) {
           await trx.insertInto('group_members').values({ group_id: row.group_id, user_id: row.invitee_id, role: 'member', muted_until: null, joined_at: now }).execute();
         }
-        return true;
+        return 'accepted';
       });
     },
 

@@ -133,10 +133,11 @@ export function createInvitationsService(deps: InvitationsDeps) {
     /** Joins the group (the invitee's consent); every device of the invitee hears the answer. */
     async accept(actor: Actor, id: string): Promise<string> {
       const row = await requireOwn(actor, id);
-      const counts = await groups.countMembers([row.group_id]);
-      if ((counts.get(row.group_id) ?? 0) + 1 > limits.maxMembers) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${limits.maxMembers} members`);
       const now = clock.now().getTime();
-      if (!(await invitations.accept(row, now))) throw new AppError('CONFLICT', 'this invitation was already answered');
+      // The cap is counted under the group's lock, with the write: joins arriving together cannot pass it.
+      const outcome = await invitations.accept(row, now, limits.maxMembers);
+      if (outcome === 'full') throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${limits.maxMembers} members`);
+      if (outcome === 'answered') throw new AppError('CONFLICT', 'this invitation was already answered');
       await deps.joined(row.group_id, actor.userId);
       const [invitation] = await describe([{ ...row, state: 'accepted', answered_at: now }]);
       if (invitation) tellInvitee(invitation);

@@ -1,12 +1,12 @@
 import type { Kysely, Selectable } from 'kysely';
-import { lockRowsById } from '../../platform/db/locks.js';
 import type { Database, GroupInviteLinksTable } from '../../platform/db/schema.js';
 import type { TimeIdPosition } from '../../shared/pagination.js';
+import { lockGroupForEntry } from './groups.repository.js';
 
 export type InviteLinkRow = Selectable<GroupInviteLinksTable>;
 
 /** What joining through a link did. */
-export type JoinOutcome = 'joined' | 'already_member' | 'used_up' | 'revoked';
+export type JoinOutcome = 'joined' | 'already_member' | 'used_up' | 'revoked' | 'full';
 
 export function createInviteLinksRepository(db: Kysely<Database>) {
   return {
@@ -49,13 +49,15 @@ export function createInviteLinksRepository(db: Kysely<Database>) {
      * still unrevoked and under its limit at that moment (two people racing for the last use cannot
      * both get in), and only for someone who was not a member already.
      */
-    async join(link: InviteLinkRow, userId: string, now: number): Promise<JoinOutcome> {
+    async join(link: InviteLinkRow, userId: string, now: number, maxMembers: number): Promise<JoinOutcome> {
       return db.transaction().execute(async (trx) => {
-        // The group's row, as every way into a group holds it: an invitation accepted at the same
-        // moment would otherwise insert the same member (see groups.repository addMembers).
-        await lockRowsById(trx, 'user_groups', [link.group_id]);
+        // The group's row and member count, as every way into a group takes them: an invitation accepted
+        // at the same moment would otherwise insert the same member (groups.repository lockGroupForEntry).
+        const count = await lockGroupForEntry(trx, link.group_id);
         const member = await trx.selectFrom('group_members').select('user_id').where('group_id', '=', link.group_id).where('user_id', '=', userId).executeTakeFirst();
         if (member) return 'already_member';
+        // Before the use is counted: a full group uses nothing of the link.
+        if (count + 1 > maxMembers) return 'full';
         const counted = await trx
           .updateTable('group_invite_links')
           .set((eb) => ({ uses: eb('uses', '+', 1) }))

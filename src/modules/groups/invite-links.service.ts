@@ -177,9 +177,9 @@ export function createInviteLinksService(deps: InviteLinksDeps) {
       if (isMember) return group.id;
       requireUsable(link);
       if (await links.wasRemoved(group.id, actor.userId)) throw new AppError('FORBIDDEN', 'you were removed from this group; an owner or admin can add you again');
-      const counts = await groups.countMembers([group.id]);
-      if ((counts.get(group.id) ?? 0) + 1 > limits.maxMembers) throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${limits.maxMembers} members`);
-      const outcome = await links.join(link, actor.userId, clock.now().getTime());
+      // The cap is counted under the group's lock, with the write: joins arriving together cannot pass it.
+      const outcome = await links.join(link, actor.userId, clock.now().getTime(), limits.maxMembers);
+      if (outcome === 'full') throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${limits.maxMembers} members`);
       if (outcome === 'revoked') throw new AppError('NOT_FOUND', 'invite link not found');
       if (outcome === 'used_up') throw new AppError('INVITE_USED_UP', 'this invite link has been used as often as it allows');
       // Awaited, as an invitation's acceptance awaits it: the join's system message is stored before the
