@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestEnvironment, startServer, TEST_REDIS_URL, type TestEnvironment, type TestServer } from './support/server.js';
+import { connectedUser } from './support/realtime.js';
+import { createTestEnvironment, startServer, TEST_DATABASE_URL, TEST_REDIS_URL, type TestEnvironment, type TestServer } from './support/server.js';
+import { useTestServer } from './support/suite.js';
 
 /**
  * The cluster bus's confirmed notices, between two real apps joined by the machine's Redis only
@@ -69,5 +71,38 @@ describe.each(['classic', 'sharded'] as const)('cluster bus between two processe
     second.app.gateway.bus.subscribe('test-plain', (payload) => seen.push(payload));
     first.app.gateway.bus.publish('test-plain', 'hello');
     await expect.poll(() => seen, { timeout: 5_000 }).toEqual(['hello']);
+  });
+});
+
+/**
+ * With the sharded adapter a room's emits travel on the room's own channel, which a process
+ * subscribes once one of its sockets is in the room. Joining users to a conversation resolves only
+ * when every process holding their sockets has subscribed: a message sent right after (a group's
+ * first message, its "created" record) reaches them live on every process.
+ */
+describe('joining a conversation room across two processes, sharded socket adapter', () => {
+  const suite = useTestServer(
+    { SOCKET_ADAPTER: 'sharded' },
+    { environment: { databaseUrl: TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/parley_test', redisUrl: REDIS_URL }, servers: 2 },
+  );
+
+  it('resolves once the process holding the joiner has subscribed the room channel', async () => {
+    const [first, second] = suite.servers as [TestServer, TestServer];
+    const bob = await connectedUser(second.url);
+    const redis = new Redis(REDIS_URL);
+    try {
+      for (let round = 1; round <= 10; round++) {
+        const conversationId = `g.join-test-${round}-${Date.now()}`;
+        // Joined through the first process; Bob's socket is on the second.
+        await first.app.gateway.publisher.joinConversation([bob.id], conversationId);
+        const channel = `${suite.env.redisKeyPrefix}socket.io#/#conv:${conversationId}#`;
+        const [, subscribers] = (await redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
+        // Without the confirmation the second process had not even read the request yet: 0.
+        expect(subscribers).toBe(1);
+      }
+    } finally {
+      redis.disconnect();
+      bob.client.disconnect();
+    }
   });
 });

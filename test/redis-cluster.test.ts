@@ -10,7 +10,7 @@ import { type ServerProcess, spawnServer } from './support/process.js';
 import { befriend, processPair, SHARED_DATABASE_URL, SHARED_DIALECT, waitForDisconnect } from './support/process-pair.js';
 import { nextEvent, registerClient } from './support/realtime.js';
 import { createTestEnvironment, type TestEnvironment, testEnvVars } from './support/server.js';
-import { eventually, freePort } from './support/services.js';
+import { freePort } from './support/services.js';
 
 const run = promisify(execFile);
 
@@ -188,11 +188,8 @@ describe.each(['sharded', 'classic'] as const)(`two processes on a three-node Re
     const group = await owner.client.request<{ id: string; conversationId: string }>('POST', '/groups', { name: 'slots', memberIds: [bob.id, carol.id] });
     const isText = (m: { conversationId: string; type: string }) => m.conversationId === group.conversationId && m.type !== 'system';
     if (SOCKET_ADAPTER === 'sharded') {
-      // p2 subscribes the group's channel only once bob's join reaches it through the main channel;
-      // a message sent before that is missed live (docs/scaling.md) and recovered by `sync`. Not
-      // what this test is about (since the writer commits in one round trip, a message could beat
-      // the subscription here): it starts once both processes are subscribed.
-      await eventually(async () => (await shardSubscribers(group.conversationId)) >= 2);
+      // The create was answered once p2 had subscribed the group's channel (on the node owning its slot).
+      expect(await shardSubscribers(group.conversationId)).toBeGreaterThanOrEqual(2);
     }
     const got = [nextEvent(bob.client.socket!, 'chat', isText), nextEvent(carol.client.socket!, 'chat', isText)];
     const sent = await owner.client.emit('chat', { conversationId: group.conversationId, type: 'text', content: 'hello group', clientMsgId: 'g1' });

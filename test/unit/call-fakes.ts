@@ -215,7 +215,7 @@ export function createCallWorld(overrides: Partial<CallsConfig> = {}) {
     toSockets: (socketIds, event, payload) => record({ via: 'sockets', to: socketIds, event, payload }),
     socketsOf: async (userId) => [...(sockets.get(userId) ?? [])],
     toConversation: (conversationId, event, payload) => record({ via: 'conversation', to: [conversationId], event, payload }),
-    joinConversation: () => {},
+    joinConversation: async () => {},
     leaveConversation: () => {},
     disconnectSessions: () => {},
   };

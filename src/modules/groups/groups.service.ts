@@ -215,7 +215,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
   }
 
   async function joined(groupId: string, userId: string): Promise<void> {
-    publisher.joinConversation([userId], groupConversationId(groupId));
+    await publisher.joinConversation([userId], groupConversationId(groupId));
     notify(groupId, { userId, change: 'added', role: 'member' }, [userId]);
     await announce(groupId, 'member_joined', userId);
   }
@@ -282,7 +282,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       ];
       await groups.create(group, members);
       const everyone = members.map((m) => m.user_id);
-      publisher.joinConversation(everyone, groupConversationId(group.id));
+      await publisher.joinConversation(everyone, groupConversationId(group.id));
       for (const userId of memberIds) notify(group.id, { userId, change: 'added', role: 'member' }, [userId]);
       await announce(group.id, 'group_created', actor.userId);
       if (memberIds.length > 0) await announce(group.id, 'member_added', actor.userId, memberIds);
@@ -375,7 +375,7 @@ export function createGroupsService(deps: GroupsServiceDeps) {
       // Counted again under the group's lock: joins that arrived meanwhile may have filled it.
       const added = await groups.addMembers(groupId, add, clock.now().getTime(), MAX_GROUP_MEMBERS);
       if (added === 'full') throw new AppError('PAYLOAD_TOO_LARGE', `a group holds at most ${MAX_GROUP_MEMBERS} members`);
-      publisher.joinConversation(added, groupConversationId(groupId));
+      await publisher.joinConversation(added, groupConversationId(groupId));
       for (const userId of added) notify(groupId, { userId, change: 'added', role: 'member' });
       if (added.length > 0) await announce(groupId, 'member_added', actor.userId, added);
       const invited = await invitations.send(plan, group);

@@ -87,6 +87,8 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   const redisClients: RedisClient[] = [];
   const sharded = Boolean(options.redisUrl) && options.socketAdapter === 'sharded';
+  /** The sharded adapter's subscriber connection (joinConversation confirms subscriptions on it). */
+  let shardedSubscriber: RedisClient | undefined;
   let received = 0;
   if (options.redisUrl) {
     // A cluster's subscriber needs one connection per master for sharded pub/sub (SSUBSCRIBE is
@@ -99,6 +101,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       redisClients.push(client);
     }
     for (const event of ['messageBuffer', 'pmessageBuffer', 'smessageBuffer']) sub.on(event, () => received++);
+    if (sharded) shardedSubscriber = sub;
     // Loaded only with REDIS_URL, like ioredis (CommonJS, so a synchronous require).
     const adapters = createRequire(import.meta.url)('@socket.io/redis-adapter') as typeof import('@socket.io/redis-adapter');
     io.adapter(
@@ -249,12 +252,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     // The Redis adapter applies socketsJoin/Leave only when its own request comes back from Redis,
     // so an emit right after could miss the joiner. Applying it locally first (synchronous) closes
-    // that gap here; other processes get the request before any later emit (one ordered connection).
-    joinConversation(userIds, conversationId) {
+    // that gap here. With the classic adapter the other processes get the request before any later
+    // emit (one ordered channel). With the sharded adapter a room's emits travel on the room's own
+    // channel, which a process subscribes only once one of its sockets is in the room: the request
+    // is a server-side emit that each process acknowledges after joining and subscribing, and the
+    // join resolves when all have (so a message sent right after reaches the joiners everywhere).
+    async joinConversation(userIds, conversationId) {
       if (userIds.length === 0) return;
       const rooms = userIds.map(userRoom);
-      io.local.in(rooms).socketsJoin(conversationRoom(conversationId));
-      if (options.redisUrl) io.in(rooms).socketsJoin(conversationRoom(conversationId));
+      const room = conversationRoom(conversationId);
+      io.local.in(rooms).socketsJoin(room);
+      if (!options.redisUrl) return;
+      if (!sharded) {
+        io.in(rooms).socketsJoin(room);
+        return;
+      }
+      await confirmEverywhere('parley:join', rooms, room);
     },
     leaveConversation(userIds, conversationId) {
       if (userIds.length === 0) return;
@@ -280,6 +293,40 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   io.on('parley:revoke' as never, ((sessionIds: string[], reason: string) => revokeLocally(sessionIds, reason)) as never);
 
+  /**
+   * A server-side emit that resolves once every other process has acknowledged it (the adapter
+   * counts the processes), or after CONFIRM_TIMEOUT_MS, logged: the adapters give up after 3-5 s,
+   * but with Redis away their count itself may wait for the reconnection, and the request that
+   * asked is answered within this bound anyway.
+   */
+  async function confirmEverywhere(event: string, ...args: unknown[]): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const confirmed = (io.serverSideEmitWithAck.bind(io) as unknown as (event: string, ...args: unknown[]) => Promise<unknown[]>)(event, ...args);
+      const givenUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`not confirmed within ${CONFIRM_TIMEOUT_MS} ms`)), CONFIRM_TIMEOUT_MS);
+      });
+      await Promise.race([confirmed, givenUp]);
+    } catch (error) {
+      options.logger.warn({ err: error, event }, 'a cluster request was not confirmed by every process');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  io.on(
+    'parley:join' as never,
+    (async (rooms: string[], room: string, confirm: (done: true) => void) => {
+      io.local.in(rooms).socketsJoin(room);
+      // The adapter subscribed the room's channel when the first local socket entered it (create-room);
+      // subscribing again on the same connection resolves once Redis has applied it.
+      const channel = (io.of('/').adapter as unknown as { dynamicChannel?: (room: string) => string }).dynamicChannel?.(room);
+      if (channel && shardedSubscriber && io.of('/').adapter.rooms.has(room)) {
+        await shardedSubscriber.ssubscribe(channel).catch((error: unknown) => options.logger.warn({ err: error, room }, 'could not confirm the subscription of a room channel'));
+      }
+      confirm(true);
+    }) as never,
+  );
+
   const local = localClusterBus();
   const bus: ClusterBus = {
     publish(topic, payload) {
@@ -289,22 +336,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     async publishConfirmed(topic, payload) {
       local.publish(topic, payload);
-      if (!options.redisUrl) return;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        // Resolves when every other process has acknowledged (the adapter counts the subscribers).
-        const confirmed = (io.serverSideEmitWithAck.bind(io) as unknown as (event: string, ...args: string[]) => Promise<unknown[]>)('parley:bus-confirmed', topic, payload);
-        // The adapters give up after 3-5 s, but with Redis away their subscriber count itself may
-        // wait for the reconnection: the change that asked is answered within this bound anyway.
-        const givenUp = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`not confirmed within ${CONFIRM_TIMEOUT_MS} ms`)), CONFIRM_TIMEOUT_MS);
-        });
-        await Promise.race([confirmed, givenUp]);
-      } catch (error) {
-        options.logger.warn({ err: error, topic }, 'a cluster notice was not confirmed by every process; their caches expire on their own');
-      } finally {
-        clearTimeout(timer);
-      }
+      if (options.redisUrl) await confirmEverywhere('parley:bus-confirmed', topic, payload);
     },
     subscribe: local.subscribe,
   };

@@ -25,8 +25,12 @@ export interface Publisher {
     payload: ServerPayload<E>,
     options?: { exceptUserIds?: readonly string[]; exceptSocketId?: string },
   ): void;
-  /** Makes every device of the users join (or leave) a conversation room, on whichever process they are. */
-  joinConversation(userIds: readonly string[], conversationId: string): void;
+  /**
+   * Makes every device of the users join a conversation room, on whichever process they are;
+   * resolves once a message sent to the room reaches them everywhere (await it before answering).
+   */
+  joinConversation(userIds: readonly string[], conversationId: string): Promise<void>;
+  /** Makes every device of the users leave a conversation room, on whichever process they are. */
   leaveConversation(userIds: readonly string[], conversationId: string): void;
   /** Tells the sessions' sockets why, then disconnects them. */
   disconnectSessions(sessionIds: readonly string[], reason: string): void;
@@ -38,7 +42,7 @@ export const nullPublisher: Publisher = {
   toSockets: () => {},
   socketsOf: async () => [],
   toConversation: () => {},
-  joinConversation: () => {},
+  joinConversation: async () => {},
   leaveConversation: () => {},
   disconnectSessions: () => {},
 };
