@@ -105,7 +105,7 @@ function createServices({ database, cache, config, clock, jwtSecret, vapidKeys, 
   const policy = createPolicy({
     friends: friendsRepository,
     users: usersRepository,
-    coMemberIds: (userId) => groupsRepository.coMemberIds(userId),
+    coMemberIds: (userId, groupsUpTo) => groupsRepository.coMemberIds(userId, groupsUpTo),
     // Late-bound: the groups service (with its member cache) is created below and uses the policy.
     groupMembership: (groupId, userId) => groups.membership(groupId, userId),
     ownedBotIds: (ownerId) => botsRepository.ownedBotIds(ownerId),

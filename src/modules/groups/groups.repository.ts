@@ -157,15 +157,29 @@ export function createGroupsRepository(db: Kysely<Database>) {
     },
 
     /** Everyone who shares at least one group with the user. */
-    async coMemberIds(userId: string): Promise<string[]> {
-      const rows = await db
+    /** Everyone sharing a group with the user; with `groupsUpTo`, only groups of at most that many members. */
+    async coMemberIds(userId: string, groupsUpTo?: number): Promise<string[]> {
+      let query = db
         .selectFrom('group_members as mine')
         .innerJoin('group_members as theirs', 'theirs.group_id', 'mine.group_id')
         .select('theirs.user_id')
         .distinct()
         .where('mine.user_id', '=', userId)
-        .where('theirs.user_id', '!=', userId)
-        .execute();
+        .where('theirs.user_id', '!=', userId);
+      if (groupsUpTo !== undefined) {
+        // Counted per group of the user on the primary key (group_id, user_id): one index range each.
+        query = query.where((eb) =>
+          eb(
+            eb
+              .selectFrom('group_members as counted')
+              .select((c) => c.fn.countAll().as('n'))
+              .whereRef('counted.group_id', '=', 'mine.group_id'),
+            '<=',
+            groupsUpTo,
+          ),
+        );
+      }
+      const rows = await query.execute();
       return rows.map((row) => row.user_id);
     },
 

@@ -24,8 +24,8 @@ export type ContactAction = 'message' | 'call';
 export interface PolicyDeps extends AccessPolicyDeps {
   friends: Pick<FriendsRepository, 'isBlocked' | 'areFriends' | 'blockedEitherWay' | 'friendIds'>;
   users: Pick<UsersRepository, 'findProfile'>;
-  /** Everyone sharing a group with the user (groups repository). */
-  coMemberIds: (userId: string) => Promise<string[]>;
+  /** Everyone sharing a group with the user (groups repository); with `groupsUpTo`, in groups of at most that many members. */
+  coMemberIds: (userId: string, groupsUpTo?: number) => Promise<string[]>;
   /** The bots a user owns: their owner adds them to groups directly (the owner's consent is the bot's). */
   ownedBotIds?: (ownerId: string) => Promise<string[]>;
   /** Carries block changes to every process's copy of the blocks (cachedBlockedEitherWay); none: every call reads the database. */
@@ -35,6 +35,15 @@ export interface PolicyDeps extends AccessPolicyDeps {
 /** How long a process keeps a user's blocks; a change drops them everywhere at once, this bounds a missed notice (Redis away). */
 const BLOCKS_TTL_MS = 60_000;
 const BLOCKS_CACHED_USERS = 50_000;
+
+/**
+ * Live presence (`user_status`, `user_updated`) goes to friends and to co-members of groups of at
+ * most this many members. Announcing every connect and disconnect to every co-member is quadratic
+ * in a group's size: connecting the 2,000 members of one group took 86 s (4 million events), and a
+ * stopping process could not say goodbye within its grace. In larger groups members still see each
+ * other's presence when they look (member lists, profiles), as in other chat products' large rooms.
+ */
+export const LIVE_PRESENCE_MAX_GROUP = 200;
 
 const PLURAL: Record<ContactAction, string> = { message: 'messages', call: 'calls' };
 
@@ -108,18 +117,21 @@ export function createPolicy(deps: PolicyDeps) {
     },
 
     /**
-     * Who hears about `userId` (presence, last seen, profile changes): friends and group co-members,
-     * except anyone blocked either way (a shared group does not carry them across a block).
+     * Who is told live about `userId` (presence, last seen, profile changes): friends and co-members
+     * of groups up to LIVE_PRESENCE_MAX_GROUP members, except anyone blocked either way (a shared
+     * group does not carry them across a block).
      */
     async presenceAudience(userId: string): Promise<string[]> {
-      const [friendIds, coMembers] = await Promise.all([friends.friendIds(userId), deps.coMemberIds(userId)]);
+      const [friendIds, coMembers] = await Promise.all([friends.friendIds(userId), deps.coMemberIds(userId, LIVE_PRESENCE_MAX_GROUP)]);
       return this.withoutBlocked(userId, [...new Set([...friendIds, ...coMembers])]);
     },
 
-    /** May `viewerId` see `userId`'s presence and last seen? (Themself, and their presence audience.) */
+    /** May `viewerId` see `userId`'s presence and last seen when they look? (Themself, friends and every group co-member, no block either way.) */
     async maySeePresence(viewerId: string, userId: string): Promise<boolean> {
       if (viewerId === userId) return true;
-      return (await this.presenceAudience(userId)).includes(viewerId);
+      const [friendIds, coMembers] = await Promise.all([friends.friendIds(userId), deps.coMemberIds(userId)]);
+      if (!friendIds.includes(viewerId) && !coMembers.includes(viewerId)) return false;
+      return !(await isBlockedEitherWay(viewerId, userId));
     },
 
     /** The users blocked either way with `userId`. */
