@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MAX_GROUP_MEMBERS } from '../src/modules/groups/groups.service.js';
 import { type ApiResponse, outcomes } from './support/http.js';
 import { registerClient } from './support/realtime.js';
+import { addSeededMembers } from './support/rows.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
@@ -85,57 +85,18 @@ describe(`joining a group by two ways at once (${storageLabel})`, () => {
       expect(await pendingInvitations(invitee)).toEqual([]);
     }
   });
-  /** Adds `count` members to a group, users written straight into the database: thousands, in a second. */
-  async function addSeededMembers(groupId: string, count: number): Promise<void> {
-    const { db } = suite.server.app.database;
-    const now = Date.now();
-    const ids = Array.from({ length: count }, () => randomUUID());
-    for (let i = 0; i < ids.length; i += 200) {
-      const chunk = ids.slice(i, i + 200);
-      await db
-        .insertInto('users')
-        .values(
-          chunk.map((id) => {
-            const name = `f${id.replaceAll('-', '').slice(0, 20)}`;
-            return {
-              id,
-              username: name,
-              username_lower: name,
-              nickname: name,
-              nickname_lower: name,
-              email: null,
-              email_lower: null,
-              password_hash: null,
-              is_guest: 0,
-              avatar_url: null,
-              bio: '',
-              created_at: now,
-              updated_at: now,
-              last_login_at: now,
-              last_seen_at: null,
-            };
-          }),
-        )
-        .execute();
-      await db
-        .insertInto('group_members')
-        .values(chunk.map((user_id) => ({ group_id: groupId, user_id, role: 'member', muted_until: null, joined_at: now })))
-        .execute();
-    }
-  }
-
   it(`never lets a group pass ${MAX_GROUP_MEMBERS} members when its last place is taken by several people, through invitations and a link, at once`, async () => {
     const owner = await person();
     const groupId = await group(owner);
     // Room for the three invitations when they are sent (the owner and 1,996 others)...
-    await addSeededMembers(groupId, MAX_GROUP_MEMBERS - 4);
+    await addSeededMembers(suite.server.app.database.db, groupId, MAX_GROUP_MEMBERS - 4);
     const invitees = await Promise.all([person(), person(), person()]);
     const invited = await call(owner, 'POST', `/groups/${groupId}/members`, { userIds: invitees.map((who) => who.id) });
     expect(invited.status).toBe(200);
     const invitationIds: string[] = invited.body.invited.map((invitation: { id: string }) => invitation.id);
     expect(invitationIds).toHaveLength(3);
     // ...then others join meanwhile: one place is left when they answer.
-    await addSeededMembers(groupId, 2);
+    await addSeededMembers(suite.server.app.database.db, groupId, 2);
     const link = await call(owner, 'POST', `/groups/${groupId}/invite-links`, {});
     expect(link.status).toBe(201);
     const clickers = await Promise.all([person(), person(), person()]);

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ParleyClient, ParleyError, type UserStatusEvent } from '../src/client/index.js';
 import { LIVE_PRESENCE_MAX_GROUP } from '../src/modules/policy/policy.service.js';
 import { barrier, collect, nextEvent, registerClient, secondDevice, settle } from './support/realtime.js';
+import { addSeededMembers } from './support/rows.js';
 import { storageLabel } from './support/server.js';
 import { useTestServer } from './support/suite.js';
 
@@ -108,47 +108,13 @@ describe(`presence (${storageLabel})`, () => {
     expect(entry?.presence).toEqual({ status: 'offline', lastSeenAt: offline.lastSeenAt });
   });
 
-  /** Adds `count` members to a group, users written straight into the database (hundreds, in a moment). */
-  async function addSeededMembers(groupId: string, count: number): Promise<void> {
-    const { db } = suite.server.app.database;
-    const now = Date.now();
-    const ids = Array.from({ length: count }, () => randomUUID());
-    const name = (id: string) => `p${id.replaceAll('-', '').slice(0, 20)}`;
-    await db
-      .insertInto('users')
-      .values(
-        ids.map((id) => ({
-          id,
-          username: name(id),
-          username_lower: name(id),
-          nickname: name(id),
-          nickname_lower: name(id),
-          email: null,
-          email_lower: null,
-          password_hash: null,
-          is_guest: 0,
-          avatar_url: null,
-          bio: '',
-          created_at: now,
-          updated_at: now,
-          last_login_at: now,
-          last_seen_at: null,
-        })),
-      )
-      .execute();
-    await db
-      .insertInto('group_members')
-      .values(ids.map((user_id) => ({ group_id: groupId, user_id, role: 'member', muted_until: null, joined_at: now })))
-      .execute();
-  }
-
   it(`announces presence live to co-members of groups up to ${LIVE_PRESENCE_MAX_GROUP} members only; in larger groups it is read on demand`, async () => {
     const { subject, coMember } = await cast();
     // A second group of the subject's, with a member who shares no other group with them: it grows past the limit.
     const bigMember = await registerClient(suite.server.url);
     const big = await bigMember.client.request<{ id: string; invited: Array<{ id: string }> }>('POST', '/groups', { name: 'big room', memberIds: [subject.id] });
     await subject.client.request('POST', `/group-invitations/${big.invited[0]?.id}/accept`);
-    await addSeededMembers(big.id, LIVE_PRESENCE_MAX_GROUP - 2);
+    await addSeededMembers(suite.server.app.database.db, big.id, LIVE_PRESENCE_MAX_GROUP - 2);
     await bigMember.client.connect();
     clients.push(bigMember.client);
     const bigMemberHeard = statusesOf(bigMember.client, subject.id);
@@ -162,7 +128,7 @@ describe(`presence (${storageLabel})`, () => {
     await offline;
 
     // One more member: the big group no longer does; the small one still does.
-    await addSeededMembers(big.id, 1);
+    await addSeededMembers(suite.server.app.database.db, big.id, 1);
     online = [statusOf(coMember.client, subject.id)];
     const before = bigMemberHeard.events.length;
     await subject.client.connect();
